@@ -1,0 +1,222 @@
+//! The agent's run: parse the command line, run the probes, judge, encode, write, exit code.
+//!
+//! This is the wiring between the layers and nothing else; the binary's `main` turns `argv`
+//! into byte slices and calls [`main`].
+
+use heapless::Vec;
+use rustix::io::Errno;
+
+use crate::cli::{self, Command, Config};
+use crate::encode::{line, Out};
+use crate::probe::fs::Root;
+use crate::probe::procs::{self, Want};
+use crate::probe::services::{self, CgroupTree};
+use crate::probe::{self as probes, clock, disk, memory, system, timesync, users};
+use crate::record::{Active, Record, Service, Timesync, User, Via, MAX_SERVICES, MAX_USERS};
+use crate::verdict;
+
+/// Size of the output buffer: far above the longest record the capacities allow.
+pub const OUT_CAP: usize = 8192;
+/// Largest config file read.
+pub const CONFIG_CAP: usize = 16384;
+
+/// Runs the agent with `args` (`args[0]` is the program name) and returns the exit code.
+pub fn main(args: &[&[u8]]) -> u8 {
+    let mut config_buf = [0u8; CONFIG_CAP];
+    let config_file = match cli::config_path(args) {
+        None => None,
+        Some(path) => match read_config(path, &mut config_buf) {
+            Ok(bytes) => Some(bytes),
+            Err(what) => {
+                fail(&[b"cannot read config file ", path, b": ", what]);
+                return 3;
+            }
+        },
+    };
+    let command = cli::parse(args, config_file);
+    match command {
+        Ok(Command::Help) => write_all(crate::sys::stdout(), cli::HELP.as_bytes()).map_or(3, |_| 0),
+        Ok(Command::Version) => {
+            write_all(crate::sys::stdout(), concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1)\n").as_bytes()).map_or(3, |_| 0)
+        }
+        Ok(Command::Run(cfg)) => run(&cfg),
+        Err(e) => {
+            fail(&[e.what.as_bytes(), if e.detail.is_empty() { b"" } else { b": " }, e.detail]);
+            3
+        }
+    }
+}
+
+fn read_config<'b>(path: &[u8], buf: &'b mut [u8; CONFIG_CAP]) -> Result<&'b [u8], &'static [u8]> {
+    let bytes = crate::probe::fs::read_path(path, buf).map_err(errno_text)?;
+    if bytes.len() == CONFIG_CAP {
+        return Err(b"larger than 16 KiB");
+    }
+    Ok(bytes)
+}
+
+/// A short description of the errors a user can fix.
+fn errno_text(e: Errno) -> &'static [u8] {
+    match e {
+        Errno::NOENT => b"no such file",
+        Errno::ACCESS | Errno::PERM => b"permission denied",
+        Errno::ISDIR => b"is a directory",
+        Errno::NAMETOOLONG => b"path too long",
+        Errno::NOSPC => b"no space left on device",
+        Errno::ROFS => b"read-only filesystem",
+        Errno::PIPE => b"broken pipe",
+        _ => b"I/O error",
+    }
+}
+
+/// Writes one line on stderr: `nodepulse: ` + parts.
+pub fn fail(parts: &[&[u8]]) {
+    let mut buf = [0u8; 1024];
+    let mut out = Out::new(&mut buf);
+    let _ = out.bytes(b"nodepulse: ");
+    for part in parts {
+        for &b in part.iter() {
+            let _ = out.bytes(if b.is_ascii_graphic() || b == b' ' { core::slice::from_ref(&b) } else { b"?" });
+        }
+    }
+    let _ = out.bytes(b"\n");
+    let _ = write_all(crate::sys::stderr(), out.as_bytes());
+}
+
+fn write_all(fd: rustix::fd::BorrowedFd, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) => return Err(Errno::IO),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or(&[]),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Runs every enabled probe and fills the record.
+pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
+    let root = Root::new(cfg.root);
+    let mut rec = Record { wall_ms: system::wall_ms(), host: system::hostname(&root), ..Record::default() };
+    if cfg.runs(cli::SYSTEM) {
+        rec.system = Some(system::probe(&root));
+    }
+    if cfg.runs(cli::CLOCK) {
+        rec.clock = Some(clock::probe());
+    }
+    let systemd = cfg.runs(cli::TIMESYNC | cli::LINGER | cli::SERVICE) && probes::systemd_booted(&root);
+
+    // Users: those named, plus the owner of every user service (uids are needed for both checks).
+    let mut users: Vec<User<'a>, MAX_USERS> = Vec::new();
+    if cfg.runs(cli::LINGER | cli::SERVICE) {
+        let owners = cfg.services.iter().filter_map(|s| s.user);
+        for name in cfg.users.iter().copied().chain(owners) {
+            let needs_linger = cfg.services.iter().any(|s| s.user == Some(name));
+            if let Some(u) = users.iter_mut().find(|u| u.name == name) {
+                u.needs_linger |= needs_linger;
+            } else {
+                let fresh = User { name, uid: None, linger: crate::record::Linger::Unknown, login: crate::record::Login::Unknown, needs_linger };
+                // The command line allows at most MAX_USERS distinct users in all.
+                let _ = users.push(fresh);
+            }
+        }
+        users::probe(&root, systemd, &mut users);
+    }
+    let uid_of = |name: &[u8]| users.iter().find(|u| u.name == name).and_then(|u| u.uid);
+
+    // Services: systemd's files first; whatever they cannot settle goes to the process scan.
+    let mut svcs: Vec<Service<'a>, MAX_SERVICES> = Vec::new();
+    let mut scan_for: Vec<bool, MAX_SERVICES> = Vec::new();
+    if cfg.runs(cli::SERVICE) {
+        let tree = if systemd && !cfg.services.is_empty() { CgroupTree::find(&root) } else { CgroupTree::None };
+        for arg in &cfg.services {
+            let mut svc = Service { user: arg.user, name: arg.name, active: Active::Unknown, via: Via::None, pid: None, start_cs: None };
+            let uid = arg.user.and_then(uid_of);
+            let needs_scan = match services::unit_name(arg.name) {
+                Some(unit) if systemd && (arg.user.is_none() || uid.is_some()) => {
+                    let st = services::unit_state(&root, tree, &unit, uid);
+                    svc.active = st.active;
+                    svc.via = st.via;
+                    svc.pid = st.pid;
+                    st.needs_scan
+                }
+                _ => true,
+            };
+            let _ = svcs.push(svc);
+            let _ = scan_for.push(needs_scan);
+        }
+    }
+
+    // One pass over /proc for the time daemons and the services left open.
+    let mut wants: Vec<Want, { 3 + MAX_SERVICES }> = Vec::new();
+    if cfg.runs(cli::TIMESYNC) {
+        let _ = wants.extend_from_slice(&timesync::wants());
+    }
+    let first_service_want = wants.len();
+    for (svc, &needed) in svcs.iter().zip(&scan_for) {
+        let uid = svc.user.and_then(uid_of);
+        let _ = wants.push(Want::new(if needed { services::comm_of(svc.name) } else { b"" }, uid));
+    }
+    let scanned = if wants.iter().any(|w| !w.comm.is_empty()) { procs::scan(&root, &mut wants) } else { Ok(()) };
+
+    if cfg.runs(cli::TIMESYNC) {
+        let found: [Option<procs::Found>; 3] = core::array::from_fn(|i| wants.get(i).and_then(|w| w.found));
+        let daemon = if scanned.is_ok() { timesync::daemon(&root, &found) } else { crate::record::Daemon::Unknown };
+        rec.timesync = Some(Timesync { daemon, sync_file: timesync::sync_file(&root, systemd) });
+    }
+    for (i, svc) in svcs.iter_mut().enumerate() {
+        if scan_for.get(i) == Some(&true) {
+            let found = wants.get(first_service_want + i).and_then(|w| w.found);
+            if let Some(f) = found {
+                svc.pid = Some(f.pid);
+                svc.start_cs = Some(f.start_cs);
+                if svc.active == Active::Unknown {
+                    svc.active = Active::Yes;
+                    svc.via = Via::Process;
+                }
+            } else if svc.active == Active::Unknown && scanned.is_ok() && (svc.user.is_none() || !systemd) {
+                // Without systemd (or for a unit systemd did not settle) no process means down.
+                svc.active = Active::No;
+                svc.via = Via::Process;
+            }
+        } else if let Some(pid) = svc.pid {
+            svc.start_cs = procs::start_of(&root, pid);
+        }
+    }
+
+    if cfg.runs(cli::LINGER) {
+        rec.users = Some(users);
+    }
+    if cfg.runs(cli::SERVICE) {
+        rec.services = Some(svcs);
+    }
+    if cfg.runs(cli::DISK) {
+        let mut disks = Vec::new();
+        for mount in &cfg.mounts {
+            let _ = disks.push(disk::probe(&root, mount));
+        }
+        rec.disks = Some(disks);
+    }
+    if cfg.runs(cli::MEMORY) {
+        rec.memory = Some(memory::probe(&root));
+    }
+    rec
+}
+
+/// Collects, encodes and writes one record; returns the exit code.
+pub fn run(cfg: &Config) -> u8 {
+    let rec = collect(cfg);
+    let status = verdict::overall(&rec, &cfg.thresholds);
+    let mut buf = [0u8; OUT_CAP];
+    let mut out = Out::new(&mut buf);
+    if line::encode(&rec, &cfg.thresholds, status, &mut out).is_err() {
+        fail(&[b"record longer than the output buffer"]);
+        return 3;
+    }
+    if let Err(e) = write_all(crate::sys::stdout(), out.as_bytes()) {
+        fail(&[b"cannot write the record to stdout: ", errno_text(e)]);
+        return 3;
+    }
+    status.code()
+}

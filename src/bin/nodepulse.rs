@@ -1,0 +1,41 @@
+//! The agent binary: `no_std`, `no_main`, no allocator, started by musl's C runtime.
+//!
+//! `main` turns `argv` into byte slices once and hands them to [`nodepulse::agent::main`]. A
+//! panic (which the library is written never to reach) prints one line and exits 3 (UNKNOWN).
+
+#![no_std]
+#![no_main]
+
+use core::ffi::{c_char, c_int, CStr};
+
+/// Most arguments accepted; more is an error, not a truncation.
+const MAX_ARGS: usize = 256;
+
+#[no_mangle]
+pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut args: heapless::Vec<&'static [u8], MAX_ARGS> = heapless::Vec::new();
+    let count = usize::try_from(argc).unwrap_or(0);
+    for i in 0..count {
+        // SAFETY: the C runtime passes `argc` valid pointers in `argv`, each to a NUL-terminated
+        // string that lives, unmodified, until the process exits.
+        let arg = unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes();
+        if args.push(arg).is_err() {
+            nodepulse::agent::fail(&[b"too many arguments (max 256)"]);
+            return 3;
+        }
+    }
+    c_int::from(nodepulse::agent::main(&args))
+}
+
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    let _ = rustix::io::write(nodepulse::sys::stderr(), b"nodepulse: internal error (panic)\n");
+    // SAFETY: `_exit` ends the process at once; nothing needs to run after a panic.
+    unsafe { libc::_exit(3) }
+}
+
+/// Debug builds of a `no_std` binary on a target that unwinds reference this symbol
+/// (rust-lang/rust#106864); nothing unwinds here.
+#[cfg(debug_assertions)]
+#[no_mangle]
+pub extern "C" fn rust_eh_personality() {}

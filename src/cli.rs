@@ -1,0 +1,410 @@
+//! Command line and `--config` file → [`Config`]. Pure: takes the arguments and the config
+//! file's bytes, returns the configuration or one error naming the offending flag or value.
+//!
+//! A flag takes its value as `--flag VALUE` or `--flag=VALUE`. A config file holds lines
+//! `key = value` with the flags' names (no `--`), `#` comments and blank lines. Flags override
+//! the file: a scalar given on the command line wins, and a list flag (`--user`, `--service`,
+//! `--user-service`, `--mount`) given on the command line replaces the file's list.
+
+use heapless::Vec;
+
+use crate::num::{parse_u64, trim};
+use crate::record::{MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
+use crate::verdict::Thresholds;
+
+/// The checks, as named by `--skip` and `--only`; bits of [`Config::checks`].
+pub const CHECKS: [(&str, u8); 7] = [
+    ("clock", CLOCK),
+    ("timesync", TIMESYNC),
+    ("linger", LINGER),
+    ("service", SERVICE),
+    ("disk", DISK),
+    ("memory", MEMORY),
+    ("system", SYSTEM),
+];
+pub const CLOCK: u8 = 1;
+pub const TIMESYNC: u8 = 2;
+pub const LINGER: u8 = 4;
+pub const SERVICE: u8 = 8;
+pub const DISK: u8 = 16;
+pub const MEMORY: u8 = 32;
+pub const SYSTEM: u8 = 64;
+pub const ALL_CHECKS: u8 = 127;
+
+/// Longest user name, unit name and mount path accepted.
+pub const NAME_MAX: usize = 64;
+pub const UNIT_MAX: usize = 200;
+pub const PATH_MAX: usize = 256;
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command<'a> {
+    Run(Config<'a>),
+    Help,
+    Version,
+}
+
+/// One unit to check: `user` is `None` for a system unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceArg<'a> {
+    pub user: Option<&'a [u8]>,
+    pub name: &'a [u8],
+}
+
+/// The agent's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config<'a> {
+    pub root: &'a [u8],
+    pub users: Vec<&'a [u8], MAX_USERS>,
+    pub services: Vec<ServiceArg<'a>, MAX_SERVICES>,
+    pub mounts: Vec<&'a [u8], MAX_MOUNTS>,
+    /// Bit set of [`CHECKS`] to run.
+    pub checks: u8,
+    pub thresholds: Thresholds,
+}
+
+impl Default for Config<'_> {
+    fn default() -> Self {
+        Config { root: b"/", users: Vec::new(), services: Vec::new(), mounts: Vec::new(), checks: ALL_CHECKS, thresholds: Thresholds::default() }
+    }
+}
+
+impl Config<'_> {
+    pub fn runs(&self, check: u8) -> bool {
+        self.checks & check != 0
+    }
+}
+
+/// A rejected flag or value: printed as `nodepulse: WHAT: DETAIL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CliError<'a> {
+    pub what: &'static str,
+    pub detail: &'a [u8],
+}
+
+fn err<'a, T>(what: &'static str, detail: &'a [u8]) -> Result<T, CliError<'a>> {
+    Err(CliError { what, detail })
+}
+
+/// Where a setting came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    File,
+    Cli,
+}
+
+/// Flags that take no value.
+const SWITCHES: [&[u8]; 4] = [b"help", b"version", b"h", b"V"];
+
+/// Flags that take a value (the keys [`apply`] knows, plus `config`).
+const VALUE_FLAGS: [&[u8]; 19] = [
+    b"root", b"config", b"user", b"service", b"user-service", b"mount", b"skip", b"only",
+    b"disk-free-warn", b"disk-free-crit", b"inodes-free-warn", b"inodes-free-crit",
+    b"mem-avail-warn", b"mem-avail-crit", b"offset-warn-ms", b"offset-crit-ms",
+    b"maxerror-warn-ms", b"maxerror-crit-ms", b"sync-age-warn-s",
+];
+
+/// The path given with `--config`, if any (the caller reads it, then calls [`parse`]).
+pub fn config_path<'a>(args: &[&'a [u8]]) -> Option<&'a [u8]> {
+    let mut it = args.iter().skip(1);
+    let mut path = None;
+    while let Some(arg) = it.next() {
+        if *arg == b"--config" {
+            path = it.next().copied();
+        } else if let Some(p) = arg.strip_prefix(b"--config=") {
+            path = Some(p);
+        }
+    }
+    path
+}
+
+/// Parses `args` (with `args[0]` the program name) over the contents of the config file.
+pub fn parse<'a>(args: &[&'a [u8]], config_file: Option<&'a [u8]>) -> Result<Command<'a>, CliError<'a>> {
+    let mut cfg = Config::default();
+    let mut replaced = [false; 4];
+    if let Some(bytes) = config_file {
+        for line in crate::num::lines(bytes) {
+            let line = trim(line);
+            if line.is_empty() || line.first() == Some(&b'#') {
+                continue;
+            }
+            let Some(eq) = line.iter().position(|&b| b == b'=') else {
+                return err("config line without '='", line);
+            };
+            let key = trim(line.get(..eq).unwrap_or(&[]));
+            let value = trim(line.get(eq + 1..).unwrap_or(&[]));
+            if SWITCHES.contains(&key) || key == b"config" {
+                return err("not allowed in a config file", key);
+            }
+            apply(&mut cfg, &mut replaced, key, value, Source::File)?;
+        }
+    }
+    let mut it = args.iter().skip(1);
+    while let Some(&arg) = it.next() {
+        let Some(flag) = arg.strip_prefix(b"--").or_else(|| arg.strip_prefix(b"-").filter(|f| f.len() == 1)) else {
+            return err("unexpected argument", arg);
+        };
+        let (name, inline) = match flag.iter().position(|&b| b == b'=') {
+            Some(eq) => (flag.get(..eq).unwrap_or(&[]), flag.get(eq + 1..)),
+            None => (flag, None),
+        };
+        match name {
+            b"help" | b"h" => return Ok(Command::Help),
+            b"version" | b"V" => return Ok(Command::Version),
+            _ if !VALUE_FLAGS.contains(&name) => return err("unknown flag", arg),
+            _ => {}
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => match it.next() {
+                Some(v) => v,
+                None => return err("missing value for", arg),
+            },
+        };
+        if name == b"config" {
+            continue; // read by the caller through config_path()
+        }
+        apply(&mut cfg, &mut replaced, name, value, Source::Cli)?;
+    }
+    let owners = cfg.services.iter().filter_map(|s| s.user).filter(|o| !cfg.users.contains(o));
+    let mut distinct: Vec<&[u8], MAX_USERS> = Vec::new();
+    for name in cfg.users.iter().copied().chain(owners) {
+        if !distinct.contains(&name) && distinct.push(name).is_err() {
+            return err("too many users (--user and --user-service owners, max 4)", name);
+        }
+    }
+    if cfg.mounts.is_empty() {
+        let _ = cfg.mounts.push(b"/");
+    }
+    let t = &cfg.thresholds;
+    if t.disk_free_warn_pct < t.disk_free_crit_pct {
+        return err("--disk-free-warn must be >= --disk-free-crit", b"");
+    }
+    if t.inodes_free_warn_pct < t.inodes_free_crit_pct {
+        return err("--inodes-free-warn must be >= --inodes-free-crit", b"");
+    }
+    if t.mem_avail_warn_pct < t.mem_avail_crit_pct {
+        return err("--mem-avail-warn must be >= --mem-avail-crit", b"");
+    }
+    if t.offset_warn_ms > t.offset_crit_ms {
+        return err("--offset-warn-ms must be <= --offset-crit-ms", b"");
+    }
+    if t.maxerror_warn_ms > t.maxerror_crit_ms {
+        return err("--maxerror-warn-ms must be <= --maxerror-crit-ms", b"");
+    }
+    Ok(Command::Run(cfg))
+}
+
+fn percent(value: &[u8]) -> Option<u8> {
+    parse_u64(value).filter(|&p| p <= 100).map(|p| p as u8)
+}
+
+/// A limit in ms or s: at most 10^12, so it can be scaled to µs without overflow.
+fn limit(value: &[u8]) -> Option<u64> {
+    parse_u64(value).filter(|&v| v <= 1_000_000_000_000)
+}
+
+fn valid_name(name: &[u8], max: usize) -> bool {
+    !name.is_empty() && name.len() <= max && name != b"." && name != b".." && !name.iter().any(|&b| b == b'/' || b < b' ' || b == 0x7f)
+}
+
+fn checks_mask(list: &[u8]) -> Option<u8> {
+    let mut mask = 0;
+    for name in list.split(|&b| b == b',') {
+        let name = trim(name);
+        mask |= CHECKS.iter().find(|(n, _)| n.as_bytes() == name)?.1;
+    }
+    Some(mask)
+}
+
+fn apply<'a>(cfg: &mut Config<'a>, replaced: &mut [bool; 4], key: &'a [u8], value: &'a [u8], source: Source) -> Result<(), CliError<'a>> {
+    // A list flag on the command line replaces the config file's list (slot per list).
+    let mut fresh = |slot: usize| {
+        let first = source == Source::Cli && !replaced[slot];
+        if source == Source::Cli {
+            replaced[slot] = true;
+        }
+        first
+    };
+    let t = &mut cfg.thresholds;
+    let bad = CliError { what: "bad value", detail: key };
+    match key {
+        b"root" => {
+            if value.is_empty() || value.len() > PATH_MAX {
+                return Err(bad);
+            }
+            cfg.root = value;
+        }
+        b"user" => {
+            if !valid_name(value, NAME_MAX) {
+                return Err(bad);
+            }
+            if fresh(0) {
+                cfg.users.clear();
+            }
+            if !cfg.users.contains(&value) {
+                cfg.users.push(value).map_err(|_| CliError { what: "too many values for", detail: key })?;
+            }
+        }
+        b"service" | b"user-service" => {
+            let arg = if key == b"service" {
+                ServiceArg { user: None, name: value }
+            } else {
+                let Some(colon) = value.iter().position(|&b| b == b':') else {
+                    return err("expected USER:NAME for --user-service", value);
+                };
+                ServiceArg { user: value.get(..colon), name: value.get(colon + 1..).unwrap_or(&[]) }
+            };
+            if !valid_name(arg.name, UNIT_MAX) || !arg.user.map_or(true, |u| valid_name(u, NAME_MAX)) {
+                return Err(CliError { what: "bad value", detail: value });
+            }
+            if fresh(if arg.user.is_some() { 2 } else { 1 }) {
+                cfg.services.retain(|s| s.user.is_some() == (key == b"service"));
+            }
+            if !cfg.services.contains(&arg) {
+                cfg.services.push(arg).map_err(|_| CliError { what: "too many values for", detail: key })?;
+            }
+        }
+        b"mount" => {
+            if value.first() != Some(&b'/') || value.len() > PATH_MAX {
+                return Err(CliError { what: "mount must be an absolute path", detail: value });
+            }
+            if fresh(3) {
+                cfg.mounts.clear();
+            }
+            if !cfg.mounts.contains(&value) {
+                cfg.mounts.push(value).map_err(|_| CliError { what: "too many values for", detail: key })?;
+            }
+        }
+        b"skip" => cfg.checks &= !checks_mask(value).ok_or(CliError { what: "unknown check in", detail: value })?,
+        b"only" => cfg.checks = checks_mask(value).ok_or(CliError { what: "unknown check in", detail: value })?,
+        b"disk-free-warn" => t.disk_free_warn_pct = percent(value).ok_or(bad)?,
+        b"disk-free-crit" => t.disk_free_crit_pct = percent(value).ok_or(bad)?,
+        b"inodes-free-warn" => t.inodes_free_warn_pct = percent(value).ok_or(bad)?,
+        b"inodes-free-crit" => t.inodes_free_crit_pct = percent(value).ok_or(bad)?,
+        b"mem-avail-warn" => t.mem_avail_warn_pct = percent(value).ok_or(bad)?,
+        b"mem-avail-crit" => t.mem_avail_crit_pct = percent(value).ok_or(bad)?,
+        b"offset-warn-ms" => t.offset_warn_ms = limit(value).ok_or(bad)?,
+        b"offset-crit-ms" => t.offset_crit_ms = limit(value).ok_or(bad)?,
+        b"maxerror-warn-ms" => t.maxerror_warn_ms = limit(value).ok_or(bad)?,
+        b"maxerror-crit-ms" => t.maxerror_crit_ms = limit(value).ok_or(bad)?,
+        b"sync-age-warn-s" => t.sync_age_warn_s = limit(value).ok_or(bad)?,
+        _ => {
+            return err(if source == Source::Cli { "unknown flag" } else { "unknown key in config file" }, key);
+        }
+    }
+    Ok(())
+}
+
+/// `--help`.
+pub const HELP: &str = "\
+nodepulse - one-shot health record for a Linux edge node (clock sync, linger, services, disk, memory)
+
+Usage: nodepulse [FLAGS]
+
+  --root DIR               read every file below DIR instead of / (fixture trees)
+  --config FILE            lines `key = value` with these flags' names; flags override it
+  --user NAME              report linger and logind state of NAME (repeatable, max 4)
+  --service NAME           system unit that must be running (repeatable, max 8 units in all)
+  --user-service USER:NAME unit of USER's systemd --user manager that must be running (repeatable)
+  --mount PATH             filesystem to check (repeatable, max 8; default /)
+  --skip CHECK,...         do not run these checks
+  --only CHECK,...         run only these checks
+                           checks: clock timesync linger service disk memory system
+  --disk-free-warn PCT     free space below PCT% is WARNING (default 10)
+  --disk-free-crit PCT     free space below PCT% is CRITICAL (default 5)
+  --inodes-free-warn PCT   free inodes below PCT% is WARNING (default 10)
+  --inodes-free-crit PCT   free inodes below PCT% is CRITICAL (default 5)
+  --mem-avail-warn PCT     MemAvailable below PCT% of MemTotal is WARNING (default 10)
+  --mem-avail-crit PCT     MemAvailable below PCT% of MemTotal is CRITICAL (default 5)
+  --offset-warn-ms MS      |clock offset| from MS on is WARNING (default 100)
+  --offset-crit-ms MS      |clock offset| from MS on is CRITICAL (default 1000)
+  --maxerror-warn-ms MS    kernel maxerror from MS on is WARNING (default 5000)
+  --maxerror-crit-ms MS    kernel maxerror from MS on is CRITICAL (default 16000)
+  --sync-age-warn-s S      timesyncd's last sync older than S seconds is WARNING (default 7200)
+  -h, --help               this text
+  -V, --version            version
+
+Prints one `np1` record on stdout. Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+An unsynchronized clock, linger off for a user with a --user-service, and a service not
+running are CRITICAL.
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<'a>(args: &[&'a str], file: Option<&'a str>) -> Result<Config<'a>, CliError<'a>> {
+        let mut argv: std::vec::Vec<&[u8]> = vec![b"nodepulse"];
+        argv.extend(args.iter().map(|a| a.as_bytes()));
+        match parse(&argv, file.map(str::as_bytes))? {
+            Command::Run(cfg) => Ok(cfg),
+            other => panic!("expected run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg = run(&[], None).unwrap();
+        assert_eq!(cfg.root, b"/");
+        assert_eq!(cfg.mounts.as_slice(), &[b"/" as &[u8]]);
+        assert_eq!(cfg.checks, ALL_CHECKS);
+        assert_eq!(cfg.thresholds, Thresholds::default());
+    }
+
+    #[test]
+    fn flags_and_values() {
+        let cfg = run(&["--root", "/tmp/x", "--user=node", "--user-service", "node:openclaw-node", "--service", "chrony", "--mount", "/data", "--disk-free-warn", "20", "--skip", "clock,system"], None).unwrap();
+        assert_eq!(cfg.root, b"/tmp/x");
+        assert_eq!(cfg.users.as_slice(), &[b"node" as &[u8]]);
+        assert_eq!(cfg.services[0], ServiceArg { user: Some(b"node"), name: b"openclaw-node" });
+        assert_eq!(cfg.services[1], ServiceArg { user: None, name: b"chrony" });
+        assert_eq!(cfg.mounts.as_slice(), &[b"/data" as &[u8]]);
+        assert_eq!(cfg.thresholds.disk_free_warn_pct, 20);
+        assert_eq!(cfg.checks, ALL_CHECKS & !CLOCK & !SYSTEM);
+        assert_eq!(run(&["--only", "disk"], None).unwrap().checks, DISK);
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        assert_eq!(run(&["--frobnicate"], None).unwrap_err(), CliError { what: "unknown flag", detail: b"--frobnicate" });
+        assert_eq!(run(&["--disk-free-warn", "101"], None).unwrap_err().detail, b"disk-free-warn");
+        assert_eq!(run(&["--disk-free-warn", "x"], None).unwrap_err().what, "bad value");
+        assert_eq!(run(&["--root"], None).unwrap_err().what, "missing value for");
+        assert_eq!(run(&["--skip", "clock,bogus"], None).unwrap_err().what, "unknown check in");
+        assert_eq!(run(&["--user-service", "nocolon"], None).unwrap_err().detail, b"nocolon");
+        assert_eq!(run(&["--user", "../etc"], None).unwrap_err().what, "bad value");
+        assert_eq!(run(&["--mount", "relative"], None).unwrap_err().what, "mount must be an absolute path");
+        assert_eq!(run(&["stray"], None).unwrap_err().what, "unexpected argument");
+        assert!(run(&["--disk-free-warn", "3"], None).is_err(), "warn below crit");
+        assert!(run(&["--offset-warn-ms", "99999999999999999999"], None).is_err());
+        let many = ["--user", "a", "--user", "b", "--user", "c", "--user", "d", "--user", "e"];
+        assert_eq!(run(&many, None).unwrap_err().what, "too many values for");
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse(&[b"np", b"--help"], None), Ok(Command::Help));
+        assert_eq!(parse(&[b"np", b"-V"], None), Ok(Command::Version));
+    }
+
+    #[test]
+    fn config_file_and_overrides() {
+        let file = "# nodepulse\nuser = alice\nuser = bob\nmount = /data\n\ndisk-free-warn = 30\nservice = chrony\nuser-service = alice:app\n";
+        let cfg = run(&[], Some(file)).unwrap();
+        assert_eq!(cfg.users.as_slice(), &[b"alice" as &[u8], b"bob"]);
+        assert_eq!(cfg.thresholds.disk_free_warn_pct, 30);
+        assert_eq!(cfg.services.len(), 2);
+        // Flags win: a scalar is overridden, a list is replaced (only that list).
+        let cfg = run(&["--disk-free-warn", "15", "--user", "carol", "--service", "sshd"], Some(file)).unwrap();
+        assert_eq!(cfg.thresholds.disk_free_warn_pct, 15);
+        assert_eq!(cfg.users.as_slice(), &[b"carol" as &[u8]]);
+        assert_eq!(cfg.services.as_slice(), &[ServiceArg { user: Some(b"alice"), name: b"app" }, ServiceArg { user: None, name: b"sshd" }]);
+        assert_eq!(cfg.mounts.as_slice(), &[b"/data" as &[u8]]);
+        assert_eq!(run(&[], Some("bogus = 1\n")).unwrap_err().what, "unknown key in config file");
+        assert_eq!(run(&[], Some("user alice\n")).unwrap_err().what, "config line without '='");
+        assert_eq!(run(&[], Some("help = 1\n")).unwrap_err().what, "not allowed in a config file");
+        assert_eq!(config_path(&[b"np", b"--config", b"/etc/np.conf"]), Some(&b"/etc/np.conf"[..]));
+        assert_eq!(config_path(&[b"np", b"--config=/x"]), Some(&b"/x"[..]));
+    }
+}

@@ -1,0 +1,248 @@
+//! The native record, format `np1`: one line of space-separated `key=value` tokens.
+//!
+//! ```text
+//! np1 host=edge-01 t_ms=1764000000123 status=crit up_s=86400 load=0.12,0.34,0.56 boot=0b6f... \
+//!   kernel=6.1.0-28-arm64 arch=aarch64 clock=crit,why:unsynced,sync:no,sd:n,ne:n,... \
+//!   timesync=warn,why:no-daemon,daemon:none,synced_age_s:n/a linger.node=crit,... \
+//!   svc.node:openclaw-node=crit,why:down,... disk./=ok,... mem=ok,...
+//! ```
+//!
+//! The first token names the format version. Each check is one token whose value starts with its
+//! status (`ok`, `warn`, `crit`, `unknown`), then `why:REASON` when not ok, then `field:value`
+//! pairs separated by commas. A skipped check has no token. Unknown numbers are `-`. Names taken
+//! from the node or the command line (host, user, unit, mount path) are percent-encoded outside
+//! `[A-Za-z0-9._/@+~-]`, so a value never contains a space, `=`, `,` or `:` of its own.
+//! Every key and unit is listed in the README.
+
+use super::{Full, Out};
+use crate::probe::clock as kclock;
+use crate::record::{Active, Record, SyncFile};
+use crate::verdict::{self, Status, Thresholds, Verdict};
+
+/// The format version, first token of every record.
+pub const VERSION: &str = "np1";
+
+/// The CPU architecture the binary was built for.
+pub const ARCH: &str = if cfg!(target_arch = "x86_64") {
+    "x86_64"
+} else if cfg!(target_arch = "aarch64") {
+    "aarch64"
+} else if cfg!(target_arch = "arm") {
+    "armv7"
+} else if cfg!(target_arch = "x86") {
+    "i686"
+} else {
+    "other"
+};
+
+/// Writes `name` percent-encoded outside the safe set.
+pub fn escaped(out: &mut Out, name: &[u8]) -> Result<(), Full> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in name {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@' | b'+' | b'~') {
+            out.bytes(&[b])?;
+        } else {
+            out.bytes(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])?;
+        }
+    }
+    Ok(())
+}
+
+fn opt_u64(out: &mut Out, v: Option<u64>) -> Result<(), Full> {
+    match v {
+        Some(n) => out.u64(n),
+        None => out.str("-"),
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "y"
+    } else {
+        "n"
+    }
+}
+
+/// Starts a check token: ` KEY[.NAME[:NAME]]=STATUS[,why:REASON]`.
+fn check(out: &mut Out, key: &str, names: &[&[u8]], v: Verdict) -> Result<(), Full> {
+    out.str(" ")?;
+    out.str(key)?;
+    for (i, name) in names.iter().enumerate() {
+        out.str(if i == 0 { "." } else { ":" })?;
+        escaped(out, name)?;
+    }
+    out.str("=")?;
+    out.str(v.status.as_str())?;
+    if !v.why.is_empty() {
+        out.str(",why:")?;
+        out.str(v.why)?;
+    }
+    Ok(())
+}
+
+/// ` ,field:` separator.
+fn field(out: &mut Out, name: &str) -> Result<(), Full> {
+    out.str(",")?;
+    out.str(name)?;
+    out.str(":")
+}
+
+/// Encodes the record as one `np1` line ending in `\n`.
+pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Result<(), Full> {
+    out.str(VERSION)?;
+    out.str(" host=")?;
+    match &r.host {
+        Some(h) => escaped(out, h)?,
+        None => out.str("-")?,
+    }
+    out.str(" t_ms=")?;
+    out.u64(r.wall_ms)?;
+    out.str(" status=")?;
+    out.str(status.as_str())?;
+
+    if let Some(s) = &r.system {
+        out.str(" up_s=")?;
+        opt_u64(out, s.uptime_s)?;
+        out.str(" load=")?;
+        match s.load {
+            Some([a, b, c]) => {
+                for (i, l) in [a, b, c].into_iter().enumerate() {
+                    if i > 0 {
+                        out.str(",")?;
+                    }
+                    out.fixed(i64::try_from(l).unwrap_or(i64::MAX), 2)?;
+                }
+            }
+            None => out.str("-")?,
+        }
+        out.str(" boot=")?;
+        match &s.boot_id {
+            Some(id) => out.bytes(id)?,
+            None => out.str("-")?,
+        }
+        out.str(" kernel=")?;
+        match &s.kernel {
+            Some(k) => escaped(out, k)?,
+            None => out.str("-")?,
+        }
+        out.str(" arch=")?;
+        out.str(ARCH)?;
+    }
+
+    let daemon = verdict::daemon_of(r);
+    if let Some(c) = &r.clock {
+        check(out, "clock", &[], verdict::clock(c, daemon, t))?;
+        match &c.timex {
+            Ok(tx) => {
+                field(out, "sync")?;
+                out.str(verdict::sync_rule(tx, daemon).as_str())?;
+                field(out, "sd")?;
+                out.str(yes_no(kclock::systemd_synced(tx)))?;
+                field(out, "ne")?;
+                out.str(yes_no(kclock::node_exporter_synced(tx)))?;
+                field(out, "kstate")?;
+                out.i64(i64::from(tx.state))?;
+                field(out, "kstatus")?;
+                out.hex(tx.status as u32)?;
+                field(out, "offset_us")?;
+                out.i64(kclock::offset_us(tx))?;
+                field(out, "freq_ppm")?;
+                out.fixed(kclock::freq_ppb(tx), 3)?;
+                field(out, "maxerr_us")?;
+                out.i64(tx.maxerror)?;
+                field(out, "esterr_us")?;
+                out.i64(tx.esterror)?;
+                field(out, "tai_s")?;
+                out.i64(i64::from(tx.tai))?;
+            }
+            Err(errno) => {
+                field(out, "errno")?;
+                out.i64(i64::from(*errno))?;
+            }
+        }
+    }
+
+    if let Some(ts) = &r.timesync {
+        check(out, "timesync", &[], verdict::timesync(ts, (r.wall_ms / 1000) as i64, t))?;
+        field(out, "daemon")?;
+        out.str(ts.daemon.as_str())?;
+        field(out, "synced_age_s")?;
+        match ts.sync_file {
+            SyncFile::Present { mtime_s } => out.i64(((r.wall_ms / 1000) as i64).saturating_sub(mtime_s).max(0))?,
+            SyncFile::Missing => out.str("none")?,
+            SyncFile::NotApplicable => out.str("n/a")?,
+            SyncFile::Unknown => out.str("-")?,
+        }
+    }
+
+    for u in r.users.iter().flatten() {
+        check(out, "linger", &[u.name], verdict::user(u))?;
+        field(out, "uid")?;
+        opt_u64(out, u.uid.map(u64::from))?;
+        field(out, "linger")?;
+        out.str(u.linger.as_str())?;
+        field(out, "state")?;
+        out.str(u.login.as_str())?;
+    }
+
+    for s in r.services.iter().flatten() {
+        let v = verdict::service(s);
+        match s.user {
+            Some(user) => check(out, "svc", &[user, s.name], v)?,
+            None => check(out, "svc", &[s.name], v)?,
+        }
+        field(out, "active")?;
+        out.str(match s.active {
+            Active::Yes => "y",
+            Active::No => "n",
+            Active::Unknown => "-",
+        })?;
+        field(out, "via")?;
+        out.str(s.via.as_str())?;
+        field(out, "pid")?;
+        opt_u64(out, s.pid.map(u64::from))?;
+        field(out, "start_cs")?;
+        opt_u64(out, s.start_cs)?;
+    }
+
+    for d in r.disks.iter().flatten() {
+        check(out, "disk", &[d.path], verdict::disk(d, t))?;
+        match &d.stat {
+            Ok(st) => {
+                field(out, "size_b")?;
+                out.u64(st.size_b)?;
+                field(out, "avail_b")?;
+                out.u64(st.avail_b)?;
+                field(out, "used_pct")?;
+                out.u64(u64::from(st.used_pct))?;
+                field(out, "inodes_pct")?;
+                opt_u64(out, st.inodes_used_pct.map(u64::from))?;
+                field(out, "ro")?;
+                out.str(if st.read_only { "1" } else { "0" })?;
+            }
+            Err(errno) => {
+                field(out, "errno")?;
+                out.i64(i64::from(*errno))?;
+            }
+        }
+    }
+
+    if let Some(m) = &r.memory {
+        check(out, "mem", &[], verdict::memory(m, t))?;
+        if let Some(st) = &m.stat {
+            field(out, "total_kb")?;
+            out.u64(st.total_kb)?;
+            field(out, "avail_kb")?;
+            out.u64(st.avail_kb)?;
+            field(out, "swap_kb")?;
+            out.u64(st.swap_total_kb)?;
+            field(out, "swap_free_kb")?;
+            out.u64(st.swap_free_kb)?;
+            if st.avail_estimated {
+                field(out, "avail_est")?;
+                out.str("1")?;
+            }
+        }
+    }
+    out.str("\n")
+}

@@ -1,0 +1,120 @@
+//! logind's per-user state file, `/run/systemd/users/UID`: the user's `STATE`.
+//!
+//! logind writes `KEY=value` lines (`NAME`, `STATE`, `STOPPING`, `RUNTIME`, `SERVICE_JOB`,
+//! `SESSIONS`, `SEATS`, `ACTIVE_SESSIONS`, ...) to a temporary file and renames it into place,
+//! so a reader sees a whole file or none. A missing file means "offline" (what
+//! `sd_uid_get_state()` answers). The file begins "This is private data. Do not parse.":
+//! only `STATE` and `SESSIONS` are read, and an unknown `STATE` value is kept as "other".
+//!
+//! # References
+//! - systemd `src/login/logind-user.c`, `user_save_internal()`, `user_state_to_string()`
+//! - systemd `src/libsystemd/sd-login/sd-login.c`, `sd_uid_get_state()`
+
+use crate::num::{lines, trim};
+
+/// A user's state as logind names it (`user_state_to_string()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginState {
+    Offline,
+    Opening,
+    Lingering,
+    Online,
+    Active,
+    Closing,
+    /// A value this version does not know (a newer systemd).
+    Other,
+}
+
+impl LoginState {
+    pub fn from_bytes(value: &[u8]) -> LoginState {
+        match value {
+            b"offline" => LoginState::Offline,
+            b"opening" => LoginState::Opening,
+            b"lingering" => LoginState::Lingering,
+            b"online" => LoginState::Online,
+            b"active" => LoginState::Active,
+            b"closing" => LoginState::Closing,
+            _ => LoginState::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginState::Offline => "offline",
+            LoginState::Opening => "opening",
+            LoginState::Lingering => "lingering",
+            LoginState::Online => "online",
+            LoginState::Active => "active",
+            LoginState::Closing => "closing",
+            LoginState::Other => "other",
+        }
+    }
+}
+
+/// What the agent reads from a user file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserFile {
+    /// `None` when the file has no `STATE=` line (truncated or not a logind file).
+    pub state: Option<LoginState>,
+    /// Number of session ids in `SESSIONS=` (0 when the key is absent).
+    pub sessions: u32,
+}
+
+/// Parses the contents of `/run/systemd/users/UID`.
+pub fn parse_user(bytes: &[u8]) -> UserFile {
+    let mut file = UserFile { state: None, sessions: 0 };
+    for line in lines(bytes) {
+        let line = trim(line);
+        if let Some(value) = line.strip_prefix(b"STATE=") {
+            file.state.get_or_insert(LoginState::from_bytes(value));
+        } else if let Some(value) = line.strip_prefix(b"SESSIONS=") {
+            let count = crate::num::fields(value).count();
+            file.sessions = u32::try_from(count).unwrap_or(u32::MAX);
+        }
+    }
+    file
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(state: &str) -> String {
+        format!("# This is private data. Do not parse.\nNAME=node\nSTATE={state}\nSTOPPING=no\nRUNTIME=/run/user/1000\nSERVICE_JOB=\nREALTIME=1700000000000000\nMONOTONIC=1234\nLAST_SESSION_TIMESTAMP=1700000000000000\nSESSIONS=3 5\nSEATS=\nACTIVE_SESSIONS=3\n")
+    }
+
+    #[test]
+    fn every_state_logind_writes() {
+        for (text, state) in [
+            ("offline", LoginState::Offline),
+            ("opening", LoginState::Opening),
+            ("lingering", LoginState::Lingering),
+            ("online", LoginState::Online),
+            ("active", LoginState::Active),
+            ("closing", LoginState::Closing),
+            ("hibernating", LoginState::Other),
+            ("", LoginState::Other),
+        ] {
+            let parsed = parse_user(file(text).as_bytes());
+            assert_eq!(parsed.state, Some(state), "STATE={text}");
+            assert_eq!(parsed.sessions, 2);
+            if state != LoginState::Other {
+                assert_eq!(LoginState::from_bytes(state.as_str().as_bytes()), state);
+            }
+        }
+    }
+
+    #[test]
+    fn lingering_user_without_sessions() {
+        let parsed = parse_user(b"NAME=node\nSTATE=lingering\nSTOPPING=no\n");
+        assert_eq!(parsed, UserFile { state: Some(LoginState::Lingering), sessions: 0 });
+    }
+
+    #[test]
+    fn truncated_empty_garbage() {
+        assert_eq!(parse_user(b"").state, None);
+        assert_eq!(parse_user(b"NAME=node\nSTA").state, None);
+        assert_eq!(parse_user(b"STATE=act").state, Some(LoginState::Other));
+        assert_eq!(parse_user(b"\xff\xfe\x00\nSTATE=\xff\n").state, Some(LoginState::Other));
+    }
+}

@@ -1,0 +1,207 @@
+//! The thin I/O layer every probe uses: paths below `--root`, and small reads into caller buffers.
+//!
+//! Files are opened `O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK`: a FIFO planted where a file
+//! should be answers at once (empty or `EAGAIN`) instead of blocking the run. Reads stop when the
+//! buffer is full or the kernel returns a short read, so a huge file costs one buffer, never more
+//! memory. Nothing here allocates.
+
+use core::ffi::CStr;
+use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
+use rustix::io::Errno;
+
+/// Longest path the agent builds (root prefix plus a path below it, plus the NUL).
+pub const PATH_CAP: usize = 512;
+
+/// A root directory prefix under which every probe reads (`--root`, default `/`).
+#[derive(Debug, Clone, Copy)]
+pub struct Root<'a> {
+    /// The prefix without trailing slashes; empty for `/`.
+    prefix: &'a [u8],
+}
+
+impl<'a> Root<'a> {
+    pub fn new(prefix: &'a [u8]) -> Root<'a> {
+        let mut prefix = prefix;
+        while let [rest @ .., b'/'] = prefix {
+            prefix = rest;
+        }
+        Root { prefix }
+    }
+
+    /// Builds `prefix + "/" + parts...` as a NUL-terminated path in `buf`.
+    /// Each part is a path relative to the root (no leading `/`), joined without separators.
+    pub fn path<'b>(&self, parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
+        let mut len = 0;
+        for piece in core::iter::once(self.prefix).chain(core::iter::once(&b"/"[..])).chain(parts.iter().copied()) {
+            if piece.contains(&0) {
+                return Err(Errno::INVAL);
+            }
+            let end = len + piece.len();
+            buf.get_mut(len..end).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(piece);
+            len = end;
+        }
+        *buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
+        CStr::from_bytes_with_nul(buf.get(..=len).ok_or(Errno::NAMETOOLONG)?).map_err(|_| Errno::INVAL)
+    }
+
+    /// Reads the start of a file into `buf` and returns the bytes read.
+    pub fn read<'b>(&self, parts: &[&[u8]], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+        let mut path = [0u8; PATH_CAP];
+        read_cstr(self.path(parts, &mut path)?, buf)
+    }
+
+    /// Calls `each` for every complete line of a file of any size, reading it in chunks of
+    /// `buf.len()`. A line longer than the buffer is skipped. `each` returns `true` to stop.
+    pub fn for_each_line(&self, parts: &[&[u8]], buf: &mut [u8], mut each: impl FnMut(&[u8]) -> bool) -> Result<(), Errno> {
+        let mut path = [0u8; PATH_CAP];
+        let path = self.path(parts, &mut path)?;
+        let fd = open_read(path)?;
+        let mut held = 0; // bytes of an unfinished line at the start of buf
+        let mut skipping = false; // inside a line too long for the buffer
+        loop {
+            let spare = buf.get_mut(held..).unwrap_or(&mut []);
+            let got = match rustix::io::read(&fd, spare) {
+                Ok(n) => n,
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(e),
+            };
+            let filled = held + got;
+            let data = buf.get(..filled).unwrap_or(&[]);
+            if got == 0 {
+                if !skipping && filled > 0 {
+                    each(data);
+                }
+                return Ok(());
+            }
+            let mut start = 0;
+            while let Some(nl) = data.get(start..).and_then(|d| d.iter().position(|&b| b == b'\n')) {
+                if !skipping && each(data.get(start..start + nl).unwrap_or(&[])) {
+                    return Ok(());
+                }
+                skipping = false;
+                start += nl + 1;
+            }
+            if start == 0 && filled == buf.len() {
+                // No newline in a full buffer: drop this line up to its end.
+                skipping = true;
+                held = 0;
+            } else {
+                buf.copy_within(start..filled, 0);
+                held = filled - start;
+            }
+        }
+    }
+
+    /// `lstat` of a path below the root (does not follow a final symlink).
+    pub fn lstat(&self, parts: &[&[u8]]) -> Result<fs::Stat, Errno> {
+        let mut path = [0u8; PATH_CAP];
+        let path = self.path(parts, &mut path)?;
+        fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW)
+    }
+
+    /// Reads a symlink's target into `buf`.
+    pub fn readlink<'b>(&self, parts: &[&[u8]], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+        let mut path = [0u8; PATH_CAP];
+        let path = self.path(parts, &mut path)?;
+        let len = fs::readlinkat_raw(CWD, path, &mut *buf)?;
+        Ok(buf.get(..len).unwrap_or(&[]))
+    }
+
+    /// `statvfs` of a path below the root.
+    pub fn statvfs(&self, parts: &[&[u8]]) -> Result<fs::StatVfs, Errno> {
+        let mut path = [0u8; PATH_CAP];
+        let path = self.path(parts, &mut path)?;
+        fs::statvfs(path)
+    }
+
+    /// Opens a directory below the root for reading its entries.
+    pub fn open_dir(&self, parts: &[&[u8]]) -> Result<rustix::fd::OwnedFd, Errno> {
+        let mut path = [0u8; PATH_CAP];
+        let path = self.path(parts, &mut path)?;
+        fs::openat(CWD, path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+    }
+}
+
+fn open_read(path: &CStr) -> Result<rustix::fd::OwnedFd, Errno> {
+    fs::openat(CWD, path, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK, Mode::empty())
+}
+
+fn read_cstr<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let fd = open_read(path)?;
+    let mut len = 0;
+    while let Some(spare) = buf.get_mut(len..).filter(|s| !s.is_empty()) {
+        let want = spare.len();
+        let got = match rustix::io::read(&fd, spare) {
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        };
+        len += got;
+        if got < want {
+            break;
+        }
+    }
+    Ok(buf.get(..len).unwrap_or(&[]))
+}
+
+/// Reads the start of a file named by a path as given (not below a root): the config file.
+pub fn read_path<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let mut cpath = [0u8; PATH_CAP];
+    let end = path.len();
+    if path.is_empty() || path.contains(&0) {
+        return Err(Errno::INVAL);
+    }
+    cpath.get_mut(..end).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(path);
+    *cpath.get_mut(end).ok_or(Errno::NAMETOOLONG)? = 0;
+    let cstr = CStr::from_bytes_with_nul(cpath.get(..=end).unwrap_or(&[])).map_err(|_| Errno::INVAL)?;
+    read_cstr(cstr, buf)
+}
+
+/// Strips a leading `/` so an absolute path given by the user can be joined below the root.
+pub fn relative(path: &[u8]) -> &[u8] {
+    let mut path = path;
+    while let [b'/', rest @ ..] = path {
+        path = rest;
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_paths() {
+        let mut buf = [0u8; PATH_CAP];
+        let root = Root::new(b"/");
+        assert_eq!(root.path(&[b"proc/meminfo"], &mut buf).unwrap().to_bytes(), b"/proc/meminfo");
+        let root = Root::new(b"tests/fixtures/a//");
+        assert_eq!(root.path(&[b"run/user/", b"1000"], &mut buf).unwrap().to_bytes(), b"tests/fixtures/a/run/user/1000");
+        assert_eq!(root.path(&[b"a\0b"], &mut buf), Err(Errno::INVAL));
+        let long = [b'x'; PATH_CAP];
+        assert_eq!(root.path(&[&long], &mut buf), Err(Errno::NAMETOOLONG));
+        assert_eq!(relative(b"//var/lib"), b"var/lib");
+    }
+
+    #[test]
+    fn reads_lines_of_any_length() {
+        let dir = std::env::temp_dir().join(format!("np-lines-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = String::from("short\n");
+        text.push_str(&"y".repeat(100));
+        text.push_str("\nlast-no-newline");
+        std::fs::write(dir.join("f"), &text).unwrap();
+        let root = Root::new(dir.as_os_str().as_encoded_bytes());
+        let mut got = Vec::new();
+        let mut buf = [0u8; 16];
+        root.for_each_line(&[b"f"], &mut buf, |l| {
+            got.push(String::from_utf8_lossy(l).into_owned());
+            false
+        })
+        .unwrap();
+        assert_eq!(got, vec!["short", "last-no-newline"]);
+        let mut small = [0u8; 8];
+        assert_eq!(root.read(&[b"f"], &mut small).unwrap(), b"short\nyy");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

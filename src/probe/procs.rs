@@ -1,0 +1,85 @@
+//! One pass over `/proc/[0-9]*/stat`, shared by every check that looks for a process: the time
+//! daemons and the services that systemd cannot vouch for.
+//!
+//! Each process costs one `openat` + `read` + `close` of its `stat` file; `comm` and the start
+//! time both come from it. Only a process whose `comm` matches a wanted name costs more (an
+//! `lstat` of `/proc/PID` for its owner). Zombies do not count. When several processes match,
+//! the oldest is kept: it is the service's main process, its start time changes on a restart.
+//!
+//! # References
+//! - proc(5): `/proc/pid/stat`; [`crate::parse::procfs::parse_stat`]
+
+use core::mem::MaybeUninit;
+
+use rustix::fs::RawDir;
+use rustix::io::Errno;
+
+use super::fs::Root;
+use crate::num::parse_u32;
+use crate::parse::procfs::{self, COMM_MAX};
+
+/// A process found by the scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub pid: u32,
+    pub start_cs: u64,
+}
+
+/// A process the scan looks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Want<'a> {
+    /// Compared with `comm` after both are cut to 15 bytes (the kernel's `TASK_COMM_LEN` - 1).
+    pub comm: &'a [u8],
+    /// Only processes owned by this uid, when set.
+    pub uid: Option<u32>,
+    pub found: Option<Found>,
+}
+
+impl<'a> Want<'a> {
+    pub fn new(comm: &'a [u8], uid: Option<u32>) -> Want<'a> {
+        Want { comm: comm.get(..COMM_MAX).unwrap_or(comm), uid, found: None }
+    }
+}
+
+/// Scans `/proc` once and fills `found` in each want.
+pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
+    let dir = root.open_dir(&[b"proc"])?;
+    let mut dirbuf = [MaybeUninit::<u8>::uninit(); 8192];
+    let mut entries = RawDir::new(&dir, &mut dirbuf);
+    while let Some(entry) = entries.next() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        let Some(pid) = parse_u32(name) else { continue };
+        let mut buf = [0u8; 512];
+        let Ok(bytes) = root.read(&[b"proc/", name, b"/stat"], &mut buf) else { continue };
+        let Some(stat) = procfs::parse_stat(bytes) else { continue };
+        if stat.state == b'Z' {
+            continue;
+        }
+        let mut owner: Option<Option<u32>> = None;
+        for want in wants.iter_mut() {
+            if stat.comm != want.comm {
+                continue;
+            }
+            if let Some(uid) = want.uid {
+                let got = *owner.get_or_insert_with(|| root.lstat(&[b"proc/", name]).ok().map(|st| st.st_uid));
+                if got != Some(uid) {
+                    continue;
+                }
+            }
+            let older = want.found.map_or(true, |f| (stat.start_cs, pid) < (f.start_cs, f.pid));
+            if older {
+                want.found = Some(Found { pid, start_cs: stat.start_cs });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Start time of one process (`/proc/PID/stat`), for a pid learnt elsewhere (a cgroup).
+pub fn start_of(root: &Root, pid: u32) -> Option<u64> {
+    let mut digits = [0u8; 20];
+    let mut buf = [0u8; 512];
+    let bytes = root.read(&[b"proc/", super::decimal(u64::from(pid), &mut digits), b"/stat"], &mut buf).ok()?;
+    procfs::parse_stat(bytes).map(|s| s.start_cs)
+}

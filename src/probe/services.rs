@@ -1,0 +1,177 @@
+//! The `service` check: is each `--service` (system unit) and `--user-service USER:NAME` (unit of
+//! that user's manager) running, with which main pid and since when.
+//!
+//! With systemd (PID 1), in this order:
+//! 1. `invocation:UNIT` in `/run/systemd/units/` (system manager, systemd ≥ 236) or
+//!    `/run/user/UID/systemd/units/` (user manager, ≥ 245; the directory is 0700). systemd
+//!    creates the link in `unit_export_invocation_id()` just before the unit's processes start
+//!    and removes it in `unit_unlink_state_files()` when the unit becomes inactive or failed, so
+//!    it exists while the unit is activating, active or deactivating.
+//! 2. The unit's cgroup: `populated` in `cgroup.events` (cgroup v2, or the hybrid `unified/`
+//!    tree), else a non-empty `cgroup.procs` (cgroup v1 `name=systemd` tree). User units live
+//!    under `user@UID.service/app.slice/` since systemd 247, directly under `user@UID.service/`
+//!    before. A unit that is not running has no cgroup directory.
+//! 3. When neither can be read (a user unit seen by another non-root user on cgroup v1):
+//!    a process of that user whose `comm` matches.
+//!
+//! Without systemd: a process whose `comm` is the unit name without `.service` (cut to 15 bytes).
+//! The pid comes from `cgroup.procs` when there is one, else from the process scan.
+//!
+//! # References
+//! - systemd `src/core/unit.c`, `unit_export_invocation_id()`, `unit_unlink_state_files()`
+//!   (systemd calls these links "not API": they are read as a best-effort first source)
+//! - Linux `Documentation/admin-guide/cgroup-v2.rst`; systemd.special(7) (`app.slice`)
+
+use heapless::Vec;
+use rustix::io::Errno;
+
+use super::fs::Root;
+use crate::parse::cgroup;
+use crate::record::{Active, Via};
+
+/// Longest unit name systemd accepts (`UNIT_NAME_MAX` - 1) plus room for `.service`.
+pub const UNIT_MAX: usize = 256;
+
+/// Unit suffixes systemd knows; a name without one gets `.service` (like `systemctl`).
+const SUFFIXES: [&[u8]; 11] = [
+    b".service", b".socket", b".target", b".device", b".mount", b".automount", b".swap", b".timer", b".path", b".slice", b".scope",
+];
+
+/// `openclaw-node` → `openclaw-node.service`; a name with a unit suffix is kept.
+pub fn unit_name(name: &[u8]) -> Option<Vec<u8, UNIT_MAX>> {
+    let mut unit = Vec::from_slice(name).ok()?;
+    if !SUFFIXES.iter().any(|s| name.ends_with(s) && name.len() > s.len()) {
+        unit.extend_from_slice(b".service").ok()?;
+    }
+    Some(unit)
+}
+
+/// The process name to look for: the unit name without `.service`.
+pub fn comm_of(name: &[u8]) -> &[u8] {
+    name.strip_suffix(b".service").unwrap_or(name)
+}
+
+/// Where the cgroup tree of units is, found once per run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupTree {
+    /// `sys/fs/cgroup/` (v2) or `sys/fs/cgroup/unified/` (hybrid): has `cgroup.events`.
+    Unified(&'static [u8]),
+    /// `sys/fs/cgroup/systemd/` (v1): only `cgroup.procs`.
+    Legacy,
+    None,
+}
+
+impl CgroupTree {
+    pub fn find(root: &Root) -> CgroupTree {
+        if root.lstat(&[b"sys/fs/cgroup/system.slice"]).is_ok() {
+            CgroupTree::Unified(b"sys/fs/cgroup/")
+        } else if root.lstat(&[b"sys/fs/cgroup/unified/system.slice"]).is_ok() {
+            CgroupTree::Unified(b"sys/fs/cgroup/unified/")
+        } else if root.lstat(&[b"sys/fs/cgroup/systemd/system.slice"]).is_ok() {
+            CgroupTree::Legacy
+        } else {
+            CgroupTree::None
+        }
+    }
+
+    fn base(self) -> Option<&'static [u8]> {
+        match self {
+            CgroupTree::Unified(base) => Some(base),
+            CgroupTree::Legacy => Some(b"sys/fs/cgroup/systemd/"),
+            CgroupTree::None => None,
+        }
+    }
+}
+
+/// What systemd's files say about one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitState {
+    pub active: Active,
+    pub via: Via,
+    pub pid: Option<u32>,
+    /// Nothing in `/run` or the cgroup tree could be read: ask the process scan.
+    pub needs_scan: bool,
+}
+
+/// What one cgroup directory says: `Some(populated, first pid)`, `None` if it is absent.
+fn cgroup_dir(root: &Root, tree: CgroupTree, dir: &[&[u8]]) -> Option<(bool, Option<u32>)> {
+    let base = tree.base()?;
+    let mut parts: Vec<&[u8], 8> = Vec::new();
+    parts.push(base).ok()?;
+    parts.extend_from_slice(dir).ok()?;
+    let mut buf = [0u8; 1024];
+    let populated = if let CgroupTree::Unified(_) = tree {
+        parts.push(b"/cgroup.events").ok()?;
+        let events = root.read(&parts, &mut buf).ok()?;
+        parts.pop();
+        cgroup::parse_populated(events)
+    } else {
+        None
+    };
+    parts.push(b"/cgroup.procs").ok()?;
+    let pid = root.read(&parts, &mut buf).ok().and_then(cgroup::first_pid);
+    Some((populated.unwrap_or(pid.is_some()), pid))
+}
+
+/// Checks one unit. `uid` is `None` for a system unit, `Some(uid)` for a user unit.
+pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) -> UnitState {
+    let mut digits = [0u8; 20];
+    let uid_text: &[u8] = uid.map_or(&b""[..], |u| super::decimal(u64::from(u), &mut digits));
+    let link = match uid {
+        None => root.lstat(&[b"run/systemd/units/invocation:", unit]),
+        Some(_) => root.lstat(&[b"run/user/", uid_text, b"/systemd/units/invocation:", unit]),
+    };
+    // The unit's cgroup directory, below the slice that holds it; a template instance
+    // (`foo@bar.service`) sits one slice deeper (`system-foo.slice`, `app-foo.slice`).
+    let template = unit.iter().position(|&b| b == b'@').and_then(|at| unit.get(..at));
+    let mut dir: Vec<&[u8], 12> = Vec::new();
+    let cgroup = match uid {
+        None => {
+            let _ = dir.push(b"system.slice/");
+            if let Some(prefix) = template {
+                let _ = dir.extend_from_slice(&[b"system-", prefix, b".slice/"]);
+            }
+            let _ = dir.push(unit);
+            cgroup_dir(root, tree, &dir)
+        }
+        Some(_) => {
+            let _ = dir.extend_from_slice(&[b"user.slice/user-", uid_text, b".slice/user@", uid_text, b".service/"]);
+            let manager = dir.len();
+            let _ = dir.push(b"app.slice/");
+            if let Some(prefix) = template {
+                let _ = dir.extend_from_slice(&[b"app-", prefix, b".slice/"]);
+            }
+            let _ = dir.push(unit);
+            cgroup_dir(root, tree, &dir).or_else(|| {
+                // systemd < 247 put user units directly below user@UID.service.
+                dir.truncate(manager);
+                let _ = dir.push(unit);
+                cgroup_dir(root, tree, &dir)
+            })
+        }
+    };
+    let pid = cgroup.and_then(|(_, pid)| pid);
+    match (link, cgroup) {
+        (Ok(_), _) => UnitState { active: Active::Yes, via: Via::Invocation, pid, needs_scan: pid.is_none() },
+        (_, Some((true, _))) => UnitState { active: Active::Yes, via: Via::Cgroup, pid, needs_scan: pid.is_none() },
+        (_, Some((false, _))) => UnitState { active: Active::No, via: Via::Cgroup, pid: None, needs_scan: false },
+        // No link and no cgroup directory: not running (a tree we can see lists every running unit).
+        (Err(Errno::NOENT), None) => UnitState { active: Active::No, via: Via::Invocation, pid: None, needs_scan: false },
+        (Err(_), None) => UnitState { active: Active::Unknown, via: Via::None, pid: None, needs_scan: true },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(unit_name(b"openclaw-node").unwrap().as_slice(), b"openclaw-node.service");
+        assert_eq!(unit_name(b"chrony.service").unwrap().as_slice(), b"chrony.service");
+        assert_eq!(unit_name(b"backup.timer").unwrap().as_slice(), b"backup.timer");
+        assert_eq!(unit_name(b"node.v2").unwrap().as_slice(), b"node.v2.service");
+        assert_eq!(unit_name(b".service").unwrap().as_slice(), b".service.service");
+        assert_eq!(comm_of(b"openclaw-node.service"), b"openclaw-node");
+    }
+}

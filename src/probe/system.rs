@@ -1,0 +1,36 @@
+//! The `system` check and the hostname: `/proc/sys/kernel/hostname`, `.../osrelease`,
+//! `/proc/uptime`, `/proc/loadavg`, `/proc/sys/kernel/random/boot_id`, and the wall clock.
+//!
+//! Reading the files (not `uname`/`sysinfo`) keeps every value below `--root`, so fixtures
+//! decide them in tests. The wall clock comes from `clock_gettime(CLOCK_REALTIME)` (vDSO).
+
+use super::fs::Root;
+use crate::parse::procfs;
+use crate::record::{System, Word, WORD_MAX};
+
+fn word(root: &Root, path: &[u8]) -> Option<Word> {
+    let mut buf = [0u8; 256];
+    let text = procfs::parse_word(root.read(&[path], &mut buf).ok()?, WORD_MAX)?;
+    Word::from_slice(text).ok()
+}
+
+/// The node's hostname.
+pub fn hostname(root: &Root) -> Option<Word> {
+    word(root, b"proc/sys/kernel/hostname")
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn wall_ms() -> u64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+    u64::try_from(ts.tv_sec).unwrap_or(0).saturating_mul(1000).saturating_add(u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0))
+}
+
+pub fn probe(root: &Root) -> System {
+    let mut buf = [0u8; 256];
+    System {
+        kernel: word(root, b"proc/sys/kernel/osrelease"),
+        uptime_s: root.read(&[b"proc/uptime"], &mut buf).ok().and_then(procfs::parse_uptime),
+        load: root.read(&[b"proc/loadavg"], &mut buf).ok().and_then(procfs::parse_loadavg),
+        boot_id: root.read(&[b"proc/sys/kernel/random/boot_id"], &mut buf).ok().and_then(procfs::parse_boot_id),
+    }
+}

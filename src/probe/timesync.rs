@@ -1,0 +1,61 @@
+//! The `timesync` check: which time daemon runs (from the shared `/proc` pass) and when
+//! systemd-timesyncd last accepted a sample (`/run/systemd/timesync/synchronized`).
+//!
+//! timesyncd touches that empty file after each accepted sample, so its mtime is the last
+//! sync; the directory goes away when timesyncd stops. BusyBox `ntpd` and ntp.org `ntpd` both
+//! have `comm` "ntpd": the link `/proc/PID/exe` tells them apart when it can be read (root, or
+//! the same user); a target named `busybox*` is BusyBox.
+//!
+//! # References
+//! - systemd `src/timesync/timesyncd-manager.c`, `manager_adjust_clock()`; systemd-timesyncd(8)
+//! - BusyBox `networking/ntpd.c`
+
+use super::fs::Root;
+use super::procs::{Found, Want};
+use crate::record::{Daemon, SyncFile};
+
+/// The `comm` of each daemon, in the order they are preferred when several run.
+pub const DAEMONS: [(&[u8], Daemon); 3] = [
+    (b"chronyd", Daemon::Chronyd),
+    (b"ntpd", Daemon::Ntpd),
+    (b"systemd-timesyn", Daemon::Timesyncd),
+];
+
+/// The wants this probe adds to the shared process scan, in `DAEMONS` order.
+pub fn wants() -> [Want<'static>; 3] {
+    DAEMONS.map(|(comm, _)| Want::new(comm, None))
+}
+
+/// Picks the daemon from the scan's results (`found` in `DAEMONS` order).
+pub fn daemon(root: &Root, found: &[Option<Found>]) -> Daemon {
+    for ((_, daemon), hit) in DAEMONS.iter().zip(found) {
+        let Some(process) = hit else { continue };
+        if *daemon == Daemon::Ntpd && is_busybox(root, process.pid) {
+            return Daemon::BusyboxNtpd;
+        }
+        return *daemon;
+    }
+    Daemon::None
+}
+
+fn is_busybox(root: &Root, pid: u32) -> bool {
+    let mut digits = [0u8; 20];
+    let mut target = [0u8; 256];
+    let Ok(target) = root.readlink(&[b"proc/", super::decimal(u64::from(pid), &mut digits), b"/exe"], &mut target) else {
+        return false;
+    };
+    let file = target.rsplit(|&b| b == b'/').next().unwrap_or(target);
+    file.starts_with(b"busybox")
+}
+
+/// The state of timesyncd's `synchronized` file.
+pub fn sync_file(root: &Root, systemd: bool) -> SyncFile {
+    if !systemd {
+        return SyncFile::NotApplicable;
+    }
+    match root.lstat(&[b"run/systemd/timesync/synchronized"]) {
+        Ok(st) => SyncFile::Present { mtime_s: st.st_mtime as i64 },
+        Err(rustix::io::Errno::NOENT) => SyncFile::Missing,
+        Err(_) => SyncFile::Unknown,
+    }
+}

@@ -1,0 +1,99 @@
+//! The `linger` check: for each `--user`, its uid (`/etc/passwd`), whether linger is on
+//! (`/var/lib/systemd/linger/NAME` exists) and logind's view (`/run/systemd/users/UID`).
+//!
+//! With linger off, logind stops `user@UID.service`, and every user service in it, when the
+//! user's last session ends: the "ghost offline" node. Without systemd there is no logind, so
+//! both are "n/a", never "off". logind names the linger file after the C-escaped user name
+//! (`cescape()`), which for ordinary POSIX names is the name itself.
+//!
+//! # References
+//! - systemd `src/login/logind-user.c`, `user_check_linger_file()`, `user_save_internal()`
+//! - systemd `src/login/logind-dbus.c`, `method_set_user_linger()`
+//! - loginctl(1), `enable-linger`
+
+use heapless::Vec;
+use rustix::io::Errno;
+
+use super::fs::Root;
+use crate::parse::{logind, passwd};
+use crate::record::{Linger, Login, User};
+
+/// Longest escaped user name: every byte may become `\xNN`.
+const ESCAPED_MAX: usize = 4 * 64;
+
+/// systemd's `cescape()`: C escapes for control bytes, quotes and backslash, `\xNN` for bytes
+/// outside printable ASCII. `None` if the result does not fit.
+pub fn cescape(name: &[u8]) -> Option<Vec<u8, ESCAPED_MAX>> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::new();
+    for &b in name {
+        let escaped: &[u8] = match b {
+            0x07 => b"\\a",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x0b => b"\\v",
+            b'\\' => b"\\\\",
+            b'"' => b"\\\"",
+            b'\'' => b"\\'",
+            0x20..=0x7e => core::slice::from_ref(&b),
+            _ => &[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]],
+        };
+        out.extend_from_slice(escaped).ok()?;
+    }
+    Some(out)
+}
+
+/// Fills uid, linger and login state for every user. One pass over `/etc/passwd` for all.
+pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
+    let mut buf = [0u8; 4096];
+    let mut missing = users.len();
+    let _ = root.for_each_line(&[b"etc/passwd"], &mut buf, |line| {
+        for user in users.iter_mut().filter(|u| u.uid.is_none()) {
+            if let Some(uid) = passwd::uid_in_line(line, user.name) {
+                user.uid = Some(uid);
+                missing -= 1;
+            }
+        }
+        missing == 0
+    });
+    for user in users.iter_mut() {
+        if !systemd {
+            user.linger = Linger::NotApplicable;
+            user.login = Login::NotApplicable;
+            continue;
+        }
+        user.linger = match cescape(user.name).map(|name| root.lstat(&[b"var/lib/systemd/linger/", &name])) {
+            Some(Ok(_)) => Linger::On,
+            Some(Err(Errno::NOENT)) => Linger::Off,
+            _ => Linger::Unknown,
+        };
+        user.login = match user.uid {
+            None => Login::Unknown,
+            Some(uid) => {
+                let mut digits = [0u8; 20];
+                let mut file = [0u8; 4096];
+                match root.read(&[b"run/systemd/users/", super::decimal(u64::from(uid), &mut digits)], &mut file) {
+                    Ok(bytes) => logind::parse_user(bytes).state.map_or(Login::Unknown, Login::State),
+                    Err(Errno::NOENT) => Login::State(logind::LoginState::Offline),
+                    Err(_) => Login::Unknown,
+                }
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_systemd() {
+        assert_eq!(cescape(b"node").unwrap().as_slice(), b"node");
+        assert_eq!(cescape(b"a\\b'c\"\t").unwrap().as_slice(), b"a\\\\b\\'c\\\"\\t");
+        assert_eq!(cescape(b"\xc3\xa9\x01").unwrap().as_slice(), b"\\xc3\\xa9\\x01");
+        assert!(cescape(&[0xffu8; 65]).is_none());
+    }
+}

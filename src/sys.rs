@@ -1,0 +1,63 @@
+//! `adjtimex`—reads the kernel's clock discipline state. The one call rustix does not wrap.
+//!
+//! Called with `modes = 0`, which only reads: the kernel checks `CAP_SYS_TIME` only when
+//! `modes != 0` (`kernel/time/timekeeping.c`, `do_adjtimex()` → `ntp_validate_timex()`), so any
+//! user may call it. This is the only module besides the binary's `main` shim with `unsafe`.
+//!
+//! # References
+//! - adjtimex(2)
+//! - Linux `kernel/time/ntp.c`, `__do_adjtimex()`
+
+/// The fields of `struct timex` the agent reports, widened to fixed-size integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timex {
+    /// Return value: `TIME_OK` (0) ... `TIME_ERROR` (5).
+    pub state: i32,
+    /// `STA_*` flags.
+    pub status: i32,
+    /// Remaining PLL offset, in µs, or in ns when `STA_NANO` is set.
+    pub offset: i64,
+    /// Frequency offset in ppm scaled by 2^16.
+    pub freq: i64,
+    /// Maximum error estimate, µs.
+    pub maxerror: i64,
+    /// Estimated error, µs.
+    pub esterror: i64,
+    /// TAI - UTC offset, seconds.
+    pub tai: i32,
+}
+
+/// Reads the clock state; on failure returns the errno.
+pub fn read_timex() -> Result<Timex, i32> {
+    // SAFETY: `timex` is plain data for which all-zero is a valid value (modes = 0: read only).
+    let mut tx: libc::timex = unsafe { core::mem::zeroed() };
+    // SAFETY: `tx` is a valid, exclusively borrowed `struct timex` for the duration of the call.
+    let state = unsafe { libc::adjtimex(&mut tx) };
+    if state < 0 {
+        // SAFETY: `__errno_location` returns this thread's errno slot, valid to read.
+        return Err(unsafe { *libc::__errno_location() });
+    }
+    Ok(Timex {
+        state,
+        status: tx.status,
+        offset: tx.offset as i64,
+        freq: tx.freq as i64,
+        maxerror: tx.maxerror as i64,
+        esterror: tx.esterror as i64,
+        tai: tx.tai,
+    })
+}
+
+/// Standard output. If the process was started with fd 1 closed, writes fail (`EBADF`) or go
+/// to whatever the kernel put there; the agent opens files read-only, so nothing is damaged.
+pub fn stdout() -> rustix::fd::BorrowedFd<'static> {
+    // SAFETY: fd 1 is only borrowed for writes; an invalid fd yields an error, not UB in
+    // the kernel interface rustix wraps.
+    unsafe { rustix::stdio::stdout() }
+}
+
+/// Standard error, as [`stdout`].
+pub fn stderr() -> rustix::fd::BorrowedFd<'static> {
+    // SAFETY: as in `stdout`.
+    unsafe { rustix::stdio::stderr() }
+}

@@ -1,0 +1,376 @@
+//! Thresholds → ok / warn / crit / unknown for each check, and the process exit code.
+//!
+//! Pure functions of the [`Record`]; every default is documented on [`Thresholds`] and in the
+//! README. The overall status follows the monitoring-plugins convention, exit 0/1/2/3 for
+//! OK/WARNING/CRITICAL/UNKNOWN, with CRITICAL > WARNING > UNKNOWN > OK: an unreadable source
+//! never hides a real problem elsewhere, and never passes for OK.
+//!
+//! # The clock rule
+//! Synchronized when systemd's rule holds (`maxerror < 16 s`: timesyncd, chrony with or without
+//! `rtcsync`, ntpd all keep maxerror small while synced), or when BusyBox ntpd runs and the kernel
+//! PLL is on (`STA_PLL`, no `STA_CLOCKERR`): BusyBox ntpd never writes maxerror, so the kernel's
+//! flags cannot speak for it. Unsynchronized is CRITICAL. A synchronized clock is then held to
+//! the offset and maxerror thresholds. adjtimex failing is UNKNOWN, never OK.
+
+use crate::probe::clock;
+use crate::record::{Active, Clock, Daemon, Disk, Linger, Login, Memory, Record, Service, SyncFile, Timesync, User};
+
+/// A check's result, ordered by how much it matters to the overall status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Warn,
+    Crit,
+    Unknown,
+}
+
+impl Status {
+    /// The monitoring-plugins exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Warn => 1,
+            Status::Crit => 2,
+            Status::Unknown => 3,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Crit => "crit",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Unknown => 1,
+            Status::Warn => 2,
+            Status::Crit => 3,
+        }
+    }
+
+    /// The more severe of two statuses (CRITICAL > WARNING > UNKNOWN > OK).
+    pub fn worst(self, other: Status) -> Status {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// A check's status and, when not OK, a one-word reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    pub why: &'static str,
+}
+
+impl Verdict {
+    pub const OK: Verdict = Verdict { status: Status::Ok, why: "" };
+    const fn new(status: Status, why: &'static str) -> Verdict {
+        Verdict { status, why }
+    }
+}
+
+/// Thresholds and their defaults (flag names in brackets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Free disk space below this percent is WARNING [`--disk-free-warn`, 10].
+    pub disk_free_warn_pct: u8,
+    /// ... and below this CRITICAL [`--disk-free-crit`, 5].
+    pub disk_free_crit_pct: u8,
+    /// Free inodes below this percent is WARNING [`--inodes-free-warn`, 10].
+    pub inodes_free_warn_pct: u8,
+    /// ... and below this CRITICAL [`--inodes-free-crit`, 5].
+    pub inodes_free_crit_pct: u8,
+    /// MemAvailable below this percent of MemTotal is WARNING [`--mem-avail-warn`, 10].
+    pub mem_avail_warn_pct: u8,
+    /// ... and below this CRITICAL [`--mem-avail-crit`, 5].
+    pub mem_avail_crit_pct: u8,
+    /// |kernel offset| at or above this is WARNING [`--offset-warn-ms`, 100].
+    pub offset_warn_ms: u64,
+    /// ... and CRITICAL [`--offset-crit-ms`, 1000].
+    pub offset_crit_ms: u64,
+    /// maxerror at or above this is WARNING [`--maxerror-warn-ms`, 5000]. timesyncd at its
+    /// longest poll (2048 s) lets maxerror grow to ~1 s between samples, so 5 s leaves room.
+    pub maxerror_warn_ms: u64,
+    /// ... and CRITICAL [`--maxerror-crit-ms`, 16000: the kernel's own unsynchronized limit].
+    pub maxerror_crit_ms: u64,
+    /// timesyncd's last accepted sample older than this is WARNING [`--sync-age-warn-s`, 7200].
+    pub sync_age_warn_s: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds {
+            disk_free_warn_pct: 10,
+            disk_free_crit_pct: 5,
+            inodes_free_warn_pct: 10,
+            inodes_free_crit_pct: 5,
+            mem_avail_warn_pct: 10,
+            mem_avail_crit_pct: 5,
+            offset_warn_ms: 100,
+            offset_crit_ms: 1000,
+            maxerror_warn_ms: 5000,
+            maxerror_crit_ms: 16000,
+            sync_age_warn_s: 7200,
+        }
+    }
+}
+
+/// Which rule found the clock synchronized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncRule {
+    /// systemd's `maxerror < 16 s`.
+    Systemd,
+    /// BusyBox ntpd running with the kernel PLL on.
+    Busybox,
+    /// Neither: unsynchronized.
+    No,
+}
+
+impl SyncRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncRule::Systemd => "systemd",
+            SyncRule::Busybox => "busybox",
+            SyncRule::No => "no",
+        }
+    }
+}
+
+/// Decides whether the clock is synchronized, and by which rule.
+pub fn sync_rule(tx: &crate::sys::Timex, daemon: Option<Daemon>) -> SyncRule {
+    if clock::systemd_synced(tx) {
+        SyncRule::Systemd
+    } else if daemon == Some(Daemon::BusyboxNtpd) && tx.status & clock::STA_PLL != 0 && tx.status & clock::STA_CLOCKERR == 0 {
+        SyncRule::Busybox
+    } else {
+        SyncRule::No
+    }
+}
+
+/// `value` against warn/crit limits where larger is worse.
+fn upper(value: u64, warn: u64, crit: u64, why: &'static str) -> Verdict {
+    if value >= crit {
+        Verdict::new(Status::Crit, why)
+    } else if value >= warn {
+        Verdict::new(Status::Warn, why)
+    } else {
+        Verdict::OK
+    }
+}
+
+/// `free` percent against warn/crit limits where smaller is worse.
+fn lower(free_pct: u64, warn: u8, crit: u8, why: &'static str) -> Verdict {
+    if free_pct < u64::from(crit) {
+        Verdict::new(Status::Crit, why)
+    } else if free_pct < u64::from(warn) {
+        Verdict::new(Status::Warn, why)
+    } else {
+        Verdict::OK
+    }
+}
+
+/// The clock check. `daemon` is the time daemon when the timesync check ran.
+pub fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
+    let Ok(tx) = &c.timex else {
+        return Verdict::new(Status::Unknown, "adjtimex");
+    };
+    let rule = sync_rule(tx, daemon);
+    if rule == SyncRule::No {
+        return Verdict::new(Status::Crit, "unsynced");
+    }
+    let offset = upper(clock::offset_us(tx).unsigned_abs(), t.offset_warn_ms * 1000, t.offset_crit_ms * 1000, "offset");
+    if offset.status != Status::Ok || rule == SyncRule::Busybox {
+        return offset;
+    }
+    upper(u64::try_from(tx.maxerror).unwrap_or(0), t.maxerror_warn_ms * 1000, t.maxerror_crit_ms * 1000, "maxerror")
+}
+
+/// The timesync check; `now_s` is the wall clock in seconds.
+pub fn timesync(ts: &Timesync, now_s: i64, t: &Thresholds) -> Verdict {
+    match ts.daemon {
+        Daemon::Unknown => Verdict::new(Status::Unknown, "proc"),
+        Daemon::None => Verdict::new(Status::Warn, "no-daemon"),
+        Daemon::Timesyncd => match ts.sync_file {
+            SyncFile::Missing => Verdict::new(Status::Warn, "never-synced"),
+            SyncFile::Present { mtime_s } => upper(now_s.saturating_sub(mtime_s).max(0) as u64, t.sync_age_warn_s, u64::MAX, "sync-age"),
+            SyncFile::Unknown | SyncFile::NotApplicable => Verdict::OK,
+        },
+        _ => Verdict::OK,
+    }
+}
+
+/// The linger check for one user.
+pub fn user(u: &User) -> Verdict {
+    match u.linger {
+        Linger::NotApplicable => Verdict::OK,
+        Linger::Off if u.needs_linger => Verdict::new(Status::Crit, "linger-off"),
+        Linger::Unknown => Verdict::new(Status::Unknown, "linger"),
+        _ if u.uid.is_none() => Verdict::new(Status::Unknown, "no-such-user"),
+        _ if u.login == Login::Unknown => Verdict::new(Status::Unknown, "logind"),
+        _ => Verdict::OK,
+    }
+}
+
+/// The service check for one unit.
+pub fn service(s: &Service) -> Verdict {
+    match s.active {
+        Active::Yes => Verdict::OK,
+        Active::No => Verdict::new(Status::Crit, "down"),
+        Active::Unknown => Verdict::new(Status::Unknown, "unreadable"),
+    }
+}
+
+/// The disk check for one mount.
+pub fn disk(d: &Disk, t: &Thresholds) -> Verdict {
+    let Ok(st) = &d.stat else {
+        return Verdict::new(Status::Unknown, "statvfs");
+    };
+    let space = lower(100 - u64::from(st.used_pct), t.disk_free_warn_pct, t.disk_free_crit_pct, "space");
+    if space.status == Status::Crit {
+        return space;
+    }
+    let inodes = match st.inodes_used_pct {
+        Some(used) => lower(100 - u64::from(used), t.inodes_free_warn_pct, t.inodes_free_crit_pct, "inodes"),
+        None => Verdict::OK,
+    };
+    if inodes.status.rank() > space.status.rank() {
+        inodes
+    } else {
+        space
+    }
+}
+
+/// The memory check.
+pub fn memory(m: &Memory, t: &Thresholds) -> Verdict {
+    let Some(st) = &m.stat else {
+        return Verdict::new(Status::Unknown, "meminfo");
+    };
+    let avail_pct = (u128::from(st.avail_kb) * 100 / u128::from(st.total_kb.max(1))) as u64;
+    lower(avail_pct, t.mem_avail_warn_pct, t.mem_avail_crit_pct, "available")
+}
+
+/// The time daemon, if the timesync check ran.
+pub fn daemon_of(r: &Record) -> Option<Daemon> {
+    r.timesync.map(|ts| ts.daemon)
+}
+
+/// The worst status over every check that ran.
+pub fn overall(r: &Record, t: &Thresholds) -> Status {
+    let now_s = (r.wall_ms / 1000) as i64;
+    let mut worst = Status::Ok;
+    let mut add = |v: Verdict| worst = worst.worst(v.status);
+    if let Some(c) = &r.clock {
+        add(clock(c, daemon_of(r), t));
+    }
+    if let Some(ts) = &r.timesync {
+        add(timesync(ts, now_s, t));
+    }
+    r.users.iter().flatten().for_each(|u| add(user(u)));
+    r.services.iter().flatten().for_each(|s| add(service(s)));
+    r.disks.iter().flatten().for_each(|d| add(disk(d, t)));
+    if let Some(m) = &r.memory {
+        add(memory(m, t));
+    }
+    worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::clock::{STA_NANO, STA_PLL, STA_UNSYNC, TIME_ERROR};
+    use crate::record::{DiskStat, MemStat, Timex};
+
+    fn tx(state: i32, status: i32, offset: i64, maxerror: i64) -> Clock {
+        Clock { timex: Ok(Timex { state, status, offset, freq: 0, maxerror, esterror: 0, tai: 0 }) }
+    }
+    fn st(v: Verdict) -> Status {
+        v.status
+    }
+
+    #[test]
+    fn clock_per_daemon() {
+        let t = Thresholds::default();
+        // timesyncd just synced: maxerror small, STA_UNSYNC clear.
+        assert_eq!(clock(&tx(0, STA_PLL | STA_NANO, 2_000_000, 20_000), Some(Daemon::Timesyncd), &t), Verdict::OK);
+        // chrony without rtcsync: STA_UNSYNC set, TIME_ERROR returned, maxerror good → synced.
+        assert_eq!(clock(&tx(TIME_ERROR, STA_PLL | STA_UNSYNC, 50, 120_000), Some(Daemon::Chronyd), &t), Verdict::OK);
+        // ntpd that lost its servers: maxerror grew to the cap.
+        assert_eq!(st(clock(&tx(TIME_ERROR, STA_PLL | STA_UNSYNC, 0, 16_000_000), Some(Daemon::Ntpd), &t)), Status::Crit);
+        // BusyBox ntpd disciplining: maxerror at the cap, but the PLL is on.
+        let bb = tx(TIME_ERROR, STA_PLL | STA_UNSYNC, 300, 16_000_000);
+        assert_eq!(clock(&bb, Some(Daemon::BusyboxNtpd), &t), Verdict::OK);
+        assert_eq!(sync_rule(bb.timex.as_ref().unwrap(), Some(Daemon::BusyboxNtpd)), SyncRule::Busybox);
+        // ... the same kernel state without BusyBox ntpd running is unsynchronized.
+        assert_eq!(st(clock(&bb, None, &t)), Status::Crit);
+        // BusyBox ntpd running but never disciplined (no STA_PLL).
+        assert_eq!(st(clock(&tx(TIME_ERROR, STA_UNSYNC, 0, 16_000_000), Some(Daemon::BusyboxNtpd), &t)), Status::Crit);
+        // This VM: no daemon, TIME_ERROR, maxerror 16 s.
+        assert_eq!(clock(&tx(TIME_ERROR, STA_UNSYNC, 0, 16_000_000), Some(Daemon::None), &t), Verdict { status: Status::Crit, why: "unsynced" });
+    }
+
+    #[test]
+    fn clock_thresholds() {
+        let t = Thresholds::default();
+        assert_eq!(clock(&tx(0, 0, 150_000, 1000), None, &t), Verdict { status: Status::Warn, why: "offset" });
+        assert_eq!(st(clock(&tx(0, STA_NANO, -2_000_000_000, 1000), None, &t)), Status::Crit);
+        assert_eq!(clock(&tx(0, 0, 0, 6_000_000), None, &t), Verdict { status: Status::Warn, why: "maxerror" });
+        assert_eq!(clock(&Clock { timex: Err(1) }, None, &t), Verdict { status: Status::Unknown, why: "adjtimex" });
+        // Extreme offsets do not overflow.
+        assert_eq!(st(clock(&tx(0, 0, i64::MIN, 0), None, &t)), Status::Crit);
+    }
+
+    #[test]
+    fn timesync_rules() {
+        let t = Thresholds::default();
+        let ts = |daemon, sync_file| Timesync { daemon, sync_file };
+        assert_eq!(st(timesync(&ts(Daemon::None, SyncFile::NotApplicable), 0, &t)), Status::Warn);
+        assert_eq!(st(timesync(&ts(Daemon::Unknown, SyncFile::Missing), 0, &t)), Status::Unknown);
+        assert_eq!(st(timesync(&ts(Daemon::Timesyncd, SyncFile::Missing), 0, &t)), Status::Warn);
+        assert_eq!(timesync(&ts(Daemon::Timesyncd, SyncFile::Present { mtime_s: 1000 }), 2000, &t), Verdict::OK);
+        assert_eq!(st(timesync(&ts(Daemon::Timesyncd, SyncFile::Present { mtime_s: 0 }), 8000, &t)), Status::Warn);
+        assert_eq!(timesync(&ts(Daemon::Chronyd, SyncFile::Missing), 0, &t), Verdict::OK);
+    }
+
+    #[test]
+    fn linger_rules() {
+        let u = |linger, needs_linger| User { name: b"node", uid: Some(1000), linger, login: Login::State(crate::parse::logind::LoginState::Active), needs_linger };
+        assert_eq!(st(user(&u(Linger::Off, true))), Status::Crit);
+        assert_eq!(user(&u(Linger::Off, false)), Verdict::OK);
+        assert_eq!(user(&u(Linger::On, true)), Verdict::OK);
+        assert_eq!(user(&u(Linger::NotApplicable, true)), Verdict::OK);
+        let mut nobody = u(Linger::On, true);
+        nobody.uid = None;
+        assert_eq!(st(user(&nobody)), Status::Unknown);
+    }
+
+    #[test]
+    fn disk_and_memory() {
+        let t = Thresholds::default();
+        let d = |used_pct, inodes| Disk { path: b"/", stat: Ok(DiskStat { size_b: 1, avail_b: 1, used_pct, inodes_used_pct: inodes, read_only: false }) };
+        assert_eq!(disk(&d(50, Some(50)), &t), Verdict::OK);
+        assert_eq!(disk(&d(91, Some(10)), &t), Verdict { status: Status::Warn, why: "space" });
+        assert_eq!(disk(&d(96, None), &t), Verdict { status: Status::Crit, why: "space" });
+        assert_eq!(disk(&d(91, Some(99)), &t), Verdict { status: Status::Crit, why: "inodes" });
+        assert_eq!(st(disk(&Disk { path: b"/", stat: Err(2) }, &t)), Status::Unknown);
+        let m = |avail_kb| Memory { stat: Some(MemStat { total_kb: 1000, avail_kb, avail_estimated: false, swap_total_kb: 0, swap_free_kb: 0 }) };
+        assert_eq!(memory(&m(500), &t), Verdict::OK);
+        assert_eq!(st(memory(&m(99), &t)), Status::Warn);
+        assert_eq!(st(memory(&m(49), &t)), Status::Crit);
+        assert_eq!(st(memory(&Memory { stat: None }, &t)), Status::Unknown);
+    }
+
+    #[test]
+    fn worst_order() {
+        assert_eq!(Status::Ok.worst(Status::Unknown), Status::Unknown);
+        assert_eq!(Status::Unknown.worst(Status::Warn), Status::Warn);
+        assert_eq!(Status::Crit.worst(Status::Unknown), Status::Crit);
+    }
+}

@@ -8,6 +8,11 @@
 
 use core::ffi::{c_char, c_int, CStr};
 
+// musl's libc.a (start-up, adjtimex, mem*): with `#![no_std]` nothing else asks the linker for it.
+#[cfg(target_env = "musl")]
+#[link(name = "c", kind = "static", modifiers = "-bundle")]
+extern "C" {}
+
 /// Most arguments accepted; more is an error, not a truncation.
 const MAX_ARGS: usize = 256;
 
@@ -34,8 +39,7 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
     unsafe { libc::_exit(3) }
 }
 
-/// Debug builds of a `no_std` binary on a target that unwinds reference this symbol
-/// (rust-lang/rust#106864); nothing unwinds here.
-#[cfg(debug_assertions)]
+/// The prebuilt `compiler_builtins` of targets that unwind reference this symbol even in a
+/// `panic = "abort"` binary (rust-lang/rust#106864); nothing unwinds here.
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}

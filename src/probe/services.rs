@@ -96,7 +96,7 @@ pub struct UnitState {
 /// What one cgroup directory says: `Some(populated, first pid)`, `None` if it is absent.
 fn cgroup_dir(root: &Root, tree: CgroupTree, dir: &[&[u8]]) -> Option<(bool, Option<u32>)> {
     let base = tree.base()?;
-    let mut parts: Vec<&[u8], 8> = Vec::new();
+    let mut parts: Vec<&[u8], 16> = Vec::new();
     parts.push(base).ok()?;
     parts.extend_from_slice(dir).ok()?;
     let mut buf = [0u8; 1024];

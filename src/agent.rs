@@ -37,7 +37,12 @@ pub fn main(args: &[&[u8]]) -> u8 {
     match command {
         Ok(Command::Help) => write_all(crate::sys::stdout(), cli::HELP.as_bytes()).map_or(3, |_| 0),
         Ok(Command::Version) => {
-            write_all(crate::sys::stdout(), concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1)\n").as_bytes()).map_or(3, |_| 0)
+            let mut buf = [0u8; 128];
+            let mut out = Out::new(&mut buf);
+            for part in [concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, "), line::ARCH, ")\n"] {
+                let _ = out.str(part);
+            }
+            write_all(crate::sys::stdout(), out.as_bytes()).map_or(3, |_| 0)
         }
         Ok(Command::Run(cfg)) => run(&cfg),
         Err(e) => {

@@ -172,8 +172,8 @@ pub enum Via {
 impl Via {
     pub fn as_str(self) -> &'static str {
         match self {
-            Via::Invocation => "invocation",
-            Via::Cgroup => "cgroup",
+            Via::Invocation => "inv",
+            Via::Cgroup => "cg",
             Via::Process => "proc",
             Via::None => "none",
         }

@@ -15,20 +15,20 @@ fn agent(root: &str, extra: &[&str]) -> (String, i32) {
     (masked(r.stdout.trim_end()), r.code)
 }
 
-const SYSTEM: &str = "up_s=86400 load=0.12,0.34,0.56";
-const MEM: &str = "mem=ok,total_kb:1000000,avail_kb:600000,swap_kb:102400,swap_free_kb:100000";
+const SYSTEM: &str = "up=86400 load=0.12,0.34,0.56";
+const MEM: &str = "mem=ok,mb:976,avail_mb:585,swap_mb:100,swfree_mb:97";
 
 #[test]
 fn systemd_everything_up() {
     let (rec, code) = agent("systemd-ok", &["--user-service", "node:openclaw-node", "--service", "chrony"]);
-    assert_eq!(rec, format!("np1 host=edge-ok t_ms=T status=ok {SYSTEM} boot=0b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kernel=6.1.0-28-arm64 arch=x86_64 timesync=ok,daemon:chronyd,synced_age_s:none linger.node=ok,uid:1000,linger:on,state:lingering svc.node:openclaw-node=ok,active:y,via:invocation,pid:812,start_cs:98765 svc.chrony=ok,active:y,via:invocation,pid:600,start_cs:1500 {MEM}"));
+    assert_eq!(rec, format!("np1 host=edge-ok t=T st=ok {SYSTEM} boot=0b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kern=6.1.0-28-arm64 ntp=ok,d:chronyd,age_s:none linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:inv,pid:812,start_cs:98765 svc.chrony=ok,via:inv,pid:600,start_cs:1500 {MEM}"));
     assert_eq!(code, 0);
 }
 
 #[test]
 fn ghost_offline_linger_off_and_user_gone() {
     let (rec, code) = agent("systemd-ghost", &["--user-service", "node:openclaw-node"]);
-    assert_eq!(rec, format!("np1 host=edge-ghost t_ms=T status=crit {SYSTEM} boot=1b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kernel=6.1.0-28-arm64 arch=x86_64 timesync=warn,why:never-synced,daemon:timesyncd,synced_age_s:none linger.node=crit,why:linger-off,uid:1000,linger:off,state:offline svc.node:openclaw-node=crit,why:down,active:n,via:invocation,pid:-,start_cs:- {MEM}"));
+    assert_eq!(rec, format!("np1 host=edge-ghost t=T st=crit {SYSTEM} boot=1b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kern=6.1.0-28-arm64 ntp=warn:never-synced,d:timesyncd,age_s:none linger.node=crit:linger-off,uid:1000,lg:off,st:offline svc.node:openclaw-node=crit:down,via:inv,pid:-,start_cs:- {MEM}"));
     assert_eq!(code, 2);
 }
 
@@ -37,41 +37,41 @@ fn linger_off_while_still_logged_in() {
     // The fixture's /proc/900 belongs to whoever checked the repo out, not uid 1000: the user
     // unit is active by its invocation link, but no process of uid 1000 gives its pid.
     let (rec, code) = agent("systemd-linger-off", &["--user-service", "node:openclaw-node", "--service", "openclaw-node", "--only", "linger,service"]);
-    assert_eq!(rec, "np1 host=edge-lingeroff t_ms=T status=crit linger.node=crit,why:linger-off,uid:1000,linger:off,state:active svc.node:openclaw-node=ok,active:y,via:invocation,pid:-,start_cs:- svc.openclaw-node=crit,why:down,active:n,via:cgroup,pid:-,start_cs:-");
+    assert_eq!(rec, "np1 host=edge-lingeroff t=T st=crit linger.node=crit:linger-off,uid:1000,lg:off,st:active svc.node:openclaw-node=ok,via:inv,pid:-,start_cs:- svc.openclaw-node=crit:down,via:cg,pid:-,start_cs:-");
     assert_eq!(code, 2);
 }
 
 #[test]
 fn linger_only_matters_for_user_services() {
     let (rec, code) = agent("systemd-linger-off", &["--user", "node", "--only", "linger"]);
-    assert_eq!(rec, "np1 host=edge-lingeroff t_ms=T status=ok linger.node=ok,uid:1000,linger:off,state:active");
+    assert_eq!(rec, "np1 host=edge-lingeroff t=T st=ok linger.node=ok,uid:1000,lg:off,st:active");
     assert_eq!(code, 0);
 }
 
 #[test]
 fn busybox_without_systemd() {
     let (rec, code) = agent("busybox", &["--user", "node", "--service", "openclaw-node"]);
-    assert_eq!(rec, format!("np1 host=edge-busybox t_ms=T status=ok {SYSTEM} boot=3b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kernel=6.1.0-28-arm64 arch=x86_64 timesync=ok,daemon:busybox-ntpd,synced_age_s:n/a linger.node=ok,uid:1000,linger:n/a,state:n/a svc.openclaw-node=ok,active:y,via:proc,pid:401,start_cs:1800 {MEM}"));
+    assert_eq!(rec, format!("np1 host=edge-busybox t=T st=ok {SYSTEM} boot=3b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kern=6.1.0-28-arm64 ntp=ok,d:busybox-ntpd,age_s:n/a linger.node=ok,uid:1000,lg:n/a,st:n/a svc.openclaw-node=ok,via:proc,pid:401,start_cs:1800 {MEM}"));
     assert_eq!(code, 0);
 }
 
 #[test]
 fn busybox_service_down() {
     let (rec, code) = agent("busybox-down", &["--service", "openclaw-node", "--only", "service,timesync"]);
-    assert_eq!(rec, "np1 host=edge-bbdown t_ms=T status=crit timesync=ok,daemon:ntpd,synced_age_s:n/a svc.openclaw-node=crit,why:down,active:n,via:proc,pid:-,start_cs:-");
+    assert_eq!(rec, "np1 host=edge-bbdown t=T st=crit ntp=ok,d:ntpd,age_s:n/a svc.openclaw-node=crit:down,via:proc,pid:-,start_cs:-");
     assert_eq!(code, 2);
 }
 
 #[test]
 fn broken_files_are_unknown_not_fatal() {
     let (rec, code) = agent("broken", &["--user-service", "node:openclaw-node"]);
-    assert_eq!(rec, "np1 host=- t_ms=T status=crit up_s=- load=- boot=- kernel=- arch=x86_64 timesync=warn,why:no-daemon,daemon:none,synced_age_s:none linger.node=crit,why:linger-off,uid:-,linger:off,state:unknown svc.node:openclaw-node=unknown,why:unreadable,active:-,via:none,pid:-,start_cs:- mem=unknown,why:meminfo");
+    assert_eq!(rec, "np1 host=- t=T st=crit up=- load=- boot=- kern=- ntp=warn:no-daemon,d:none,age_s:none linger.node=crit:linger-off,uid:-,lg:off,st:unknown svc.node:openclaw-node=unknown:unreadable,via:none,pid:-,start_cs:- mem=unknown:meminfo");
     assert_eq!(code, 2);
 }
 
 #[test]
 fn missing_root_is_unknown() {
     let (rec, code) = agent("does-not-exist", &["--service", "x"]);
-    assert_eq!(rec, "np1 host=- t_ms=T status=unknown up_s=- load=- boot=- kernel=- arch=x86_64 timesync=unknown,why:proc,daemon:unknown,synced_age_s:n/a svc.x=unknown,why:unreadable,active:-,via:none,pid:-,start_cs:- mem=unknown,why:meminfo");
+    assert_eq!(rec, "np1 host=- t=T st=unknown up=- load=- boot=- kern=- ntp=unknown:proc,d:unknown,age_s:n/a svc.x=unknown:unreadable,via:none,pid:-,start_cs:- mem=unknown:meminfo");
     assert_eq!(code, 3);
 }

@@ -16,7 +16,7 @@
 
 use super::{Full, Out};
 use crate::probe::clock as kclock;
-use crate::record::{Active, Record, SyncFile};
+use crate::record::{Record, SyncFile};
 use crate::verdict::{self, Status, Thresholds, Verdict};
 
 /// The format version, first token of every record.
@@ -63,7 +63,7 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
-/// Starts a check token: ` KEY[.NAME[:NAME]]=STATUS[,why:REASON]`.
+/// Starts a check token: ` KEY[.NAME[:NAME]]=STATUS[:REASON]`.
 fn check(out: &mut Out, key: &str, names: &[&[u8]], v: Verdict) -> Result<(), Full> {
     out.str(" ")?;
     out.str(key)?;
@@ -74,7 +74,7 @@ fn check(out: &mut Out, key: &str, names: &[&[u8]], v: Verdict) -> Result<(), Fu
     out.str("=")?;
     out.str(v.status.as_str())?;
     if !v.why.is_empty() {
-        out.str(",why:")?;
+        out.str(":")?;
         out.str(v.why)?;
     }
     Ok(())
@@ -95,13 +95,13 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Resu
         Some(h) => escaped(out, h)?,
         None => out.str("-")?,
     }
-    out.str(" t_ms=")?;
+    out.str(" t=")?;
     out.u64(r.wall_ms)?;
-    out.str(" status=")?;
+    out.str(" st=")?;
     out.str(status.as_str())?;
 
     if let Some(s) = &r.system {
-        out.str(" up_s=")?;
+        out.str(" up=")?;
         opt_u64(out, s.uptime_s)?;
         out.str(" load=")?;
         match s.load {
@@ -120,13 +120,11 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Resu
             Some(id) => out.bytes(id)?,
             None => out.str("-")?,
         }
-        out.str(" kernel=")?;
+        out.str(" kern=")?;
         match &s.kernel {
             Some(k) => escaped(out, k)?,
             None => out.str("-")?,
         }
-        out.str(" arch=")?;
-        out.str(ARCH)?;
     }
 
     let daemon = verdict::daemon_of(r);
@@ -134,25 +132,23 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Resu
         check(out, "clock", &[], verdict::clock(c, daemon, t))?;
         match &c.timex {
             Ok(tx) => {
-                field(out, "sync")?;
-                out.str(verdict::sync_rule(tx, daemon).as_str())?;
-                field(out, "sd")?;
+                                field(out, "sd")?;
                 out.str(yes_no(kclock::systemd_synced(tx)))?;
                 field(out, "ne")?;
                 out.str(yes_no(kclock::node_exporter_synced(tx)))?;
-                field(out, "kstate")?;
+                field(out, "ks")?;
                 out.i64(i64::from(tx.state))?;
-                field(out, "kstatus")?;
+                field(out, "kf")?;
                 out.hex(tx.status as u32)?;
-                field(out, "offset_us")?;
+                field(out, "off_us")?;
                 out.i64(kclock::offset_us(tx))?;
-                field(out, "freq_ppm")?;
+                field(out, "ppm")?;
                 out.fixed(kclock::freq_ppb(tx), 3)?;
-                field(out, "maxerr_us")?;
-                out.i64(tx.maxerror)?;
-                field(out, "esterr_us")?;
-                out.i64(tx.esterror)?;
-                field(out, "tai_s")?;
+                field(out, "maxe_ms")?;
+                out.i64(tx.maxerror / 1000)?;
+                field(out, "este_ms")?;
+                out.i64(tx.esterror / 1000)?;
+                field(out, "tai")?;
                 out.i64(i64::from(tx.tai))?;
             }
             Err(errno) => {
@@ -163,10 +159,10 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Resu
     }
 
     if let Some(ts) = &r.timesync {
-        check(out, "timesync", &[], verdict::timesync(ts, (r.wall_ms / 1000) as i64, t))?;
-        field(out, "daemon")?;
+        check(out, "ntp", &[], verdict::timesync(ts, (r.wall_ms / 1000) as i64, t))?;
+        field(out, "d")?;
         out.str(ts.daemon.as_str())?;
-        field(out, "synced_age_s")?;
+        field(out, "age_s")?;
         match ts.sync_file {
             SyncFile::Present { mtime_s } => out.i64(((r.wall_ms / 1000) as i64).saturating_sub(mtime_s).max(0))?,
             SyncFile::Missing => out.str("none")?,
@@ -179,9 +175,9 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Resu
         check(out, "linger", &[u.name], verdict::user(u))?;
         field(out, "uid")?;
         opt_u64(out, u.uid.map(u64::from))?;
-        field(out, "linger")?;
+        field(out, "lg")?;
         out.str(u.linger.as_str())?;
-        field(out, "state")?;
+        field(out, "st")?;
         out.str(u.login.as_str())?;
     }
 
@@ -191,12 +187,6 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Resu
             Some(user) => check(out, "svc", &[user, s.name], v)?,
             None => check(out, "svc", &[s.name], v)?,
         }
-        field(out, "active")?;
-        out.str(match s.active {
-            Active::Yes => "y",
-            Active::No => "n",
-            Active::Unknown => "-",
-        })?;
         field(out, "via")?;
         out.str(s.via.as_str())?;
         field(out, "pid")?;
@@ -209,16 +199,18 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Resu
         check(out, "disk", &[d.path], verdict::disk(d, t))?;
         match &d.stat {
             Ok(st) => {
-                field(out, "size_b")?;
-                out.u64(st.size_b)?;
-                field(out, "avail_b")?;
-                out.u64(st.avail_b)?;
-                field(out, "used_pct")?;
+                field(out, "mb")?;
+                out.u64(st.size_b >> 20)?;
+                field(out, "free_mb")?;
+                out.u64(st.avail_b >> 20)?;
+                field(out, "use")?;
                 out.u64(u64::from(st.used_pct))?;
-                field(out, "inodes_pct")?;
+                field(out, "ino")?;
                 opt_u64(out, st.inodes_used_pct.map(u64::from))?;
-                field(out, "ro")?;
-                out.str(if st.read_only { "1" } else { "0" })?;
+                if st.read_only {
+                    field(out, "ro")?;
+                    out.str("1")?;
+                }
             }
             Err(errno) => {
                 field(out, "errno")?;
@@ -230,16 +222,16 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Resu
     if let Some(m) = &r.memory {
         check(out, "mem", &[], verdict::memory(m, t))?;
         if let Some(st) = &m.stat {
-            field(out, "total_kb")?;
-            out.u64(st.total_kb)?;
-            field(out, "avail_kb")?;
-            out.u64(st.avail_kb)?;
-            field(out, "swap_kb")?;
-            out.u64(st.swap_total_kb)?;
-            field(out, "swap_free_kb")?;
-            out.u64(st.swap_free_kb)?;
+            field(out, "mb")?;
+            out.u64(st.total_kb >> 10)?;
+            field(out, "avail_mb")?;
+            out.u64(st.avail_kb >> 10)?;
+            field(out, "swap_mb")?;
+            out.u64(st.swap_total_kb >> 10)?;
+            field(out, "swfree_mb")?;
+            out.u64(st.swap_free_kb >> 10)?;
             if st.avail_estimated {
-                field(out, "avail_est")?;
+                field(out, "est")?;
                 out.str("1")?;
             }
         }

@@ -76,10 +76,9 @@ impl<'b> Out<'b> {
         Ok(())
     }
 
-    /// Lowercase hex with `0x`.
+    /// Lowercase hex, no prefix.
     pub fn hex(&mut self, n: u32) -> Result<(), Full> {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        self.bytes(b"0x")?;
         let mut started = false;
         for shift in (0..8).rev() {
             let nibble = (n >> (shift * 4)) & 15;
@@ -116,7 +115,7 @@ mod tests {
         out.hex(0x2041).unwrap();
         out.str(" ").unwrap();
         out.hex(0).unwrap();
-        assert_eq!(out.as_bytes(), b"-12.345 0.05 -9223372036854775808 0x2041 0x0");
+        assert_eq!(out.as_bytes(), b"-12.345 0.05 -9223372036854775808 2041 0");
     }
 
     #[test]

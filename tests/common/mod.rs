@@ -77,7 +77,7 @@ pub fn run_in(args: &[&str], cwd: Option<&Path>) -> Run {
 pub fn masked(record: &str) -> String {
     record
         .split(' ')
-        .map(|tok| if tok.starts_with("t_ms=") { "t_ms=T".to_string() } else { tok.to_string() })
+        .map(|tok| if tok.starts_with("t=") { "t=T".to_string() } else { tok.to_string() })
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs what it needs (Rust targets,
+# Debian packages for the real peers), builds the static agent, runs every test.
+# Usage: bash tests/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '== %s\n' "$*"; }
+
+# Debian packages of the real peers the tests start.
+packages=(adjtimex busybox-static strace file time)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+log "rust targets"
+rustup target add x86_64-unknown-linux-musl >/dev/null
+
+log "build the static agent (x86_64 musl, release)"
+cargo build --release --locked --target x86_64-unknown-linux-musl --bin nodepulse
+file target/x86_64-unknown-linux-musl/release/nodepulse | grep -q "statically linked" || { echo "agent is not static"; exit 1; }
+
+log "unit and integration tests"
+cargo test --locked

@@ -75,3 +75,34 @@ fn missing_root_is_unknown() {
     assert_eq!(rec, "np1 host=- t=T st=unknown up=- load=- boot=- kern=- ntp=unknown:proc,d:unknown,age_s:n/a svc.x=unknown:unreadable,via:none,pid:-,start_cs:- mem=unknown:meminfo");
     assert_eq!(code, 3);
 }
+
+/// A root built at run time with what git cannot hold: a FIFO, a 1 MiB file, a symlink loop.
+#[test]
+fn hostile_files_neither_hang_nor_crash() {
+    let root = std::env::temp_dir().join(format!("np-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for dir in ["proc/sys/kernel/random", "etc", "run/systemd/system", "run/systemd/users"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    // 1 MiB meminfo: the valid keys first, then garbage; only the first 8 KiB are read.
+    let mut big = b"MemTotal: 2048 kB\nMemAvailable: 1024 kB\n".to_vec();
+    big.resize(1 << 20, b'x');
+    std::fs::write(root.join("proc/meminfo"), big).unwrap();
+    // A FIFO nobody writes where a file should be: must not block the run.
+    let fifo = root.join("proc/uptime");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // A symlink loop, a directory where a file should be, a huge number.
+    std::os::unix::fs::symlink("passwd", root.join("etc/passwd")).unwrap();
+    std::fs::create_dir(root.join("proc/loadavg")).unwrap();
+    std::fs::write(root.join("proc/sys/kernel/hostname"), "h\u{e9}te=1\n").unwrap();
+    std::fs::write(root.join("run/systemd/users/0"), "STATE=hibernating\n").unwrap();
+    let root_s = root.to_str().unwrap();
+    let (rec, code) = {
+        let r = run(&["--root", root_s, "--skip", "clock,disk", "--user", "node"]);
+        assert!(r.stderr.is_empty(), "{}", r.stderr);
+        (masked(r.stdout.trim_end()), r.code)
+    };
+    assert_eq!(rec, "np1 host=h%C3%A9te%3D1 t=T st=warn up=- load=- boot=- kern=- ntp=warn:no-daemon,d:none,age_s:none linger.node=unknown:no-such-user,uid:-,lg:off,st:unknown mem=ok,mb:2,avail_mb:1,swap_mb:0,swfree_mb:0");
+    assert_eq!(code, 1, "WARNING outranks UNKNOWN");
+    std::fs::remove_dir_all(&root).unwrap();
+}

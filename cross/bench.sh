@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Benchmark of the static x86_64 agent: PRINTS figures next to their targets.
+# It is not a test: a figure missing its target does not fail it; it fails only when
+# something cannot be measured (a tool, the build or a run is missing or broken).
+#
+# Figures (targets in brackets):
+#   1. stripped binary size (<= 65536 bytes); malloc/calloc/realloc/free referenced (none) and
+#      core::fmt symbols present (none), from nm on an unstripped build of the same code
+#   2. syscalls per run, strace -c -f (<= 40 + 3 x processes scanned), fixture root and this
+#      machine; top syscalls; how many times the proc directory is opened (1: one pass)
+#   3. peak RSS, /usr/bin/time -f %M (<= 600 KiB)
+#   4. mean wall time / mean wall time of `busybox true`, both in one hyperfine invocation
+#      (<= 1.5); hyperfine runs all of one command, then all of the other, it does not interleave
+#   5. record size, stdout bytes including the newline (<= 512)
+#
+# Usage: bash cross/bench.sh        (from any directory; as root or with sudo; no stdin needed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LC_ALL=C
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'bench: cannot measure: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+# command -> Debian package
+declare -A need=(
+  [strace]=strace [hyperfine]=hyperfine [busybox]=busybox-static [file]=file
+  [nm]=binutils [jq]=jq
+)
+missing=()
+for c in "${!need[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("${need[$c]}"); done
+[ -x /usr/bin/time ] || missing+=(time)
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq </dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" </dev/null >/dev/null
+fi
+for c in "${!need[@]}"; do command -v "$c" >/dev/null 2>&1 || die "$c not installed"; done
+[ -x /usr/bin/time ] || die "/usr/bin/time not installed"
+command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rustup first)"
+if command -v rustup >/dev/null 2>&1; then
+  rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 </dev/null \
+    || die "rustup target add x86_64-unknown-linux-musl"
+fi
+
+# ---------------------------------------------------------------- build
+target=x86_64-unknown-linux-musl
+log "build the static agent (release, stripped)"
+cargo build --release --target "$target" --bin nodepulse </dev/null >&2 || die "cargo build"
+bin="$PWD/target/$target/release/nodepulse"
+[ -x "$bin" ] || die "$bin missing"
+file "$bin" | grep -q "statically linked" || die "$bin is not statically linked"
+
+log "build an unstripped copy (same profile, strip = false) for nm"
+CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --target "$target" --bin nodepulse \
+  --target-dir target/bench-unstripped </dev/null >&2 || die "unstripped cargo build"
+unstripped="$PWD/target/bench-unstripped/$target/release/nodepulse"
+[ -x "$unstripped" ] || die "$unstripped missing"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The agent exits 0..3 (OK, WARNING, CRITICAL, UNKNOWN): all are measurements.
+# Anything else (a signal, a crash) means the figure cannot be measured.
+run_ok() { # cmd... ; stdout to $tmp/out
+  local rc=0
+  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+  ((rc <= 3)) || { cat "$tmp/err" >&2; die "'$*' exited $rc"; }
+}
+
+fixture=tests/fixtures/systemd-ok
+[ -d "$fixture/proc" ] || die "$fixture/proc missing"
+std_args=(--root "$fixture" --user-service node:openclaw-node --mount / --mount /proc)
+real_args=(--user root --service cron --mount / --mount /tmp)
+
+count_pids() { # dir -> number of numeric entries
+  local n=0 d
+  for d in "$1"/[0-9]*; do
+    [ -d "$d" ] && [[ "${d##*/}" =~ ^[0-9]+$ ]] && n=$((n + 1))
+  done
+  echo "$n"
+}
+
+# ---------------------------------------------------------------- 1. size, malloc, core::fmt
+size=$(stat -c %s "$bin")
+nm "$unstripped" >"$tmp/nm" 2>/dev/null || die "nm $unstripped"
+[ -s "$tmp/nm" ] || die "nm found no symbols in the unstripped build"
+alloc_syms=$(awk '{print $NF}' "$tmp/nm" | grep -Ex '(malloc|calloc|realloc|free)' | sort -u | paste -sd, -) || true
+[ -n "$alloc_syms" ] || alloc_syms=none
+fmt_count=$(nm -C "$unstripped" 2>/dev/null | grep -c 'core::fmt' || true)
+fmt_examples=$(nm -C "$unstripped" 2>/dev/null | grep 'core::fmt' | awk '{$1="";$2="";print}' | sed 's/^ *//' | head -3 || true)
+
+# ---------------------------------------------------------------- 2. syscalls
+strace_count() { # label args... -> $tmp/<label>.c (strace -c table), $tmp/<label>.t (openat trace)
+  local label=$1; shift
+  local rc=0
+  strace -f -c -o "$tmp/$label.c" "$bin" "$@" >/dev/null 2>&1 </dev/null || rc=$?
+  ((rc <= 3)) || die "strace -c $label exited $rc"
+  rc=0
+  strace -f -e trace=openat,getdents64 -o "$tmp/$label.t" "$bin" "$@" >/dev/null 2>&1 </dev/null || rc=$?
+  ((rc <= 3)) || die "strace -e trace=openat $label exited $rc"
+  grep -q ' total$' "$tmp/$label.c" || die "no strace -c total for $label"
+}
+# Rows of strace -c: % time, seconds, usecs/call, calls, [errors,] syscall. Sum the rows (the
+# total line's columns differ between strace versions).
+total_calls() { awk '/^-/ { sep++; next } sep == 1 && NF >= 5 { n += $4 } END { print n + 0 }' "$1"; }
+errors_calls() { awk '/^-/ { sep++; next } sep == 1 && NF >= 6 { n += $5 } END { print n + 0 }' "$1"; }
+top_calls() { # strace -c file -> "name count" sorted by count
+  awk '/^-/ { sep++; next } sep == 1 && NF >= 5 { print $NF, $4 }' "$1" | sort -k2,2nr -k1,1
+}
+proc_opens() { # trace file, proc dir path -> opens of exactly that directory
+  local p=$1 dir=$2
+  grep -cE "openat\(AT_FDCWD, \"${dir//./\\.}/?\"," "$p" || true
+}
+stat_opens() { # trace file, proc dir -> opens of <proc>/<pid>/stat
+  grep -cE "openat\(AT_FDCWD, \"${2//./\\.}/[0-9]+/stat\"," "$1" || true
+}
+
+log "strace: standard config on $fixture"
+std_procs=$(count_pids "$fixture/proc")
+strace_count std "${std_args[@]}"
+std_calls=$(total_calls "$tmp/std.c")
+std_target=$((40 + 3 * std_procs))
+std_proc_opens=$(proc_opens "$tmp/std.t" "$fixture/proc")
+std_stat_opens=$(stat_opens "$tmp/std.t" "$fixture/proc")
+std_getdents=$(grep -c 'getdents64(' "$tmp/std.t" || true)
+
+log "strace: this machine (${real_args[*]})"
+real_procs=$(count_pids /proc)
+strace_count real "${real_args[@]}"
+real_procs_after=$(count_pids /proc)
+real_calls=$(total_calls "$tmp/real.c")
+real_target=$((40 + 3 * real_procs))
+real_proc_opens=$(proc_opens "$tmp/real.t" /proc)
+real_stat_opens=$(stat_opens "$tmp/real.t" /proc)
+real_getdents=$(grep -c 'getdents64(' "$tmp/real.t" || true)
+
+# ---------------------------------------------------------------- 3. peak RSS
+log "peak RSS: /usr/bin/time -f %M"
+rss_of() { # args... -> KiB
+  local rc=0
+  /usr/bin/time -o "$tmp/time" -f '%M' "$bin" "$@" >/dev/null 2>&1 </dev/null || rc=$?
+  ((rc <= 3)) || die "/usr/bin/time run exited $rc"
+  tail -n 1 "$tmp/time"
+}
+std_rss=$(rss_of "${std_args[@]}")
+real_rss=$(rss_of "${real_args[@]}")
+[[ "$std_rss" =~ ^[0-9]+$ && "$real_rss" =~ ^[0-9]+$ ]] || die "no RSS figure from /usr/bin/time"
+
+# ---------------------------------------------------------------- 4. wall time vs busybox true
+bb=$(command -v busybox)
+quote() { local out="" a; for a in "$@"; do out+=" '${a//\'/\'\\\'\'}'"; done; echo "${out# }"; }
+wall() { # label args... -> "agent_us agent_sd_us bb_us bb_sd_us ratio" (means, stddevs)
+  local label=$1; shift
+  local cmd; cmd=$(quote "$bin" "$@")
+  hyperfine -N -i --style none --warmup 20 --runs 300 \
+    --export-json "$tmp/$label.json" "$bb true" "$cmd" </dev/null >/dev/null 2>&1 \
+    || die "hyperfine $label"
+  jq -r 'def r1: . * 1e7 | round / 10;
+         .results as $r | ($r[0].mean) as $b | ($r[1].mean) as $a
+         | "\($a | r1) \($r[1].stddev | r1) \($b | r1) \($r[0].stddev | r1) \(($a / $b) * 100 | round / 100)"' \
+    "$tmp/$label.json" || die "jq on $label.json"
+}
+log "hyperfine: busybox true vs agent, standard config (one invocation, 300 runs each)"
+read -r std_agent_us std_agent_sd std_bb_us std_bb_sd std_ratio < <(wall std "${std_args[@]}")
+log "hyperfine: busybox true vs agent, this machine"
+read -r real_agent_us real_agent_sd real_bb_us real_bb_sd real_ratio < <(wall real "${real_args[@]}")
+[ -n "${std_ratio:-}" ] && [ -n "${real_ratio:-}" ] || die "no hyperfine figure"
+
+# ---------------------------------------------------------------- 5. record size
+run_ok "$bin" "${std_args[@]}"
+record_bytes=$(wc -c <"$tmp/out")
+record_lines=$(wc -l <"$tmp/out")
+((record_bytes > 0)) || die "standard config printed no record"
+cp "$tmp/out" "$tmp/record"
+
+# ---------------------------------------------------------------- report
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
+mark() { if le "$1" "$2"; then echo ok; else echo MISS; fi }
+yesno_none() { [ "$1" = none ] && echo ok || echo MISS; }
+
+echo
+echo "nodepulse bench — $(uname -srm), $(nproc) CPU(s), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "binary: $bin"
+file -b "$bin" | sed 's/^/  /'
+echo
+echo "1. size"
+echo "  stripped: $size bytes (target <= 65536)"
+echo "  unstripped: $(stat -c %s "$unstripped") bytes, $(wc -l <"$tmp/nm") symbols"
+echo "  malloc/calloc/realloc/free referenced: $alloc_syms (target none)"
+echo "  core::fmt symbols: $fmt_count (target 0)"
+[ -z "$fmt_examples" ] || printf '%s\n' "$fmt_examples" | sed 's/^/    e.g. /'
+echo
+echo "2. syscalls (strace -c -f, execve included)"
+echo "  standard config: ${std_args[*]}"
+echo "    processes in $fixture/proc: $std_procs -> target 40 + 3 x $std_procs = $std_target"
+echo "    syscalls: $std_calls ($(errors_calls "$tmp/std.c") failed)"
+echo "    top: $(top_calls "$tmp/std.c" | head -8 | awk '{printf "%s%s %s", (NR>1?", ":""), $1, $2}')"
+echo "    proc dir opened: $std_proc_opens (target 1), getdents64: $std_getdents, <pid>/stat opens: $std_stat_opens"
+echo "  this machine: ${real_args[*]}"
+echo "    processes in /proc: $real_procs before the run, $real_procs_after after -> target 40 + 3 x $real_procs = $real_target"
+echo "    syscalls: $real_calls ($(errors_calls "$tmp/real.c") failed)"
+echo "    top: $(top_calls "$tmp/real.c" | head -8 | awk '{printf "%s%s %s", (NR>1?", ":""), $1, $2}')"
+echo "    proc dir opened: $real_proc_opens (target 1), getdents64: $real_getdents, <pid>/stat opens: $real_stat_opens"
+echo "  strace -c, standard config:"
+sed 's/^/    /' "$tmp/std.c"
+echo "  strace -c, this machine:"
+sed 's/^/    /' "$tmp/real.c"
+echo
+echo "3. peak RSS (/usr/bin/time -f %M): standard $std_rss KiB, this machine $real_rss KiB (target <= 600)"
+echo
+echo "4. wall time (one hyperfine -N invocation per line: 20 warm-up + 300 runs of each command; mean ± stddev)"
+echo "  busybox: $bb"
+echo "  standard config: agent $std_agent_us ± $std_agent_sd µs, busybox true $std_bb_us ± $std_bb_sd µs, ratio $std_ratio (target <= 1.5)"
+echo "  this machine:    agent $real_agent_us ± $real_agent_sd µs, busybox true $real_bb_us ± $real_bb_sd µs, ratio $real_ratio (target <= 1.5)"
+echo
+echo "5. record, standard config: $record_bytes bytes incl. newline, $record_lines line(s) (target <= 512)"
+sed 's/^/  /' "$tmp/record"
+echo
+printf '%-28s %-12s %-12s %s\n' figure value target verdict
+row() { printf '%-28s %-12s %-12s %s\n' "$1" "$2" "$3" "$4"; }
+row size_bytes "$size" "<= 65536" "$(mark "$size" 65536)"
+row alloc_symbols "$alloc_syms" none "$(yesno_none "$alloc_syms")"
+row core_fmt_symbols "$fmt_count" "0" "$(mark "$fmt_count" 0)"
+row syscalls_fixture "$std_calls" "<= $std_target" "$(mark "$std_calls" "$std_target")"
+row syscalls_machine "$real_calls" "<= $real_target" "$(mark "$real_calls" "$real_target")"
+row proc_dir_opens_fixture "$std_proc_opens" "1" "$( [ "$std_proc_opens" = 1 ] && echo ok || echo MISS)"
+row proc_dir_opens_machine "$real_proc_opens" "1" "$( [ "$real_proc_opens" = 1 ] && echo ok || echo MISS)"
+row peak_rss_kib "$std_rss" "<= 600" "$(mark "$std_rss" 600)"
+row peak_rss_kib_machine "$real_rss" "<= 600" "$(mark "$real_rss" 600)"
+row wall_ratio_fixture "$std_ratio" "<= 1.5" "$(mark "$std_ratio" 1.5)"
+row wall_ratio_machine "$real_ratio" "<= 1.5" "$(mark "$real_ratio" 1.5)"
+row record_bytes "$record_bytes" "<= 512" "$(mark "$record_bytes" 512)"

@@ -7,7 +7,9 @@ use heapless::Vec;
 use rustix::io::Errno;
 
 use crate::cli::{self, Command, Config};
-use crate::encode::{line, Out};
+use crate::cli::SinkKind;
+use crate::encode::{line, Format, Out};
+use crate::sink::{file, udp, write_all, SinkError};
 use crate::probe::fs::Root;
 use crate::probe::procs::{self, Want};
 use crate::probe::services::{self, CgroupTree};
@@ -16,7 +18,7 @@ use crate::record::{Active, Record, Service, Timesync, User, Via, MAX_SERVICES, 
 use crate::verdict;
 
 /// Size of the output buffer: far above the longest record the capacities allow.
-pub const OUT_CAP: usize = 8192;
+pub const OUT_CAP: usize = 16384;
 /// Largest config file read.
 pub const CONFIG_CAP: usize = 16384;
 
@@ -70,6 +72,10 @@ fn errno_text(e: Errno) -> &'static [u8] {
         Errno::NOSPC => b"no space left on device",
         Errno::ROFS => b"read-only filesystem",
         Errno::PIPE => b"broken pipe",
+        Errno::EXIST => b"file exists",
+        Errno::LOOP => b"symlink in the way",
+        Errno::CONNREFUSED => b"connection refused",
+        Errno::NETUNREACH => b"network unreachable",
         _ => b"I/O error",
     }
 }
@@ -88,17 +94,6 @@ pub fn fail(parts: &[&[u8]]) {
     let _ = write_all(crate::sys::stderr(), out.as_bytes());
 }
 
-fn write_all(fd: rustix::fd::BorrowedFd, mut bytes: &[u8]) -> Result<(), Errno> {
-    while !bytes.is_empty() {
-        match rustix::io::write(fd, bytes) {
-            Ok(0) => return Err(Errno::IO),
-            Ok(n) => bytes = bytes.get(n..).unwrap_or(&[]),
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
 
 /// Runs every enabled probe and fills the record.
 pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
@@ -209,19 +204,61 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
     rec
 }
 
-/// Collects, encodes and writes one record; returns the exit code.
+/// Collects the record, encodes it for each sink and writes it; returns the exit code.
 pub fn run(cfg: &Config) -> u8 {
     let rec = collect(cfg);
     let status = verdict::overall(&rec, &cfg.thresholds);
     let mut buf = [0u8; OUT_CAP];
-    let mut out = Out::new(&mut buf);
-    if line::encode(&rec, &cfg.thresholds, status, &mut out).is_err() {
+    if cfg.sinks.is_empty() {
+        let Some(bytes) = encode(&rec, cfg, cfg.format, status, &mut buf) else { return 3 };
+        if let Err(e) = write_all(crate::sys::stdout(), bytes) {
+            fail(&[b"cannot write the record to stdout: ", errno_text(e)]);
+            return 3;
+        }
+        return status.code();
+    }
+    let mut hosts_buf = [0u8; 8192];
+    let mut hosts: Option<&[u8]> = None;
+    let mut failed = false;
+    for sink in &cfg.sinks {
+        let Some(bytes) = encode(&rec, cfg, sink.format.unwrap_or(cfg.format), status, &mut buf) else { return 3 };
+        let result = match sink.kind {
+            SinkKind::Replace => file::replace(sink.target, bytes),
+            SinkKind::Append => file::append(sink.target, bytes, cfg.max_bytes),
+            SinkKind::Udp => {
+                if hosts.is_none() && udp::resolve(sink.target, None).is_err() {
+                    hosts = Some(crate::probe::fs::read_path(b"/etc/hosts", &mut hosts_buf).unwrap_or(&[]));
+                }
+                match udp::resolve(sink.target, hosts) {
+                    Ok(addr) => udp::send(&addr, bytes),
+                    Err(_) => Err(SinkError::plain("name not found in /etc/hosts")),
+                }
+            }
+        };
+        if let Err(e) = result {
+            failed = true;
+            let flag: &[u8] = match sink.kind {
+                SinkKind::Replace => b"--out ",
+                SinkKind::Append => b"--append ",
+                SinkKind::Udp => b"--udp ",
+            };
+            fail(&[flag, sink.target, b": ", e.step.as_bytes(), if e.errno.is_some() { b": " } else { b"" }, e.errno.map_or(&b""[..], errno_text)]);
+        }
+    }
+    if failed {
+        3
+    } else {
+        status.code()
+    }
+}
+
+/// Encodes the record in `format` into `buf`; a record too large for the buffer is reported.
+fn encode<'b>(rec: &Record, cfg: &Config, format: Format, status: verdict::Status, buf: &'b mut [u8; OUT_CAP]) -> Option<&'b [u8]> {
+    let mut out = Out::new(buf);
+    if format.encode(rec, &cfg.thresholds, status, &mut out).is_err() {
         fail(&[b"record longer than the output buffer"]);
-        return 3;
+        return None;
     }
-    if let Err(e) = write_all(crate::sys::stdout(), out.as_bytes()) {
-        fail(&[b"cannot write the record to stdout: ", errno_text(e)]);
-        return 3;
-    }
-    status.code()
+    let len = out.len();
+    Some(buf.get(..len).unwrap_or(&[]))
 }

@@ -8,6 +8,7 @@
 
 use heapless::Vec;
 
+use crate::encode::Format;
 use crate::num::{parse_u64, trim};
 use crate::record::{MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
 use crate::verdict::Thresholds;
@@ -51,6 +52,28 @@ pub struct ServiceArg<'a> {
     pub name: &'a [u8],
 }
 
+/// Most sinks (`--out`, `--append`, `--udp` together).
+pub const MAX_SINKS: usize = 8;
+
+/// Where a record goes besides stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkKind {
+    /// `--out PATH`: replace the file atomically.
+    Replace,
+    /// `--append PATH`: append, rotating at `--max-bytes`.
+    Append,
+    /// `--udp ADDR:PORT`: one datagram.
+    Udp,
+}
+
+/// One sink: its kind, its own format (`FORMAT:` prefix) and its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkArg<'a> {
+    pub kind: SinkKind,
+    pub format: Option<Format>,
+    pub target: &'a [u8],
+}
+
 /// The agent's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config<'a> {
@@ -61,11 +84,30 @@ pub struct Config<'a> {
     /// Bit set of [`CHECKS`] to run.
     pub checks: u8,
     pub thresholds: Thresholds,
+    /// Format of stdout and of sinks without their own.
+    pub format: Format,
+    /// Sinks; stdout is used when there are none.
+    pub sinks: Vec<SinkArg<'a>, MAX_SINKS>,
+    /// Cap of an `--append` file before it rotates.
+    pub max_bytes: u64,
 }
+
+/// Default `--max-bytes`: 256 KiB, small enough for a node's flash.
+pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024;
 
 impl Default for Config<'_> {
     fn default() -> Self {
-        Config { root: b"/", users: Vec::new(), services: Vec::new(), mounts: Vec::new(), checks: ALL_CHECKS, thresholds: Thresholds::default() }
+        Config {
+            root: b"/",
+            users: Vec::new(),
+            services: Vec::new(),
+            mounts: Vec::new(),
+            checks: ALL_CHECKS,
+            thresholds: Thresholds::default(),
+            format: Format::Line,
+            sinks: Vec::new(),
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
     }
 }
 
@@ -97,8 +139,9 @@ enum Source {
 const SWITCHES: [&[u8]; 4] = [b"help", b"version", b"h", b"V"];
 
 /// Flags that take a value (the keys [`apply`] knows, plus `config`).
-const VALUE_FLAGS: [&[u8]; 19] = [
+const VALUE_FLAGS: [&[u8]; 24] = [
     b"root", b"config", b"user", b"service", b"user-service", b"mount", b"skip", b"only",
+    b"format", b"out", b"append", b"udp", b"max-bytes",
     b"disk-free-warn", b"disk-free-crit", b"inodes-free-warn", b"inodes-free-crit",
     b"mem-avail-warn", b"mem-avail-crit", b"offset-warn-ms", b"offset-crit-ms",
     b"maxerror-warn-ms", b"maxerror-crit-ms", b"sync-age-warn-s",
@@ -121,7 +164,7 @@ pub fn config_path<'a>(args: &[&'a [u8]]) -> Option<&'a [u8]> {
 /// Parses `args` (with `args[0]` the program name) over the contents of the config file.
 pub fn parse<'a>(args: &[&'a [u8]], config_file: Option<&'a [u8]>) -> Result<Command<'a>, CliError<'a>> {
     let mut cfg = Config::default();
-    let mut replaced = [false; 4];
+    let mut replaced = [false; 5];
     if let Some(bytes) = config_file {
         for line in crate::num::lines(bytes) {
             let line = trim(line);
@@ -217,7 +260,17 @@ fn checks_mask(list: &[u8]) -> Option<u8> {
     Some(mask)
 }
 
-fn apply<'a>(cfg: &mut Config<'a>, replaced: &mut [bool; 4], key: &'a [u8], value: &'a [u8], source: Source) -> Result<(), CliError<'a>> {
+/// `[FORMAT:]TARGET` → the format (if the prefix names one) and the target.
+fn split_format(value: &[u8]) -> (Option<Format>, &[u8]) {
+    if let Some(colon) = value.iter().position(|&b| b == b':') {
+        if let Some(format) = Format::from_name(value.get(..colon).unwrap_or(&[])) {
+            return (Some(format), value.get(colon + 1..).unwrap_or(&[]));
+        }
+    }
+    (None, value)
+}
+
+fn apply<'a>(cfg: &mut Config<'a>, replaced: &mut [bool; 5], key: &'a [u8], value: &'a [u8], source: Source) -> Result<(), CliError<'a>> {
     // A list flag on the command line replaces the config file's list (slot per list).
     let mut fresh = |slot: usize| {
         let first = source == Source::Cli && !replaced[slot];
@@ -276,6 +329,26 @@ fn apply<'a>(cfg: &mut Config<'a>, replaced: &mut [bool; 4], key: &'a [u8], valu
                 cfg.mounts.push(value).map_err(|_| CliError { what: "too many values for", detail: key })?;
             }
         }
+        b"format" => cfg.format = Format::from_name(value).ok_or(CliError { what: "unknown format (line, json, influx, prom, nagios)", detail: value })?,
+        b"out" | b"append" | b"udp" => {
+            let (format, target) = split_format(value);
+            let kind = match key {
+                b"out" => SinkKind::Replace,
+                b"append" => SinkKind::Append,
+                _ => SinkKind::Udp,
+            };
+            if target.is_empty() || target.len() > PATH_MAX || target.contains(&0) {
+                return Err(CliError { what: "bad value", detail: value });
+            }
+            if kind == SinkKind::Udp && crate::sink::udp::resolve(target, Some(b"")) == Err(crate::sink::udp::AddrError::Syntax) {
+                return Err(CliError { what: "expected ADDR:PORT for --udp", detail: value });
+            }
+            if fresh(4) {
+                cfg.sinks.clear();
+            }
+            cfg.sinks.push(SinkArg { kind, format, target }).map_err(|_| CliError { what: "too many values for", detail: key })?;
+        }
+        b"max-bytes" => cfg.max_bytes = parse_u64(value).filter(|&n| n >= 1024).ok_or(bad)?,
         b"skip" => cfg.checks &= !checks_mask(value).ok_or(CliError { what: "unknown check in", detail: value })?,
         b"only" => cfg.checks = checks_mask(value).ok_or(CliError { what: "unknown check in", detail: value })?,
         b"disk-free-warn" => t.disk_free_warn_pct = percent(value).ok_or(bad)?,
@@ -308,6 +381,12 @@ Usage: nodepulse [FLAGS]
   --service NAME           system unit that must be running (repeatable, max 8 units in all)
   --user-service USER:NAME unit of USER's systemd --user manager that must be running (repeatable)
   --mount PATH             filesystem to check (repeatable, max 8; default /)
+  --format FORMAT          line (default), json, influx, prom or nagios
+  --out [FORMAT:]PATH      replace PATH atomically with the record (instead of stdout)
+  --append [FORMAT:]PATH   append the record to PATH, rotating once to PATH.1 at --max-bytes
+  --max-bytes N            cap of an --append file (default 262144)
+  --udp [FORMAT:]ADDR:PORT send the record as one UDP datagram (IPv4, [IPv6], /etc/hosts name)
+                           (--out, --append, --udp are repeatable, max 8 in all)
   --skip CHECK,...         do not run these checks
   --only CHECK,...         run only these checks
                            checks: clock timesync linger service disk memory system
@@ -380,6 +459,24 @@ mod tests {
         assert!(run(&["--offset-warn-ms", "99999999999999999999"], None).is_err());
         let many = ["--user", "a", "--user", "b", "--user", "c", "--user", "d", "--user", "e"];
         assert_eq!(run(&many, None).unwrap_err().what, "too many values for");
+    }
+
+    #[test]
+    fn formats_and_sinks() {
+        let cfg = run(&["--format", "json", "--out", "prom:/var/lib/ne/np.prom", "--udp", "influx:[::1]:8089", "--udp", "127.0.0.1:9", "--append", "/var/log/np.log", "--max-bytes", "4096"], None).unwrap();
+        assert_eq!(cfg.format, Format::Json);
+        assert_eq!(cfg.sinks[0], SinkArg { kind: SinkKind::Replace, format: Some(Format::Prom), target: b"/var/lib/ne/np.prom" });
+        assert_eq!(cfg.sinks[1], SinkArg { kind: SinkKind::Udp, format: Some(Format::Influx), target: b"[::1]:8089" });
+        assert_eq!(cfg.sinks[2], SinkArg { kind: SinkKind::Udp, format: None, target: b"127.0.0.1:9" });
+        assert_eq!(cfg.sinks[3], SinkArg { kind: SinkKind::Append, format: None, target: b"/var/log/np.log" });
+        assert_eq!(cfg.max_bytes, 4096);
+        // A prefix that is not a format is part of the path.
+        assert_eq!(run(&["--out", "data:x"], None).unwrap().sinks[0].target, b"data:x");
+        assert_eq!(run(&["--format", "xml"], None).unwrap_err().detail, b"xml");
+        assert_eq!(run(&["--udp", "nocolon"], None).unwrap_err().what, "expected ADDR:PORT for --udp");
+        assert_eq!(run(&["--udp", "host:99999"], None).unwrap_err().what, "expected ADDR:PORT for --udp");
+        assert!(run(&["--udp", "collector:8089"], None).is_ok(), "names are resolved when sending");
+        assert_eq!(run(&["--max-bytes", "10"], None).unwrap_err().what, "bad value");
     }
 
     #[test]

@@ -1,7 +1,45 @@
 //! Encoders: pure functions from a [`Record`](crate::record::Record) to bytes in a caller's
 //! buffer. One file per format. A full buffer is an error ([`Full`]), never a truncated record.
 
+pub mod influx;
+pub mod json;
 pub mod line;
+pub mod nagios;
+pub mod prom;
+pub mod text;
+
+use crate::record::Record;
+use crate::verdict::{Status, Thresholds};
+
+/// The output formats (`--format`, or a sink's `FORMAT:` prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Line,
+    Json,
+    Influx,
+    Prom,
+    Nagios,
+}
+
+impl Format {
+    pub const ALL: [(&'static str, Format); 5] =
+        [("line", Format::Line), ("json", Format::Json), ("influx", Format::Influx), ("prom", Format::Prom), ("nagios", Format::Nagios)];
+
+    pub fn from_name(name: &[u8]) -> Option<Format> {
+        Format::ALL.iter().find(|(n, _)| n.as_bytes() == name).map(|(_, f)| *f)
+    }
+
+    /// Encodes `r` in this format.
+    pub fn encode(self, r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Result<(), Full> {
+        match self {
+            Format::Line => line::encode(r, t, status, out),
+            Format::Json => json::encode(r, t, status, out),
+            Format::Influx => influx::encode(r, t, status, out),
+            Format::Prom => prom::encode(r, t, status, out),
+            Format::Nagios => nagios::encode(r, t, status, out),
+        }
+    }
+}
 
 /// The caller's buffer was too small for the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 //! none does I/O. The probes in [`crate::probe`] read the files and hand the bytes here.
 
 pub mod cgroup;
+pub mod hosts;
 pub mod logind;
 pub mod meminfo;
 pub mod passwd;

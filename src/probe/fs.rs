@@ -32,16 +32,12 @@ impl<'a> Root<'a> {
     /// Each part is a path relative to the root (no leading `/`), joined without separators.
     pub fn path<'b>(&self, parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
         let mut len = 0;
-        for piece in core::iter::once(self.prefix).chain(core::iter::once(&b"/"[..])).chain(parts.iter().copied()) {
-            if piece.contains(&0) {
-                return Err(Errno::INVAL);
-            }
+        for piece in [self.prefix, b"/"] {
             let end = len + piece.len();
             buf.get_mut(len..end).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(piece);
             len = end;
         }
-        *buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
-        CStr::from_bytes_with_nul(buf.get(..=len).ok_or(Errno::NAMETOOLONG)?).map_err(|_| Errno::INVAL)
+        join(len, parts, buf)
     }
 
     /// Reads the start of a file into `buf` and returns the bytes read.
@@ -144,17 +140,33 @@ fn read_cstr<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     Ok(buf.get(..len).unwrap_or(&[]))
 }
 
-/// Reads the start of a file named by a path as given (not below a root): the config file.
-pub fn read_path<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
-    let mut cpath = [0u8; PATH_CAP];
-    let end = path.len();
-    if path.is_empty() || path.contains(&0) {
+/// Appends `parts` to the first `start` bytes of `buf` and NUL-terminates.
+fn join<'b>(start: usize, parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
+    let mut len = start;
+        for piece in parts.iter().copied() {
+            if piece.contains(&0) {
+                return Err(Errno::INVAL);
+            }
+            let end = len + piece.len();
+            buf.get_mut(len..end).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(piece);
+            len = end;
+        }
+        *buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
+        CStr::from_bytes_with_nul(buf.get(..=len).ok_or(Errno::NAMETOOLONG)?).map_err(|_| Errno::INVAL)
+}
+
+/// A path as given (not below a root), NUL-terminated in `buf`; `suffix` is appended.
+pub fn cpath<'b>(path: &[u8], suffix: &[u8], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
+    if path.is_empty() {
         return Err(Errno::INVAL);
     }
-    cpath.get_mut(..end).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(path);
-    *cpath.get_mut(end).ok_or(Errno::NAMETOOLONG)? = 0;
-    let cstr = CStr::from_bytes_with_nul(cpath.get(..=end).unwrap_or(&[])).map_err(|_| Errno::INVAL)?;
-    read_cstr(cstr, buf)
+    join(0, &[path, suffix], buf)
+}
+
+/// Reads the start of a file named by a path as given (not below a root): the config file.
+pub fn read_path<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let mut cbuf = [0u8; PATH_CAP];
+    read_cstr(cpath(path, b"", &mut cbuf)?, buf)
 }
 
 /// Strips a leading `/` so an absolute path given by the user can be joined below the root.

@@ -1,0 +1,71 @@
+//! File sinks: `--out PATH` replaces a file atomically, `--append PATH` adds a line to a log
+//! capped at `--max-bytes`, rotated once to `PATH.1`.
+//!
+//! Replace: the record goes to `PATH.tmp.PID` in the same directory (created with `O_EXCL |
+//! O_NOFOLLOW`, so a planted symlink is never followed), mode 0644, is `fsync`ed, then renamed
+//! over `PATH`. A reader sees the old file or the new one, never a partial one; any failure
+//! (ENOSPC, EROFS, EACCES) removes the temporary file and leaves the old one intact.
+//!
+//! Append: opened `O_APPEND | O_NOFOLLOW`, mode 0644; when the file plus the record would pass
+//! the cap, the file is renamed to `PATH.1` (replacing the previous `.1`) and a new one started:
+//! never more than two files. One `write` per record, so concurrent runs do not interleave.
+//!
+//! # References
+//! - rename(2) (atomic replacement), open(2) (`O_EXCL`, `O_NOFOLLOW`, `O_APPEND`)
+
+use rustix::fs::{self, Mode, OFlags, CWD};
+use rustix::io::Errno;
+
+use super::{write_all, SinkError};
+use crate::probe::fs::{cpath, PATH_CAP};
+
+const MODE: Mode = Mode::from_bits_truncate(0o644);
+
+/// Replaces `path` with `bytes` atomically.
+pub fn replace(path: &[u8], bytes: &[u8]) -> Result<(), SinkError> {
+    let mut digits = [0u8; 20];
+    let pid = crate::probe::decimal(u64::from(rustix::process::getpid().as_raw_nonzero().get().unsigned_abs()), &mut digits);
+    let mut tmp_buf = [0u8; PATH_CAP];
+    let mut suffix = [0u8; 32];
+    let suffix_len = 5 + pid.len();
+    suffix.get_mut(..5).map(|s| s.copy_from_slice(b".tmp."));
+    suffix.get_mut(5..suffix_len).map(|s| s.copy_from_slice(pid));
+    let tmp = cpath(path, suffix.get(..suffix_len).unwrap_or(b".tmp"), &mut tmp_buf).map_err(|e| SinkError::new("path", e))?;
+    let mut final_buf = [0u8; PATH_CAP];
+    let target = cpath(path, b"", &mut final_buf).map_err(|e| SinkError::new("path", e))?;
+
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = fs::openat(CWD, tmp, flags, MODE).map_err(|e| SinkError::new("create temporary file", e))?;
+    let written = (|| {
+        fs::fchmod(&fd, MODE).map_err(|e| SinkError::new("chmod", e))?;
+        write_all(rustix::fd::AsFd::as_fd(&fd), bytes).map_err(|e| SinkError::new("write", e))?;
+        fs::fsync(&fd).map_err(|e| SinkError::new("fsync", e))?;
+        drop(fd);
+        fs::renameat(CWD, tmp, CWD, target).map_err(|e| SinkError::new("rename", e))
+    })();
+    if written.is_err() {
+        let _ = fs::unlinkat(CWD, tmp, fs::AtFlags::empty());
+    }
+    written
+}
+
+/// Appends `bytes` to `path`, rotating once to `PATH.1` at `max_bytes`.
+pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError> {
+    let mut path_buf = [0u8; PATH_CAP];
+    let target = cpath(path, b"", &mut path_buf).map_err(|e| SinkError::new("path", e))?;
+    let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new("open", e))?;
+    let size = fs::fstat(&fd).map_err(|e| SinkError::new("stat", e))?.st_size as u64;
+    if size > 0 && size.saturating_add(bytes.len() as u64) > max_bytes {
+        let mut old_buf = [0u8; PATH_CAP];
+        let old = cpath(path, b".1", &mut old_buf).map_err(|e| SinkError::new("path", e))?;
+        fs::renameat(CWD, target, CWD, old).map_err(|e| SinkError::new("rotate", e))?;
+        fd = fs::openat(CWD, target, flags | OFlags::EXCL, MODE).map_err(|e| SinkError::new("open after rotation", e))?;
+    }
+    fs::fchmod(&fd, MODE).map_err(|e| SinkError::new("chmod", e))?;
+    match rustix::io::write(&fd, bytes) {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(SinkError::new("write", Errno::NOSPC)),
+        Err(e) => Err(SinkError::new("write", e)),
+    }
+}

@@ -1,0 +1,71 @@
+//! `--udp ADDR:PORT`: one datagram per record, to an IPv4 literal (`192.0.2.1:8089`), an IPv6
+//! literal in brackets (`[2001:db8::1]:8089`) or a name found in `/etc/hosts` (no DNS: the node
+//! may have none). A record longer than [`MAX_PAYLOAD`] is an error, never truncated.
+
+use core::net::{IpAddr, SocketAddr};
+
+use rustix::net::{self, AddressFamily, SendFlags, SocketFlags, SocketType};
+
+use super::SinkError;
+use crate::num::parse_u32;
+
+/// The largest payload sent: 1280 (IPv6 minimum MTU) - 40 (IPv6) - 8 (UDP), safe on any path.
+pub const MAX_PAYLOAD: usize = 1232;
+
+/// Why a destination could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrError {
+    /// Not `HOST:PORT`, or the port is not 1-65535.
+    Syntax,
+    /// A name that `/etc/hosts` does not list.
+    Unresolved,
+}
+
+/// Parses `ADDR:PORT`; a name is looked up in the `hosts` file contents given.
+pub fn resolve(target: &[u8], hosts: Option<&[u8]>) -> Result<SocketAddr, AddrError> {
+    let text = core::str::from_utf8(target).map_err(|_| AddrError::Syntax)?;
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let colon = target.iter().rposition(|&b| b == b':').ok_or(AddrError::Syntax)?;
+    let (host, port) = (target.get(..colon).unwrap_or(&[]), target.get(colon + 1..).unwrap_or(&[]));
+    let port = parse_u32(port).filter(|p| (1..=65535).contains(p)).ok_or(AddrError::Syntax)? as u16;
+    if host.is_empty() || host.contains(&b':') || host.contains(&b'[') {
+        return Err(AddrError::Syntax);
+    }
+    let ip: IpAddr = hosts.and_then(|h| crate::parse::hosts::find(h, host)).ok_or(AddrError::Unresolved)?;
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// Sends `bytes` as one datagram.
+pub fn send(addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
+    if bytes.len() > MAX_PAYLOAD {
+        return Err(SinkError::plain("record larger than 1232 bytes, not sent"));
+    }
+    let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
+    let fd = net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None).map_err(|e| SinkError::new("socket", e))?;
+    match net::sendto(&fd, bytes, SendFlags::empty(), addr) {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(SinkError::plain("short send")),
+        Err(e) => Err(SinkError::new("send", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(resolve(b"127.0.0.1:8089", None), Ok("127.0.0.1:8089".parse().unwrap()));
+        assert_eq!(resolve(b"[::1]:8089", None), Ok("[::1]:8089".parse().unwrap()));
+        let hosts = b"10.1.2.3 collector\n";
+        assert_eq!(resolve(b"collector:9000", Some(hosts)), Ok("10.1.2.3:9000".parse().unwrap()));
+        assert_eq!(resolve(b"nowhere:9000", Some(hosts)), Err(AddrError::Unresolved));
+        assert_eq!(resolve(b"collector:0", Some(hosts)), Err(AddrError::Syntax));
+        assert_eq!(resolve(b"collector:70000", Some(hosts)), Err(AddrError::Syntax));
+        assert_eq!(resolve(b"collector", Some(hosts)), Err(AddrError::Syntax));
+        assert_eq!(resolve(b"::1:8089", Some(hosts)), Err(AddrError::Syntax));
+        assert_eq!(resolve(b"\xff:1", Some(hosts)), Err(AddrError::Syntax));
+    }
+}

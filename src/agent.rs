@@ -6,15 +6,15 @@
 use heapless::Vec;
 use rustix::io::Errno;
 
-use crate::cli::{self, Command, Config};
 use crate::cli::SinkKind;
+use crate::cli::{self, Command, Config};
 use crate::encode::{line, Format, Out};
-use crate::sink::{file, udp, write_all, SinkError};
 use crate::probe::fs::Root;
 use crate::probe::procs::{self, Want};
 use crate::probe::services::{self, CgroupTree};
 use crate::probe::{self as probes, clock, disk, memory, system, timesync, users};
 use crate::record::{Active, Record, Service, Timesync, User, Via, MAX_SERVICES, MAX_USERS};
+use crate::sink::{file, udp, write_all, SinkError};
 use crate::verdict;
 
 /// Size of the output buffer: far above the longest record the capacities allow.
@@ -41,14 +41,22 @@ pub fn main(args: &[&[u8]]) -> u8 {
         Ok(Command::Version) => {
             let mut buf = [0u8; 128];
             let mut out = Out::new(&mut buf);
-            for part in [concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, "), line::ARCH, ")\n"] {
+            for part in [
+                concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, "),
+                line::ARCH,
+                ")\n",
+            ] {
                 let _ = out.str(part);
             }
             write_all(crate::sys::stdout(), out.as_bytes()).map_or(3, |_| 0)
         }
         Ok(Command::Run(cfg)) => run(&cfg),
         Err(e) => {
-            fail(&[e.what.as_bytes(), if e.detail.is_empty() { b"" } else { b": " }, e.detail]);
+            fail(&[
+                e.what.as_bytes(),
+                if e.detail.is_empty() { b"" } else { b": " },
+                e.detail,
+            ]);
             3
         }
     }
@@ -87,25 +95,33 @@ pub fn fail(parts: &[&[u8]]) {
     let _ = out.bytes(b"nodepulse: ");
     for part in parts {
         for &b in part.iter() {
-            let _ = out.bytes(if b.is_ascii_graphic() || b == b' ' { core::slice::from_ref(&b) } else { b"?" });
+            let _ = out.bytes(if b.is_ascii_graphic() || b == b' ' {
+                core::slice::from_ref(&b)
+            } else {
+                b"?"
+            });
         }
     }
     let _ = out.bytes(b"\n");
     let _ = write_all(crate::sys::stderr(), out.as_bytes());
 }
 
-
 /// Runs every enabled probe and fills the record.
 pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
     let root = Root::new(cfg.root);
-    let mut rec = Record { wall_ms: system::wall_ms(), host: system::hostname(&root), ..Record::default() };
+    let mut rec = Record {
+        wall_ms: system::wall_ms(),
+        host: system::hostname(&root),
+        ..Record::default()
+    };
     if cfg.runs(cli::SYSTEM) {
         rec.system = Some(system::probe(&root));
     }
     if cfg.runs(cli::CLOCK) {
         rec.clock = Some(clock::probe());
     }
-    let systemd = cfg.runs(cli::TIMESYNC | cli::LINGER | cli::SERVICE) && probes::systemd_booted(&root);
+    let systemd =
+        cfg.runs(cli::TIMESYNC | cli::LINGER | cli::SERVICE) && probes::systemd_booted(&root);
 
     // Users: those named, plus the owner of every user service (uids are needed for both checks).
     let mut users: Vec<User<'a>, MAX_USERS> = Vec::new();
@@ -116,7 +132,13 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
             if let Some(u) = users.iter_mut().find(|u| u.name == name) {
                 u.needs_linger |= needs_linger;
             } else {
-                let fresh = User { name, uid: None, linger: crate::record::Linger::Unknown, login: crate::record::Login::Unknown, needs_linger };
+                let fresh = User {
+                    name,
+                    uid: None,
+                    linger: crate::record::Linger::Unknown,
+                    login: crate::record::Login::Unknown,
+                    needs_linger,
+                };
                 // The command line allows at most MAX_USERS distinct users in all.
                 let _ = users.push(fresh);
             }
@@ -129,9 +151,20 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
     let mut svcs: Vec<Service<'a>, MAX_SERVICES> = Vec::new();
     let mut scan_for: Vec<bool, MAX_SERVICES> = Vec::new();
     if cfg.runs(cli::SERVICE) {
-        let tree = if systemd && !cfg.services.is_empty() { CgroupTree::find(&root) } else { CgroupTree::None };
+        let tree = if systemd && !cfg.services.is_empty() {
+            CgroupTree::find(&root)
+        } else {
+            CgroupTree::None
+        };
         for arg in &cfg.services {
-            let mut svc = Service { user: arg.user, name: arg.name, active: Active::Unknown, via: Via::None, pid: None, start_cs: None };
+            let mut svc = Service {
+                user: arg.user,
+                name: arg.name,
+                active: Active::Unknown,
+                via: Via::None,
+                pid: None,
+                start_cs: None,
+            };
             let uid = arg.user.and_then(uid_of);
             let needs_scan = match services::unit_name(arg.name) {
                 Some(unit) if systemd && (arg.user.is_none() || uid.is_some()) => {
@@ -156,14 +189,33 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
     let first_service_want = wants.len();
     for (svc, &needed) in svcs.iter().zip(&scan_for) {
         let uid = svc.user.and_then(uid_of);
-        let _ = wants.push(Want::new(if needed { services::comm_of(svc.name) } else { b"" }, uid));
+        let _ = wants.push(Want::new(
+            if needed {
+                services::comm_of(svc.name)
+            } else {
+                b""
+            },
+            uid,
+        ));
     }
-    let scanned = if wants.iter().any(|w| !w.comm.is_empty()) { procs::scan(&root, &mut wants) } else { Ok(()) };
+    let scanned = if wants.iter().any(|w| !w.comm.is_empty()) {
+        procs::scan(&root, &mut wants)
+    } else {
+        Ok(())
+    };
 
     if cfg.runs(cli::TIMESYNC) {
-        let found: [Option<procs::Found>; 3] = core::array::from_fn(|i| wants.get(i).and_then(|w| w.found));
-        let daemon = if scanned.is_ok() { timesync::daemon(&root, &found) } else { crate::record::Daemon::Unknown };
-        rec.timesync = Some(Timesync { daemon, sync_file: timesync::sync_file(&root, systemd) });
+        let found: [Option<procs::Found>; 3] =
+            core::array::from_fn(|i| wants.get(i).and_then(|w| w.found));
+        let daemon = if scanned.is_ok() {
+            timesync::daemon(&root, &found)
+        } else {
+            crate::record::Daemon::Unknown
+        };
+        rec.timesync = Some(Timesync {
+            daemon,
+            sync_file: timesync::sync_file(&root, systemd),
+        });
     }
     for (i, svc) in svcs.iter_mut().enumerate() {
         if scan_for.get(i) == Some(&true) {
@@ -175,7 +227,10 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
                     svc.active = Active::Yes;
                     svc.via = Via::Process;
                 }
-            } else if svc.active == Active::Unknown && scanned.is_ok() && (svc.user.is_none() || !systemd) {
+            } else if svc.active == Active::Unknown
+                && scanned.is_ok()
+                && (svc.user.is_none() || !systemd)
+            {
                 // Without systemd (or for a unit systemd did not settle) no process means down.
                 svc.active = Active::No;
                 svc.via = Via::Process;
@@ -210,7 +265,9 @@ pub fn run(cfg: &Config) -> u8 {
     let status = verdict::overall(&rec, &cfg.thresholds);
     let mut buf = [0u8; OUT_CAP];
     if cfg.sinks.is_empty() {
-        let Some(bytes) = encode(&rec, cfg, cfg.format, status, &mut buf) else { return 3 };
+        let Some(bytes) = encode(&rec, cfg, cfg.format, status, &mut buf) else {
+            return 3;
+        };
         if let Err(e) = write_all(crate::sys::stdout(), bytes) {
             fail(&[b"cannot write the record to stdout: ", errno_text(e)]);
             return 3;
@@ -221,13 +278,23 @@ pub fn run(cfg: &Config) -> u8 {
     let mut hosts: Option<&[u8]> = None;
     let mut failed = false;
     for sink in &cfg.sinks {
-        let Some(bytes) = encode(&rec, cfg, sink.format.unwrap_or(cfg.format), status, &mut buf) else { return 3 };
+        let Some(bytes) = encode(
+            &rec,
+            cfg,
+            sink.format.unwrap_or(cfg.format),
+            status,
+            &mut buf,
+        ) else {
+            return 3;
+        };
         let result = match sink.kind {
             SinkKind::Replace => file::replace(sink.target, bytes),
             SinkKind::Append => file::append(sink.target, bytes, cfg.max_bytes),
             SinkKind::Udp => {
                 if hosts.is_none() && udp::resolve(sink.target, None).is_err() {
-                    hosts = Some(crate::probe::fs::read_path(b"/etc/hosts", &mut hosts_buf).unwrap_or(&[]));
+                    hosts = Some(
+                        crate::probe::fs::read_path(b"/etc/hosts", &mut hosts_buf).unwrap_or(&[]),
+                    );
                 }
                 match udp::resolve(sink.target, hosts) {
                     Ok(addr) => udp::send(&addr, bytes),
@@ -242,7 +309,14 @@ pub fn run(cfg: &Config) -> u8 {
                 SinkKind::Append => b"--append ",
                 SinkKind::Udp => b"--udp ",
             };
-            fail(&[flag, sink.target, b": ", e.step.as_bytes(), if e.errno.is_some() { b": " } else { b"" }, e.errno.map_or(&b""[..], errno_text)]);
+            fail(&[
+                flag,
+                sink.target,
+                b": ",
+                e.step.as_bytes(),
+                if e.errno.is_some() { b": " } else { b"" },
+                e.errno.map_or(&b""[..], errno_text),
+            ]);
         }
     }
     if failed {
@@ -253,9 +327,16 @@ pub fn run(cfg: &Config) -> u8 {
 }
 
 /// Encodes the record in `format` into `buf`; a record too large for the buffer is reported.
-fn encode<'b>(rec: &Record, cfg: &Config, format: Format, status: verdict::Status, buf: &'b mut [u8; OUT_CAP]) -> Option<&'b [u8]> {
+fn encode<'b>(
+    rec: &Record,
+    cfg: &Config,
+    format: Format,
+    status: verdict::Status,
+    buf: &'b mut [u8; OUT_CAP],
+) -> Option<&'b [u8]> {
     let mut out = Out::new(buf);
-    if format.encode(rec, &cfg.thresholds, status, &mut out).is_err() {
+    format.encode(rec, &cfg.thresholds, status, &mut out);
+    if out.finish().is_err() {
         fail(&[b"record longer than the output buffer"]);
         return None;
     }

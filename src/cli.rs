@@ -140,11 +140,30 @@ const SWITCHES: [&[u8]; 4] = [b"help", b"version", b"h", b"V"];
 
 /// Flags that take a value (the keys [`apply`] knows, plus `config`).
 const VALUE_FLAGS: [&[u8]; 24] = [
-    b"root", b"config", b"user", b"service", b"user-service", b"mount", b"skip", b"only",
-    b"format", b"out", b"append", b"udp", b"max-bytes",
-    b"disk-free-warn", b"disk-free-crit", b"inodes-free-warn", b"inodes-free-crit",
-    b"mem-avail-warn", b"mem-avail-crit", b"offset-warn-ms", b"offset-crit-ms",
-    b"maxerror-warn-ms", b"maxerror-crit-ms", b"sync-age-warn-s",
+    b"root",
+    b"config",
+    b"user",
+    b"service",
+    b"user-service",
+    b"mount",
+    b"skip",
+    b"only",
+    b"format",
+    b"out",
+    b"append",
+    b"udp",
+    b"max-bytes",
+    b"disk-free-warn",
+    b"disk-free-crit",
+    b"inodes-free-warn",
+    b"inodes-free-crit",
+    b"mem-avail-warn",
+    b"mem-avail-crit",
+    b"offset-warn-ms",
+    b"offset-crit-ms",
+    b"maxerror-warn-ms",
+    b"maxerror-crit-ms",
+    b"sync-age-warn-s",
 ];
 
 /// The path given with `--config`, if any (the caller reads it, then calls [`parse`]).
@@ -162,7 +181,10 @@ pub fn config_path<'a>(args: &[&'a [u8]]) -> Option<&'a [u8]> {
 }
 
 /// Parses `args` (with `args[0]` the program name) over the contents of the config file.
-pub fn parse<'a>(args: &[&'a [u8]], config_file: Option<&'a [u8]>) -> Result<Command<'a>, CliError<'a>> {
+pub fn parse<'a>(
+    args: &[&'a [u8]],
+    config_file: Option<&'a [u8]>,
+) -> Result<Command<'a>, CliError<'a>> {
     let mut cfg = Config::default();
     let mut replaced = [false; 5];
     if let Some(bytes) = config_file {
@@ -184,7 +206,10 @@ pub fn parse<'a>(args: &[&'a [u8]], config_file: Option<&'a [u8]>) -> Result<Com
     }
     let mut it = args.iter().skip(1);
     while let Some(&arg) = it.next() {
-        let Some(flag) = arg.strip_prefix(b"--").or_else(|| arg.strip_prefix(b"-").filter(|f| f.len() == 1)) else {
+        let Some(flag) = arg
+            .strip_prefix(b"--")
+            .or_else(|| arg.strip_prefix(b"-").filter(|f| f.len() == 1))
+        else {
             return err("unexpected argument", arg);
         };
         let (name, inline) = match flag.iter().position(|&b| b == b'=') {
@@ -209,11 +234,18 @@ pub fn parse<'a>(args: &[&'a [u8]], config_file: Option<&'a [u8]>) -> Result<Com
         }
         apply(&mut cfg, &mut replaced, name, value, Source::Cli)?;
     }
-    let owners = cfg.services.iter().filter_map(|s| s.user).filter(|o| !cfg.users.contains(o));
+    let owners = cfg
+        .services
+        .iter()
+        .filter_map(|s| s.user)
+        .filter(|o| !cfg.users.contains(o));
     let mut distinct: Vec<&[u8], MAX_USERS> = Vec::new();
     for name in cfg.users.iter().copied().chain(owners) {
         if !distinct.contains(&name) && distinct.push(name).is_err() {
-            return err("too many users (--user and --user-service owners, max 4)", name);
+            return err(
+                "too many users (--user and --user-service owners, max 4)",
+                name,
+            );
         }
     }
     if cfg.mounts.is_empty() {
@@ -248,7 +280,11 @@ fn limit(value: &[u8]) -> Option<u64> {
 }
 
 fn valid_name(name: &[u8], max: usize) -> bool {
-    !name.is_empty() && name.len() <= max && name != b"." && name != b".." && !name.iter().any(|&b| b == b'/' || b < b' ' || b == 0x7f)
+    !name.is_empty()
+        && name.len() <= max
+        && name != b"."
+        && name != b".."
+        && !name.iter().any(|&b| b == b'/' || b < b' ' || b == 0x7f)
 }
 
 fn checks_mask(list: &[u8]) -> Option<u8> {
@@ -270,7 +306,13 @@ fn split_format(value: &[u8]) -> (Option<Format>, &[u8]) {
     (None, value)
 }
 
-fn apply<'a>(cfg: &mut Config<'a>, replaced: &mut [bool; 5], key: &'a [u8], value: &'a [u8], source: Source) -> Result<(), CliError<'a>> {
+fn apply<'a>(
+    cfg: &mut Config<'a>,
+    replaced: &mut [bool; 5],
+    key: &'a [u8],
+    value: &'a [u8],
+    source: Source,
+) -> Result<(), CliError<'a>> {
     // A list flag on the command line replaces the config file's list (slot per list).
     let mut fresh = |slot: usize| {
         let first = source == Source::Cli && !replaced[slot];
@@ -280,7 +322,10 @@ fn apply<'a>(cfg: &mut Config<'a>, replaced: &mut [bool; 5], key: &'a [u8], valu
         first
     };
     let t = &mut cfg.thresholds;
-    let bad = CliError { what: "bad value", detail: key };
+    let bad = CliError {
+        what: "bad value",
+        detail: key,
+    };
     match key {
         b"root" => {
             if value.is_empty() || value.len() > PATH_MAX {
@@ -296,40 +341,69 @@ fn apply<'a>(cfg: &mut Config<'a>, replaced: &mut [bool; 5], key: &'a [u8], valu
                 cfg.users.clear();
             }
             if !cfg.users.contains(&value) {
-                cfg.users.push(value).map_err(|_| CliError { what: "too many values for", detail: key })?;
+                cfg.users.push(value).map_err(|_| CliError {
+                    what: "too many values for",
+                    detail: key,
+                })?;
             }
         }
         b"service" | b"user-service" => {
             let arg = if key == b"service" {
-                ServiceArg { user: None, name: value }
+                ServiceArg {
+                    user: None,
+                    name: value,
+                }
             } else {
                 let Some(colon) = value.iter().position(|&b| b == b':') else {
                     return err("expected USER:NAME for --user-service", value);
                 };
-                ServiceArg { user: value.get(..colon), name: value.get(colon + 1..).unwrap_or(&[]) }
+                ServiceArg {
+                    user: value.get(..colon),
+                    name: value.get(colon + 1..).unwrap_or(&[]),
+                }
             };
-            if !valid_name(arg.name, UNIT_MAX) || !arg.user.map_or(true, |u| valid_name(u, NAME_MAX)) {
-                return Err(CliError { what: "bad value", detail: value });
+            if !valid_name(arg.name, UNIT_MAX)
+                || !arg.user.map_or(true, |u| valid_name(u, NAME_MAX))
+            {
+                return Err(CliError {
+                    what: "bad value",
+                    detail: value,
+                });
             }
             if fresh(if arg.user.is_some() { 2 } else { 1 }) {
-                cfg.services.retain(|s| s.user.is_some() == (key == b"service"));
+                cfg.services
+                    .retain(|s| s.user.is_some() == (key == b"service"));
             }
             if !cfg.services.contains(&arg) {
-                cfg.services.push(arg).map_err(|_| CliError { what: "too many values for", detail: key })?;
+                cfg.services.push(arg).map_err(|_| CliError {
+                    what: "too many values for",
+                    detail: key,
+                })?;
             }
         }
         b"mount" => {
             if value.first() != Some(&b'/') || value.len() > PATH_MAX {
-                return Err(CliError { what: "mount must be an absolute path", detail: value });
+                return Err(CliError {
+                    what: "mount must be an absolute path",
+                    detail: value,
+                });
             }
             if fresh(3) {
                 cfg.mounts.clear();
             }
             if !cfg.mounts.contains(&value) {
-                cfg.mounts.push(value).map_err(|_| CliError { what: "too many values for", detail: key })?;
+                cfg.mounts.push(value).map_err(|_| CliError {
+                    what: "too many values for",
+                    detail: key,
+                })?;
             }
         }
-        b"format" => cfg.format = Format::from_name(value).ok_or(CliError { what: "unknown format (line, json, influx, prom, nagios)", detail: value })?,
+        b"format" => {
+            cfg.format = Format::from_name(value).ok_or(CliError {
+                what: "unknown format (line, json, influx, prom, nagios)",
+                detail: value,
+            })?
+        }
         b"out" | b"append" | b"udp" => {
             let (format, target) = split_format(value);
             let kind = match key {
@@ -338,19 +412,47 @@ fn apply<'a>(cfg: &mut Config<'a>, replaced: &mut [bool; 5], key: &'a [u8], valu
                 _ => SinkKind::Udp,
             };
             if target.is_empty() || target.len() > PATH_MAX || target.contains(&0) {
-                return Err(CliError { what: "bad value", detail: value });
+                return Err(CliError {
+                    what: "bad value",
+                    detail: value,
+                });
             }
-            if kind == SinkKind::Udp && crate::sink::udp::resolve(target, Some(b"")) == Err(crate::sink::udp::AddrError::Syntax) {
-                return Err(CliError { what: "expected ADDR:PORT for --udp", detail: value });
+            if kind == SinkKind::Udp
+                && crate::sink::udp::resolve(target, Some(b""))
+                    == Err(crate::sink::udp::AddrError::Syntax)
+            {
+                return Err(CliError {
+                    what: "expected ADDR:PORT for --udp",
+                    detail: value,
+                });
             }
             if fresh(4) {
                 cfg.sinks.clear();
             }
-            cfg.sinks.push(SinkArg { kind, format, target }).map_err(|_| CliError { what: "too many values for", detail: key })?;
+            cfg.sinks
+                .push(SinkArg {
+                    kind,
+                    format,
+                    target,
+                })
+                .map_err(|_| CliError {
+                    what: "too many values for",
+                    detail: key,
+                })?;
         }
         b"max-bytes" => cfg.max_bytes = parse_u64(value).filter(|&n| n >= 1024).ok_or(bad)?,
-        b"skip" => cfg.checks &= !checks_mask(value).ok_or(CliError { what: "unknown check in", detail: value })?,
-        b"only" => cfg.checks = checks_mask(value).ok_or(CliError { what: "unknown check in", detail: value })?,
+        b"skip" => {
+            cfg.checks &= !checks_mask(value).ok_or(CliError {
+                what: "unknown check in",
+                detail: value,
+            })?
+        }
+        b"only" => {
+            cfg.checks = checks_mask(value).ok_or(CliError {
+                what: "unknown check in",
+                detail: value,
+            })?
+        }
         b"disk-free-warn" => t.disk_free_warn_pct = percent(value).ok_or(bad)?,
         b"disk-free-crit" => t.disk_free_crit_pct = percent(value).ok_or(bad)?,
         b"inodes-free-warn" => t.inodes_free_warn_pct = percent(value).ok_or(bad)?,
@@ -363,7 +465,14 @@ fn apply<'a>(cfg: &mut Config<'a>, replaced: &mut [bool; 5], key: &'a [u8], valu
         b"maxerror-crit-ms" => t.maxerror_crit_ms = limit(value).ok_or(bad)?,
         b"sync-age-warn-s" => t.sync_age_warn_s = limit(value).ok_or(bad)?,
         _ => {
-            return err(if source == Source::Cli { "unknown flag" } else { "unknown key in config file" }, key);
+            return err(
+                if source == Source::Cli {
+                    "unknown flag"
+                } else {
+                    "unknown key in config file"
+                },
+                key,
+            );
         }
     }
     Ok(())
@@ -433,11 +542,41 @@ mod tests {
 
     #[test]
     fn flags_and_values() {
-        let cfg = run(&["--root", "/tmp/x", "--user=node", "--user-service", "node:openclaw-node", "--service", "chrony", "--mount", "/data", "--disk-free-warn", "20", "--skip", "clock,system"], None).unwrap();
+        let cfg = run(
+            &[
+                "--root",
+                "/tmp/x",
+                "--user=node",
+                "--user-service",
+                "node:openclaw-node",
+                "--service",
+                "chrony",
+                "--mount",
+                "/data",
+                "--disk-free-warn",
+                "20",
+                "--skip",
+                "clock,system",
+            ],
+            None,
+        )
+        .unwrap();
         assert_eq!(cfg.root, b"/tmp/x");
         assert_eq!(cfg.users.as_slice(), &[b"node" as &[u8]]);
-        assert_eq!(cfg.services[0], ServiceArg { user: Some(b"node"), name: b"openclaw-node" });
-        assert_eq!(cfg.services[1], ServiceArg { user: None, name: b"chrony" });
+        assert_eq!(
+            cfg.services[0],
+            ServiceArg {
+                user: Some(b"node"),
+                name: b"openclaw-node"
+            }
+        );
+        assert_eq!(
+            cfg.services[1],
+            ServiceArg {
+                user: None,
+                name: b"chrony"
+            }
+        );
         assert_eq!(cfg.mounts.as_slice(), &[b"/data" as &[u8]]);
         assert_eq!(cfg.thresholds.disk_free_warn_pct, 20);
         assert_eq!(cfg.checks, ALL_CHECKS & !CLOCK & !SYSTEM);
@@ -446,37 +585,134 @@ mod tests {
 
     #[test]
     fn errors_name_the_flag() {
-        assert_eq!(run(&["--frobnicate"], None).unwrap_err(), CliError { what: "unknown flag", detail: b"--frobnicate" });
-        assert_eq!(run(&["--disk-free-warn", "101"], None).unwrap_err().detail, b"disk-free-warn");
-        assert_eq!(run(&["--disk-free-warn", "x"], None).unwrap_err().what, "bad value");
-        assert_eq!(run(&["--root"], None).unwrap_err().what, "missing value for");
-        assert_eq!(run(&["--skip", "clock,bogus"], None).unwrap_err().what, "unknown check in");
-        assert_eq!(run(&["--user-service", "nocolon"], None).unwrap_err().detail, b"nocolon");
-        assert_eq!(run(&["--user", "../etc"], None).unwrap_err().what, "bad value");
-        assert_eq!(run(&["--mount", "relative"], None).unwrap_err().what, "mount must be an absolute path");
-        assert_eq!(run(&["stray"], None).unwrap_err().what, "unexpected argument");
-        assert!(run(&["--disk-free-warn", "3"], None).is_err(), "warn below crit");
+        assert_eq!(
+            run(&["--frobnicate"], None).unwrap_err(),
+            CliError {
+                what: "unknown flag",
+                detail: b"--frobnicate"
+            }
+        );
+        assert_eq!(
+            run(&["--disk-free-warn", "101"], None).unwrap_err().detail,
+            b"disk-free-warn"
+        );
+        assert_eq!(
+            run(&["--disk-free-warn", "x"], None).unwrap_err().what,
+            "bad value"
+        );
+        assert_eq!(
+            run(&["--root"], None).unwrap_err().what,
+            "missing value for"
+        );
+        assert_eq!(
+            run(&["--skip", "clock,bogus"], None).unwrap_err().what,
+            "unknown check in"
+        );
+        assert_eq!(
+            run(&["--user-service", "nocolon"], None)
+                .unwrap_err()
+                .detail,
+            b"nocolon"
+        );
+        assert_eq!(
+            run(&["--user", "../etc"], None).unwrap_err().what,
+            "bad value"
+        );
+        assert_eq!(
+            run(&["--mount", "relative"], None).unwrap_err().what,
+            "mount must be an absolute path"
+        );
+        assert_eq!(
+            run(&["stray"], None).unwrap_err().what,
+            "unexpected argument"
+        );
+        assert!(
+            run(&["--disk-free-warn", "3"], None).is_err(),
+            "warn below crit"
+        );
         assert!(run(&["--offset-warn-ms", "99999999999999999999"], None).is_err());
-        let many = ["--user", "a", "--user", "b", "--user", "c", "--user", "d", "--user", "e"];
+        let many = [
+            "--user", "a", "--user", "b", "--user", "c", "--user", "d", "--user", "e",
+        ];
         assert_eq!(run(&many, None).unwrap_err().what, "too many values for");
     }
 
     #[test]
     fn formats_and_sinks() {
-        let cfg = run(&["--format", "json", "--out", "prom:/var/lib/ne/np.prom", "--udp", "influx:[::1]:8089", "--udp", "127.0.0.1:9", "--append", "/var/log/np.log", "--max-bytes", "4096"], None).unwrap();
+        let cfg = run(
+            &[
+                "--format",
+                "json",
+                "--out",
+                "prom:/var/lib/ne/np.prom",
+                "--udp",
+                "influx:[::1]:8089",
+                "--udp",
+                "127.0.0.1:9",
+                "--append",
+                "/var/log/np.log",
+                "--max-bytes",
+                "4096",
+            ],
+            None,
+        )
+        .unwrap();
         assert_eq!(cfg.format, Format::Json);
-        assert_eq!(cfg.sinks[0], SinkArg { kind: SinkKind::Replace, format: Some(Format::Prom), target: b"/var/lib/ne/np.prom" });
-        assert_eq!(cfg.sinks[1], SinkArg { kind: SinkKind::Udp, format: Some(Format::Influx), target: b"[::1]:8089" });
-        assert_eq!(cfg.sinks[2], SinkArg { kind: SinkKind::Udp, format: None, target: b"127.0.0.1:9" });
-        assert_eq!(cfg.sinks[3], SinkArg { kind: SinkKind::Append, format: None, target: b"/var/log/np.log" });
+        assert_eq!(
+            cfg.sinks[0],
+            SinkArg {
+                kind: SinkKind::Replace,
+                format: Some(Format::Prom),
+                target: b"/var/lib/ne/np.prom"
+            }
+        );
+        assert_eq!(
+            cfg.sinks[1],
+            SinkArg {
+                kind: SinkKind::Udp,
+                format: Some(Format::Influx),
+                target: b"[::1]:8089"
+            }
+        );
+        assert_eq!(
+            cfg.sinks[2],
+            SinkArg {
+                kind: SinkKind::Udp,
+                format: None,
+                target: b"127.0.0.1:9"
+            }
+        );
+        assert_eq!(
+            cfg.sinks[3],
+            SinkArg {
+                kind: SinkKind::Append,
+                format: None,
+                target: b"/var/log/np.log"
+            }
+        );
         assert_eq!(cfg.max_bytes, 4096);
         // A prefix that is not a format is part of the path.
-        assert_eq!(run(&["--out", "data:x"], None).unwrap().sinks[0].target, b"data:x");
+        assert_eq!(
+            run(&["--out", "data:x"], None).unwrap().sinks[0].target,
+            b"data:x"
+        );
         assert_eq!(run(&["--format", "xml"], None).unwrap_err().detail, b"xml");
-        assert_eq!(run(&["--udp", "nocolon"], None).unwrap_err().what, "expected ADDR:PORT for --udp");
-        assert_eq!(run(&["--udp", "host:99999"], None).unwrap_err().what, "expected ADDR:PORT for --udp");
-        assert!(run(&["--udp", "collector:8089"], None).is_ok(), "names are resolved when sending");
-        assert_eq!(run(&["--max-bytes", "10"], None).unwrap_err().what, "bad value");
+        assert_eq!(
+            run(&["--udp", "nocolon"], None).unwrap_err().what,
+            "expected ADDR:PORT for --udp"
+        );
+        assert_eq!(
+            run(&["--udp", "host:99999"], None).unwrap_err().what,
+            "expected ADDR:PORT for --udp"
+        );
+        assert!(
+            run(&["--udp", "collector:8089"], None).is_ok(),
+            "names are resolved when sending"
+        );
+        assert_eq!(
+            run(&["--max-bytes", "10"], None).unwrap_err().what,
+            "bad value"
+        );
     }
 
     #[test]
@@ -493,15 +729,50 @@ mod tests {
         assert_eq!(cfg.thresholds.disk_free_warn_pct, 30);
         assert_eq!(cfg.services.len(), 2);
         // Flags win: a scalar is overridden, a list is replaced (only that list).
-        let cfg = run(&["--disk-free-warn", "15", "--user", "carol", "--service", "sshd"], Some(file)).unwrap();
+        let cfg = run(
+            &[
+                "--disk-free-warn",
+                "15",
+                "--user",
+                "carol",
+                "--service",
+                "sshd",
+            ],
+            Some(file),
+        )
+        .unwrap();
         assert_eq!(cfg.thresholds.disk_free_warn_pct, 15);
         assert_eq!(cfg.users.as_slice(), &[b"carol" as &[u8]]);
-        assert_eq!(cfg.services.as_slice(), &[ServiceArg { user: Some(b"alice"), name: b"app" }, ServiceArg { user: None, name: b"sshd" }]);
+        assert_eq!(
+            cfg.services.as_slice(),
+            &[
+                ServiceArg {
+                    user: Some(b"alice"),
+                    name: b"app"
+                },
+                ServiceArg {
+                    user: None,
+                    name: b"sshd"
+                }
+            ]
+        );
         assert_eq!(cfg.mounts.as_slice(), &[b"/data" as &[u8]]);
-        assert_eq!(run(&[], Some("bogus = 1\n")).unwrap_err().what, "unknown key in config file");
-        assert_eq!(run(&[], Some("user alice\n")).unwrap_err().what, "config line without '='");
-        assert_eq!(run(&[], Some("help = 1\n")).unwrap_err().what, "not allowed in a config file");
-        assert_eq!(config_path(&[b"np", b"--config", b"/etc/np.conf"]), Some(&b"/etc/np.conf"[..]));
+        assert_eq!(
+            run(&[], Some("bogus = 1\n")).unwrap_err().what,
+            "unknown key in config file"
+        );
+        assert_eq!(
+            run(&[], Some("user alice\n")).unwrap_err().what,
+            "config line without '='"
+        );
+        assert_eq!(
+            run(&[], Some("help = 1\n")).unwrap_err().what,
+            "not allowed in a config file"
+        );
+        assert_eq!(
+            config_path(&[b"np", b"--config", b"/etc/np.conf"]),
+            Some(&b"/etc/np.conf"[..])
+        );
         assert_eq!(config_path(&[b"np", b"--config=/x"]), Some(&b"/x"[..]));
     }
 }

@@ -88,7 +88,9 @@ pub enum SyncFile {
     NotApplicable,
     Missing,
     /// Present; its mtime, seconds since the epoch.
-    Present { mtime_s: i64 },
+    Present {
+        mtime_s: i64,
+    },
     Unknown,
 }
 

@@ -13,7 +13,9 @@
 //! the offset and maxerror thresholds. adjtimex failing is UNKNOWN, never OK.
 
 use crate::probe::clock;
-use crate::record::{Active, Clock, Daemon, Disk, Linger, Login, Memory, Record, Service, SyncFile, Timesync, User};
+use crate::record::{
+    Active, Clock, Daemon, Disk, Linger, Login, Memory, Record, Service, SyncFile, Timesync, User,
+};
 
 /// A check's result, ordered by how much it matters to the overall status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +73,10 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub const OK: Verdict = Verdict { status: Status::Ok, why: "" };
+    pub const OK: Verdict = Verdict {
+        status: Status::Ok,
+        why: "",
+    };
     const fn new(status: Status, why: &'static str) -> Verdict {
         Verdict { status, why }
     }
@@ -148,7 +153,10 @@ impl SyncRule {
 pub fn sync_rule(tx: &crate::sys::Timex, daemon: Option<Daemon>) -> SyncRule {
     if clock::systemd_synced(tx) {
         SyncRule::Systemd
-    } else if daemon == Some(Daemon::BusyboxNtpd) && tx.status & clock::STA_PLL != 0 && tx.status & clock::STA_CLOCKERR == 0 {
+    } else if daemon == Some(Daemon::BusyboxNtpd)
+        && tx.status & clock::STA_PLL != 0
+        && tx.status & clock::STA_CLOCKERR == 0
+    {
         SyncRule::Busybox
     } else {
         SyncRule::No
@@ -186,11 +194,21 @@ pub fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
     if rule == SyncRule::No {
         return Verdict::new(Status::Crit, "unsynced");
     }
-    let offset = upper(clock::offset_us(tx).unsigned_abs(), t.offset_warn_ms * 1000, t.offset_crit_ms * 1000, "offset");
+    let offset = upper(
+        clock::offset_us(tx).unsigned_abs(),
+        t.offset_warn_ms * 1000,
+        t.offset_crit_ms * 1000,
+        "offset",
+    );
     if offset.status != Status::Ok || rule == SyncRule::Busybox {
         return offset;
     }
-    upper(u64::try_from(tx.maxerror).unwrap_or(0), t.maxerror_warn_ms * 1000, t.maxerror_crit_ms * 1000, "maxerror")
+    upper(
+        u64::try_from(tx.maxerror).unwrap_or(0),
+        t.maxerror_warn_ms * 1000,
+        t.maxerror_crit_ms * 1000,
+        "maxerror",
+    )
 }
 
 /// The timesync check; `now_s` is the wall clock in seconds.
@@ -200,7 +218,12 @@ pub fn timesync(ts: &Timesync, now_s: i64, t: &Thresholds) -> Verdict {
         Daemon::None => Verdict::new(Status::Warn, "no-daemon"),
         Daemon::Timesyncd => match ts.sync_file {
             SyncFile::Missing => Verdict::new(Status::Warn, "never-synced"),
-            SyncFile::Present { mtime_s } => upper(now_s.saturating_sub(mtime_s).max(0) as u64, t.sync_age_warn_s, u64::MAX, "sync-age"),
+            SyncFile::Present { mtime_s } => upper(
+                now_s.saturating_sub(mtime_s).max(0) as u64,
+                t.sync_age_warn_s,
+                u64::MAX,
+                "sync-age",
+            ),
             SyncFile::Unknown | SyncFile::NotApplicable => Verdict::OK,
         },
         _ => Verdict::OK,
@@ -233,12 +256,22 @@ pub fn disk(d: &Disk, t: &Thresholds) -> Verdict {
     let Ok(st) = &d.stat else {
         return Verdict::new(Status::Unknown, "statvfs");
     };
-    let space = lower(100 - u64::from(st.used_pct), t.disk_free_warn_pct, t.disk_free_crit_pct, "space");
+    let space = lower(
+        100 - u64::from(st.used_pct),
+        t.disk_free_warn_pct,
+        t.disk_free_crit_pct,
+        "space",
+    );
     if space.status == Status::Crit {
         return space;
     }
     let inodes = match st.inodes_used_pct {
-        Some(used) => lower(100 - u64::from(used), t.inodes_free_warn_pct, t.inodes_free_crit_pct, "inodes"),
+        Some(used) => lower(
+            100 - u64::from(used),
+            t.inodes_free_warn_pct,
+            t.inodes_free_crit_pct,
+            "inodes",
+        ),
         None => Verdict::OK,
     };
     if inodes.status.rank() > space.status.rank() {
@@ -254,7 +287,12 @@ pub fn memory(m: &Memory, t: &Thresholds) -> Verdict {
         return Verdict::new(Status::Unknown, "meminfo");
     };
     let avail_pct = (u128::from(st.avail_kb) * 100 / u128::from(st.total_kb.max(1))) as u64;
-    lower(avail_pct, t.mem_avail_warn_pct, t.mem_avail_crit_pct, "available")
+    lower(
+        avail_pct,
+        t.mem_avail_warn_pct,
+        t.mem_avail_crit_pct,
+        "available",
+    )
 }
 
 /// The time daemon, if the timesync check ran.
@@ -289,7 +327,17 @@ mod tests {
     use crate::record::{DiskStat, MemStat, Timex};
 
     fn tx(state: i32, status: i32, offset: i64, maxerror: i64) -> Clock {
-        Clock { timex: Ok(Timex { state, status, offset, freq: 0, maxerror, esterror: 0, tai: 0 }) }
+        Clock {
+            timex: Ok(Timex {
+                state,
+                status,
+                offset,
+                freq: 0,
+                maxerror,
+                esterror: 0,
+                tai: 0,
+            }),
+        }
     }
     fn st(v: Verdict) -> Status {
         v.status
@@ -299,30 +347,92 @@ mod tests {
     fn clock_per_daemon() {
         let t = Thresholds::default();
         // timesyncd just synced: maxerror small, STA_UNSYNC clear.
-        assert_eq!(clock(&tx(0, STA_PLL | STA_NANO, 2_000_000, 20_000), Some(Daemon::Timesyncd), &t), Verdict::OK);
+        assert_eq!(
+            clock(
+                &tx(0, STA_PLL | STA_NANO, 2_000_000, 20_000),
+                Some(Daemon::Timesyncd),
+                &t
+            ),
+            Verdict::OK
+        );
         // chrony without rtcsync: STA_UNSYNC set, TIME_ERROR returned, maxerror good → synced.
-        assert_eq!(clock(&tx(TIME_ERROR, STA_PLL | STA_UNSYNC, 50, 120_000), Some(Daemon::Chronyd), &t), Verdict::OK);
+        assert_eq!(
+            clock(
+                &tx(TIME_ERROR, STA_PLL | STA_UNSYNC, 50, 120_000),
+                Some(Daemon::Chronyd),
+                &t
+            ),
+            Verdict::OK
+        );
         // ntpd that lost its servers: maxerror grew to the cap.
-        assert_eq!(st(clock(&tx(TIME_ERROR, STA_PLL | STA_UNSYNC, 0, 16_000_000), Some(Daemon::Ntpd), &t)), Status::Crit);
+        assert_eq!(
+            st(clock(
+                &tx(TIME_ERROR, STA_PLL | STA_UNSYNC, 0, 16_000_000),
+                Some(Daemon::Ntpd),
+                &t
+            )),
+            Status::Crit
+        );
         // BusyBox ntpd disciplining: maxerror at the cap, but the PLL is on.
         let bb = tx(TIME_ERROR, STA_PLL | STA_UNSYNC, 300, 16_000_000);
         assert_eq!(clock(&bb, Some(Daemon::BusyboxNtpd), &t), Verdict::OK);
-        assert_eq!(sync_rule(bb.timex.as_ref().unwrap(), Some(Daemon::BusyboxNtpd)), SyncRule::Busybox);
+        assert_eq!(
+            sync_rule(bb.timex.as_ref().unwrap(), Some(Daemon::BusyboxNtpd)),
+            SyncRule::Busybox
+        );
         // ... the same kernel state without BusyBox ntpd running is unsynchronized.
         assert_eq!(st(clock(&bb, None, &t)), Status::Crit);
         // BusyBox ntpd running but never disciplined (no STA_PLL).
-        assert_eq!(st(clock(&tx(TIME_ERROR, STA_UNSYNC, 0, 16_000_000), Some(Daemon::BusyboxNtpd), &t)), Status::Crit);
+        assert_eq!(
+            st(clock(
+                &tx(TIME_ERROR, STA_UNSYNC, 0, 16_000_000),
+                Some(Daemon::BusyboxNtpd),
+                &t
+            )),
+            Status::Crit
+        );
         // This VM: no daemon, TIME_ERROR, maxerror 16 s.
-        assert_eq!(clock(&tx(TIME_ERROR, STA_UNSYNC, 0, 16_000_000), Some(Daemon::None), &t), Verdict { status: Status::Crit, why: "unsynced" });
+        assert_eq!(
+            clock(
+                &tx(TIME_ERROR, STA_UNSYNC, 0, 16_000_000),
+                Some(Daemon::None),
+                &t
+            ),
+            Verdict {
+                status: Status::Crit,
+                why: "unsynced"
+            }
+        );
     }
 
     #[test]
     fn clock_thresholds() {
         let t = Thresholds::default();
-        assert_eq!(clock(&tx(0, 0, 150_000, 1000), None, &t), Verdict { status: Status::Warn, why: "offset" });
-        assert_eq!(st(clock(&tx(0, STA_NANO, -2_000_000_000, 1000), None, &t)), Status::Crit);
-        assert_eq!(clock(&tx(0, 0, 0, 6_000_000), None, &t), Verdict { status: Status::Warn, why: "maxerror" });
-        assert_eq!(clock(&Clock { timex: Err(1) }, None, &t), Verdict { status: Status::Unknown, why: "adjtimex" });
+        assert_eq!(
+            clock(&tx(0, 0, 150_000, 1000), None, &t),
+            Verdict {
+                status: Status::Warn,
+                why: "offset"
+            }
+        );
+        assert_eq!(
+            st(clock(&tx(0, STA_NANO, -2_000_000_000, 1000), None, &t)),
+            Status::Crit
+        );
+        assert_eq!(
+            clock(&tx(0, 0, 0, 6_000_000), None, &t),
+            Verdict {
+                status: Status::Warn,
+                why: "maxerror"
+            }
+        );
+        assert_eq!(
+            clock(&Clock { timex: Err(1) }, None, &t),
+            Verdict {
+                status: Status::Unknown,
+                why: "adjtimex"
+            }
+        );
         // Extreme offsets do not overflow.
         assert_eq!(st(clock(&tx(0, 0, i64::MIN, 0), None, &t)), Status::Crit);
     }
@@ -331,17 +441,49 @@ mod tests {
     fn timesync_rules() {
         let t = Thresholds::default();
         let ts = |daemon, sync_file| Timesync { daemon, sync_file };
-        assert_eq!(st(timesync(&ts(Daemon::None, SyncFile::NotApplicable), 0, &t)), Status::Warn);
-        assert_eq!(st(timesync(&ts(Daemon::Unknown, SyncFile::Missing), 0, &t)), Status::Unknown);
-        assert_eq!(st(timesync(&ts(Daemon::Timesyncd, SyncFile::Missing), 0, &t)), Status::Warn);
-        assert_eq!(timesync(&ts(Daemon::Timesyncd, SyncFile::Present { mtime_s: 1000 }), 2000, &t), Verdict::OK);
-        assert_eq!(st(timesync(&ts(Daemon::Timesyncd, SyncFile::Present { mtime_s: 0 }), 8000, &t)), Status::Warn);
-        assert_eq!(timesync(&ts(Daemon::Chronyd, SyncFile::Missing), 0, &t), Verdict::OK);
+        assert_eq!(
+            st(timesync(&ts(Daemon::None, SyncFile::NotApplicable), 0, &t)),
+            Status::Warn
+        );
+        assert_eq!(
+            st(timesync(&ts(Daemon::Unknown, SyncFile::Missing), 0, &t)),
+            Status::Unknown
+        );
+        assert_eq!(
+            st(timesync(&ts(Daemon::Timesyncd, SyncFile::Missing), 0, &t)),
+            Status::Warn
+        );
+        assert_eq!(
+            timesync(
+                &ts(Daemon::Timesyncd, SyncFile::Present { mtime_s: 1000 }),
+                2000,
+                &t
+            ),
+            Verdict::OK
+        );
+        assert_eq!(
+            st(timesync(
+                &ts(Daemon::Timesyncd, SyncFile::Present { mtime_s: 0 }),
+                8000,
+                &t
+            )),
+            Status::Warn
+        );
+        assert_eq!(
+            timesync(&ts(Daemon::Chronyd, SyncFile::Missing), 0, &t),
+            Verdict::OK
+        );
     }
 
     #[test]
     fn linger_rules() {
-        let u = |linger, needs_linger| User { name: b"node", uid: Some(1000), linger, login: Login::State(crate::parse::logind::LoginState::Active), needs_linger };
+        let u = |linger, needs_linger| User {
+            name: b"node",
+            uid: Some(1000),
+            linger,
+            login: Login::State(crate::parse::logind::LoginState::Active),
+            needs_linger,
+        };
         assert_eq!(st(user(&u(Linger::Off, true))), Status::Crit);
         assert_eq!(user(&u(Linger::Off, false)), Verdict::OK);
         assert_eq!(user(&u(Linger::On, true)), Verdict::OK);
@@ -354,13 +496,57 @@ mod tests {
     #[test]
     fn disk_and_memory() {
         let t = Thresholds::default();
-        let d = |used_pct, inodes| Disk { path: b"/", stat: Ok(DiskStat { size_b: 1, avail_b: 1, used_pct, inodes_used_pct: inodes, read_only: false }) };
+        let d = |used_pct, inodes| Disk {
+            path: b"/",
+            stat: Ok(DiskStat {
+                size_b: 1,
+                avail_b: 1,
+                used_pct,
+                inodes_used_pct: inodes,
+                read_only: false,
+            }),
+        };
         assert_eq!(disk(&d(50, Some(50)), &t), Verdict::OK);
-        assert_eq!(disk(&d(91, Some(10)), &t), Verdict { status: Status::Warn, why: "space" });
-        assert_eq!(disk(&d(96, None), &t), Verdict { status: Status::Crit, why: "space" });
-        assert_eq!(disk(&d(91, Some(99)), &t), Verdict { status: Status::Crit, why: "inodes" });
-        assert_eq!(st(disk(&Disk { path: b"/", stat: Err(2) }, &t)), Status::Unknown);
-        let m = |avail_kb| Memory { stat: Some(MemStat { total_kb: 1000, avail_kb, avail_estimated: false, swap_total_kb: 0, swap_free_kb: 0 }) };
+        assert_eq!(
+            disk(&d(91, Some(10)), &t),
+            Verdict {
+                status: Status::Warn,
+                why: "space"
+            }
+        );
+        assert_eq!(
+            disk(&d(96, None), &t),
+            Verdict {
+                status: Status::Crit,
+                why: "space"
+            }
+        );
+        assert_eq!(
+            disk(&d(91, Some(99)), &t),
+            Verdict {
+                status: Status::Crit,
+                why: "inodes"
+            }
+        );
+        assert_eq!(
+            st(disk(
+                &Disk {
+                    path: b"/",
+                    stat: Err(2)
+                },
+                &t
+            )),
+            Status::Unknown
+        );
+        let m = |avail_kb| Memory {
+            stat: Some(MemStat {
+                total_kb: 1000,
+                avail_kb,
+                avail_estimated: false,
+                swap_total_kb: 0,
+                swap_free_kb: 0,
+            }),
+        };
         assert_eq!(memory(&m(500), &t), Verdict::OK);
         assert_eq!(st(memory(&m(99), &t)), Status::Warn);
         assert_eq!(st(memory(&m(49), &t)), Status::Crit);

@@ -34,7 +34,10 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
-    let _ = rustix::io::write(nodepulse::sys::stderr(), b"nodepulse: internal error (panic)\n");
+    let _ = rustix::io::write(
+        nodepulse::sys::stderr(),
+        b"nodepulse: internal error (panic)\n",
+    );
     // SAFETY: `_exit` ends the process at once; nothing needs to run after a panic.
     unsafe { libc::_exit(3) }
 }

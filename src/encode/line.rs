@@ -14,7 +14,7 @@
 //! `[A-Za-z0-9._/@+~-]`, so a value never contains a space, `=`, `,` or `:` of its own.
 //! Every key and unit is listed in the README.
 
-use super::{Full, Out};
+use super::Out;
 use crate::probe::clock as kclock;
 use crate::record::{Record, SyncFile};
 use crate::verdict::{self, Status, Thresholds, Verdict};
@@ -36,19 +36,19 @@ pub const ARCH: &str = if cfg!(target_arch = "x86_64") {
 };
 
 /// Writes `name` percent-encoded outside the safe set.
-pub fn escaped(out: &mut Out, name: &[u8]) -> Result<(), Full> {
+pub fn escaped(out: &mut Out, name: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in name {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@' | b'+' | b'~') {
-            out.bytes(&[b])?;
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@' | b'+' | b'~')
+        {
+            out.bytes(&[b]);
         } else {
-            out.bytes(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])?;
+            out.bytes(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         }
     }
-    Ok(())
 }
 
-fn opt_u64(out: &mut Out, v: Option<u64>) -> Result<(), Full> {
+fn opt_u64(out: &mut Out, v: Option<u64>) {
     match v {
         Some(n) => out.u64(n),
         None => out.str("-"),
@@ -64,175 +64,182 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 /// Starts a check token: ` KEY[.NAME[:NAME]]=STATUS[:REASON]`.
-fn check(out: &mut Out, key: &str, names: &[&[u8]], v: Verdict) -> Result<(), Full> {
-    out.str(" ")?;
-    out.str(key)?;
+fn check(out: &mut Out, key: &str, names: &[&[u8]], v: Verdict) {
+    out.str(" ");
+    out.str(key);
     for (i, name) in names.iter().enumerate() {
-        out.str(if i == 0 { "." } else { ":" })?;
-        escaped(out, name)?;
+        out.str(if i == 0 { "." } else { ":" });
+        escaped(out, name);
     }
-    out.str("=")?;
-    out.str(v.status.as_str())?;
+    out.str("=");
+    out.str(v.status.as_str());
     if !v.why.is_empty() {
-        out.str(":")?;
-        out.str(v.why)?;
+        out.str(":");
+        out.str(v.why);
     }
-    Ok(())
 }
 
 /// ` ,field:` separator.
-fn field(out: &mut Out, name: &str) -> Result<(), Full> {
-    out.str(",")?;
-    out.str(name)?;
+fn field(out: &mut Out, name: &str) {
+    out.str(",");
+    out.str(name);
     out.str(":")
 }
 
 /// Encodes the record as one `np1` line ending in `\n`.
-pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Result<(), Full> {
-    out.str(VERSION)?;
-    out.str(" host=")?;
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
+pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
+    out.str(VERSION);
+    out.str(" host=");
     match &r.host {
-        Some(h) => escaped(out, h)?,
-        None => out.str("-")?,
+        Some(h) => escaped(out, h),
+        None => out.str("-"),
     }
-    out.str(" t=")?;
-    out.u64(r.wall_ms)?;
-    out.str(" st=")?;
-    out.str(status.as_str())?;
+    out.str(" t=");
+    out.u64(r.wall_ms);
+    out.str(" st=");
+    out.str(status.as_str());
 
     if let Some(s) = &r.system {
-        out.str(" up=")?;
-        opt_u64(out, s.uptime_s)?;
-        out.str(" load=")?;
+        out.str(" up=");
+        opt_u64(out, s.uptime_s);
+        out.str(" load=");
         match s.load {
             Some([a, b, c]) => {
                 for (i, l) in [a, b, c].into_iter().enumerate() {
                     if i > 0 {
-                        out.str(",")?;
+                        out.str(",");
                     }
-                    out.fixed(i64::try_from(l).unwrap_or(i64::MAX), 2)?;
+                    out.fixed(i64::try_from(l).unwrap_or(i64::MAX), 2);
                 }
             }
-            None => out.str("-")?,
+            None => out.str("-"),
         }
-        out.str(" boot=")?;
+        out.str(" boot=");
         match &s.boot_id {
-            Some(id) => out.bytes(id)?,
-            None => out.str("-")?,
+            Some(id) => out.bytes(id),
+            None => out.str("-"),
         }
-        out.str(" kern=")?;
+        out.str(" kern=");
         match &s.kernel {
-            Some(k) => escaped(out, k)?,
-            None => out.str("-")?,
+            Some(k) => escaped(out, k),
+            None => out.str("-"),
         }
     }
 
     let daemon = verdict::daemon_of(r);
     if let Some(c) = &r.clock {
-        check(out, "clock", &[], verdict::clock(c, daemon, t))?;
+        check(out, "clock", &[], verdict::clock(c, daemon, t));
         match &c.timex {
             Ok(tx) => {
-                                field(out, "sd")?;
-                out.str(yes_no(kclock::systemd_synced(tx)))?;
-                field(out, "ne")?;
-                out.str(yes_no(kclock::node_exporter_synced(tx)))?;
-                field(out, "ks")?;
-                out.i64(i64::from(tx.state))?;
-                field(out, "kf")?;
-                out.hex(tx.status as u32)?;
-                field(out, "off_us")?;
-                out.i64(kclock::offset_us(tx))?;
-                field(out, "ppm")?;
-                out.fixed(kclock::freq_ppb(tx), 3)?;
-                field(out, "maxe_ms")?;
-                out.i64(tx.maxerror / 1000)?;
-                field(out, "este_ms")?;
-                out.i64(tx.esterror / 1000)?;
-                field(out, "tai")?;
-                out.i64(i64::from(tx.tai))?;
+                field(out, "sd");
+                out.str(yes_no(kclock::systemd_synced(tx)));
+                field(out, "ne");
+                out.str(yes_no(kclock::node_exporter_synced(tx)));
+                field(out, "ks");
+                out.i64(i64::from(tx.state));
+                field(out, "kf");
+                out.hex(tx.status as u32);
+                field(out, "off_us");
+                out.i64(kclock::offset_us(tx));
+                field(out, "ppm");
+                out.fixed(kclock::freq_ppb(tx), 3);
+                field(out, "maxe_ms");
+                out.i64(tx.maxerror / 1000);
+                field(out, "este_ms");
+                out.i64(tx.esterror / 1000);
+                field(out, "tai");
+                out.i64(i64::from(tx.tai));
             }
             Err(errno) => {
-                field(out, "errno")?;
-                out.i64(i64::from(*errno))?;
+                field(out, "errno");
+                out.i64(i64::from(*errno));
             }
         }
     }
 
     if let Some(ts) = &r.timesync {
-        check(out, "ntp", &[], verdict::timesync(ts, (r.wall_ms / 1000) as i64, t))?;
-        field(out, "d")?;
-        out.str(ts.daemon.as_str())?;
-        field(out, "age_s")?;
+        check(
+            out,
+            "ntp",
+            &[],
+            verdict::timesync(ts, (r.wall_ms / 1000) as i64, t),
+        );
+        field(out, "d");
+        out.str(ts.daemon.as_str());
+        field(out, "age_s");
         match ts.sync_file {
-            SyncFile::Present { mtime_s } => out.i64(((r.wall_ms / 1000) as i64).saturating_sub(mtime_s).max(0))?,
-            SyncFile::Missing => out.str("none")?,
-            SyncFile::NotApplicable => out.str("n/a")?,
-            SyncFile::Unknown => out.str("-")?,
+            SyncFile::Present { mtime_s } => {
+                out.i64(((r.wall_ms / 1000) as i64).saturating_sub(mtime_s).max(0))
+            }
+            SyncFile::Missing => out.str("none"),
+            SyncFile::NotApplicable => out.str("n/a"),
+            SyncFile::Unknown => out.str("-"),
         }
     }
 
     for u in r.users.iter().flatten() {
-        check(out, "linger", &[u.name], verdict::user(u))?;
-        field(out, "uid")?;
-        opt_u64(out, u.uid.map(u64::from))?;
-        field(out, "lg")?;
-        out.str(u.linger.as_str())?;
-        field(out, "st")?;
-        out.str(u.login.as_str())?;
+        check(out, "linger", &[u.name], verdict::user(u));
+        field(out, "uid");
+        opt_u64(out, u.uid.map(u64::from));
+        field(out, "lg");
+        out.str(u.linger.as_str());
+        field(out, "st");
+        out.str(u.login.as_str());
     }
 
     for s in r.services.iter().flatten() {
         let v = verdict::service(s);
         match s.user {
-            Some(user) => check(out, "svc", &[user, s.name], v)?,
-            None => check(out, "svc", &[s.name], v)?,
+            Some(user) => check(out, "svc", &[user, s.name], v),
+            None => check(out, "svc", &[s.name], v),
         }
-        field(out, "via")?;
-        out.str(s.via.as_str())?;
-        field(out, "pid")?;
-        opt_u64(out, s.pid.map(u64::from))?;
-        field(out, "start_cs")?;
-        opt_u64(out, s.start_cs)?;
+        field(out, "via");
+        out.str(s.via.as_str());
+        field(out, "pid");
+        opt_u64(out, s.pid.map(u64::from));
+        field(out, "start_cs");
+        opt_u64(out, s.start_cs);
     }
 
     for d in r.disks.iter().flatten() {
-        check(out, "disk", &[d.path], verdict::disk(d, t))?;
+        check(out, "disk", &[d.path], verdict::disk(d, t));
         match &d.stat {
             Ok(st) => {
-                field(out, "mb")?;
-                out.u64(st.size_b >> 20)?;
-                field(out, "free_mb")?;
-                out.u64(st.avail_b >> 20)?;
-                field(out, "use")?;
-                out.u64(u64::from(st.used_pct))?;
-                field(out, "ino")?;
-                opt_u64(out, st.inodes_used_pct.map(u64::from))?;
+                field(out, "mb");
+                out.u64(st.size_b >> 20);
+                field(out, "free_mb");
+                out.u64(st.avail_b >> 20);
+                field(out, "use");
+                out.u64(u64::from(st.used_pct));
+                field(out, "ino");
+                opt_u64(out, st.inodes_used_pct.map(u64::from));
                 if st.read_only {
-                    field(out, "ro")?;
-                    out.str("1")?;
+                    field(out, "ro");
+                    out.str("1");
                 }
             }
             Err(errno) => {
-                field(out, "errno")?;
-                out.i64(i64::from(*errno))?;
+                field(out, "errno");
+                out.i64(i64::from(*errno));
             }
         }
     }
 
     if let Some(m) = &r.memory {
-        check(out, "mem", &[], verdict::memory(m, t))?;
+        check(out, "mem", &[], verdict::memory(m, t));
         if let Some(st) = &m.stat {
-            field(out, "mb")?;
-            out.u64(st.total_kb >> 10)?;
-            field(out, "avail_mb")?;
-            out.u64(st.avail_kb >> 10)?;
-            field(out, "swap_mb")?;
-            out.u64(st.swap_total_kb >> 10)?;
-            field(out, "swfree_mb")?;
-            out.u64(st.swap_free_kb >> 10)?;
+            field(out, "mb");
+            out.u64(st.total_kb >> 10);
+            field(out, "avail_mb");
+            out.u64(st.avail_kb >> 10);
+            field(out, "swap_mb");
+            out.u64(st.swap_total_kb >> 10);
+            field(out, "swfree_mb");
+            out.u64(st.swap_free_kb >> 10);
             if st.avail_estimated {
-                field(out, "est")?;
-                out.str("1")?;
+                field(out, "est");
+                out.str("1");
             }
         }
     }

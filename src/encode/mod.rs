@@ -4,6 +4,7 @@
 pub mod influx;
 pub mod json;
 pub mod line;
+pub mod model;
 pub mod nagios;
 pub mod prom;
 pub mod text;
@@ -22,15 +23,23 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [(&'static str, Format); 5] =
-        [("line", Format::Line), ("json", Format::Json), ("influx", Format::Influx), ("prom", Format::Prom), ("nagios", Format::Nagios)];
+    pub const ALL: [(&'static str, Format); 5] = [
+        ("line", Format::Line),
+        ("json", Format::Json),
+        ("influx", Format::Influx),
+        ("prom", Format::Prom),
+        ("nagios", Format::Nagios),
+    ];
 
     pub fn from_name(name: &[u8]) -> Option<Format> {
-        Format::ALL.iter().find(|(n, _)| n.as_bytes() == name).map(|(_, f)| *f)
+        Format::ALL
+            .iter()
+            .find(|(n, _)| n.as_bytes() == name)
+            .map(|(_, f)| *f)
     }
 
-    /// Encodes `r` in this format.
-    pub fn encode(self, r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Result<(), Full> {
+    /// Encodes `r` in this format (check [`Out::finish`] for overflow).
+    pub fn encode(self, r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
         match self {
             Format::Line => line::encode(r, t, status, out),
             Format::Json => json::encode(r, t, status, out),
@@ -45,15 +54,31 @@ impl Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
 
-/// A cursor over a caller's buffer; every write either fits whole or fails with [`Full`].
+/// A cursor over a caller's buffer. A write that does not fit is dropped whole and marks the
+/// output full (sticky), so encoders write without checking each step and the caller asks
+/// [`Out::finish`] once: a full buffer is an error, never a truncated record.
 pub struct Out<'b> {
     buf: &'b mut [u8],
     len: usize,
+    full: bool,
 }
 
 impl<'b> Out<'b> {
     pub fn new(buf: &'b mut [u8]) -> Out<'b> {
-        Out { buf, len: 0 }
+        Out {
+            buf,
+            len: 0,
+            full: false,
+        }
+    }
+
+    /// The bytes written, or [`Full`] if any write did not fit.
+    pub fn finish(&self) -> Result<&[u8], Full> {
+        if self.full {
+            Err(Full)
+        } else {
+            Ok(self.as_bytes())
+        }
     }
 
     /// The bytes written so far.
@@ -69,70 +94,80 @@ impl<'b> Out<'b> {
         self.len == 0
     }
 
-    pub fn bytes(&mut self, b: &[u8]) -> Result<(), Full> {
-        let end = self.len.checked_add(b.len()).ok_or(Full)?;
-        self.buf.get_mut(self.len..end).ok_or(Full)?.copy_from_slice(b);
-        self.len = end;
-        Ok(())
+    pub fn bytes(&mut self, b: &[u8]) {
+        match self
+            .buf
+            .get_mut(self.len..)
+            .and_then(|spare| spare.get_mut(..b.len()))
+        {
+            Some(dst) if !self.full => {
+                dst.copy_from_slice(b);
+                self.len += b.len();
+            }
+            _ => self.full = true,
+        }
     }
 
-    pub fn str(&mut self, s: &str) -> Result<(), Full> {
+    pub fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes())
     }
 
-    pub fn u64(&mut self, n: u64) -> Result<(), Full> {
+    pub fn u64(&mut self, n: u64) {
         let mut digits = [0u8; 20];
         self.bytes(crate::probe::decimal(n, &mut digits))
     }
 
-    pub fn i64(&mut self, n: i64) -> Result<(), Full> {
+    pub fn i64(&mut self, n: i64) {
         if n < 0 {
-            self.bytes(b"-")?;
+            self.bytes(b"-");
         }
         self.u64(n.unsigned_abs())
     }
 
     /// `value / 10^decimals` with exactly `decimals` fraction digits: `fixed(-12345, 3)` is
     /// `-12.345`.
-    pub fn fixed(&mut self, value: i64, decimals: u32) -> Result<(), Full> {
+    pub fn fixed(&mut self, value: i64, decimals: u32) {
         let scale = 10u64.pow(decimals.min(18));
         if value < 0 {
-            self.bytes(b"-")?;
+            self.bytes(b"-");
         }
         let magnitude = value.unsigned_abs();
-        self.u64(magnitude / scale)?;
+        self.u64(magnitude / scale);
         if decimals > 0 {
-            self.bytes(b".")?;
+            self.bytes(b".");
             let frac = magnitude % scale;
             let mut digits = [0u8; 20];
             let text = crate::probe::decimal(frac, &mut digits);
             for _ in text.len()..decimals as usize {
-                self.bytes(b"0")?;
+                self.bytes(b"0");
             }
-            self.bytes(text)?;
+            self.bytes(text);
         }
-        Ok(())
     }
 
     /// Lowercase hex, no prefix.
-    pub fn hex(&mut self, n: u32) -> Result<(), Full> {
+    pub fn hex(&mut self, n: u32) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut started = false;
         for shift in (0..8).rev() {
             let nibble = (n >> (shift * 4)) & 15;
             if nibble != 0 || started || shift == 0 {
                 started = true;
-                self.bytes(&[HEX[nibble as usize]])?;
+                self.bytes(&[HEX[nibble as usize]]);
             }
         }
-        Ok(())
     }
 }
 
 impl ufmt::uWrite for Out<'_> {
     type Error = Full;
     fn write_str(&mut self, s: &str) -> Result<(), Full> {
-        self.str(s)
+        self.str(s);
+        if self.full {
+            Err(Full)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -144,25 +179,28 @@ mod tests {
     fn numbers() {
         let mut buf = [0u8; 128];
         let mut out = Out::new(&mut buf);
-        out.fixed(-12345, 3).unwrap();
-        out.str(" ").unwrap();
-        out.fixed(5, 2).unwrap();
-        out.str(" ").unwrap();
-        out.i64(i64::MIN).unwrap();
-        out.str(" ").unwrap();
-        out.hex(0x2041).unwrap();
-        out.str(" ").unwrap();
-        out.hex(0).unwrap();
-        assert_eq!(out.as_bytes(), b"-12.345 0.05 -9223372036854775808 2041 0");
+        out.fixed(-12345, 3);
+        out.str(" ");
+        out.fixed(5, 2);
+        out.str(" ");
+        out.i64(i64::MIN);
+        out.str(" ");
+        out.hex(0x2041);
+        out.str(" ");
+        out.hex(0);
+        assert_eq!(
+            out.finish(),
+            Ok(&b"-12.345 0.05 -9223372036854775808 2041 0"[..])
+        );
     }
 
     #[test]
-    fn full_is_an_error() {
+    fn full_is_sticky_and_an_error() {
         let mut buf = [0u8; 4];
         let mut out = Out::new(&mut buf);
-        assert_eq!(out.bytes(b"abcde"), Err(Full));
-        assert_eq!(out.len(), 0);
-        out.bytes(b"abcd").unwrap();
-        assert_eq!(out.u64(1), Err(Full));
+        out.bytes(b"abcde");
+        assert_eq!(out.len(), 0, "a write that does not fit is dropped whole");
+        out.bytes(b"ab");
+        assert_eq!(out.finish(), Err(Full), "and the output stays full");
     }
 }

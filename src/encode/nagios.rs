@@ -7,7 +7,7 @@
 //! - Monitoring Plugins Development Guidelines: plugin output, performance data, ranges
 
 use super::text::lossy;
-use super::{Full, Out};
+use super::Out;
 use crate::probe::clock as kclock;
 use crate::record::Record;
 use crate::verdict::{self, Status, Thresholds, Verdict};
@@ -30,106 +30,157 @@ fn state_word(s: Status) -> &'static str {
 }
 
 /// Adds `what[ name]: why` to the summary when the verdict is not OK.
-fn problem(out: &mut Out, count: &mut usize, what: &str, name: &[u8], v: Verdict) -> Result<(), Full> {
+fn problem(out: &mut Out, count: &mut usize, what: &str, name: &[u8], v: Verdict) {
     if v.status == Status::Ok {
-        return Ok(());
+        return;
     }
-    out.str(if *count == 0 { "" } else { ", " })?;
+    out.str(if *count == 0 { "" } else { ", " });
     *count += 1;
-    out.str(what)?;
+    out.str(what);
     if !name.is_empty() {
-        out.str(" ")?;
-        lossy(out, name, label_escape)?;
+        out.str(" ");
+        lossy(out, name, label_escape);
     }
-    out.str(" ")?;
-    out.str(v.status.as_str())?;
+    out.str(" ");
+    out.str(v.status.as_str());
     if !v.why.is_empty() {
-        out.str(" (")?;
-        out.str(v.why)?;
-        out.str(")")?;
+        out.str(" (");
+        out.str(v.why);
+        out.str(")");
     }
-    Ok(())
 }
 
 /// ` 'label'=value` then `;warn;crit;min;max` as given.
-fn perf(out: &mut Out, label: &[&[u8]], value: impl FnOnce(&mut Out) -> Result<(), Full>, rest: &str) -> Result<(), Full> {
-    out.str(" '")?;
+fn perf(out: &mut Out, label: &[&[u8]], value: impl FnOnce(&mut Out), rest: &str) {
+    out.str(" '");
     for part in label {
-        lossy(out, part, label_escape)?;
+        lossy(out, part, label_escape);
     }
-    out.str("'=")?;
-    value(out)?;
+    out.str("'=");
+    value(out);
     out.str(rest)
 }
 
 /// Encodes the record as one plugin output line.
-pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) -> Result<(), Full> {
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
+pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
     let now_s = (r.wall_ms / 1000) as i64;
     let daemon = verdict::daemon_of(r);
-    out.str("NODEPULSE ")?;
-    out.str(state_word(status))?;
-    out.str(" - ")?;
+    out.str("NODEPULSE ");
+    out.str(state_word(status));
+    out.str(" - ");
     let mut count = 0;
     if let Some(c) = &r.clock {
-        problem(out, &mut count, "clock", b"", verdict::clock(c, daemon, t))?;
+        problem(out, &mut count, "clock", b"", verdict::clock(c, daemon, t));
     }
     if let Some(ts) = &r.timesync {
-        problem(out, &mut count, "timesync", b"", verdict::timesync(ts, now_s, t))?;
+        problem(
+            out,
+            &mut count,
+            "timesync",
+            b"",
+            verdict::timesync(ts, now_s, t),
+        );
     }
     for u in r.users.iter().flatten() {
-        problem(out, &mut count, "linger", u.name, verdict::user(u))?;
+        problem(out, &mut count, "linger", u.name, verdict::user(u));
     }
     for s in r.services.iter().flatten() {
-        problem(out, &mut count, "service", s.name, verdict::service(s))?;
+        problem(out, &mut count, "service", s.name, verdict::service(s));
     }
     for d in r.disks.iter().flatten() {
-        problem(out, &mut count, "disk", d.path, verdict::disk(d, t))?;
+        problem(out, &mut count, "disk", d.path, verdict::disk(d, t));
     }
     if let Some(m) = &r.memory {
-        problem(out, &mut count, "memory", b"", verdict::memory(m, t))?;
+        problem(out, &mut count, "memory", b"", verdict::memory(m, t));
     }
     if count == 0 {
-        out.str("all checks ok on ")?;
-        lossy(out, r.host.as_deref().unwrap_or(b"-"), label_escape)?;
+        out.str("all checks ok on ");
+        lossy(out, r.host.as_deref().unwrap_or(b"-"), label_escape);
     }
-    out.str(" |")?;
+    out.str(" |");
 
     if let Some(Ok(tx)) = r.clock.as_ref().map(|c| &c.timex) {
         let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        perf(out, &[b"clock_offset"], |o| { o.fixed(kclock::offset_us(tx), 6)?; o.str("s") }, "")?;
-        out.str(";")?;
-        out.fixed(ms(t.offset_warn_ms), 3)?;
-        out.str(";")?;
-        out.fixed(ms(t.offset_crit_ms), 3)?;
-        out.str(";;")?;
-        perf(out, &[b"clock_maxerror"], |o| { o.fixed(tx.maxerror, 6)?; o.str("s") }, ";")?;
-        out.fixed(ms(t.maxerror_warn_ms), 3)?;
-        out.str(";")?;
-        out.fixed(ms(t.maxerror_crit_ms), 3)?;
-        out.str(";0;")?;
+        perf(
+            out,
+            &[b"clock_offset"],
+            |o| {
+                o.fixed(kclock::offset_us(tx), 6);
+                o.str("s")
+            },
+            "",
+        );
+        out.str(";");
+        out.fixed(ms(t.offset_warn_ms), 3);
+        out.str(";");
+        out.fixed(ms(t.offset_crit_ms), 3);
+        out.str(";;");
+        perf(
+            out,
+            &[b"clock_maxerror"],
+            |o| {
+                o.fixed(tx.maxerror, 6);
+                o.str("s")
+            },
+            ";",
+        );
+        out.fixed(ms(t.maxerror_warn_ms), 3);
+        out.str(";");
+        out.fixed(ms(t.maxerror_crit_ms), 3);
+        out.str(";0;");
     }
     for d in r.disks.iter().flatten() {
         if let Ok(st) = &d.stat {
-            perf(out, &[b"disk_free ", d.path], |o| { o.u64(100 - u64::from(st.used_pct))?; o.str("%") }, ";")?;
-            out.u64(u64::from(t.disk_free_warn_pct))?;
-            out.str(":;")?;
-            out.u64(u64::from(t.disk_free_crit_pct))?;
-            out.str(":;0;100")?;
-            perf(out, &[b"disk_avail ", d.path], |o| { o.u64(st.avail_b)?; o.str("B") }, ";;;0;")?;
-            out.u64(st.size_b)?;
+            perf(
+                out,
+                &[b"disk_free ", d.path],
+                |o| {
+                    o.u64(100 - u64::from(st.used_pct));
+                    o.str("%")
+                },
+                ";",
+            );
+            out.u64(u64::from(t.disk_free_warn_pct));
+            out.str(":;");
+            out.u64(u64::from(t.disk_free_crit_pct));
+            out.str(":;0;100");
+            perf(
+                out,
+                &[b"disk_avail ", d.path],
+                |o| {
+                    o.u64(st.avail_b);
+                    o.str("B")
+                },
+                ";;;0;",
+            );
+            out.u64(st.size_b);
         }
     }
     if let Some(st) = r.memory.as_ref().and_then(|m| m.stat) {
         let pct = (u128::from(st.avail_kb) * 100 / u128::from(st.total_kb.max(1))) as u64;
-        perf(out, &[b"mem_avail"], |o| { o.u64(pct)?; o.str("%") }, ";")?;
-        out.u64(u64::from(t.mem_avail_warn_pct))?;
-        out.str(":;")?;
-        out.u64(u64::from(t.mem_avail_crit_pct))?;
-        out.str(":;0;100")?;
+        perf(
+            out,
+            &[b"mem_avail"],
+            |o| {
+                o.u64(pct);
+                o.str("%")
+            },
+            ";",
+        );
+        out.u64(u64::from(t.mem_avail_warn_pct));
+        out.str(":;");
+        out.u64(u64::from(t.mem_avail_crit_pct));
+        out.str(":;0;100");
     }
     if let Some([a, b, c]) = r.system.as_ref().and_then(|s| s.load) {
         for (name, l) in [(&b"load1"[..], a), (b"load5", b), (b"load15", c)] {
-            perf(out, &[name], |o| o.fixed(i64::try_from(l).unwrap_or(0), 2), ";;;0;")?;
+            perf(
+                out,
+                &[name],
+                |o| o.fixed(i64::try_from(l).unwrap_or(0), 2),
+                ";;;0;",
+            );
         }
     }
     out.str("\n")

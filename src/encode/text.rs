@@ -1,36 +1,41 @@
 //! Escaping shared by the text formats: bytes from the node (host, unit, user, mount) may be
 //! anything, and each format has its own quoting rules.
 
-use super::{Full, Out};
+use super::Out;
 
 /// Writes `bytes` as UTF-8 text: valid UTF-8 as is, each invalid byte as U+FFFD. `escape`
 /// returns the replacement for a byte that the format must quote (or `None` to keep it).
-pub fn lossy(out: &mut Out, bytes: &[u8], escape: fn(u8) -> Option<&'static [u8]>) -> Result<(), Full> {
+pub fn lossy(out: &mut Out, bytes: &[u8], escape: fn(u8) -> Option<&'static [u8]>) {
     let mut rest = bytes;
     while !rest.is_empty() {
         let (valid, bad) = match core::str::from_utf8(rest) {
             Ok(s) => (s.as_bytes(), 0),
-            Err(e) => (rest.get(..e.valid_up_to()).unwrap_or(&[]), e.error_len().unwrap_or(rest.len() - e.valid_up_to())),
+            Err(e) => (
+                rest.get(..e.valid_up_to()).unwrap_or(&[]),
+                e.error_len().unwrap_or(rest.len() - e.valid_up_to()),
+            ),
         };
         for &b in valid {
             match escape(b) {
-                Some(replacement) => out.bytes(replacement)?,
-                None => out.bytes(core::slice::from_ref(&b))?,
+                Some(replacement) => out.bytes(replacement),
+                None => out.bytes(core::slice::from_ref(&b)),
             }
         }
         if bad > 0 {
-            out.str("\u{fffd}")?;
+            out.str("\u{fffd}");
         }
         rest = rest.get(valid.len() + bad..).unwrap_or(&[]);
     }
-    Ok(())
 }
 
 /// Control bytes as `\u00XX` (JSON).
 pub fn json_escape(b: u8) -> Option<&'static [u8]> {
     const CONTROL: [&[u8]; 32] = [
-        b"\\u0000", b"\\u0001", b"\\u0002", b"\\u0003", b"\\u0004", b"\\u0005", b"\\u0006", b"\\u0007", b"\\b", b"\\t", b"\\n", b"\\u000b", b"\\f", b"\\r", b"\\u000e", b"\\u000f",
-        b"\\u0010", b"\\u0011", b"\\u0012", b"\\u0013", b"\\u0014", b"\\u0015", b"\\u0016", b"\\u0017", b"\\u0018", b"\\u0019", b"\\u001a", b"\\u001b", b"\\u001c", b"\\u001d", b"\\u001e", b"\\u001f",
+        b"\\u0000", b"\\u0001", b"\\u0002", b"\\u0003", b"\\u0004", b"\\u0005", b"\\u0006",
+        b"\\u0007", b"\\b", b"\\t", b"\\n", b"\\u000b", b"\\f", b"\\r", b"\\u000e", b"\\u000f",
+        b"\\u0010", b"\\u0011", b"\\u0012", b"\\u0013", b"\\u0014", b"\\u0015", b"\\u0016",
+        b"\\u0017", b"\\u0018", b"\\u0019", b"\\u001a", b"\\u001b", b"\\u001c", b"\\u001d",
+        b"\\u001e", b"\\u001f",
     ];
     match b {
         b'"' => Some(b"\\\""),
@@ -80,14 +85,17 @@ mod tests {
     fn run(bytes: &[u8], escape: fn(u8) -> Option<&'static [u8]>) -> String {
         let mut buf = [0u8; 256];
         let mut out = Out::new(&mut buf);
-        lossy(&mut out, bytes, escape).unwrap();
+        lossy(&mut out, bytes, escape);
         String::from_utf8(out.as_bytes().to_vec()).unwrap()
     }
 
     #[test]
     fn escapes() {
         assert_eq!(run(b"a\"b\\c\n\x01", json_escape), "a\\\"b\\\\c\\n\\u0001");
-        assert_eq!(run(b"caf\xc3\xa9 \xff!", json_escape), "caf\u{e9} \u{fffd}!");
+        assert_eq!(
+            run(b"caf\xc3\xa9 \xff!", json_escape),
+            "caf\u{e9} \u{fffd}!"
+        );
         assert_eq!(run(b"a,b=c d", influx_tag_escape), "a\\,b\\=c\\ d");
         assert_eq!(run(b"say \"hi\"", influx_string_escape), "say \\\"hi\\\"");
         assert_eq!(run(b"x\"\\\n", prom_escape), "x\\\"\\\\\\n");

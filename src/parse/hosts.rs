@@ -15,8 +15,10 @@ pub fn find(bytes: &[u8], name: &[u8]) -> Option<IpAddr> {
     lines(bytes).find_map(|line| {
         let line = line.split(|&b| b == b'#').next().unwrap_or(&[]);
         let mut parts = fields(line);
-        let addr: IpAddr = core::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
-        parts.any(|alias| alias.eq_ignore_ascii_case(name)).then_some(addr)
+        let addr: IpAddr = crate::sys::parse_ip(parts.next()?)?;
+        parts
+            .any(|alias| alias.eq_ignore_ascii_case(name))
+            .then_some(addr)
     })
 }
 
@@ -28,10 +30,16 @@ mod tests {
 
     #[test]
     fn lookups() {
-        assert_eq!(find(HOSTS, b"localhost"), Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            find(HOSTS, b"localhost"),
+            Some("127.0.0.1".parse().unwrap())
+        );
         assert_eq!(find(HOSTS, b"ip6-localhost"), Some("::1".parse().unwrap()));
         assert_eq!(find(HOSTS, b"collector"), Some("10.0.0.9".parse().unwrap()));
-        assert_eq!(find(HOSTS, b"COLLECTOR.LAN"), Some("10.0.0.9".parse().unwrap()));
+        assert_eq!(
+            find(HOSTS, b"COLLECTOR.LAN"),
+            Some("10.0.0.9".parse().unwrap())
+        );
         assert_eq!(find(HOSTS, b"v6only"), Some("2001:db8::5".parse().unwrap()));
         assert_eq!(find(HOSTS, b"broken"), None);
         assert_eq!(find(HOSTS, b"missing"), None);

@@ -62,7 +62,10 @@ pub struct UserFile {
 
 /// Parses the contents of `/run/systemd/users/UID`.
 pub fn parse_user(bytes: &[u8]) -> UserFile {
-    let mut file = UserFile { state: None, sessions: 0 };
+    let mut file = UserFile {
+        state: None,
+        sessions: 0,
+    };
     for line in lines(bytes) {
         let line = trim(line);
         if let Some(value) = line.strip_prefix(b"STATE=") {
@@ -107,7 +110,13 @@ mod tests {
     #[test]
     fn lingering_user_without_sessions() {
         let parsed = parse_user(b"NAME=node\nSTATE=lingering\nSTOPPING=no\n");
-        assert_eq!(parsed, UserFile { state: Some(LoginState::Lingering), sessions: 0 });
+        assert_eq!(
+            parsed,
+            UserFile {
+                state: Some(LoginState::Lingering),
+                sessions: 0
+            }
+        );
     }
 
     #[test]
@@ -115,6 +124,9 @@ mod tests {
         assert_eq!(parse_user(b"").state, None);
         assert_eq!(parse_user(b"NAME=node\nSTA").state, None);
         assert_eq!(parse_user(b"STATE=act").state, Some(LoginState::Other));
-        assert_eq!(parse_user(b"\xff\xfe\x00\nSTATE=\xff\n").state, Some(LoginState::Other));
+        assert_eq!(
+            parse_user(b"\xff\xfe\x00\nSTATE=\xff\n").state,
+            Some(LoginState::Other)
+        );
     }
 }

@@ -87,7 +87,10 @@ mod tests {
     fn linux_3_2_estimates_available() {
         let m = parse(LINUX_3_2);
         assert_eq!(m.available_kb, None);
-        assert_eq!(m.available_or_estimate(), Some((120_244 + 31_200 + 200_100, true)));
+        assert_eq!(
+            m.available_or_estimate(),
+            Some((120_244 + 31_200 + 200_100, true))
+        );
         assert_eq!(m.swap_total_kb, Some(0));
     }
 

@@ -35,7 +35,11 @@ pub fn parse_stat(bytes: &[u8]) -> Option<ProcStat<'_>> {
     let state = *rest.next()?.first()?;
     // After the state come ppid (4) ... itrealvalue (21); starttime is field 22.
     let start_cs = parse_u64(rest.nth(18)?)?;
-    Some(ProcStat { comm, state, start_cs })
+    Some(ProcStat {
+        comm,
+        state,
+        start_cs,
+    })
 }
 
 /// Parses `/proc/uptime` into whole seconds since boot.
@@ -99,7 +103,8 @@ mod tests {
 
     #[test]
     fn stat_hostile_comm() {
-        let s = parse_stat(b"7 (a) b) (c) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 42 0 0\n").unwrap();
+        let s =
+            parse_stat(b"7 (a) b) (c) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 42 0 0\n").unwrap();
         assert_eq!(s.comm, b"a) b) (c");
         assert_eq!(s.state, b'R');
         assert_eq!(s.start_cs, 42);
@@ -111,7 +116,10 @@ mod tests {
         assert_eq!(parse_stat(b"1234 (x"), None);
         assert_eq!(parse_stat(b"1234 (x) S 1 2 3"), None);
         assert_eq!(parse_stat(b") (x"), None);
-        assert_eq!(parse_stat(b"1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999999 0"), None);
+        assert_eq!(
+            parse_stat(b"1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999999 0"),
+            None
+        );
         assert_eq!(parse_stat(b"\xff(\xfe)\x00"), None);
     }
 
@@ -120,7 +128,10 @@ mod tests {
         assert_eq!(parse_uptime(b"350735.47 234388.90\n"), Some(350_735));
         assert_eq!(parse_uptime(b"garbage"), None);
         assert_eq!(parse_uptime(b""), None);
-        assert_eq!(parse_loadavg(b"0.12 0.34 1.56 1/123 4567\n"), Some([12, 34, 156]));
+        assert_eq!(
+            parse_loadavg(b"0.12 0.34 1.56 1/123 4567\n"),
+            Some([12, 34, 156])
+        );
         assert_eq!(parse_loadavg(b"0.12 0.34"), None);
         assert_eq!(parse_loadavg(b"0.12 -1 0.1"), None);
     }
@@ -131,7 +142,10 @@ mod tests {
         assert_eq!(&id, b"0b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c");
         assert_eq!(parse_boot_id(b"0b6f3a1c-2d4e-4f5a-8b9c-0d1e2f3a4b5"), None);
         assert_eq!(parse_boot_id(b"0b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c"), None);
-        assert_eq!(parse_boot_id(b"0b6f3a1c-2d4e-4f5a-8b9c-0d1e2f3a4b5c0000"), None);
+        assert_eq!(
+            parse_boot_id(b"0b6f3a1c-2d4e-4f5a-8b9c-0d1e2f3a4b5c0000"),
+            None
+        );
         assert_eq!(parse_boot_id(b"zb6f3a1c-2d4e-4f5a-8b9c-0d1e2f3a4b5c"), None);
         assert_eq!(parse_boot_id(b""), None);
     }

@@ -31,7 +31,9 @@ pub const MAXERROR_LIMIT_US: i64 = 16_000_000;
 
 /// Reads the kernel's clock state.
 pub fn probe() -> Clock {
-    Clock { timex: crate::sys::read_timex() }
+    Clock {
+        timex: crate::sys::read_timex(),
+    }
 }
 
 /// The remaining PLL offset in µs, honouring `STA_NANO`.
@@ -68,7 +70,15 @@ mod tests {
     use super::*;
 
     fn tx(state: i32, status: i32, offset: i64, maxerror: i64) -> Timex {
-        Timex { state, status, offset, freq: -786_432, maxerror, esterror: 0, tai: 37 }
+        Timex {
+            state,
+            status,
+            offset,
+            freq: -786_432,
+            maxerror,
+            esterror: 0,
+            tai: 37,
+        }
     }
 
     #[test]

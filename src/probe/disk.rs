@@ -19,7 +19,15 @@ pub fn percent_ceil(part: u64, whole: u64) -> u8 {
 }
 
 /// Computes the reported figures from raw `statvfs` fields.
-pub fn from_statvfs(frsize: u64, blocks: u64, bfree: u64, bavail: u64, files: u64, ffree: u64, read_only: bool) -> DiskStat {
+pub fn from_statvfs(
+    frsize: u64,
+    blocks: u64,
+    bfree: u64,
+    bavail: u64,
+    files: u64,
+    ffree: u64,
+    read_only: bool,
+) -> DiskStat {
     let used = blocks.saturating_sub(bfree);
     DiskStat {
         size_b: blocks.saturating_mul(frsize),
@@ -30,12 +38,22 @@ pub fn from_statvfs(frsize: u64, blocks: u64, bfree: u64, bavail: u64, files: u6
     }
 }
 
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn probe<'a>(root: &Root, path: &'a [u8]) -> Disk<'a> {
-    let stat = root.statvfs(&[relative(path)]).map_err(|e| e.raw_os_error()).map(|v| {
-        let frsize = if v.f_frsize > 0 { v.f_frsize } else { v.f_bsize };
-        let read_only = v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY);
-        from_statvfs(frsize, v.f_blocks, v.f_bfree, v.f_bavail, v.f_files, v.f_ffree, read_only)
-    });
+    let stat = root
+        .statvfs(&[relative(path)])
+        .map_err(|e| e.raw_os_error())
+        .map(|v| {
+            let frsize = if v.f_frsize > 0 {
+                v.f_frsize
+            } else {
+                v.f_bsize
+            };
+            let read_only = v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY);
+            from_statvfs(
+                frsize, v.f_blocks, v.f_bfree, v.f_bavail, v.f_files, v.f_ffree, read_only,
+            )
+        });
     Disk { path, stat }
 }
 
@@ -56,7 +74,10 @@ mod tests {
     #[test]
     fn edge_cases() {
         let d = from_statvfs(4096, 0, 0, 0, 0, 0, true);
-        assert_eq!((d.used_pct, d.inodes_used_pct, d.read_only), (0, None, true));
+        assert_eq!(
+            (d.used_pct, d.inodes_used_pct, d.read_only),
+            (0, None, true)
+        );
         // Absurd values saturate instead of overflowing.
         let d = from_statvfs(u64::MAX, u64::MAX, 0, u64::MAX, u64::MAX, u64::MAX, false);
         assert_eq!(d.size_b, u64::MAX);

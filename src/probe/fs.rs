@@ -30,11 +30,17 @@ impl<'a> Root<'a> {
 
     /// Builds `prefix + "/" + parts...` as a NUL-terminated path in `buf`.
     /// Each part is a path relative to the root (no leading `/`), joined without separators.
-    pub fn path<'b>(&self, parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
+    pub fn path<'b>(
+        &self,
+        parts: &[&[u8]],
+        buf: &'b mut [u8; PATH_CAP],
+    ) -> Result<&'b CStr, Errno> {
         let mut len = 0;
         for piece in [self.prefix, b"/"] {
             let end = len + piece.len();
-            buf.get_mut(len..end).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(piece);
+            buf.get_mut(len..end)
+                .ok_or(Errno::NAMETOOLONG)?
+                .copy_from_slice(piece);
             len = end;
         }
         join(len, parts, buf)
@@ -48,7 +54,12 @@ impl<'a> Root<'a> {
 
     /// Calls `each` for every complete line of a file of any size, reading it in chunks of
     /// `buf.len()`. A line longer than the buffer is skipped. `each` returns `true` to stop.
-    pub fn for_each_line(&self, parts: &[&[u8]], buf: &mut [u8], mut each: impl FnMut(&[u8]) -> bool) -> Result<(), Errno> {
+    pub fn for_each_line(
+        &self,
+        parts: &[&[u8]],
+        buf: &mut [u8],
+        mut each: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), Errno> {
         let mut path = [0u8; PATH_CAP];
         let path = self.path(parts, &mut path)?;
         let fd = open_read(path)?;
@@ -70,7 +81,10 @@ impl<'a> Root<'a> {
                 return Ok(());
             }
             let mut start = 0;
-            while let Some(nl) = data.get(start..).and_then(|d| d.iter().position(|&b| b == b'\n')) {
+            while let Some(nl) = data
+                .get(start..)
+                .and_then(|d| d.iter().position(|&b| b == b'\n'))
+            {
                 if !skipping && each(data.get(start..start + nl).unwrap_or(&[])) {
                     return Ok(());
                 }
@@ -114,12 +128,22 @@ impl<'a> Root<'a> {
     pub fn open_dir(&self, parts: &[&[u8]]) -> Result<rustix::fd::OwnedFd, Errno> {
         let mut path = [0u8; PATH_CAP];
         let path = self.path(parts, &mut path)?;
-        fs::openat(CWD, path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        fs::openat(
+            CWD,
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
     }
 }
 
 fn open_read(path: &CStr) -> Result<rustix::fd::OwnedFd, Errno> {
-    fs::openat(CWD, path, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK, Mode::empty())
+    fs::openat(
+        CWD,
+        path,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
+        Mode::empty(),
+    )
 }
 
 fn read_cstr<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
@@ -143,20 +167,26 @@ fn read_cstr<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
 /// Appends `parts` to the first `start` bytes of `buf` and NUL-terminates.
 fn join<'b>(start: usize, parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
     let mut len = start;
-        for piece in parts.iter().copied() {
-            if piece.contains(&0) {
-                return Err(Errno::INVAL);
-            }
-            let end = len + piece.len();
-            buf.get_mut(len..end).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(piece);
-            len = end;
+    for piece in parts.iter().copied() {
+        if piece.contains(&0) {
+            return Err(Errno::INVAL);
         }
-        *buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
-        CStr::from_bytes_with_nul(buf.get(..=len).ok_or(Errno::NAMETOOLONG)?).map_err(|_| Errno::INVAL)
+        let end = len + piece.len();
+        buf.get_mut(len..end)
+            .ok_or(Errno::NAMETOOLONG)?
+            .copy_from_slice(piece);
+        len = end;
+    }
+    *buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
+    CStr::from_bytes_with_nul(buf.get(..=len).ok_or(Errno::NAMETOOLONG)?).map_err(|_| Errno::INVAL)
 }
 
 /// A path as given (not below a root), NUL-terminated in `buf`; `suffix` is appended.
-pub fn cpath<'b>(path: &[u8], suffix: &[u8], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
+pub fn cpath<'b>(
+    path: &[u8],
+    suffix: &[u8],
+    buf: &'b mut [u8; PATH_CAP],
+) -> Result<&'b CStr, Errno> {
     if path.is_empty() {
         return Err(Errno::INVAL);
     }
@@ -186,9 +216,17 @@ mod tests {
     fn joins_paths() {
         let mut buf = [0u8; PATH_CAP];
         let root = Root::new(b"/");
-        assert_eq!(root.path(&[b"proc/meminfo"], &mut buf).unwrap().to_bytes(), b"/proc/meminfo");
+        assert_eq!(
+            root.path(&[b"proc/meminfo"], &mut buf).unwrap().to_bytes(),
+            b"/proc/meminfo"
+        );
         let root = Root::new(b"tests/fixtures/a//");
-        assert_eq!(root.path(&[b"run/user/", b"1000"], &mut buf).unwrap().to_bytes(), b"tests/fixtures/a/run/user/1000");
+        assert_eq!(
+            root.path(&[b"run/user/", b"1000"], &mut buf)
+                .unwrap()
+                .to_bytes(),
+            b"tests/fixtures/a/run/user/1000"
+        );
         assert_eq!(root.path(&[b"a\0b"], &mut buf), Err(Errno::INVAL));
         let long = [b'x'; PATH_CAP];
         assert_eq!(root.path(&[&long], &mut buf), Err(Errno::NAMETOOLONG));

@@ -37,11 +37,16 @@ pub struct Want<'a> {
 
 impl<'a> Want<'a> {
     pub fn new(comm: &'a [u8], uid: Option<u32>) -> Want<'a> {
-        Want { comm: comm.get(..COMM_MAX).unwrap_or(comm), uid, found: None }
+        Want {
+            comm: comm.get(..COMM_MAX).unwrap_or(comm),
+            uid,
+            found: None,
+        }
     }
 }
 
 /// Scans `/proc` once and fills `found` in each want.
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
     let dir = root.open_dir(&[b"proc"])?;
     let mut dirbuf = [MaybeUninit::<u8>::uninit(); 8192];
@@ -51,8 +56,12 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
         let name = entry.file_name().to_bytes();
         let Some(pid) = parse_u32(name) else { continue };
         let mut buf = [0u8; 512];
-        let Ok(bytes) = root.read(&[b"proc/", name, b"/stat"], &mut buf) else { continue };
-        let Some(stat) = procfs::parse_stat(bytes) else { continue };
+        let Ok(bytes) = root.read(&[b"proc/", name, b"/stat"], &mut buf) else {
+            continue;
+        };
+        let Some(stat) = procfs::parse_stat(bytes) else {
+            continue;
+        };
         if stat.state == b'Z' {
             continue;
         }
@@ -62,14 +71,20 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
                 continue;
             }
             if let Some(uid) = want.uid {
-                let got = *owner.get_or_insert_with(|| root.lstat(&[b"proc/", name]).ok().map(|st| st.st_uid));
+                let got = *owner
+                    .get_or_insert_with(|| root.lstat(&[b"proc/", name]).ok().map(|st| st.st_uid));
                 if got != Some(uid) {
                     continue;
                 }
             }
-            let older = want.found.map_or(true, |f| (stat.start_cs, pid) < (f.start_cs, f.pid));
+            let older = want
+                .found
+                .map_or(true, |f| (stat.start_cs, pid) < (f.start_cs, f.pid));
             if older {
-                want.found = Some(Found { pid, start_cs: stat.start_cs });
+                want.found = Some(Found {
+                    pid,
+                    start_cs: stat.start_cs,
+                });
             }
         }
     }
@@ -80,6 +95,15 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
 pub fn start_of(root: &Root, pid: u32) -> Option<u64> {
     let mut digits = [0u8; 20];
     let mut buf = [0u8; 512];
-    let bytes = root.read(&[b"proc/", super::decimal(u64::from(pid), &mut digits), b"/stat"], &mut buf).ok()?;
+    let bytes = root
+        .read(
+            &[
+                b"proc/",
+                super::decimal(u64::from(pid), &mut digits),
+                b"/stat",
+            ],
+            &mut buf,
+        )
+        .ok()?;
     procfs::parse_stat(bytes).map(|s| s.start_cs)
 }

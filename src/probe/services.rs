@@ -34,13 +34,26 @@ pub const UNIT_MAX: usize = 256;
 
 /// Unit suffixes systemd knows; a name without one gets `.service` (like `systemctl`).
 const SUFFIXES: [&[u8]; 11] = [
-    b".service", b".socket", b".target", b".device", b".mount", b".automount", b".swap", b".timer", b".path", b".slice", b".scope",
+    b".service",
+    b".socket",
+    b".target",
+    b".device",
+    b".mount",
+    b".automount",
+    b".swap",
+    b".timer",
+    b".path",
+    b".slice",
+    b".scope",
 ];
 
 /// `openclaw-node` → `openclaw-node.service`; a name with a unit suffix is kept.
 pub fn unit_name(name: &[u8]) -> Option<Vec<u8, UNIT_MAX>> {
     let mut unit = Vec::from_slice(name).ok()?;
-    if !SUFFIXES.iter().any(|s| name.ends_with(s) && name.len() > s.len()) {
+    if !SUFFIXES
+        .iter()
+        .any(|s| name.ends_with(s) && name.len() > s.len())
+    {
         unit.extend_from_slice(b".service").ok()?;
     }
     Some(unit)
@@ -114,6 +127,7 @@ fn cgroup_dir(root: &Root, tree: CgroupTree, dir: &[&[u8]]) -> Option<(bool, Opt
 }
 
 /// Checks one unit. `uid` is `None` for a system unit, `Some(uid)` for a user unit.
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) -> UnitState {
     let mut digits = [0u8; 20];
     let uid_text: &[u8] = uid.map_or(&b""[..], |u| super::decimal(u64::from(u), &mut digits));
@@ -123,7 +137,10 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
     };
     // The unit's cgroup directory, below the slice that holds it; a template instance
     // (`foo@bar.service`) sits one slice deeper (`system-foo.slice`, `app-foo.slice`).
-    let template = unit.iter().position(|&b| b == b'@').and_then(|at| unit.get(..at));
+    let template = unit
+        .iter()
+        .position(|&b| b == b'@')
+        .and_then(|at| unit.get(..at));
     let mut dir: Vec<&[u8], 12> = Vec::new();
     let cgroup = match uid {
         None => {
@@ -135,7 +152,13 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
             cgroup_dir(root, tree, &dir)
         }
         Some(_) => {
-            let _ = dir.extend_from_slice(&[b"user.slice/user-", uid_text, b".slice/user@", uid_text, b".service/"]);
+            let _ = dir.extend_from_slice(&[
+                b"user.slice/user-",
+                uid_text,
+                b".slice/user@",
+                uid_text,
+                b".service/",
+            ]);
             let manager = dir.len();
             let _ = dir.push(b"app.slice/");
             if let Some(prefix) = template {
@@ -152,12 +175,37 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
     };
     let pid = cgroup.and_then(|(_, pid)| pid);
     match (link, cgroup) {
-        (Ok(_), _) => UnitState { active: Active::Yes, via: Via::Invocation, pid, needs_scan: pid.is_none() },
-        (_, Some((true, _))) => UnitState { active: Active::Yes, via: Via::Cgroup, pid, needs_scan: pid.is_none() },
-        (_, Some((false, _))) => UnitState { active: Active::No, via: Via::Cgroup, pid: None, needs_scan: false },
+        (Ok(_), _) => UnitState {
+            active: Active::Yes,
+            via: Via::Invocation,
+            pid,
+            needs_scan: pid.is_none(),
+        },
+        (_, Some((true, _))) => UnitState {
+            active: Active::Yes,
+            via: Via::Cgroup,
+            pid,
+            needs_scan: pid.is_none(),
+        },
+        (_, Some((false, _))) => UnitState {
+            active: Active::No,
+            via: Via::Cgroup,
+            pid: None,
+            needs_scan: false,
+        },
         // No link and no cgroup directory: not running (a tree we can see lists every running unit).
-        (Err(Errno::NOENT), None) => UnitState { active: Active::No, via: Via::Invocation, pid: None, needs_scan: false },
-        (Err(_), None) => UnitState { active: Active::Unknown, via: Via::None, pid: None, needs_scan: true },
+        (Err(Errno::NOENT), None) => UnitState {
+            active: Active::No,
+            via: Via::Invocation,
+            pid: None,
+            needs_scan: false,
+        },
+        (Err(_), None) => UnitState {
+            active: Active::Unknown,
+            via: Via::None,
+            pid: None,
+            needs_scan: true,
+        },
     }
 }
 
@@ -167,11 +215,26 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(unit_name(b"openclaw-node").unwrap().as_slice(), b"openclaw-node.service");
-        assert_eq!(unit_name(b"chrony.service").unwrap().as_slice(), b"chrony.service");
-        assert_eq!(unit_name(b"backup.timer").unwrap().as_slice(), b"backup.timer");
-        assert_eq!(unit_name(b"node.v2").unwrap().as_slice(), b"node.v2.service");
-        assert_eq!(unit_name(b".service").unwrap().as_slice(), b".service.service");
+        assert_eq!(
+            unit_name(b"openclaw-node").unwrap().as_slice(),
+            b"openclaw-node.service"
+        );
+        assert_eq!(
+            unit_name(b"chrony.service").unwrap().as_slice(),
+            b"chrony.service"
+        );
+        assert_eq!(
+            unit_name(b"backup.timer").unwrap().as_slice(),
+            b"backup.timer"
+        );
+        assert_eq!(
+            unit_name(b"node.v2").unwrap().as_slice(),
+            b"node.v2.service"
+        );
+        assert_eq!(
+            unit_name(b".service").unwrap().as_slice(),
+            b".service.service"
+        );
         assert_eq!(comm_of(b"openclaw-node.service"), b"openclaw-node");
     }
 }

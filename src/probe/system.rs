@@ -22,15 +22,28 @@ pub fn hostname(root: &Root) -> Option<Word> {
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
 pub fn wall_ms() -> u64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-    u64::try_from(ts.tv_sec).unwrap_or(0).saturating_mul(1000).saturating_add(u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0))
+    u64::try_from(ts.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1000)
+        .saturating_add(u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0))
 }
 
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn probe(root: &Root) -> System {
     let mut buf = [0u8; 256];
     System {
         kernel: word(root, b"proc/sys/kernel/osrelease"),
-        uptime_s: root.read(&[b"proc/uptime"], &mut buf).ok().and_then(procfs::parse_uptime),
-        load: root.read(&[b"proc/loadavg"], &mut buf).ok().and_then(procfs::parse_loadavg),
-        boot_id: root.read(&[b"proc/sys/kernel/random/boot_id"], &mut buf).ok().and_then(procfs::parse_boot_id),
+        uptime_s: root
+            .read(&[b"proc/uptime"], &mut buf)
+            .ok()
+            .and_then(procfs::parse_uptime),
+        load: root
+            .read(&[b"proc/loadavg"], &mut buf)
+            .ok()
+            .and_then(procfs::parse_loadavg),
+        boot_id: root
+            .read(&[b"proc/sys/kernel/random/boot_id"], &mut buf)
+            .ok()
+            .and_then(procfs::parse_boot_id),
     }
 }

@@ -41,7 +41,14 @@ pub fn daemon(root: &Root, found: &[Option<Found>]) -> Daemon {
 fn is_busybox(root: &Root, pid: u32) -> bool {
     let mut digits = [0u8; 20];
     let mut target = [0u8; 256];
-    let Ok(target) = root.readlink(&[b"proc/", super::decimal(u64::from(pid), &mut digits), b"/exe"], &mut target) else {
+    let Ok(target) = root.readlink(
+        &[
+            b"proc/",
+            super::decimal(u64::from(pid), &mut digits),
+            b"/exe",
+        ],
+        &mut target,
+    ) else {
         return false;
     };
     let file = target.rsplit(|&b| b == b'/').next().unwrap_or(target);
@@ -54,7 +61,9 @@ pub fn sync_file(root: &Root, systemd: bool) -> SyncFile {
         return SyncFile::NotApplicable;
     }
     match root.lstat(&[b"run/systemd/timesync/synchronized"]) {
-        Ok(st) => SyncFile::Present { mtime_s: st.st_mtime as i64 },
+        Ok(st) => SyncFile::Present {
+            mtime_s: st.st_mtime as i64,
+        },
         Err(rustix::io::Errno::NOENT) => SyncFile::Missing,
         Err(_) => SyncFile::Unknown,
     }

@@ -39,7 +39,12 @@ pub fn cescape(name: &[u8]) -> Option<Vec<u8, ESCAPED_MAX>> {
             b'"' => b"\\\"",
             b'\'' => b"\\'",
             0x20..=0x7e => core::slice::from_ref(&b),
-            _ => &[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]],
+            _ => &[
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ],
         };
         out.extend_from_slice(escaped).ok()?;
     }
@@ -47,6 +52,7 @@ pub fn cescape(name: &[u8]) -> Option<Vec<u8, ESCAPED_MAX>> {
 }
 
 /// Fills uid, linger and login state for every user. One pass over `/etc/passwd` for all.
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
     let mut buf = [0u8; 4096];
     let mut missing = users.len();
@@ -65,18 +71,27 @@ pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
             user.login = Login::NotApplicable;
             continue;
         }
-        user.linger = match cescape(user.name).map(|name| root.lstat(&[b"var/lib/systemd/linger/", &name])) {
-            Some(Ok(_)) => Linger::On,
-            Some(Err(Errno::NOENT)) => Linger::Off,
-            _ => Linger::Unknown,
-        };
+        user.linger =
+            match cescape(user.name).map(|name| root.lstat(&[b"var/lib/systemd/linger/", &name])) {
+                Some(Ok(_)) => Linger::On,
+                Some(Err(Errno::NOENT)) => Linger::Off,
+                _ => Linger::Unknown,
+            };
         user.login = match user.uid {
             None => Login::Unknown,
             Some(uid) => {
                 let mut digits = [0u8; 20];
                 let mut file = [0u8; 4096];
-                match root.read(&[b"run/systemd/users/", super::decimal(u64::from(uid), &mut digits)], &mut file) {
-                    Ok(bytes) => logind::parse_user(bytes).state.map_or(Login::Unknown, Login::State),
+                match root.read(
+                    &[
+                        b"run/systemd/users/",
+                        super::decimal(u64::from(uid), &mut digits),
+                    ],
+                    &mut file,
+                ) {
+                    Ok(bytes) => logind::parse_user(bytes)
+                        .state
+                        .map_or(Login::Unknown, Login::State),
                     Err(Errno::NOENT) => Login::State(logind::LoginState::Offline),
                     Err(_) => Login::Unknown,
                 }
@@ -92,8 +107,14 @@ mod tests {
     #[test]
     fn escapes_like_systemd() {
         assert_eq!(cescape(b"node").unwrap().as_slice(), b"node");
-        assert_eq!(cescape(b"a\\b'c\"\t").unwrap().as_slice(), b"a\\\\b\\'c\\\"\\t");
-        assert_eq!(cescape(b"\xc3\xa9\x01").unwrap().as_slice(), b"\\xc3\\xa9\\x01");
+        assert_eq!(
+            cescape(b"a\\b'c\"\t").unwrap().as_slice(),
+            b"a\\\\b\\'c\\\"\\t"
+        );
+        assert_eq!(
+            cescape(b"\xc3\xa9\x01").unwrap().as_slice(),
+            b"\\xc3\\xa9\\x01"
+        );
         assert!(cescape(&[0xffu8; 65]).is_none());
     }
 }

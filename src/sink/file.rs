@@ -22,20 +22,37 @@ use crate::probe::fs::{cpath, PATH_CAP};
 const MODE: Mode = Mode::from_bits_truncate(0o644);
 
 /// Replaces `path` with `bytes` atomically.
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn replace(path: &[u8], bytes: &[u8]) -> Result<(), SinkError> {
     let mut digits = [0u8; 20];
-    let pid = crate::probe::decimal(u64::from(rustix::process::getpid().as_raw_nonzero().get().unsigned_abs()), &mut digits);
+    let pid = crate::probe::decimal(
+        u64::from(
+            rustix::process::getpid()
+                .as_raw_nonzero()
+                .get()
+                .unsigned_abs(),
+        ),
+        &mut digits,
+    );
     let mut tmp_buf = [0u8; PATH_CAP];
     let mut suffix = [0u8; 32];
     let suffix_len = 5 + pid.len();
     suffix.get_mut(..5).map(|s| s.copy_from_slice(b".tmp."));
-    suffix.get_mut(5..suffix_len).map(|s| s.copy_from_slice(pid));
-    let tmp = cpath(path, suffix.get(..suffix_len).unwrap_or(b".tmp"), &mut tmp_buf).map_err(|e| SinkError::new("path", e))?;
+    suffix
+        .get_mut(5..suffix_len)
+        .map(|s| s.copy_from_slice(pid));
+    let tmp = cpath(
+        path,
+        suffix.get(..suffix_len).unwrap_or(b".tmp"),
+        &mut tmp_buf,
+    )
+    .map_err(|e| SinkError::new("path", e))?;
     let mut final_buf = [0u8; PATH_CAP];
     let target = cpath(path, b"", &mut final_buf).map_err(|e| SinkError::new("path", e))?;
 
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = fs::openat(CWD, tmp, flags, MODE).map_err(|e| SinkError::new("create temporary file", e))?;
+    let fd = fs::openat(CWD, tmp, flags, MODE)
+        .map_err(|e| SinkError::new("create temporary file", e))?;
     let written = (|| {
         fs::fchmod(&fd, MODE).map_err(|e| SinkError::new("chmod", e))?;
         write_all(rustix::fd::AsFd::as_fd(&fd), bytes).map_err(|e| SinkError::new("write", e))?;
@@ -50,17 +67,22 @@ pub fn replace(path: &[u8], bytes: &[u8]) -> Result<(), SinkError> {
 }
 
 /// Appends `bytes` to `path`, rotating once to `PATH.1` at `max_bytes`.
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError> {
     let mut path_buf = [0u8; PATH_CAP];
     let target = cpath(path, b"", &mut path_buf).map_err(|e| SinkError::new("path", e))?;
-    let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let flags =
+        OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let mut fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new("open", e))?;
-    let size = fs::fstat(&fd).map_err(|e| SinkError::new("stat", e))?.st_size as u64;
+    let size = fs::fstat(&fd)
+        .map_err(|e| SinkError::new("stat", e))?
+        .st_size as u64;
     if size > 0 && size.saturating_add(bytes.len() as u64) > max_bytes {
         let mut old_buf = [0u8; PATH_CAP];
         let old = cpath(path, b".1", &mut old_buf).map_err(|e| SinkError::new("path", e))?;
         fs::renameat(CWD, target, CWD, old).map_err(|e| SinkError::new("rotate", e))?;
-        fd = fs::openat(CWD, target, flags | OFlags::EXCL, MODE).map_err(|e| SinkError::new("open after rotation", e))?;
+        fd = fs::openat(CWD, target, flags | OFlags::EXCL, MODE)
+            .map_err(|e| SinkError::new("open after rotation", e))?;
     }
     fs::fchmod(&fd, MODE).map_err(|e| SinkError::new("chmod", e))?;
     match rustix::io::write(&fd, bytes) {

@@ -18,7 +18,10 @@ pub struct SinkError {
 
 impl SinkError {
     pub fn new(step: &'static str, errno: Errno) -> SinkError {
-        SinkError { step, errno: Some(errno) }
+        SinkError {
+            step,
+            errno: Some(errno),
+        }
     }
     pub fn plain(step: &'static str) -> SinkError {
         SinkError { step, errno: None }

@@ -11,7 +11,11 @@ fn agent(root: &str, extra: &[&str]) -> (String, i32) {
     args.extend_from_slice(extra);
     let r = run(&args);
     assert!(r.stderr.is_empty(), "stderr: {}", r.stderr);
-    assert!(r.stdout.ends_with('\n') && r.stdout.matches('\n').count() == 1, "one line: {:?}", r.stdout);
+    assert!(
+        r.stdout.ends_with('\n') && r.stdout.matches('\n').count() == 1,
+        "one line: {:?}",
+        r.stdout
+    );
     (masked(r.stdout.trim_end()), r.code)
 }
 
@@ -20,7 +24,15 @@ const MEM: &str = "mem=ok,mb:976,avail_mb:585,swap_mb:100,swfree_mb:97";
 
 #[test]
 fn systemd_everything_up() {
-    let (rec, code) = agent("systemd-ok", &["--user-service", "node:openclaw-node", "--service", "chrony"]);
+    let (rec, code) = agent(
+        "systemd-ok",
+        &[
+            "--user-service",
+            "node:openclaw-node",
+            "--service",
+            "chrony",
+        ],
+    );
     assert_eq!(rec, format!("np1 host=edge-ok t=T st=ok {SYSTEM} boot=0b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kern=6.1.0-28-arm64 ntp=ok,d:chronyd,age_s:none linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:inv,pid:812,start_cs:98765 svc.chrony=ok,via:inv,pid:600,start_cs:1500 {MEM}"));
     assert_eq!(code, 0);
 }
@@ -36,15 +48,31 @@ fn ghost_offline_linger_off_and_user_gone() {
 fn linger_off_while_still_logged_in() {
     // The fixture's /proc/900 belongs to whoever checked the repo out, not uid 1000: the user
     // unit is active by its invocation link, but no process of uid 1000 gives its pid.
-    let (rec, code) = agent("systemd-linger-off", &["--user-service", "node:openclaw-node", "--service", "openclaw-node", "--only", "linger,service"]);
+    let (rec, code) = agent(
+        "systemd-linger-off",
+        &[
+            "--user-service",
+            "node:openclaw-node",
+            "--service",
+            "openclaw-node",
+            "--only",
+            "linger,service",
+        ],
+    );
     assert_eq!(rec, "np1 host=edge-lingeroff t=T st=crit linger.node=crit:linger-off,uid:1000,lg:off,st:active svc.node:openclaw-node=ok,via:inv,pid:-,start_cs:- svc.openclaw-node=crit:down,via:cg,pid:-,start_cs:-");
     assert_eq!(code, 2);
 }
 
 #[test]
 fn linger_only_matters_for_user_services() {
-    let (rec, code) = agent("systemd-linger-off", &["--user", "node", "--only", "linger"]);
-    assert_eq!(rec, "np1 host=edge-lingeroff t=T st=ok linger.node=ok,uid:1000,lg:off,st:active");
+    let (rec, code) = agent(
+        "systemd-linger-off",
+        &["--user", "node", "--only", "linger"],
+    );
+    assert_eq!(
+        rec,
+        "np1 host=edge-lingeroff t=T st=ok linger.node=ok,uid:1000,lg:off,st:active"
+    );
     assert_eq!(code, 0);
 }
 
@@ -57,7 +85,10 @@ fn busybox_without_systemd() {
 
 #[test]
 fn busybox_service_down() {
-    let (rec, code) = agent("busybox-down", &["--service", "openclaw-node", "--only", "service,timesync"]);
+    let (rec, code) = agent(
+        "busybox-down",
+        &["--service", "openclaw-node", "--only", "service,timesync"],
+    );
     assert_eq!(rec, "np1 host=edge-bbdown t=T st=crit ntp=ok,d:ntpd,age_s:n/a svc.openclaw-node=crit:down,via:proc,pid:-,start_cs:-");
     assert_eq!(code, 2);
 }
@@ -81,7 +112,12 @@ fn missing_root_is_unknown() {
 fn hostile_files_neither_hang_nor_crash() {
     let root = std::env::temp_dir().join(format!("np-hostile-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    for dir in ["proc/sys/kernel/random", "etc", "run/systemd/system", "run/systemd/users"] {
+    for dir in [
+        "proc/sys/kernel/random",
+        "etc",
+        "run/systemd/system",
+        "run/systemd/users",
+    ] {
         std::fs::create_dir_all(root.join(dir)).unwrap();
     }
     // 1 MiB meminfo: the valid keys first, then garbage; only the first 8 KiB are read.
@@ -90,7 +126,11 @@ fn hostile_files_neither_hang_nor_crash() {
     std::fs::write(root.join("proc/meminfo"), big).unwrap();
     // A FIFO nobody writes where a file should be: must not block the run.
     let fifo = root.join("proc/uptime");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     // A symlink loop, a directory where a file should be, a huge number.
     std::os::unix::fs::symlink("passwd", root.join("etc/passwd")).unwrap();
     std::fs::create_dir(root.join("proc/loadavg")).unwrap();

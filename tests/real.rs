@@ -8,7 +8,10 @@ use std::process::Command;
 
 /// `adjtimex --print` as key → value.
 fn adjtimex_tool() -> std::collections::HashMap<String, i64> {
-    let out = Command::new("adjtimex").arg("--print").output().expect("Debian's adjtimex tool (package adjtimex) must be installed");
+    let out = Command::new("adjtimex")
+        .arg("--print")
+        .output()
+        .expect("Debian's adjtimex tool (package adjtimex) must be installed");
     assert!(out.status.success());
     String::from_utf8(out.stdout)
         .unwrap()
@@ -32,16 +35,40 @@ fn clock_agrees_with_adjtimex_tool() {
     assert_eq!(field(clock, "kf").unwrap(), format!("{status:x}"));
     assert_eq!(num("ks"), before["return value"]);
     let maxerror = num("maxe_ms");
-    assert!(before["maxerror"] / 1000 <= maxerror && maxerror <= after["maxerror"] / 1000, "maxerror {maxerror} ms outside [{}, {}] µs", before["maxerror"], after["maxerror"]);
+    assert!(
+        before["maxerror"] / 1000 <= maxerror && maxerror <= after["maxerror"] / 1000,
+        "maxerror {maxerror} ms outside [{}, {}] µs",
+        before["maxerror"],
+        after["maxerror"]
+    );
     assert_eq!(num("este_ms"), before["esterror"] / 1000);
-    let offset = if status & 0x2000 != 0 { before["offset"] / 1000 } else { before["offset"] };
+    let offset = if status & 0x2000 != 0 {
+        before["offset"] / 1000
+    } else {
+        before["offset"]
+    };
     assert_eq!(num("off_us"), offset);
     let ppb = before["frequency"] * 1000 / 65536;
-    assert_eq!(field(clock, "ppm").unwrap(), format!("{}{}.{:03}", if ppb < 0 { "-" } else { "" }, ppb.abs() / 1000, ppb.abs() % 1000));
+    assert_eq!(
+        field(clock, "ppm").unwrap(),
+        format!(
+            "{}{}.{:03}",
+            if ppb < 0 { "-" } else { "" },
+            ppb.abs() / 1000,
+            ppb.abs() % 1000
+        )
+    );
     // The verdict follows systemd's rule on this machine (no BusyBox ntpd here).
     let synced = before["maxerror"] < 16_000_000;
     assert_eq!(field(clock, "sd").unwrap(), if synced { "y" } else { "n" });
-    assert_eq!(field(clock, "ne").unwrap(), if before["return value"] != 5 { "y" } else { "n" });
+    assert_eq!(
+        field(clock, "ne").unwrap(),
+        if before["return value"] != 5 {
+            "y"
+        } else {
+            "n"
+        }
+    );
     if !synced {
         assert!(clock.starts_with("crit:unsynced,"), "{clock}");
         assert_eq!(r.code, 2);
@@ -50,7 +77,16 @@ fn clock_agrees_with_adjtimex_tool() {
 
 fn meminfo_kb(key: &str) -> u64 {
     let text = std::fs::read_to_string("/proc/meminfo").unwrap();
-    text.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(':')?.trim().trim_end_matches(" kB").parse().ok()).unwrap()
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(key)?
+                .strip_prefix(':')?
+                .trim()
+                .trim_end_matches(" kB")
+                .parse()
+                .ok()
+        })
+        .unwrap()
 }
 
 #[test]
@@ -62,19 +98,30 @@ fn memory_agrees_with_proc_meminfo() {
     let num = |name: &str| field(mem, name).unwrap().parse::<u64>().unwrap();
     assert_eq!(num("mb"), total >> 10);
     assert_eq!(num("swap_mb"), meminfo_kb("SwapTotal") >> 10);
-    assert!(num("avail_mb").abs_diff(avail >> 10) < (total >> 10) / 20, "MemAvailable {} MiB vs {} KiB", num("avail_mb"), avail);
+    assert!(
+        num("avail_mb").abs_diff(avail >> 10) < (total >> 10) / 20,
+        "MemAvailable {} MiB vs {} KiB",
+        num("avail_mb"),
+        avail
+    );
 }
 
 #[test]
 fn disk_agrees_with_df() {
-    let df = Command::new("df").args(["-B1", "--output=size,avail,pcent", "/"]).output().unwrap();
+    let df = Command::new("df")
+        .args(["-B1", "--output=size,avail,pcent", "/"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(df.stdout).unwrap();
     let cols: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
     let r = run(&["--only", "disk", "--mount", "/"]);
     let disk = token(&r.stdout, "disk./").unwrap();
     let num = |name: &str| field(disk, name).unwrap().parse::<u64>().unwrap();
     assert_eq!(num("mb"), cols[0].parse::<u64>().unwrap() >> 20);
-    assert!(num("free_mb").abs_diff(cols[1].parse::<u64>().unwrap() >> 20) < 256, "avail differs by over 256 MiB");
+    assert!(
+        num("free_mb").abs_diff(cols[1].parse::<u64>().unwrap() >> 20) < 256,
+        "avail differs by over 256 MiB"
+    );
     assert!(num("use").abs_diff(cols[2].trim_end_matches('%').parse().unwrap()) <= 1);
 }
 
@@ -87,8 +134,15 @@ impl Tmpfs {
     fn new(name: &str) -> Tmpfs {
         let root = std::env::temp_dir().join(format!("np-{name}-{}", std::process::id()));
         std::fs::create_dir_all(root.join("mnt")).unwrap();
-        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m,nr_inodes=64", "tmpfs"]).arg(root.join("mnt")).status().unwrap();
-        assert!(ok.success(), "mounting a tmpfs needs root (CI runs as root)");
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m,nr_inodes=64", "tmpfs"])
+            .arg(root.join("mnt"))
+            .status()
+            .unwrap();
+        assert!(
+            ok.success(),
+            "mounting a tmpfs needs root (CI runs as root)"
+        );
         Tmpfs { root }
     }
 }
@@ -113,7 +167,18 @@ fn nearly_full_disk_is_critical() {
     assert_eq!(field(disk, "ro"), None);
     assert_eq!(r.code, 2);
     // Thresholds move the verdict.
-    let r = run(&["--root", root, "--only", "disk", "--mount", "/mnt", "--disk-free-warn", "3", "--disk-free-crit", "1"]);
+    let r = run(&[
+        "--root",
+        root,
+        "--only",
+        "disk",
+        "--mount",
+        "/mnt",
+        "--disk-free-warn",
+        "3",
+        "--disk-free-crit",
+        "1",
+    ]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     // Inodes: 64 at most; fill them with empty files.
     std::fs::remove_file(fs.root.join("mnt/fill")).unwrap();
@@ -123,17 +188,34 @@ fn nearly_full_disk_is_critical() {
         }
     }
     let r = run(&["--root", root, "--only", "disk", "--mount", "/mnt"]);
-    assert!(token(&r.stdout, "disk./mnt").unwrap().starts_with("crit:inodes"), "{}", r.stdout);
+    assert!(
+        token(&r.stdout, "disk./mnt")
+            .unwrap()
+            .starts_with("crit:inodes"),
+        "{}",
+        r.stdout
+    );
     // Read-only is reported.
-    assert!(Command::new("mount").args(["-o", "remount,ro"]).arg(fs.root.join("mnt")).status().unwrap().success());
+    assert!(Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(fs.root.join("mnt"))
+        .status()
+        .unwrap()
+        .success());
     let r = run(&["--root", root, "--only", "disk", "--mount", "/mnt"]);
-    assert_eq!(field(token(&r.stdout, "disk./mnt").unwrap(), "ro"), Some("1"));
+    assert_eq!(
+        field(token(&r.stdout, "disk./mnt").unwrap(), "ro"),
+        Some("1")
+    );
 }
 
 #[test]
 fn missing_mount_is_unknown() {
     let r = run(&["--only", "disk", "--mount", "/no/such/mount"]);
-    assert_eq!(token(&r.stdout, "disk./no/such/mount"), Some("unknown:statvfs,errno:2"));
+    assert_eq!(
+        token(&r.stdout, "disk./no/such/mount"),
+        Some("unknown:statvfs,errno:2")
+    );
     assert_eq!(r.code, 3);
 }
 
@@ -141,14 +223,27 @@ fn missing_mount_is_unknown() {
 fn bad_flags_give_one_line_and_exit_3() {
     for (args, message) in [
         (&["--bogus"][..], "nodepulse: unknown flag: --bogus\n"),
-        (&["--disk-free-warn", "abc"], "nodepulse: bad value: disk-free-warn\n"),
+        (
+            &["--disk-free-warn", "abc"],
+            "nodepulse: bad value: disk-free-warn\n",
+        ),
         (&["--root"], "nodepulse: missing value for: --root\n"),
-        (&["--skip", "clock,nope"], "nodepulse: unknown check in: clock,nope\n"),
+        (
+            &["--skip", "clock,nope"],
+            "nodepulse: unknown check in: clock,nope\n",
+        ),
         (&["extra"], "nodepulse: unexpected argument: extra\n"),
-        (&["--config", "/no/such/file"], "nodepulse: cannot read config file /no/such/file: no such file\n"),
+        (
+            &["--config", "/no/such/file"],
+            "nodepulse: cannot read config file /no/such/file: no such file\n",
+        ),
     ] {
         let r = run(args);
-        assert_eq!((r.stdout.as_str(), r.stderr.as_str(), r.code), ("", message, 3), "{args:?}");
+        assert_eq!(
+            (r.stdout.as_str(), r.stderr.as_str(), r.code),
+            ("", message, 3),
+            "{args:?}"
+        );
     }
 }
 
@@ -158,7 +253,17 @@ fn help_and_version() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.starts_with("nodepulse - ") && r.stdout.contains("--user-service USER:NAME"));
     let r = run(&["--version"]);
-    assert_eq!((r.stdout.as_str(), r.code), (concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, x86_64)\n"), 0));
+    assert_eq!(
+        (r.stdout.as_str(), r.code),
+        (
+            concat!(
+                "nodepulse ",
+                env!("CARGO_PKG_VERSION"),
+                " (record np1, x86_64)\n"
+            ),
+            0
+        )
+    );
 }
 
 #[test]
@@ -166,14 +271,27 @@ fn config_file_with_flag_overrides() {
     let dir = std::env::temp_dir().join(format!("np-conf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("nodepulse.conf");
-    std::fs::write(&conf, format!("# edge node\nroot = {}\nuser-service = node:openclaw-node\nonly = linger\n", fixture("systemd-ghost"))).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "# edge node\nroot = {}\nuser-service = node:openclaw-node\nonly = linger\n",
+            fixture("systemd-ghost")
+        ),
+    )
+    .unwrap();
     let conf = conf.to_str().unwrap();
     let r = run(&["--config", conf]);
-    assert_eq!(token(&r.stdout, "linger.node"), Some("crit:linger-off,uid:1000,lg:off,st:offline"));
+    assert_eq!(
+        token(&r.stdout, "linger.node"),
+        Some("crit:linger-off,uid:1000,lg:off,st:offline")
+    );
     assert_eq!(r.code, 2);
     let ok = fixture("systemd-ok");
     let r = run(&["--config", conf, "--root", &ok]);
-    assert_eq!(token(&r.stdout, "linger.node"), Some("ok,uid:1000,lg:on,st:lingering"));
+    assert_eq!(
+        token(&r.stdout, "linger.node"),
+        Some("ok,uid:1000,lg:on,st:lingering")
+    );
     assert_eq!(r.code, 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -182,7 +300,21 @@ fn config_file_with_flag_overrides() {
 fn record_fits_512_bytes_for_the_standard_config() {
     // 1 user, 1 service, 2 mounts, every check, real clock and disks.
     let root = fixture("systemd-ok");
-    let r = run(&["--root", &root, "--user-service", "node:openclaw-node", "--mount", "/", "--mount", "/proc"]);
-    assert!(r.stdout.len() <= 512, "{} bytes: {}", r.stdout.len(), r.stdout);
+    let r = run(&[
+        "--root",
+        &root,
+        "--user-service",
+        "node:openclaw-node",
+        "--mount",
+        "/",
+        "--mount",
+        "/proc",
+    ]);
+    assert!(
+        r.stdout.len() <= 512,
+        "{} bytes: {}",
+        r.stdout.len(),
+        r.stdout
+    );
     assert!(r.stdout.starts_with("np1 "));
 }

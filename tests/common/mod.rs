@@ -25,7 +25,11 @@ pub fn bin() -> PathBuf {
 }
 
 pub fn fixture(name: &str) -> String {
-    repo().join("tests/fixtures").join(name).to_string_lossy().into_owned()
+    repo()
+        .join("tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// What one run printed and returned.
@@ -50,7 +54,10 @@ pub fn run_in(args: &[&str], cwd: Option<&Path>) -> Run {
         }
         None => Command::new(bin()),
     };
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
@@ -68,26 +75,52 @@ pub fn run_in(args: &[&str], cwd: Option<&Path>) -> Run {
     };
     let mut stdout = String::new();
     let mut stderr = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    Run { stdout, stderr, code: status.code().expect("exited, not killed by a signal") }
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    Run {
+        stdout,
+        stderr,
+        code: status.code().expect("exited, not killed by a signal"),
+    }
 }
 
 /// The record with its wall-clock timestamp replaced by `T`.
 pub fn masked(record: &str) -> String {
     record
         .split(' ')
-        .map(|tok| if tok.starts_with("t=") { "t=T".to_string() } else { tok.to_string() })
+        .map(|tok| {
+            if tok.starts_with("t=") {
+                "t=T".to_string()
+            } else {
+                tok.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
 
 /// The value of `key=` in a record.
 pub fn token<'a>(record: &'a str, key: &str) -> Option<&'a str> {
-    record.trim_end().split(' ').find_map(|tok| tok.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+    record.trim_end().split(' ').find_map(|tok| {
+        tok.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
+    })
 }
 
 /// The value of `name:` inside a check's value (`ok,why:x,name:value,...`).
 pub fn field<'a>(value: &'a str, name: &str) -> Option<&'a str> {
-    value.split(',').find_map(|part| part.strip_prefix(name).and_then(|rest| rest.strip_prefix(':')))
+    value.split(',').find_map(|part| {
+        part.strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix(':'))
+    })
 }

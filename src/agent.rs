@@ -110,7 +110,7 @@ pub fn fail(parts: &[&[u8]]) {
 pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
     let root = Root::new(cfg.root);
     let mut rec = Record {
-        wall_ms: system::wall_ms(),
+        wall_ms: crate::sys::wall_ms(),
         host: system::hostname(&root),
         ..Record::default()
     };
@@ -186,28 +186,24 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
     if cfg.runs(cli::TIMESYNC) {
         let _ = wants.extend_from_slice(&timesync::wants());
     }
+    // Per service: its name when systemd could not settle it, else its known pid (for the
+    // start time, free when the scan runs anyway), else a placeholder.
     let first_service_want = wants.len();
     for (svc, &needed) in svcs.iter().zip(&scan_for) {
-        let uid = svc.user.and_then(uid_of);
-        let _ = wants.push(Want::new(
-            if needed {
-                services::comm_of(svc.name)
-            } else {
-                b""
-            },
-            uid,
-        ));
+        let want = match (needed, svc.pid) {
+            (true, _) => Want::new(services::comm_of(svc.name), svc.user.and_then(uid_of)),
+            (false, Some(pid)) => Want::by_pid(pid),
+            (false, None) => Want::by_pid(0),
+        };
+        let _ = wants.push(want);
     }
-    let scanned = if wants.iter().any(|w| !w.comm.is_empty()) {
-        procs::scan(&root, &mut wants)
-    } else {
-        Ok(())
-    };
+    // Did the scan run and read /proc? (It runs only when a name is wanted.)
+    let scanned = wants.iter().any(Want::by_name) && procs::scan(&root, &mut wants).is_ok();
 
     if cfg.runs(cli::TIMESYNC) {
         let found: [Option<procs::Found>; 3] =
             core::array::from_fn(|i| wants.get(i).and_then(|w| w.found));
-        let daemon = if scanned.is_ok() {
+        let daemon = if scanned {
             timesync::daemon(&root, &found)
         } else {
             crate::record::Daemon::Unknown
@@ -228,7 +224,7 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
                     svc.via = Via::Process;
                 }
             } else if svc.active == Active::Unknown
-                && scanned.is_ok()
+                && scanned
                 && (svc.user.is_none() || !systemd)
             {
                 // Without systemd (or for a unit systemd did not settle) no process means down.
@@ -236,7 +232,12 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
                 svc.via = Via::Process;
             }
         } else if let Some(pid) = svc.pid {
-            svc.start_cs = procs::start_of(&root, pid);
+            let found = wants.get(first_service_want + i).and_then(|w| w.found);
+            svc.start_cs = match found {
+                Some(f) => Some(f.start_cs),
+                None if scanned => None, // gone since its cgroup was read
+                None => procs::start_of(&root, pid),
+            };
         }
     }
 

@@ -94,3 +94,18 @@ pub fn parse_ip(text: &[u8]) -> Option<core::net::IpAddr> {
     }
     None
 }
+
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970), from
+/// `clock_gettime(CLOCK_REALTIME)`. musl answers from the vDSO without a syscall; rustix's own
+/// vDSO lookup would first ask the kernel for the auxiliary vector (`prctl(PR_GET_AUXV)`).
+pub fn wall_ms() -> u64 {
+    // SAFETY: all-zero is a valid `timespec`.
+    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
+    // SAFETY: `ts` is a valid, exclusively borrowed `timespec`.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) } != 0 {
+        return 0;
+    }
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let ms = u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0);
+    secs.saturating_mul(1000).saturating_add(ms)
+}

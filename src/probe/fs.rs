@@ -7,6 +7,7 @@
 
 use core::ffi::CStr;
 use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 
 /// Longest path the agent builds (root prefix plus a path below it, plus the NUL).
@@ -62,7 +63,7 @@ impl<'a> Root<'a> {
     ) -> Result<(), Errno> {
         let mut path = [0u8; PATH_CAP];
         let path = self.path(parts, &mut path)?;
-        let fd = open_read(path)?;
+        let fd = open_read(CWD, path)?;
         let mut held = 0; // bytes of an unfinished line at the start of buf
         let mut skipping = false; // inside a line too long for the buffer
         loop {
@@ -125,7 +126,7 @@ impl<'a> Root<'a> {
     }
 
     /// Opens a directory below the root for reading its entries.
-    pub fn open_dir(&self, parts: &[&[u8]]) -> Result<rustix::fd::OwnedFd, Errno> {
+    pub fn open_dir(&self, parts: &[&[u8]]) -> Result<OwnedFd, Errno> {
         let mut path = [0u8; PATH_CAP];
         let path = self.path(parts, &mut path)?;
         fs::openat(
@@ -137,21 +138,22 @@ impl<'a> Root<'a> {
     }
 }
 
-fn open_read(path: &CStr) -> Result<rustix::fd::OwnedFd, Errno> {
+fn open_read(dir: BorrowedFd, path: &CStr) -> Result<OwnedFd, Errno> {
     fs::openat(
-        CWD,
+        dir,
         path,
         OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
         Mode::empty(),
     )
 }
 
-fn read_cstr<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
-    let fd = open_read(path)?;
+/// Reads from `fd` into `buf` until it is full or a read comes back short (end of file; procfs
+/// and sysfs fill the buffer as far as they can).
+fn read_fd<'b>(fd: BorrowedFd, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     let mut len = 0;
     while let Some(spare) = buf.get_mut(len..).filter(|s| !s.is_empty()) {
         let want = spare.len();
-        let got = match rustix::io::read(&fd, spare) {
+        let got = match rustix::io::read(fd, spare) {
             Ok(n) => n,
             Err(Errno::INTR) => continue,
             Err(e) => return Err(e),
@@ -162,6 +164,24 @@ fn read_cstr<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
         }
     }
     Ok(buf.get(..len).unwrap_or(&[]))
+}
+
+/// Opens and reads a file whose number per run is fixed. The descriptor is deliberately left
+/// open: the agent is a one-shot process, the kernel closes it at exit, and a `close` per file
+/// is a syscall the run does not need. Files read once per process (the `/proc` scan) go
+/// through [`read_at`], which closes, since their number has no bound.
+fn read_cstr<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let fd = open_read(CWD, path)?;
+    let bytes = read_fd(fd.as_fd(), buf);
+    core::mem::forget(fd);
+    bytes
+}
+
+/// Reads `name` relative to the directory `dir` and closes it.
+pub fn read_at<'b>(dir: BorrowedFd, name: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let mut path = [0u8; PATH_CAP];
+    let fd = open_read(dir, join(0, &[name], &mut path)?)?;
+    read_fd(fd.as_fd(), buf)
 }
 
 /// Appends `parts` to the first `start` bytes of `buf` and NUL-terminates.

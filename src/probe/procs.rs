@@ -14,7 +14,9 @@ use core::mem::MaybeUninit;
 use rustix::fs::RawDir;
 use rustix::io::Errno;
 
-use super::fs::Root;
+use rustix::fd::AsFd;
+
+use super::fs::{read_at, Root};
 use crate::num::parse_u32;
 use crate::parse::procfs::{self, COMM_MAX};
 
@@ -25,11 +27,13 @@ pub struct Found {
     pub start_cs: u64,
 }
 
-/// A process the scan looks for.
+/// A process the scan looks for: by name (and owner), or by pid.
 #[derive(Debug, Clone, Copy)]
 pub struct Want<'a> {
     /// Compared with `comm` after both are cut to 15 bytes (the kernel's `TASK_COMM_LEN` - 1).
     pub comm: &'a [u8],
+    /// When set, this pid is wanted and `comm` is ignored (pid 0 never matches).
+    pub pid: Option<u32>,
     /// Only processes owned by this uid, when set.
     pub uid: Option<u32>,
     pub found: Option<Found>,
@@ -39,9 +43,20 @@ impl<'a> Want<'a> {
     pub fn new(comm: &'a [u8], uid: Option<u32>) -> Want<'a> {
         Want {
             comm: comm.get(..COMM_MAX).unwrap_or(comm),
+            pid: None,
             uid,
             found: None,
         }
+    }
+
+    /// Wants the process `pid` (its start time); `by_pid(0)` is a placeholder that never matches.
+    pub fn by_pid(pid: u32) -> Want<'static> {
+        Want { comm: b"", pid: Some(pid), uid: None, found: None }
+    }
+
+    /// Whether this want looks for a name (the pid wants alone do not justify a scan).
+    pub fn by_name(&self) -> bool {
+        self.pid.is_none()
     }
 }
 
@@ -55,8 +70,12 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
         let Some(pid) = parse_u32(name) else { continue };
+        let mut path = [0u8; 32];
+        let Some(stat_path) = join_stat(name, &mut path) else {
+            continue;
+        };
         let mut buf = [0u8; 512];
-        let Ok(bytes) = root.read(&[b"proc/", name, b"/stat"], &mut buf) else {
+        let Ok(bytes) = read_at(dir.as_fd(), stat_path, &mut buf) else {
             continue;
         };
         let Some(stat) = procfs::parse_stat(bytes) else {
@@ -67,7 +86,11 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
         }
         let mut owner: Option<Option<u32>> = None;
         for want in wants.iter_mut() {
-            if stat.comm != want.comm {
+            let matches = match want.pid {
+                Some(wanted) => wanted == pid,
+                None => stat.comm == want.comm,
+            };
+            if !matches {
                 continue;
             }
             if let Some(uid) = want.uid {
@@ -89,6 +112,15 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
         }
     }
     Ok(())
+}
+
+/// `PID/stat` in `buf` (the scan opens it relative to the `/proc` descriptor: a shorter path
+/// walk for the kernel than the full path below the root).
+fn join_stat<'b>(pid: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
+    let len = pid.len() + 5;
+    buf.get_mut(..pid.len())?.copy_from_slice(pid);
+    buf.get_mut(pid.len()..len)?.copy_from_slice(b"/stat");
+    buf.get(..len)
 }
 
 /// Start time of one process (`/proc/PID/stat`), for a pid learnt elsewhere (a cgroup).

@@ -2,7 +2,7 @@
 //! `/proc/uptime`, `/proc/loadavg`, `/proc/sys/kernel/random/boot_id`, and the wall clock.
 //!
 //! Reading the files (not `uname`/`sysinfo`) keeps every value below `--root`, so fixtures
-//! decide them in tests. The wall clock comes from `clock_gettime(CLOCK_REALTIME)` (vDSO).
+//! decide them in tests. The wall clock is [`crate::sys::wall_ms`].
 
 use super::fs::Root;
 use crate::parse::procfs;
@@ -19,14 +19,6 @@ pub fn hostname(root: &Root) -> Option<Word> {
     word(root, b"proc/sys/kernel/hostname")
 }
 
-/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
-pub fn wall_ms() -> u64 {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-    u64::try_from(ts.tv_sec)
-        .unwrap_or(0)
-        .saturating_mul(1000)
-        .saturating_add(u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0))
-}
 
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn probe(root: &Root) -> System {

@@ -177,6 +177,21 @@ record_lines=$(wc -l <"$tmp/out")
 ((record_bytes > 0)) || die "standard config printed no record"
 cp "$tmp/out" "$tmp/record"
 
+# 5b. every format, standard config, and the largest record the capacities allow
+# (4 users, 8 services, 8 mounts, 64-byte names).
+long=$(printf 'n%.0s' $(seq 1 60))
+max_args=(--root "$fixture")
+for i in 1 2 3 4; do max_args+=(--user "${long}u$i"); done
+for i in 1 2 3 4 5 6 7 8; do max_args+=(--user-service "${long}u$(( (i - 1) % 4 + 1 )):${long}s$i"); done
+for m in / /proc /sys /dev /run /tmp /var /etc; do max_args+=(--mount "$m"); done
+declare -A fmt_std fmt_max
+for f in line json influx prom nagios; do
+  run_ok "$bin" "${std_args[@]}" --format "$f"
+  fmt_std[$f]=$(wc -c <"$tmp/out")
+  run_ok "$bin" "${max_args[@]}" --format "$f"
+  fmt_max[$f]=$(wc -c <"$tmp/out")
+done
+
 # ---------------------------------------------------------------- report
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
 mark() { if le "$1" "$2"; then echo ok; else echo MISS; fi }
@@ -234,3 +249,6 @@ row peak_rss_kib_machine "$real_rss" "<= 600" "$(mark "$real_rss" 600)"
 row wall_ratio_fixture "$std_ratio" "<= 1.5" "$(mark "$std_ratio" 1.5)"
 row wall_ratio_machine "$real_ratio" "<= 1.5" "$(mark "$real_ratio" 1.5)"
 row record_bytes "$record_bytes" "<= 512" "$(mark "$record_bytes" 512)"
+for f in line json influx prom nagios; do
+  row "record_${f}_std/max" "${fmt_std[$f]}/${fmt_max[$f]}" "-" "(bytes: standard config / largest config)"
+done

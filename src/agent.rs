@@ -223,10 +223,7 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
                     svc.active = Active::Yes;
                     svc.via = Via::Process;
                 }
-            } else if svc.active == Active::Unknown
-                && scanned
-                && (svc.user.is_none() || !systemd)
-            {
+            } else if svc.active == Active::Unknown && scanned && (svc.user.is_none() || !systemd) {
                 // Without systemd (or for a unit systemd did not settle) no process means down.
                 svc.active = Active::No;
                 svc.via = Via::Process;
@@ -298,6 +295,9 @@ pub fn run(cfg: &Config) -> u8 {
                     );
                 }
                 match udp::resolve(sink.target, hosts) {
+                    Ok(addr) if sink.format.unwrap_or(cfg.format) == Format::Influx => {
+                        udp::send_lines(&addr, bytes)
+                    }
                     Ok(addr) => udp::send(&addr, bytes),
                     Err(_) => Err(SinkError::plain("name not found in /etc/hosts")),
                 }

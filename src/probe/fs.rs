@@ -6,8 +6,8 @@
 //! memory. Nothing here allocates.
 
 use core::ffi::CStr;
-use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
 /// Longest path the agent builds (root prefix plus a path below it, plus the NUL).

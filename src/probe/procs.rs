@@ -51,7 +51,12 @@ impl<'a> Want<'a> {
 
     /// Wants the process `pid` (its start time); `by_pid(0)` is a placeholder that never matches.
     pub fn by_pid(pid: u32) -> Want<'static> {
-        Want { comm: b"", pid: Some(pid), uid: None, found: None }
+        Want {
+            comm: b"",
+            pid: Some(pid),
+            uid: None,
+            found: None,
+        }
     }
 
     /// Whether this want looks for a name (the pid wants alone do not justify a scan).

@@ -19,7 +19,6 @@ pub fn hostname(root: &Root) -> Option<Word> {
     word(root, b"proc/sys/kernel/hostname")
 }
 
-
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn probe(root: &Root) -> System {
     let mut buf = [0u8; 256];

@@ -1,6 +1,9 @@
 //! `--udp ADDR:PORT`: one datagram per record, to an IPv4 literal (`192.0.2.1:8089`), an IPv6
 //! literal in brackets (`[2001:db8::1]:8089`) or a name found in `/etc/hosts` (no DNS: the node
-//! may have none). A record longer than [`MAX_PAYLOAD`] is an error, never truncated.
+//! may have none). A record longer than [`MAX_PAYLOAD`] is an error, never truncated; the one
+//! exception is InfluxDB line protocol, where every line is a complete point: it is sent as
+//! several datagrams of whole lines ([`send_lines`]), as Telegraf and InfluxDB's UDP listener
+//! expect, and only a single line over the limit is an error.
 
 use core::net::{IpAddr, SocketAddr};
 
@@ -54,19 +57,55 @@ pub fn resolve(target: &[u8], hosts: Option<&[u8]>) -> Result<SocketAddr, AddrEr
 }
 
 /// Sends `bytes` as one datagram.
-#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn send(addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
     if bytes.len() > MAX_PAYLOAD {
         return Err(SinkError::plain("record larger than 1232 bytes, not sent"));
     }
+    let fd = socket(addr)?;
+    sendto(&fd, addr, bytes)
+}
+
+/// Sends line-oriented `bytes` as datagrams of whole lines, each at most [`MAX_PAYLOAD`].
+/// Nothing is sent if one line alone is too long.
+pub fn send_lines(addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
+    if bytes
+        .split(|&b| b == b'\n')
+        .any(|line| line.len() + 1 > MAX_PAYLOAD)
+    {
+        return Err(SinkError::plain("a line longer than 1232 bytes, not sent"));
+    }
+    let fd = socket(addr)?;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // The longest run of whole lines that fits.
+        let cut = if rest.len() <= MAX_PAYLOAD {
+            rest.len()
+        } else {
+            let window = rest.get(..MAX_PAYLOAD).unwrap_or(rest);
+            window
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(window.len(), |nl| nl + 1)
+        };
+        let (chunk, tail) = rest.split_at(cut);
+        sendto(&fd, addr, chunk)?;
+        rest = tail;
+    }
+    Ok(())
+}
+
+fn socket(addr: &SocketAddr) -> Result<rustix::fd::OwnedFd, SinkError> {
     let family = if addr.is_ipv4() {
         AddressFamily::INET
     } else {
         AddressFamily::INET6
     };
-    let fd = net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None)
-        .map_err(|e| SinkError::new("socket", e))?;
-    match net::sendto(&fd, bytes, SendFlags::empty(), addr) {
+    net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None)
+        .map_err(|e| SinkError::new("socket", e))
+}
+
+fn sendto(fd: &rustix::fd::OwnedFd, addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
+    match net::sendto(fd, bytes, SendFlags::empty(), addr) {
         Ok(n) if n == bytes.len() => Ok(()),
         Ok(_) => Err(SinkError::plain("short send")),
         Err(e) => Err(SinkError::new("send", e)),
@@ -76,6 +115,28 @@ pub fn send(addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_split_into_whole_datagrams() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let addr = rx.local_addr().unwrap();
+        let line = format!("{}\n", "x".repeat(499));
+        let text = line.repeat(5); // 2500 bytes: 2 + 2 + 1 lines
+        send_lines(&addr, text.as_bytes()).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 2048];
+        for _ in 0..3 {
+            let n = rx.recv(&mut buf).unwrap();
+            assert!(n <= MAX_PAYLOAD && buf[..n].ends_with(b"\n"));
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, text.as_bytes());
+        let long = format!("{}\n", "y".repeat(1300));
+        assert!(send_lines(&addr, long.as_bytes()).is_err());
+        assert!(send(&addr, text.as_bytes()).is_err());
+    }
 
     #[test]
     fn addresses() {

@@ -318,3 +318,74 @@ fn record_fits_512_bytes_for_the_standard_config() {
     );
     assert!(r.stdout.starts_with("np1 "));
 }
+
+/// Runs the agent as `nobody` through util-linux's setpriv, bounded like `run`.
+fn run_as_nobody(args: &[&str]) -> (String, i32) {
+    let out = Command::new("timeout")
+        .args([
+            "20",
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(common::bin())
+        .args(args)
+        .output()
+        .expect("setpriv (util-linux) must be installed");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        out.status.code().unwrap(),
+    )
+}
+
+#[test]
+fn works_unprivileged_on_fixtures_and_on_this_machine() {
+    assert_eq!(
+        effective_uid(),
+        0,
+        "this test starts the agent as nobody, which needs root"
+    );
+    let root = fixture("systemd-ok");
+    let args = [
+        "--root",
+        root.as_str(),
+        "--skip",
+        "clock,disk",
+        "--user-service",
+        "node:openclaw-node",
+        "--service",
+        "chrony",
+    ];
+    let (as_nobody, code) = run_as_nobody(&args);
+    let as_root = run(&args);
+    assert_eq!(common::masked(&as_nobody), common::masked(&as_root.stdout));
+    assert_eq!(code, as_root.code);
+    // On this machine: every check still reads its source (no field unknown for lack of rights).
+    let (record, _) = run_as_nobody(&["--user", "root", "--mount", "/"]);
+    for key in ["clock", "ntp", "linger.root", "disk./", "mem"] {
+        let value = token(&record, key).unwrap_or_else(|| panic!("{key} missing: {record}"));
+        assert!(!value.starts_with("unknown"), "{key}={value}");
+    }
+    assert!(
+        !record.contains("=-") && !record.contains(":-,"),
+        "an unknown value as nobody: {record}"
+    );
+}
+
+fn effective_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().nth(1))
+        .unwrap()
+        .parse()
+        .unwrap()
+}

@@ -256,11 +256,39 @@ mod tests {
     #[test]
     fn round_trip_through_the_parser() {
         let mut users = heapless::Vec::new();
-        users.push(User { name: b"no de,=x", uid: Some(1000), linger: Linger::Off, login: Login::Unknown, needs_linger: true }).unwrap();
+        users
+            .push(User {
+                name: b"no de,=x",
+                uid: Some(1000),
+                linger: Linger::Off,
+                login: Login::Unknown,
+                needs_linger: true,
+            })
+            .unwrap();
         let mut services = heapless::Vec::new();
-        services.push(Service { user: Some(b"no de,=x"), name: b"app:1 %", active: Active::No, via: Via::Invocation, pid: None, start_cs: None }).unwrap();
+        services
+            .push(Service {
+                user: Some(b"no de,=x"),
+                name: b"app:1 %",
+                active: Active::No,
+                via: Via::Invocation,
+                pid: None,
+                start_cs: None,
+            })
+            .unwrap();
         let mut disks = heapless::Vec::new();
-        disks.push(Disk { path: b"/data dir", stat: Ok(DiskStat { size_b: 10 << 20, avail_b: 1 << 20, used_pct: 90, inodes_used_pct: None, read_only: true }) }).unwrap();
+        disks
+            .push(Disk {
+                path: b"/data dir",
+                stat: Ok(DiskStat {
+                    size_b: 10 << 20,
+                    avail_b: 1 << 20,
+                    used_pct: 90,
+                    inodes_used_pct: None,
+                    read_only: true,
+                }),
+            })
+            .unwrap();
         let record = Record {
             host: Some(Word::from_slice(b"h\xc3\xa9 1").unwrap()),
             wall_ms: 1_764_000_000_123,
@@ -280,20 +308,37 @@ mod tests {
         let bytes = out.finish().unwrap();
         let parsed = np1::parse(bytes).unwrap();
         let mut name = [0u8; 64];
-        assert_eq!(np1::decode(parsed.host().unwrap(), &mut name), Some(&b"h\xc3\xa9 1"[..]));
+        assert_eq!(
+            np1::decode(parsed.host().unwrap(), &mut name),
+            Some(&b"h\xc3\xa9 1"[..])
+        );
         assert_eq!(parsed.t_ms(), Some(1_764_000_000_123));
         assert_eq!(parsed.status(), Some(status));
         let checks: std::vec::Vec<np1::Check> = parsed.checks().collect();
         let kinds: std::vec::Vec<&[u8]> = checks.iter().map(|c| c.kind).collect();
         assert_eq!(kinds, [&b"clock"[..], b"linger", b"svc", b"disk", b"mem"]);
-        assert_eq!((checks[0].status, checks[0].field(b"errno")), (Status::Unknown, Some(&b"1"[..])));
-        assert_eq!(checks[1].status, verdict::user(&record.users.as_ref().unwrap()[0]).status);
-        assert_eq!(np1::decode(checks[1].name, &mut name), Some(&b"no de,=x"[..]));
+        assert_eq!(
+            (checks[0].status, checks[0].field(b"errno")),
+            (Status::Unknown, Some(&b"1"[..]))
+        );
+        assert_eq!(
+            checks[1].status,
+            verdict::user(&record.users.as_ref().unwrap()[0]).status
+        );
+        assert_eq!(
+            np1::decode(checks[1].name, &mut name),
+            Some(&b"no de,=x"[..])
+        );
         // `svc.USER:UNIT`: the separator is a literal colon, a colon inside a name is encoded.
-        let (user, unit) = checks[2].name.split_at(checks[2].name.iter().position(|&b| b == b':').unwrap());
+        let (user, unit) = checks[2]
+            .name
+            .split_at(checks[2].name.iter().position(|&b| b == b':').unwrap());
         assert_eq!(np1::decode(user, &mut name), Some(&b"no de,=x"[..]));
         assert_eq!(np1::decode(&unit[1..], &mut name), Some(&b"app:1 %"[..]));
-        assert_eq!((checks[2].status, checks[2].why), (Status::Crit, &b"down"[..]));
+        assert_eq!(
+            (checks[2].status, checks[2].why),
+            (Status::Crit, &b"down"[..])
+        );
         assert_eq!(checks[3].field(b"mb"), Some(&b"10"[..]));
         assert_eq!(checks[3].field(b"ro"), Some(&b"1"[..]));
         assert_eq!(checks[3].field(b"ino"), Some(&b"-"[..]));

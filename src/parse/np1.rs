@@ -48,7 +48,9 @@ impl<'a> Check<'a> {
     pub fn field(&self, name: &[u8]) -> Option<&'a [u8]> {
         self.fields.split(|&b| b == b',').find_map(|pair| {
             let colon = pair.iter().position(|&b| b == b':')?;
-            (pair.get(..colon)? == name).then(|| pair.get(colon + 1..)).flatten()
+            (pair.get(..colon)? == name)
+                .then(|| pair.get(colon + 1..))
+                .flatten()
         })
     }
 }
@@ -120,7 +122,8 @@ impl<'a> Np1<'a> {
 
     /// `boot_id` (32 hex digits) when the system check ran.
     pub fn boot(&self) -> Option<&'a [u8]> {
-        self.get(b"boot").filter(|b| b.len() == 32 && b.iter().all(u8::is_ascii_hexdigit))
+        self.get(b"boot")
+            .filter(|b| b.len() == 32 && b.iter().all(u8::is_ascii_hexdigit))
     }
 
     /// Every check token, in record order (tokens whose value starts with a status word).
@@ -142,7 +145,13 @@ impl<'a> Np1<'a> {
                 Some(dot) => (key.get(..dot)?, key.get(dot + 1..)?),
                 None => (key, &b""[..]),
             };
-            Some(Check { kind, name, status, why, fields })
+            Some(Check {
+                kind,
+                name,
+                status,
+                why,
+                fields,
+            })
         })
     }
 }
@@ -181,7 +190,10 @@ mod tests {
         assert_eq!(r.boot(), Some(&b"0b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c"[..]));
         let checks: Vec<Check> = r.checks().collect();
         assert_eq!(checks.len(), 6);
-        assert_eq!((checks[0].kind, checks[0].status, checks[0].why), (&b"clock"[..], Status::Crit, &b"unsynced"[..]));
+        assert_eq!(
+            (checks[0].kind, checks[0].status, checks[0].why),
+            (&b"clock"[..], Status::Crit, &b"unsynced"[..])
+        );
         assert_eq!(checks[0].field(b"maxe_ms"), Some(&b"16000"[..]));
         assert_eq!(checks[3].name, b"node:openclaw-node");
         assert_eq!(checks[3].field(b"pid"), Some(&b"812"[..]));
@@ -193,7 +205,10 @@ mod tests {
     fn rejects_what_is_not_a_record() {
         assert_eq!(parse(b""), Err(Error::Empty));
         assert_eq!(parse(b"np2 host=a t=1 st=ok"), Err(Error::Version));
-        assert_eq!(parse(b"np1 host=a t=1 st=ok\nnp1 host=b t=1 st=ok"), Err(Error::Syntax));
+        assert_eq!(
+            parse(b"np1 host=a t=1 st=ok\nnp1 host=b t=1 st=ok"),
+            Err(Error::Syntax)
+        );
         assert_eq!(parse(b"np1 host=a t=1 st=ok junk"), Err(Error::Syntax));
         assert_eq!(parse(b"np1 host=a t=1 st=ok =x"), Err(Error::Syntax));
         assert_eq!(parse(b"np1 host=a t=x st=ok"), Err(Error::Missing("t")));
@@ -207,7 +222,10 @@ mod tests {
     #[test]
     fn percent_decoding() {
         let mut buf = [0u8; 16];
-        assert_eq!(decode(b"h%C3%A9te%3D1", &mut buf), Some(&b"h\xc3\xa9te=1"[..]));
+        assert_eq!(
+            decode(b"h%C3%A9te%3D1", &mut buf),
+            Some(&b"h\xc3\xa9te=1"[..])
+        );
         assert_eq!(decode(b"bad%zz", &mut buf), None);
         assert_eq!(decode(b"cut%4", &mut buf), None);
         assert_eq!(decode(b"0123456789abcdefg", &mut buf), None);

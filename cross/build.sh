@@ -94,13 +94,23 @@ if [ -n "$armv7" ] && ! musl_ok; then
   download() { (cd "$tmp" && apt-get "${sandbox[@]}" download -qq musl-dev:armhf </dev/null >&2); }
   if ! download 2>/dev/null; then
     # apt knows armhf packages only once the architecture is added and the lists fetched again.
+    # Added here, it is removed once the package is downloaded: the machine's apt is left as it
+    # was (an armhf index a mirror serves half-synced would otherwise fail every apt-get update).
+    added=""
     if ! dpkg --print-foreign-architectures | grep -qx armhf; then
-      log "dpkg --add-architecture armhf"
+      log "dpkg --add-architecture armhf (until musl-dev:armhf is downloaded)"
       $sudo dpkg --add-architecture armhf
+      added=1
     fi
     updated=""
     apt_update
-    download || die "cannot download musl-dev:armhf"
+    ok=1
+    download || ok=""
+    if [ -n "$added" ]; then
+      $sudo dpkg --remove-architecture armhf
+      log "dpkg --remove-architecture armhf"
+    fi
+    [ -n "$ok" ] || die "cannot download musl-dev:armhf"
   fi
   rm -rf "$musl_root"
   mkdir -p "$musl_root"

@@ -201,22 +201,18 @@ fn join<'b>(start: usize, parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Resul
     CStr::from_bytes_with_nul(buf.get(..=len).ok_or(Errno::NAMETOOLONG)?).map_err(|_| Errno::INVAL)
 }
 
-/// A path as given (not below a root), NUL-terminated in `buf`; `suffix` is appended.
-pub fn cpath<'b>(
-    path: &[u8],
-    suffix: &[u8],
-    buf: &'b mut [u8; PATH_CAP],
-) -> Result<&'b CStr, Errno> {
-    if path.is_empty() {
+/// A path as given (not below a root), made of `parts` joined as they are, NUL-terminated.
+pub fn cpath<'b>(parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
+    if parts.first().is_none_or(|first| first.is_empty()) {
         return Err(Errno::INVAL);
     }
-    join(0, &[path, suffix], buf)
+    join(0, parts, buf)
 }
 
 /// Reads the start of a file named by a path as given (not below a root): the config file.
 pub fn read_path<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     let mut cbuf = [0u8; PATH_CAP];
-    read_cstr(cpath(path, b"", &mut cbuf)?, buf)
+    read_cstr(cpath(&[path], &mut cbuf)?, buf)
 }
 
 /// Strips a leading `/` so an absolute path given by the user can be joined below the root.

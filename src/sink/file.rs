@@ -25,30 +25,15 @@ const MODE: Mode = Mode::from_bits_truncate(0o644);
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn replace(path: &[u8], bytes: &[u8]) -> Result<(), SinkError> {
     let mut digits = [0u8; 20];
-    let pid = crate::probe::decimal(
-        u64::from(
-            rustix::process::getpid()
-                .as_raw_nonzero()
-                .get()
-                .unsigned_abs(),
-        ),
-        &mut digits,
-    );
+    let pid = rustix::process::getpid()
+        .as_raw_nonzero()
+        .get()
+        .unsigned_abs();
+    let pid = crate::probe::decimal(u64::from(pid), &mut digits);
     let mut tmp_buf = [0u8; PATH_CAP];
-    let mut suffix = [0u8; 32];
-    let suffix_len = 5 + pid.len();
-    suffix.get_mut(..5).map(|s| s.copy_from_slice(b".tmp."));
-    suffix
-        .get_mut(5..suffix_len)
-        .map(|s| s.copy_from_slice(pid));
-    let tmp = cpath(
-        path,
-        suffix.get(..suffix_len).unwrap_or(b".tmp"),
-        &mut tmp_buf,
-    )
-    .map_err(|e| SinkError::new("path", e))?;
+    let tmp = cpath(&[path, b".tmp.", pid], &mut tmp_buf).map_err(|e| SinkError::new("path", e))?;
     let mut final_buf = [0u8; PATH_CAP];
-    let target = cpath(path, b"", &mut final_buf).map_err(|e| SinkError::new("path", e))?;
+    let target = cpath(&[path], &mut final_buf).map_err(|e| SinkError::new("path", e))?;
 
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = fs::openat(CWD, tmp, flags, MODE)
@@ -70,7 +55,7 @@ pub fn replace(path: &[u8], bytes: &[u8]) -> Result<(), SinkError> {
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError> {
     let mut path_buf = [0u8; PATH_CAP];
-    let target = cpath(path, b"", &mut path_buf).map_err(|e| SinkError::new("path", e))?;
+    let target = cpath(&[path], &mut path_buf).map_err(|e| SinkError::new("path", e))?;
     let flags =
         OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let mut fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new("open", e))?;
@@ -79,7 +64,7 @@ pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError
         .st_size as u64;
     if size > 0 && size.saturating_add(bytes.len() as u64) > max_bytes {
         let mut old_buf = [0u8; PATH_CAP];
-        let old = cpath(path, b".1", &mut old_buf).map_err(|e| SinkError::new("path", e))?;
+        let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new("path", e))?;
         fs::renameat(CWD, target, CWD, old).map_err(|e| SinkError::new("rotate", e))?;
         fd = fs::openat(CWD, target, flags | OFlags::EXCL, MODE)
             .map_err(|e| SinkError::new("open after rotation", e))?;

@@ -28,5 +28,12 @@ log "build the static agent (x86_64 musl, release)"
 cargo build --release --locked --target x86_64-unknown-linux-musl --bin nodepulse
 file target/x86_64-unknown-linux-musl/release/nodepulse | grep -q "statically linked" || { echo "agent is not static"; exit 1; }
 
+# ---- cross targets (issue 6) ----------------------------------------------------------------
+# The static agent for aarch64, armv7 (hard-float) and i686 too; tests/cross.rs runs each under
+# qemu-user against the fixture roots. A target that cannot be built fails the suite.
+log "cross targets (cross/build.sh: aarch64, armv7, i686; x86_64 is built above)"
+bash cross/build.sh >/dev/null
+# ---- end cross targets ------------------------------------------------------------------------
+
 log "unit and integration tests"
 cargo test --locked

@@ -1479,12 +1479,7 @@ fn nagios_shape_and_exit_code_for_every_scenario() {
 
 /// The plugin guidelines' shape when there is no performance data: no `|` at all (`text |`
 /// with nothing after it is not `text | perfdata`).
-///
-/// Ignored while the agent has this bug (src/encode/nagios.rs writes " |" unconditionally), so
-/// that the other test binaries still run under `cargo test`; run it with
-/// `cargo test --test formats -- --ignored` and drop the attribute with the fix.
 #[test]
-#[ignore = "agent bug: nagios output ends in a dangling ' |' when there is no perfdata"]
 fn nagios_without_perfdata_has_no_dangling_pipe() {
     let ok = Scenario {
         name: "systemd-ok, service only",

@@ -50,8 +50,13 @@ fn problem(out: &mut Out, count: &mut usize, what: &str, name: &[u8], v: Verdict
     }
 }
 
-/// ` 'label'=value` then `;warn;crit;min;max` as given.
+/// ` 'label'=value` then `;warn;crit;min;max` as given; the first item is preceded by ` |`
+/// (the summary never holds a `|`: names pass through `label_escape`), so a record without
+/// perfdata has no dangling pipe.
 fn perf(out: &mut Out, label: &[&[u8]], value: impl FnOnce(&mut Out), rest: &str) {
+    if !out.as_bytes().contains(&b'|') {
+        out.str(" |");
+    }
     out.str(" '");
     for part in label {
         lossy(out, part, label_escape);
@@ -98,7 +103,6 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
         out.str("all checks ok on ");
         lossy(out, r.host.as_deref().unwrap_or(b"-"), label_escape);
     }
-    out.str(" |");
 
     if let Some(Ok(tx)) = r.clock.as_ref().map(|c| &c.timex) {
         let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);

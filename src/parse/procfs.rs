@@ -80,10 +80,10 @@ pub fn parse_boot_id(bytes: &[u8]) -> Option<[u8; 32]> {
 }
 
 /// Parses a one-line text file (hostname, kernel release): trimmed, non-empty, at most `max`
-/// bytes, no whitespace or control bytes inside.
+/// bytes, no control bytes inside (`sethostname` accepts any byte; the encoders escape).
 pub fn parse_word(bytes: &[u8], max: usize) -> Option<&[u8]> {
     let text = trim(bytes);
-    let clean = text.iter().all(|&b| b > b' ' && b != 0x7f);
+    let clean = text.iter().all(|&b| b >= b' ' && b != 0x7f);
     (!text.is_empty() && text.len() <= max && clean).then_some(text)
 }
 
@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn words() {
         assert_eq!(parse_word(b"edge-01\n", 64), Some(&b"edge-01"[..]));
-        assert_eq!(parse_word(b"two words\n", 64), None);
+        assert_eq!(parse_word(b"two words\n", 64), Some(&b"two words"[..]));
         assert_eq!(parse_word(b"\n", 64), None);
         assert_eq!(parse_word(b"abcdef", 3), None);
         assert_eq!(parse_word(b"a\x01b", 64), None);

@@ -552,12 +552,20 @@ fn udp_v6() -> (UdpSocket, u16) {
     (s, port)
 }
 
+/// `recv`, retried when a signal interrupts it (EINTR is not an answer).
+fn recv(s: &UdpSocket, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match s.recv(buf) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// The one datagram a socket gets; none more within 200 ms.
 fn one_datagram(s: &UdpSocket, what: &str) -> Vec<u8> {
     let mut buf = vec![0u8; 65536];
-    let n = s
-        .recv(&mut buf)
-        .unwrap_or_else(|e| panic!("{what}: no datagram: {e}"));
+    let n = recv(s, &mut buf).unwrap_or_else(|e| panic!("{what}: no datagram: {e}"));
     buf.truncate(n);
     assert_nothing(s, what);
     buf
@@ -567,7 +575,7 @@ fn assert_nothing(s: &UdpSocket, what: &str) {
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     let mut buf = [0u8; 2048];
-    match s.recv(&mut buf) {
+    match recv(s, &mut buf) {
         Ok(n) => panic!(
             "{what}: unexpected datagram of {n} bytes: {:?}",
             String::from_utf8_lossy(&buf[..n])

@@ -1,0 +1,621 @@
+//! The fleet table: one compact [`Node`] per host, updated by each accepted record and by a
+//! periodic sweep (offline, flapping, and the end of "recent" problems).
+//!
+//! A node keeps only what the verdicts need (about 150 bytes plus its name), never the record:
+//! times, skew, boot id, seq, the learned interval, the record's problem bits and, for every
+//! problem, the second it began.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// One problem a node can have; the index into [`Node::since`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Problem {
+    /// No record for more than `offline_factor` × interval.
+    Offline,
+    /// |node clock − receive time| above the threshold.
+    Skewed,
+    /// `boot` changed (kept for `--recent` seconds).
+    Rebooted,
+    /// `seq` jumped (kept for `--recent` seconds).
+    Lost,
+    /// At least `--flap-threshold` offline/online transitions in the last hour.
+    Flapping,
+    /// The record says: `clock=crit:unsynced`.
+    Unsynced,
+    /// Clock offset or maxerror over the agent's thresholds.
+    Clock,
+    /// Time daemon missing or not syncing (`ntp=warn...`).
+    Timesync,
+    /// Linger off for a user with a user service.
+    Linger,
+    /// A service is not running.
+    Service,
+    Disk,
+    Memory,
+}
+
+pub const PROBLEMS: usize = 12;
+
+impl Problem {
+    pub const ALL: [Problem; PROBLEMS] = [
+        Problem::Offline,
+        Problem::Skewed,
+        Problem::Rebooted,
+        Problem::Lost,
+        Problem::Flapping,
+        Problem::Unsynced,
+        Problem::Clock,
+        Problem::Timesync,
+        Problem::Linger,
+        Problem::Service,
+        Problem::Disk,
+        Problem::Memory,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::Offline => "offline",
+            Problem::Skewed => "skewed",
+            Problem::Rebooted => "rebooted",
+            Problem::Lost => "lost_records",
+            Problem::Flapping => "flapping",
+            Problem::Unsynced => "unsynced",
+            Problem::Clock => "clock",
+            Problem::Timesync => "timesync",
+            Problem::Linger => "linger_off",
+            Problem::Service => "service_down",
+            Problem::Disk => "disk",
+            Problem::Memory => "memory",
+        }
+    }
+
+    pub fn bit(self) -> u16 {
+        1 << (self as u8)
+    }
+
+    /// The problems a record itself reports (not the collector's own observations).
+    pub const FROM_RECORD: u16 = (1 << Problem::Unsynced as u8)
+        | (1 << Problem::Clock as u8)
+        | (1 << Problem::Timesync as u8)
+        | (1 << Problem::Linger as u8)
+        | (1 << Problem::Service as u8)
+        | (1 << Problem::Disk as u8)
+        | (1 << Problem::Memory as u8);
+}
+
+/// Check status as a number, the agent's prom/influx encoding: 0 ok, 1 warn, 2 crit, 3 unknown.
+pub fn status_str(code: u8) -> &'static str {
+    match code {
+        0 => "ok",
+        1 => "warn",
+        2 => "crit",
+        _ => "unknown",
+    }
+}
+
+/// Worse of two status codes (crit > warn > unknown > ok), as the agent ranks them.
+pub fn worse(a: u8, b: u8) -> u8 {
+    fn rank(s: u8) -> u8 {
+        match s {
+            0 => 0,
+            3 => 1,
+            1 => 2,
+            _ => 3,
+        }
+    }
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// Numbers a record carries that the influx forwarder re-sends.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    pub uptime_s: Option<u64>,
+    /// 1, 5, 15 min load in hundredths.
+    pub load: Option<[u64; 3]>,
+    pub clock: Option<u8>,
+    pub clock_offset_us: Option<i64>,
+    pub clock_maxerror_ms: Option<i64>,
+    pub timesync: Option<u8>,
+    pub linger: Option<u8>,
+    pub service: Option<u8>,
+    pub services_down: u32,
+    pub disk: Option<u8>,
+    pub disk_used_pct_max: Option<u64>,
+    pub memory: Option<u8>,
+    pub memory_total_mb: Option<u64>,
+    pub memory_avail_mb: Option<u64>,
+}
+
+/// What one accepted datagram says, whatever its format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Obs<'a> {
+    /// Hostname percent-encoded as in `np1` (the table's key).
+    pub host: Cow<'a, str>,
+    pub t_ms: u64,
+    pub status: u8,
+    pub boot: Option<[u8; 16]>,
+    pub seq: Option<u64>,
+    /// [`Problem::FROM_RECORD`] bits.
+    pub problems: u16,
+    pub metrics: Metrics,
+}
+
+/// What the collector keeps per host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Node {
+    /// Receive time of the last record, ms since the epoch.
+    pub seen_ms: u64,
+    /// The node's own `t` in that record.
+    pub t_ms: u64,
+    /// `t − receive time` of the last record.
+    pub skew_ms: i64,
+    /// Last `seq`, `u64::MAX` when the node sends none.
+    pub seq: u64,
+    /// `boot_id`; all zero when unknown.
+    pub boot: [u8; 16],
+    /// Records lost (sum of seq gaps).
+    pub lost: u32,
+    /// Records accepted.
+    pub records: u32,
+    /// Learned interval between records, ms; 0 until learned.
+    pub interval_ms: u32,
+    /// Active problems ([`Problem::bit`]).
+    pub problems: u16,
+    /// Overall status of the last record (0–3).
+    pub status: u8,
+    /// Next slot in `flaps`.
+    pub flap_next: u8,
+    /// For each active problem, the second it began (epoch seconds).
+    pub since: [u32; PROBLEMS],
+    /// Epoch seconds of the last offline/online transitions (ring; 0 = empty).
+    pub flaps: [u32; FLAP_RING],
+}
+
+pub const FLAP_RING: usize = 8;
+
+impl Node {
+    pub fn has(&self, p: Problem) -> bool {
+        self.problems & p.bit() != 0
+    }
+
+    fn set(&mut self, p: Problem, since_s: u32) {
+        if !self.has(p) {
+            self.problems |= p.bit();
+            self.since[p as usize] = since_s;
+        }
+    }
+
+    fn clear(&mut self, p: Problem) {
+        self.problems &= !p.bit();
+        self.since[p as usize] = 0;
+    }
+
+    /// When `p` began (epoch seconds), if active.
+    pub fn since(&self, p: Problem) -> Option<u32> {
+        self.has(p).then_some(self.since[p as usize])
+    }
+
+    fn push_flap(&mut self, now_s: u32) {
+        let i = usize::from(self.flap_next) % FLAP_RING;
+        self.flaps[i] = now_s;
+        self.flap_next = ((i + 1) % FLAP_RING) as u8;
+    }
+
+    fn flaps_within_hour(&self, now_s: u32) -> u32 {
+        self.flaps
+            .iter()
+            .filter(|&&t| t != 0 && now_s.saturating_sub(t) < 3600)
+            .count() as u32
+    }
+
+    /// The interval the offline rule uses: learned, else the flag.
+    pub fn interval_ms(&self, policy: &Policy) -> u64 {
+        if self.interval_ms > 0 {
+            u64::from(self.interval_ms)
+        } else {
+            policy.interval_ms
+        }
+    }
+
+    pub fn boot_known(&self) -> bool {
+        self.boot != [0; 16]
+    }
+}
+
+/// The rules, from the command line (and saved with the state for `status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub interval_ms: u64,
+    pub offline_factor: u64,
+    pub skew_threshold_ms: u64,
+    pub flap_threshold: u32,
+    /// How long "rebooted" and "lost records" stay problems.
+    pub recent_ms: u64,
+    pub max_nodes: usize,
+    /// Learn each node's interval from consecutive records.
+    pub learn: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            interval_ms: 60_000,
+            offline_factor: 3,
+            skew_threshold_ms: 300_000,
+            flap_threshold: 4,
+            recent_ms: 3_600_000,
+            max_nodes: 100_000,
+            learn: true,
+        }
+    }
+}
+
+/// Why a datagram was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Drop {
+    Empty,
+    Oversize,
+    Utf8,
+    Version,
+    Syntax,
+    MissingHost,
+    MissingT,
+    MissingStatus,
+    Json,
+    HostTooLong,
+    NodeLimit,
+}
+
+pub const DROPS: usize = 11;
+
+impl Drop {
+    pub const ALL: [Drop; DROPS] = [
+        Drop::Empty,
+        Drop::Oversize,
+        Drop::Utf8,
+        Drop::Version,
+        Drop::Syntax,
+        Drop::MissingHost,
+        Drop::MissingT,
+        Drop::MissingStatus,
+        Drop::Json,
+        Drop::HostTooLong,
+        Drop::NodeLimit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Drop::Empty => "empty",
+            Drop::Oversize => "oversize",
+            Drop::Utf8 => "not_utf8",
+            Drop::Version => "version",
+            Drop::Syntax => "syntax",
+            Drop::MissingHost => "missing_host",
+            Drop::MissingT => "missing_t",
+            Drop::MissingStatus => "missing_status",
+            Drop::Json => "json",
+            Drop::HostTooLong => "host_too_long",
+            Drop::NodeLimit => "node_limit",
+        }
+    }
+}
+
+/// Counters since the state was created (they survive restarts through the state file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub accepted: u64,
+    pub dropped: [u64; DROPS],
+}
+
+impl Counters {
+    pub fn drop(&mut self, why: Drop) {
+        self.dropped[why as usize] += 1;
+    }
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.iter().sum()
+    }
+}
+
+pub struct Fleet {
+    pub nodes: HashMap<Box<str>, Node>,
+    pub policy: Policy,
+    pub counters: Counters,
+}
+
+pub fn secs(ms: u64) -> u32 {
+    u32::try_from(ms / 1000).unwrap_or(u32::MAX)
+}
+
+impl Fleet {
+    pub fn new(policy: Policy) -> Fleet {
+        Fleet {
+            nodes: HashMap::new(),
+            policy,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Applies one record received at `now_ms`; `None` when refused (the node table is full).
+    pub fn ingest(&mut self, obs: &Obs, now_ms: u64) -> Option<&Node> {
+        let policy = &self.policy;
+        if !self.nodes.contains_key(obs.host.as_ref()) {
+            if self.nodes.len() >= policy.max_nodes {
+                self.counters.drop(Drop::NodeLimit);
+                return None;
+            }
+            self.nodes.insert(
+                Box::from(obs.host.as_ref()),
+                Node {
+                    seq: u64::MAX,
+                    ..Node::default()
+                },
+            );
+        }
+        let node = self.nodes.get_mut(obs.host.as_ref())?;
+        self.counters.accepted += 1;
+        update(node, obs, now_ms, policy);
+        Some(node)
+    }
+
+    /// Time-driven verdicts: offline, flapping, and the end of recent reboots and losses.
+    pub fn sweep(&mut self, now_ms: u64) {
+        let policy = &self.policy;
+        for node in self.nodes.values_mut() {
+            sweep_node(node, now_ms, policy);
+        }
+    }
+
+    /// Nodes up (not offline) and offline.
+    pub fn census(&self) -> (usize, usize) {
+        let offline = self
+            .nodes
+            .values()
+            .filter(|n| n.has(Problem::Offline))
+            .count();
+        (self.nodes.len() - offline, offline)
+    }
+
+    /// Hosts sorted problems first (offline, then by number of problems), then by name.
+    pub fn sorted(&self) -> Vec<(&str, &Node)> {
+        let mut v: Vec<(&str, &Node)> = self.nodes.iter().map(|(k, n)| (&**k, n)).collect();
+        v.sort_by(|a, b| {
+            let key = |n: &Node| {
+                (
+                    std::cmp::Reverse(n.problems != 0),
+                    std::cmp::Reverse(n.has(Problem::Offline)),
+                    std::cmp::Reverse(n.problems.count_ones()),
+                )
+            };
+            key(a.1).cmp(&key(b.1)).then(a.0.cmp(b.0))
+        });
+        v
+    }
+}
+
+fn update(node: &mut Node, obs: &Obs, now_ms: u64, policy: &Policy) {
+    let now_s = secs(now_ms);
+    let first = node.records == 0;
+    let was_offline = node.has(Problem::Offline);
+
+    if was_offline {
+        node.clear(Problem::Offline);
+        node.push_flap(now_s);
+    }
+
+    // Learn the interval from consecutive node timestamps (per seq step when seq is sent);
+    // skipped after an outage and when the node clock and ours disagree (a clock step).
+    if policy.learn && !first && !was_offline && obs.t_ms > node.t_ms {
+        let dt = obs.t_ms - node.t_ms;
+        let recv_dt = now_ms.saturating_sub(node.seen_ms);
+        let steps = match (obs.seq, node.seq) {
+            (Some(s), last) if last != u64::MAX && s > last => s - last,
+            _ => 1,
+        };
+        if dt.abs_diff(recv_dt) <= (dt / 2).max(1000) {
+            let new = (dt / steps).clamp(1000, 86_400_000);
+            node.interval_ms = if node.interval_ms == 0 {
+                new as u32
+            } else {
+                ((3 * u64::from(node.interval_ms) + new) / 4) as u32
+            };
+        }
+    }
+
+    // Reboot: a different boot id than the last known one.
+    if let Some(boot) = obs.boot {
+        if node.boot_known() && node.boot != boot {
+            node.clear(Problem::Rebooted);
+            node.set(Problem::Rebooted, now_s);
+        }
+        node.boot = boot;
+    }
+
+    // Lost records: a forward jump of seq (a backward one is a restarted counter).
+    if let Some(seq) = obs.seq {
+        if node.seq != u64::MAX && seq > node.seq.saturating_add(1) {
+            let gap = seq - node.seq - 1;
+            node.lost = node
+                .lost
+                .saturating_add(u32::try_from(gap).unwrap_or(u32::MAX));
+            node.clear(Problem::Lost);
+            node.set(Problem::Lost, now_s);
+        }
+        node.seq = seq;
+    } else {
+        node.seq = u64::MAX;
+    }
+
+    // Skew of the node's clock against ours.
+    let skew = i128::from(obs.t_ms) - i128::from(now_ms);
+    node.skew_ms = skew.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    if node.skew_ms.unsigned_abs() > policy.skew_threshold_ms {
+        node.set(Problem::Skewed, now_s);
+    } else {
+        node.clear(Problem::Skewed);
+    }
+
+    // What the record says: set new bits (from now), keep the start of those still there.
+    for p in Problem::ALL {
+        if p.bit() & Problem::FROM_RECORD != 0 {
+            if obs.problems & p.bit() != 0 {
+                node.set(p, now_s);
+            } else {
+                node.clear(p);
+            }
+        }
+    }
+
+    node.seen_ms = now_ms;
+    node.t_ms = obs.t_ms;
+    node.status = obs.status;
+    node.records = node.records.saturating_add(1);
+    update_flapping(node, now_s, policy);
+}
+
+fn update_flapping(node: &mut Node, now_s: u32, policy: &Policy) {
+    if node.flaps_within_hour(now_s) >= policy.flap_threshold {
+        node.set(Problem::Flapping, now_s);
+    } else {
+        node.clear(Problem::Flapping);
+    }
+}
+
+pub fn sweep_node(node: &mut Node, now_ms: u64, policy: &Policy) {
+    let now_s = secs(now_ms);
+    let deadline = node
+        .seen_ms
+        .saturating_add(policy.offline_factor.saturating_mul(node.interval_ms(policy)));
+    if now_ms > deadline && !node.has(Problem::Offline) {
+        // Offline since the last record: that is when it went silent.
+        node.set(Problem::Offline, secs(node.seen_ms));
+        node.push_flap(now_s);
+    }
+    let recent_s = secs(policy.recent_ms);
+    for p in [Problem::Rebooted, Problem::Lost] {
+        if let Some(since) = node.since(p) {
+            if now_s.saturating_sub(since) >= recent_s {
+                node.clear(p);
+            }
+        }
+    }
+    update_flapping(node, now_s, policy);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(host: &str, t_ms: u64) -> Obs<'static> {
+        Obs {
+            host: Cow::Owned(host.to_string()),
+            t_ms,
+            status: 0,
+            boot: Some([1; 16]),
+            seq: None,
+            problems: 0,
+            metrics: Metrics::default(),
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            interval_ms: 1000,
+            offline_factor: 3,
+            skew_threshold_ms: 300_000,
+            flap_threshold: 2,
+            recent_ms: 10_000,
+            max_nodes: 2,
+            learn: true,
+        }
+    }
+
+    const T0: u64 = 1_800_000_000_000;
+
+    #[test]
+    fn offline_then_back_then_flapping() {
+        let mut f = Fleet::new(policy());
+        assert!(f.ingest(&obs("a", T0), T0).is_some());
+        f.sweep(T0 + 3000);
+        assert!(!f.nodes["a"].has(Problem::Offline));
+        f.sweep(T0 + 3001);
+        let n = &f.nodes["a"];
+        assert_eq!(n.since(Problem::Offline), Some(secs(T0)));
+        // Two transitions (offline, online) reach the threshold of 2.
+        f.ingest(&obs("a", T0 + 5000), T0 + 5000);
+        let n = &f.nodes["a"];
+        assert!(!n.has(Problem::Offline));
+        assert!(n.has(Problem::Flapping));
+        // An hour later those transitions age out: one new one (offline again) is not flapping.
+        f.sweep(T0 + 5000 + 3_600_000);
+        let n = &f.nodes["a"];
+        assert!(n.has(Problem::Offline));
+        assert!(!n.has(Problem::Flapping));
+    }
+
+    #[test]
+    fn skew_reboot_seq_and_limit() {
+        let mut f = Fleet::new(policy());
+        f.ingest(&obs("a", T0 - 600_000), T0);
+        assert_eq!(f.nodes["a"].skew_ms, -600_000);
+        assert_eq!(f.nodes["a"].since(Problem::Skewed), Some(secs(T0)));
+        let mut o = obs("a", T0 + 1000);
+        o.boot = Some([2; 16]);
+        o.seq = Some(5);
+        f.ingest(&o, T0 + 1000);
+        let n = &f.nodes["a"];
+        assert!(!n.has(Problem::Skewed));
+        assert!(n.has(Problem::Rebooted));
+        o.seq = Some(9);
+        o.t_ms += 4000;
+        f.ingest(&o, T0 + 5000);
+        let n = &f.nodes["a"];
+        assert_eq!((n.lost, n.has(Problem::Lost)), (3, true));
+        f.sweep(T0 + 11_000);
+        assert!(!f.nodes["a"].has(Problem::Rebooted));
+        assert!(f.nodes["a"].has(Problem::Lost));
+        f.ingest(&obs("b", T0), T0);
+        assert!(f.ingest(&obs("c", T0), T0).is_none());
+        assert_eq!(f.counters.dropped[Drop::NodeLimit as usize], 1);
+        assert_eq!(f.nodes.len(), 2);
+    }
+
+    #[test]
+    fn learns_the_interval() {
+        let mut f = Fleet::new(policy());
+        for i in 0..10 {
+            f.ingest(&obs("a", T0 + i * 5000), T0 + i * 5000);
+        }
+        assert_eq!(f.nodes["a"].interval_ms, 5000);
+        f.sweep(T0 + 45_000 + 15_000);
+        assert!(!f.nodes["a"].has(Problem::Offline));
+        f.sweep(T0 + 45_000 + 15_001);
+        assert!(f.nodes["a"].has(Problem::Offline));
+    }
+
+    #[test]
+    fn record_problems_keep_their_start() {
+        let mut f = Fleet::new(policy());
+        let mut o = obs("a", T0);
+        o.problems = Problem::Service.bit() | Problem::Linger.bit();
+        f.ingest(&o, T0);
+        o.t_ms += 1000;
+        o.problems = Problem::Service.bit();
+        f.ingest(&o, T0 + 1000);
+        let n = &f.nodes["a"];
+        assert_eq!(n.since(Problem::Service), Some(secs(T0)));
+        assert_eq!(n.since(Problem::Linger), None);
+        assert_eq!(n.problems, Problem::Service.bit());
+    }
+
+    #[test]
+    fn node_is_compact() {
+        assert!(std::mem::size_of::<Node>() <= 152, "{}", std::mem::size_of::<Node>());
+    }
+}

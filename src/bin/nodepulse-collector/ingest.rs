@@ -1,0 +1,347 @@
+//! One datagram → one [`Obs`], or the reason it is dropped.
+//!
+//! `np1` records go through the library's parser ([`nodepulse::parse::np1`]); the agent's JSON
+//! object (`--format json`) through [`crate::json`]. Both give the same observation.
+
+use crate::fleet::{worse, Drop, Metrics, Obs, Problem};
+use crate::json::{self, Value};
+use nodepulse::num::{parse_hundredths, parse_i64, parse_u64};
+use nodepulse::parse::np1;
+use nodepulse::verdict::Status;
+use std::borrow::Cow;
+
+/// Largest datagram accepted (the parser's limit and a newline).
+pub const MAX_DATAGRAM: usize = np1::MAX_LEN + 1;
+/// Longest hostname kept (percent-encoded).
+pub const MAX_HOST: usize = 255;
+
+fn code(s: Status) -> u8 {
+    s.code()
+}
+
+fn code_of(word: &str) -> Option<u8> {
+    match word {
+        "ok" => Some(0),
+        "warn" => Some(1),
+        "crit" => Some(2),
+        "unknown" => Some(3),
+        _ => None,
+    }
+}
+
+fn hex16(hex: &[u8]) -> Option<[u8; 16]> {
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn merge(slot: &mut Option<u8>, status: u8) {
+    *slot = Some(match *slot {
+        Some(s) => worse(s, status),
+        None => status,
+    });
+}
+
+/// Parses a datagram's bytes.
+pub fn parse(bytes: &[u8]) -> Result<Obs<'_>, Drop> {
+    if bytes.len() > MAX_DATAGRAM {
+        return Err(Drop::Oversize);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| Drop::Utf8)?;
+    let trimmed = text.trim_start();
+    let obs = if trimmed.starts_with('{') {
+        from_json(trimmed)?
+    } else {
+        from_np1(bytes)?
+    };
+    if obs.host.len() > MAX_HOST {
+        return Err(Drop::HostTooLong);
+    }
+    Ok(obs)
+}
+
+fn from_np1(bytes: &[u8]) -> Result<Obs<'_>, Drop> {
+    let r = np1::parse(bytes).map_err(|e| match e {
+        np1::Error::Empty => Drop::Empty,
+        np1::Error::TooLong => Drop::Oversize,
+        np1::Error::Version => Drop::Version,
+        np1::Error::Syntax => Drop::Syntax,
+        np1::Error::Missing("host") => Drop::MissingHost,
+        np1::Error::Missing("t") => Drop::MissingT,
+        np1::Error::Missing(_) => Drop::MissingStatus,
+    })?;
+    let host = r.host().ok_or(Drop::MissingHost)?;
+    // The parser admits only printable ASCII.
+    let host = std::str::from_utf8(host).map_err(|_| Drop::Syntax)?;
+    let mut obs = Obs {
+        host: Cow::Borrowed(host),
+        t_ms: r.t_ms().ok_or(Drop::MissingT)?,
+        status: r.status().map(code).ok_or(Drop::MissingStatus)?,
+        boot: r.boot().and_then(hex16),
+        seq: r.get(b"seq").and_then(parse_u64),
+        problems: 0,
+        metrics: Metrics::default(),
+    };
+    let m = &mut obs.metrics;
+    m.uptime_s = r.get(b"up").and_then(parse_u64);
+    if let Some(load) = r.get(b"load") {
+        let mut parts = load.split(|&b| b == b',').map(parse_hundredths);
+        if let (Some(Some(a)), Some(Some(b)), Some(Some(c))) =
+            (parts.next(), parts.next(), parts.next())
+        {
+            m.load = Some([a, b, c]);
+        }
+    }
+    let mut problems = 0u16;
+    for c in r.checks() {
+        let st = code(c.status);
+        let bad = matches!(c.status, Status::Warn | Status::Crit);
+        match c.kind {
+            b"clock" => {
+                merge(&mut m.clock, st);
+                m.clock_offset_us = c.field(b"off_us").and_then(parse_i64);
+                m.clock_maxerror_ms = c.field(b"maxe_ms").and_then(parse_i64);
+                if c.status == Status::Crit && c.why == b"unsynced" {
+                    problems |= Problem::Unsynced.bit();
+                } else if bad {
+                    problems |= Problem::Clock.bit();
+                }
+            }
+            b"ntp" => {
+                merge(&mut m.timesync, st);
+                if bad {
+                    problems |= Problem::Timesync.bit();
+                }
+            }
+            b"linger" => {
+                merge(&mut m.linger, st);
+                if bad {
+                    problems |= Problem::Linger.bit();
+                }
+            }
+            b"svc" => {
+                merge(&mut m.service, st);
+                if bad {
+                    problems |= Problem::Service.bit();
+                    m.services_down += 1;
+                }
+            }
+            b"disk" => {
+                merge(&mut m.disk, st);
+                if let Some(used) = c.field(b"use").and_then(parse_u64) {
+                    m.disk_used_pct_max = Some(m.disk_used_pct_max.unwrap_or(0).max(used));
+                }
+                if bad {
+                    problems |= Problem::Disk.bit();
+                }
+            }
+            b"mem" => {
+                merge(&mut m.memory, st);
+                m.memory_total_mb = c.field(b"mb").and_then(parse_u64);
+                m.memory_avail_mb = c.field(b"avail_mb").and_then(parse_u64);
+                if bad {
+                    problems |= Problem::Memory.bit();
+                }
+            }
+            _ => {}
+        }
+    }
+    obs.problems = problems;
+    Ok(obs)
+}
+
+/// Percent-encodes a decoded name exactly as the agent's `np1` encoder does.
+pub fn escape_host(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@' | b'+' | b'~')
+        {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn status_field(v: &Value) -> Option<u8> {
+    v.get("status").and_then(Value::str).and_then(code_of)
+}
+
+fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
+    let v = json::parse(text).ok_or(Drop::Json)?;
+    if !matches!(v, Value::Obj(_)) {
+        return Err(Drop::Json);
+    }
+    match v.get("v").and_then(Value::str) {
+        Some("np1") => {}
+        _ => return Err(Drop::Version),
+    }
+    let host = match v.get("host").and_then(Value::str) {
+        Some(h) if !h.is_empty() && h != "-" => escape_host(h),
+        _ => return Err(Drop::MissingHost),
+    };
+    let t_ms = v.get("t_ms").and_then(Value::u64).ok_or(Drop::MissingT)?;
+    let status = v
+        .get("status")
+        .and_then(Value::str)
+        .and_then(code_of)
+        .ok_or(Drop::MissingStatus)?;
+    let mut m = Metrics::default();
+    let mut problems = 0u16;
+    let mut boot = None;
+    if let Some(sys) = v.get("system") {
+        boot = sys
+            .get("boot_id")
+            .and_then(Value::str)
+            .and_then(|s| hex16(s.as_bytes()));
+        m.uptime_s = sys.get("uptime_s").and_then(Value::u64);
+        if let (Some(a), Some(b), Some(c)) = (
+            sys.get("load1").and_then(Value::hundredths),
+            sys.get("load5").and_then(Value::hundredths),
+            sys.get("load15").and_then(Value::hundredths),
+        ) {
+            m.load = Some([a, b, c]);
+        }
+    }
+    if let Some(c) = v.get("clock") {
+        if let Some(st) = status_field(c) {
+            m.clock = Some(st);
+            let why = c.get("why").and_then(Value::str);
+            if st == 2 && why == Some("unsynced") {
+                problems |= Problem::Unsynced.bit();
+            } else if st == 1 || st == 2 {
+                problems |= Problem::Clock.bit();
+            }
+        }
+        m.clock_offset_us = c.get("offset_us").and_then(Value::i64);
+        m.clock_maxerror_ms = c.get("maxerror_us").and_then(Value::i64).map(|us| us / 1000);
+    }
+    if let Some(st) = v.get("timesync").and_then(status_field) {
+        m.timesync = Some(st);
+        if st == 1 || st == 2 {
+            problems |= Problem::Timesync.bit();
+        }
+    }
+    let lists: [(&str, &mut Option<u8>, Problem); 3] = [
+        ("users", &mut m.linger, Problem::Linger),
+        ("services", &mut m.service, Problem::Service),
+        ("disks", &mut m.disk, Problem::Disk),
+    ];
+    for (key, slot, problem) in lists {
+        for item in v.get(key).map(Value::items).unwrap_or(&[]) {
+            if let Some(st) = status_field(item) {
+                merge(slot, st);
+                if st == 1 || st == 2 {
+                    problems |= problem.bit();
+                    if problem == Problem::Service {
+                        m.services_down += 1;
+                    }
+                }
+            }
+        }
+    }
+    for d in v.get("disks").map(Value::items).unwrap_or(&[]) {
+        if let Some(used) = d.get("used_pct").and_then(Value::u64) {
+            m.disk_used_pct_max = Some(m.disk_used_pct_max.unwrap_or(0).max(used));
+        }
+    }
+    if let Some(mem) = v.get("memory") {
+        if let Some(st) = status_field(mem) {
+            m.memory = Some(st);
+            if st == 1 || st == 2 {
+                problems |= Problem::Memory.bit();
+            }
+        }
+        m.memory_total_mb = mem.get("total_bytes").and_then(Value::u64).map(|b| b >> 20);
+        m.memory_avail_mb = mem.get("avail_bytes").and_then(Value::u64).map(|b| b >> 20);
+    }
+    Ok(Obs {
+        host: Cow::Owned(host),
+        t_ms,
+        status,
+        boot,
+        seq: v.get("seq").and_then(Value::u64),
+        problems,
+        metrics: m,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GHOST: &str = "np1 host=edge-ghost t=1795526382936 st=crit up=86400 load=0.12,0.34,0.56 boot=1b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kern=6.1.0-28-arm64 clock=crit:unsynced,sd:n,ne:n,ks:5,kf:40,off_us:0,ppm:0.000,maxe_ms:16000,este_ms:16000,tai:0 ntp=warn:never-synced,d:timesyncd,age_s:none linger.node=crit:linger-off,uid:1000,lg:off,st:offline svc.node:openclaw-node=crit:down,via:inv,pid:-,start_cs:- disk./=ok,mb:258019,free_mb:80719,use:14,ino:3 mem=ok,mb:976,avail_mb:585,swap_mb:100,swfree_mb:97\n";
+
+    const GHOST_JSON: &str = r#"{"v":"np1","host":"edge-ghost","t_ms":1795526382936,"status":"crit","system":{"uptime_s":86400,"load1":0.12,"load5":0.34,"load15":0.56,"boot_id":"1b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c","kernel":"6.1.0-28-arm64","arch":"x86_64"},"clock":{"status":"crit","why":"unsynced","sync":"no","sd_synced":false,"ne_synced":false,"kstate":5,"kstatus":64,"offset_us":0,"freq_ppm":0.000,"maxerror_us":16000000,"esterror_us":16000000,"tai_s":0,"errno":null},"timesync":{"status":"warn","why":"never-synced","daemon":"timesyncd","synced_age_s":null},"users":[{"user":"node","status":"crit","why":"linger-off","uid":1000,"linger":"off","state":"offline"}],"services":[{"service":"openclaw-node","user":"node","status":"crit","why":"down","via":"inv","pid":null,"start_cs":null}],"disks":[{"mount":"/","status":"ok","size_bytes":270553174016,"avail_bytes":84640000000,"used_pct":14,"inodes_used_pct":3,"read_only":false,"errno":null}],"memory":{"status":"ok","total_bytes":1023410176,"avail_bytes":613416960,"avail_estimated":false,"swap_total_bytes":104857600,"swap_free_bytes":102400000}}"#;
+
+    #[test]
+    fn np1_and_json_give_the_same_observation() {
+        let a = parse(GHOST.as_bytes()).unwrap();
+        let b = parse(GHOST_JSON.as_bytes()).unwrap();
+        assert_eq!(a.host, "edge-ghost");
+        assert_eq!(a.status, 2);
+        assert_eq!(a.boot.unwrap()[0], 0x1b);
+        let want = Problem::Unsynced.bit()
+            | Problem::Timesync.bit()
+            | Problem::Linger.bit()
+            | Problem::Service.bit();
+        assert_eq!(a.problems, want);
+        assert_eq!(a.metrics.load, Some([12, 34, 56]));
+        assert_eq!(a.metrics.disk_used_pct_max, Some(14));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn drop_reasons() {
+        assert_eq!(parse(b"").unwrap_err(), Drop::Empty);
+        assert_eq!(parse(&[b'x'; 70000]).unwrap_err(), Drop::Oversize);
+        assert_eq!(parse(b"np1 host=\xff t=1 st=ok").unwrap_err(), Drop::Utf8);
+        assert_eq!(parse(b"np2 host=a t=1 st=ok").unwrap_err(), Drop::Version);
+        assert_eq!(parse(b"np1 t=1 st=ok").unwrap_err(), Drop::MissingHost);
+        assert_eq!(parse(b"np1 host=a st=ok").unwrap_err(), Drop::MissingT);
+        assert_eq!(parse(b"np1 host=a t=1").unwrap_err(), Drop::MissingStatus);
+        assert_eq!(parse(b"np1 host=a t=1 st=ok x").unwrap_err(), Drop::Syntax);
+        assert_eq!(parse(b"{\"v\":").unwrap_err(), Drop::Json);
+        assert_eq!(parse(b"{\"v\":\"np2\"}").unwrap_err(), Drop::Version);
+        assert_eq!(
+            parse(b"{\"v\":\"np1\",\"t_ms\":1,\"status\":\"ok\"}").unwrap_err(),
+            Drop::MissingHost
+        );
+        let long = format!("np1 host={} t=1 st=ok", "h".repeat(300));
+        assert_eq!(parse(long.as_bytes()).unwrap_err(), Drop::HostTooLong);
+        let seq = parse(b"np1 host=a t=1 st=warn seq=42").unwrap();
+        assert_eq!((seq.seq, seq.status, seq.boot), (Some(42), 1, None));
+    }
+
+    #[test]
+    fn json_host_is_encoded_like_np1() {
+        let j = r#"{"v":"np1","host":"h\u00e9 1","t_ms":1,"status":"ok"}"#;
+        assert_eq!(parse(j.as_bytes()).unwrap().host, "h%C3%A9%201");
+    }
+
+    #[test]
+    fn never_panics_on_prefixes_and_bit_flips() {
+        for src in [GHOST, GHOST_JSON] {
+            let b = src.as_bytes();
+            for cut in 0..b.len() {
+                let _ = parse(&b[..cut]);
+            }
+            let mut m = b.to_vec();
+            for i in 0..m.len() {
+                let old = m[i];
+                for x in [0u8, b' ', b'=', b',', b':', b'"', b'{', 0xff] {
+                    m[i] = x;
+                    let _ = parse(&m);
+                }
+                m[i] = old;
+            }
+        }
+    }
+}

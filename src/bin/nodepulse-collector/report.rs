@@ -1,0 +1,380 @@
+//! Views of the fleet: `status` as text or JSON (problems first), the Prometheus text file for
+//! node_exporter's textfile collector, and InfluxDB line protocol for the forwarder.
+
+use crate::fleet::{status_str, Counters, Drop, Fleet, Node, Obs, Problem};
+use crate::json;
+use std::fmt::Write as _;
+
+/// `2026-11-25T08:00:00Z` from epoch seconds.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+fn seconds(ms: i64) -> String {
+    let sign = if ms < 0 { "-" } else { "" };
+    let a = ms.unsigned_abs();
+    format!("{sign}{}.{:03}", a / 1000, a % 1000)
+}
+
+/// Human-readable fleet, problems first.
+pub fn text(fleet: &Fleet, now_ms: u64) -> String {
+    let (up, offline) = fleet.census();
+    let mut s = String::new();
+    let with_problems = fleet.nodes.values().filter(|n| n.problems != 0).count();
+    let _ = writeln!(
+        s,
+        "{} nodes: {up} up, {offline} offline, {with_problems} with problems; {} records accepted, {} datagrams dropped",
+        fleet.nodes.len(),
+        fleet.counters.accepted,
+        fleet.counters.dropped_total()
+    );
+    for (host, n) in fleet.sorted() {
+        let age = now_ms.saturating_sub(n.seen_ms) / 1000;
+        let _ = write!(
+            s,
+            "{host} {} st={} seen={age}s ago skew={}s",
+            if n.has(Problem::Offline) {
+                "OFFLINE"
+            } else {
+                "up"
+            },
+            status_str(n.status),
+            seconds(n.skew_ms)
+        );
+        for p in Problem::ALL {
+            if let Some(since) = n.since(p) {
+                let _ = write!(s, " {}@{}", p.as_str(), rfc3339(u64::from(since)));
+            }
+        }
+        if n.lost > 0 {
+            let _ = write!(s, " lost={}", n.lost);
+        }
+        s.push('\n');
+    }
+    let drops: Vec<String> = Drop::ALL
+        .iter()
+        .filter(|d| fleet.counters.dropped[**d as usize] > 0)
+        .map(|d| format!("{}={}", d.as_str(), fleet.counters.dropped[*d as usize]))
+        .collect();
+    if !drops.is_empty() {
+        let _ = writeln!(s, "dropped: {}", drops.join(" "));
+    }
+    s
+}
+
+fn node_json(s: &mut String, host: &str, n: &Node, fleet: &Fleet, now_ms: u64) {
+    s.push_str("{\"host\":");
+    json::push_str(s, host);
+    let mut name = [0u8; 256];
+    if let Some(decoded) = nodepulse::parse::np1::decode(host.as_bytes(), &mut name) {
+        s.push_str(",\"name\":");
+        json::push_str(s, &String::from_utf8_lossy(decoded));
+    }
+    let _ = write!(
+        s,
+        ",\"up\":{},\"status\":\"{}\",\"last_seen_ms\":{},\"age_s\":{},\"t_ms\":{},\"skew_s\":{},\"interval_s\":{},\"records\":{},\"lost\":{},\"seq\":",
+        !n.has(Problem::Offline),
+        status_str(n.status),
+        n.seen_ms,
+        now_ms.saturating_sub(n.seen_ms) / 1000,
+        n.t_ms,
+        seconds(n.skew_ms),
+        seconds(n.interval_ms(&fleet.policy) as i64),
+        n.records,
+        n.lost
+    );
+    if n.seq == u64::MAX {
+        s.push_str("null");
+    } else {
+        let _ = write!(s, "{}", n.seq);
+    }
+    s.push_str(",\"boot\":");
+    if n.boot_known() {
+        s.push('"');
+        for b in n.boot {
+            let _ = write!(s, "{b:02x}");
+        }
+        s.push('"');
+    } else {
+        s.push_str("null");
+    }
+    s.push_str(",\"problems\":[");
+    let mut first = true;
+    for p in Problem::ALL {
+        if let Some(since) = n.since(p) {
+            if !first {
+                s.push(',');
+            }
+            first = false;
+            let _ = write!(
+                s,
+                "{{\"problem\":\"{}\",\"since\":\"{}\",\"since_s\":{since}}}",
+                p.as_str(),
+                rfc3339(u64::from(since))
+            );
+        }
+    }
+    s.push_str("]}");
+}
+
+fn counters_json(s: &mut String, c: &Counters) {
+    let _ = write!(s, "\"accepted\":{},\"dropped\":{{", c.accepted);
+    for (i, d) in Drop::ALL.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "\"{}\":{}", d.as_str(), c.dropped[*d as usize]);
+    }
+    s.push('}');
+}
+
+/// The fleet as one JSON object, nodes problems first.
+pub fn json(fleet: &Fleet, now_ms: u64, saved_ms: u64) -> String {
+    let (up, offline) = fleet.census();
+    let mut s = String::with_capacity(256 + fleet.nodes.len() * 300);
+    let _ = write!(
+        s,
+        "{{\"now_ms\":{now_ms},\"saved_ms\":{saved_ms},\"nodes_total\":{},\"nodes_up\":{up},\"nodes_offline\":{offline},",
+        fleet.nodes.len()
+    );
+    counters_json(&mut s, &fleet.counters);
+    s.push_str(",\"nodes\":[");
+    for (i, (host, n)) in fleet.sorted().into_iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        node_json(&mut s, host, n, fleet, now_ms);
+    }
+    s.push_str("]}\n");
+    s
+}
+
+/// Escapes a Prometheus label value.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The Prometheus text file (node_exporter textfile collector): per node up, last seen, skew,
+/// status, problems; fleet totals and drop counters.
+pub fn prom(fleet: &Fleet, now_ms: u64) -> String {
+    let mut s = String::with_capacity(1024 + fleet.nodes.len() * 400);
+    let mut nodes: Vec<(&str, &Node)> = fleet.nodes.iter().map(|(k, n)| (&**k, n)).collect();
+    nodes.sort_by(|a, b| a.0.cmp(b.0));
+    let labels: Vec<String> = nodes.iter().map(|(h, _)| label(h)).collect();
+
+    type Per = fn(&Node, u64) -> String;
+    let per_node: [(&str, &str, Per); 6] = [
+        (
+            "nodepulse_fleet_up",
+            "1 if the node's last record arrived within offline-factor times its interval.",
+            |n, _| u8::from(!n.has(Problem::Offline)).to_string(),
+        ),
+        (
+            "nodepulse_fleet_last_seen_timestamp_seconds",
+            "When the collector received the node's last record.",
+            |n, _| seconds(n.seen_ms as i64),
+        ),
+        (
+            "nodepulse_fleet_last_seen_age_seconds",
+            "Seconds since the node's last record, when this file was written.",
+            |n, now| seconds(now.saturating_sub(n.seen_ms) as i64),
+        ),
+        (
+            "nodepulse_fleet_skew_seconds",
+            "Node clock minus the collector's receive time, last record.",
+            |n, _| seconds(n.skew_ms),
+        ),
+        (
+            "nodepulse_fleet_status",
+            "Overall status of the last record: 0 ok, 1 warning, 2 critical, 3 unknown.",
+            |n, _| n.status.to_string(),
+        ),
+        (
+            "nodepulse_fleet_problems",
+            "Number of active problems (see nodepulse_fleet_problem_since_timestamp_seconds).",
+            |n, _| n.problems.count_ones().to_string(),
+        ),
+    ];
+    for (name, help, f) in per_node {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for ((_, n), l) in nodes.iter().zip(&labels) {
+            let _ = writeln!(s, "{name}{{host=\"{l}\"}} {}", f(n, now_ms));
+        }
+    }
+    let name = "nodepulse_fleet_problem_since_timestamp_seconds";
+    let _ = writeln!(
+        s,
+        "# HELP {name} When each active problem began (offline, skewed, rebooted, lost_records, flapping, unsynced, clock, timesync, linger_off, service_down, disk, memory).\n# TYPE {name} gauge"
+    );
+    for ((_, n), l) in nodes.iter().zip(&labels) {
+        for p in Problem::ALL {
+            if let Some(since) = n.since(p) {
+                let _ = writeln!(s, "{name}{{host=\"{l}\",problem=\"{}\"}} {since}", p.as_str());
+            }
+        }
+    }
+    let name = "nodepulse_fleet_lost_records_total";
+    let _ = writeln!(
+        s,
+        "# HELP {name} Records lost (seq gaps) per node.\n# TYPE {name} counter"
+    );
+    for ((_, n), l) in nodes.iter().zip(&labels) {
+        let _ = writeln!(s, "{name}{{host=\"{l}\"}} {}", n.lost);
+    }
+    let (up, offline) = fleet.census();
+    let _ = writeln!(
+        s,
+        "# HELP nodepulse_fleet_nodes Nodes tracked, by state.\n# TYPE nodepulse_fleet_nodes gauge\nnodepulse_fleet_nodes{{state=\"up\"}} {up}\nnodepulse_fleet_nodes{{state=\"offline\"}} {offline}"
+    );
+    let _ = writeln!(
+        s,
+        "# HELP nodepulse_fleet_records_accepted_total Records accepted.\n# TYPE nodepulse_fleet_records_accepted_total counter\nnodepulse_fleet_records_accepted_total {}",
+        fleet.counters.accepted
+    );
+    let name = "nodepulse_fleet_datagrams_dropped_total";
+    let _ = writeln!(
+        s,
+        "# HELP {name} Datagrams dropped, by reason (node_limit: a new host past --max-nodes).\n# TYPE {name} counter"
+    );
+    for d in Drop::ALL {
+        let _ = writeln!(
+            s,
+            "{name}{{reason=\"{}\"}} {}",
+            d.as_str(),
+            fleet.counters.dropped[d as usize]
+        );
+    }
+    s
+}
+
+/// Escapes a line-protocol tag value (`,`, `=`, space).
+fn tag(out: &mut Vec<u8>, s: &str) {
+    for b in s.bytes() {
+        if matches!(b, b',' | b'=' | b' ' | b'\\') {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+}
+
+/// One accepted record as an InfluxDB line: measurement `nodepulse_fleet`, tag `host`
+/// (percent-encoded as in np1), integer fields, the collector's receive time in ns.
+pub fn influx_line(out: &mut Vec<u8>, obs: &Obs, node: &Node, now_ms: u64) {
+    let m = &obs.metrics;
+    out.extend_from_slice(b"nodepulse_fleet,host=");
+    tag(out, &obs.host);
+    let mut first = true;
+    let mut field = |out: &mut Vec<u8>, name: &str, v: &dyn std::fmt::Display, suffix: &str| {
+        out.push(if first { b' ' } else { b',' });
+        first = false;
+        let _ = write!(out_str(out), "{name}={v}{suffix}");
+    };
+    field(out, "status", &obs.status, "i");
+    field(out, "skew_ms", &node.skew_ms, "i");
+    field(out, "problems", &node.problems.count_ones(), "i");
+    field(out, "problem_bits", &node.problems, "i");
+    field(out, "lost_total", &node.lost, "i");
+    if let Some(v) = obs.seq {
+        field(out, "seq", &v, "i");
+    }
+    if let Some(v) = m.uptime_s {
+        field(out, "uptime_s", &v, "i");
+    }
+    if let Some([a, b, c]) = m.load {
+        for (name, v) in [("load1", a), ("load5", b), ("load15", c)] {
+            field(out, name, &format_args!("{}.{:02}", v / 100, v % 100), "");
+        }
+    }
+    let statuses = [
+        ("clock_status", m.clock),
+        ("timesync_status", m.timesync),
+        ("linger_status", m.linger),
+        ("service_status", m.service),
+        ("disk_status", m.disk),
+        ("memory_status", m.memory),
+    ];
+    for (name, v) in statuses {
+        if let Some(v) = v {
+            field(out, name, &v, "i");
+        }
+    }
+    if m.service.is_some() {
+        field(out, "services_down", &m.services_down, "i");
+    }
+    let numbers = [
+        ("clock_offset_us", m.clock_offset_us),
+        ("clock_maxerror_ms", m.clock_maxerror_ms),
+        ("disk_used_pct_max", m.disk_used_pct_max.map(|v| v as i64)),
+        ("memory_total_mb", m.memory_total_mb.map(|v| v as i64)),
+        ("memory_avail_mb", m.memory_avail_mb.map(|v| v as i64)),
+    ];
+    for (name, v) in numbers {
+        if let Some(v) = v {
+            field(out, name, &v, "i");
+        }
+    }
+    let _ = writeln!(out_str(out), " {}", u128::from(now_ms) * 1_000_000);
+}
+
+/// `std::fmt::Write` over a byte vector.
+fn out_str(out: &mut Vec<u8>) -> impl std::fmt::Write + '_ {
+    struct W<'a>(&'a mut Vec<u8>);
+    impl std::fmt::Write for W<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+    }
+    W(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_526_382), "2026-11-24T13:19:42Z");
+    }
+
+    #[test]
+    fn second_strings() {
+        assert_eq!(seconds(-600_000), "-600.000");
+        assert_eq!(seconds(-5), "-0.005");
+        assert_eq!(seconds(1_500), "1.500");
+        assert_eq!(seconds(0), "0.000");
+    }
+
+    #[test]
+    fn influx_line_shape() {
+        let o = crate::ingest::parse(b"np1 host=a%20b t=1 st=crit up=5 load=0.12,1.00,2.5 svc.x=crit:down,via:cg seq=3").unwrap();
+        let n = Node::default();
+        let mut out = Vec::new();
+        influx_line(&mut out, &o, &n, 2000);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "nodepulse_fleet,host=a%20b status=2i,skew_ms=0i,problems=0i,problem_bits=0i,lost_total=0i,seq=3i,uptime_s=5i,load1=0.12,load5=1.00,load15=2.50,service_status=2i,services_down=1i 2000000000\n"
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! The state file: the fleet table as text, written atomically (temporary file, fsync, rename,
+//! fsync of the directory) and read back on start and by `status`.
+//!
+//! ```text
+//! nodepulse-collector-state 1
+//! policy saved_ms=1800000000000 interval_ms=60000 offline_factor=3 skew_ms=300000 flap=4 recent_ms=3600000
+//! counters accepted=12 empty=0 oversize=1 not_utf8=0 ...
+//! node edge-ok seen=1800000000000 t=1800000000001 skew=1 seq=- boot=0b6f... lost=0 n=3 iv=60000 st=0 p=0 since=0,0,... flaps=0,...,0/0
+//! ```
+//! Hosts are percent-encoded (no spaces). Unknown keys are ignored and a bad line is skipped,
+//! so a newer or damaged file loses at most the lines it cannot read.
+
+use crate::fleet::{Counters, Drop, Fleet, Node, Policy, FLAP_RING, PROBLEMS};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+pub const MAGIC: &str = "nodepulse-collector-state 1";
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// The table as text.
+pub fn serialize(fleet: &Fleet, now_ms: u64) -> Vec<u8> {
+    let p = &fleet.policy;
+    let mut s = String::with_capacity(256 + fleet.nodes.len() * 200);
+    let _ = writeln!(s, "{MAGIC}");
+    let _ = writeln!(
+        s,
+        "policy saved_ms={now_ms} interval_ms={} offline_factor={} skew_ms={} flap={} recent_ms={} max_nodes={} learn={}",
+        p.interval_ms, p.offline_factor, p.skew_threshold_ms, p.flap_threshold, p.recent_ms, p.max_nodes, u8::from(p.learn)
+    );
+    let _ = write!(s, "counters accepted={}", fleet.counters.accepted);
+    for d in Drop::ALL {
+        let _ = write!(s, " {}={}", d.as_str(), fleet.counters.dropped[d as usize]);
+    }
+    s.push('\n');
+    for (host, n) in &fleet.nodes {
+        let _ = write!(
+            s,
+            "node {host} seen={} t={} skew={} seq=",
+            n.seen_ms, n.t_ms, n.skew_ms
+        );
+        if n.seq == u64::MAX {
+            s.push('-');
+        } else {
+            let _ = write!(s, "{}", n.seq);
+        }
+        s.push_str(" boot=");
+        if n.boot_known() {
+            s.push_str(&hex(&n.boot));
+        } else {
+            s.push('-');
+        }
+        let _ = write!(
+            s,
+            " lost={} n={} iv={} st={} p={:x} since=",
+            n.lost, n.records, n.interval_ms, n.status, n.problems
+        );
+        for (i, t) in n.since.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "{t}");
+        }
+        s.push_str(" flaps=");
+        for (i, t) in n.flaps.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "{t}");
+        }
+        let _ = writeln!(s, "/{}", n.flap_next);
+    }
+    s.into_bytes()
+}
+
+fn list<const N: usize>(v: &str) -> Option<[u32; N]> {
+    let mut out = [0u32; N];
+    let mut parts = v.split(',');
+    for slot in out.iter_mut() {
+        *slot = parts.next()?.parse().ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+fn parse_node(rest: &str) -> Option<(String, Node)> {
+    let mut words = rest.split(' ');
+    let host = words.next().filter(|h| !h.is_empty())?.to_string();
+    let mut n = Node {
+        seq: u64::MAX,
+        ..Node::default()
+    };
+    for w in words {
+        let (k, v) = w.split_once('=')?;
+        match k {
+            "seen" => n.seen_ms = v.parse().ok()?,
+            "t" => n.t_ms = v.parse().ok()?,
+            "skew" => n.skew_ms = v.parse().ok()?,
+            "seq" => n.seq = if v == "-" { u64::MAX } else { v.parse().ok()? },
+            "boot" => {
+                if v != "-" {
+                    let b = v.as_bytes();
+                    if b.len() != 32 {
+                        return None;
+                    }
+                    for (i, pair) in b.chunks(2).enumerate() {
+                        n.boot[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+                    }
+                }
+            }
+            "lost" => n.lost = v.parse().ok()?,
+            "n" => n.records = v.parse().ok()?,
+            "iv" => n.interval_ms = v.parse().ok()?,
+            "st" => n.status = v.parse().ok()?,
+            "p" => n.problems = u16::from_str_radix(v, 16).ok()?,
+            "since" => n.since = list::<PROBLEMS>(v)?,
+            "flaps" => {
+                let (ring, next) = v.split_once('/')?;
+                n.flaps = list::<FLAP_RING>(ring)?;
+                n.flap_next = next.parse().ok().filter(|&i: &u8| usize::from(i) < FLAP_RING)?;
+            }
+            _ => {}
+        }
+    }
+    Some((host, n))
+}
+
+/// What a state file holds.
+pub struct Loaded {
+    pub policy: Policy,
+    pub saved_ms: u64,
+    pub counters: Counters,
+    pub nodes: Vec<(String, Node)>,
+    pub bad_lines: usize,
+}
+
+/// Reads a state file's text.
+pub fn parse(text: &str) -> Result<Loaded, String> {
+    let mut lines = text.lines();
+    if lines.next() != Some(MAGIC) {
+        return Err(format!("not a state file (first line is not `{MAGIC}`)"));
+    }
+    let mut out = Loaded {
+        policy: Policy::default(),
+        saved_ms: 0,
+        counters: Counters::default(),
+        nodes: Vec::new(),
+        bad_lines: 0,
+    };
+    for line in lines {
+        if let Some(rest) = line.strip_prefix("node ") {
+            match parse_node(rest) {
+                Some(n) => out.nodes.push(n),
+                None => out.bad_lines += 1,
+            }
+        } else if let Some(rest) = line.strip_prefix("policy ") {
+            let p = &mut out.policy;
+            for (k, v) in rest.split(' ').filter_map(|w| w.split_once('=')) {
+                let num = v.parse::<u64>().ok();
+                match (k, num) {
+                    ("saved_ms", Some(x)) => out.saved_ms = x,
+                    ("interval_ms", Some(x)) => p.interval_ms = x,
+                    ("offline_factor", Some(x)) => p.offline_factor = x,
+                    ("skew_ms", Some(x)) => p.skew_threshold_ms = x,
+                    ("flap", Some(x)) => p.flap_threshold = x as u32,
+                    ("recent_ms", Some(x)) => p.recent_ms = x,
+                    ("max_nodes", Some(x)) => p.max_nodes = x as usize,
+                    ("learn", Some(x)) => p.learn = x != 0,
+                    _ => {}
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("counters ") {
+            for (k, v) in rest.split(' ').filter_map(|w| w.split_once('=')) {
+                let Ok(x) = v.parse::<u64>() else { continue };
+                if k == "accepted" {
+                    out.counters.accepted = x;
+                } else if let Some(d) = Drop::ALL.iter().find(|d| d.as_str() == k) {
+                    out.counters.dropped[*d as usize] = x;
+                }
+            }
+        } else if !line.is_empty() {
+            out.bad_lines += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces `path` with `bytes`: `PATH.tmp.PID` in the same directory, fsync, rename, fsync
+/// of the directory. A reader never sees a partial file; a failed write leaves the old one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("state path has no file name"))?;
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(format!(".tmp.{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{Metrics, Obs, Problem};
+    use std::borrow::Cow;
+
+    #[test]
+    fn round_trip() {
+        let mut f = Fleet::new(Policy {
+            interval_ms: 5000,
+            ..Policy::default()
+        });
+        let t0 = 1_800_000_000_000;
+        let mut o = Obs {
+            host: Cow::Borrowed("edge%20x"),
+            t_ms: t0 - 600_000,
+            status: 2,
+            boot: Some([0xab; 16]),
+            seq: Some(7),
+            problems: Problem::Service.bit(),
+            metrics: Metrics::default(),
+        };
+        f.ingest(&o, t0);
+        o.host = Cow::Borrowed("b");
+        o.boot = None;
+        o.seq = None;
+        f.ingest(&o, t0);
+        f.counters.drop(Drop::Utf8);
+        f.sweep(t0 + 100_000);
+        let text = serialize(&f, t0 + 100_000);
+        let l = parse(std::str::from_utf8(&text).unwrap()).unwrap();
+        assert_eq!(l.bad_lines, 0);
+        assert_eq!(l.policy, f.policy);
+        assert_eq!(l.saved_ms, t0 + 100_000);
+        assert_eq!(l.counters, f.counters);
+        assert_eq!(l.nodes.len(), 2);
+        for (host, node) in &l.nodes {
+            assert_eq!(&f.nodes[host.as_str()], node);
+        }
+        assert!(parse("garbage").is_err());
+        let damaged = format!("{MAGIC}\nnode x seen=zz\nnode y seen=1\nwhat\n");
+        let l = parse(&damaged).unwrap();
+        assert_eq!((l.nodes.len(), l.bad_lines), (1, 2));
+    }
+
+    #[test]
+    fn atomic_write_replaces() {
+        let dir = std::env::temp_dir().join(format!("npc-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("s");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        assert!(write_atomic(&dir.join("no/such/dir/s"), b"x").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

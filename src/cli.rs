@@ -138,32 +138,10 @@ enum Source {
 /// Flags that take no value.
 const SWITCHES: [&[u8]; 4] = [b"help", b"version", b"h", b"V"];
 
-/// Flags that take a value (the keys [`apply`] knows, plus `config`).
-const VALUE_FLAGS: [&[u8]; 24] = [
-    b"root",
-    b"config",
-    b"user",
-    b"service",
-    b"user-service",
-    b"mount",
-    b"skip",
-    b"only",
-    b"format",
-    b"out",
-    b"append",
-    b"udp",
-    b"max-bytes",
-    b"disk-free-warn",
-    b"disk-free-crit",
-    b"inodes-free-warn",
-    b"inodes-free-crit",
-    b"mem-avail-warn",
-    b"mem-avail-crit",
-    b"offset-warn-ms",
-    b"offset-crit-ms",
-    b"maxerror-warn-ms",
-    b"maxerror-crit-ms",
-    b"sync-age-warn-s",
+/// Flags that take a value besides the thresholds ([`Thresholds::by_flag`]).
+const VALUE_FLAGS: [&[u8]; 13] = [
+    b"root", b"config", b"user", b"service", b"user-service", b"mount", b"skip", b"only",
+    b"format", b"out", b"append", b"udp", b"max-bytes",
 ];
 
 /// The path given with `--config`, if any (the caller reads it, then calls [`parse`]).
@@ -219,7 +197,9 @@ pub fn parse<'a>(
         match name {
             b"help" | b"h" => return Ok(Command::Help),
             b"version" | b"V" => return Ok(Command::Version),
-            _ if !VALUE_FLAGS.contains(&name) => return err("unknown flag", arg),
+            _ if !VALUE_FLAGS.contains(&name) && Thresholds::default().by_flag(name).is_none() => {
+                return err("unknown flag", arg)
+            }
             _ => {}
         }
         let value = match inline {
@@ -270,15 +250,6 @@ pub fn parse<'a>(
     Ok(Command::Run(cfg))
 }
 
-fn percent(value: &[u8]) -> Option<u8> {
-    parse_u64(value).filter(|&p| p <= 100).map(|p| p as u8)
-}
-
-/// A limit in ms or s: at most 10^12, so it can be scaled to µs without overflow.
-fn limit(value: &[u8]) -> Option<u64> {
-    parse_u64(value).filter(|&v| v <= 1_000_000_000_000)
-}
-
 fn valid_name(name: &[u8], max: usize) -> bool {
     !name.is_empty()
         && name.len() <= max
@@ -321,11 +292,14 @@ fn apply<'a>(
         }
         first
     };
-    let t = &mut cfg.thresholds;
     let bad = CliError {
         what: "bad value",
         detail: key,
     };
+    if let Some((slot, max)) = cfg.thresholds.by_flag(key) {
+        *slot = parse_u64(value).filter(|&v| v <= max).ok_or(bad)?;
+        return Ok(());
+    }
     match key {
         b"root" => {
             if value.is_empty() || value.len() > PATH_MAX {
@@ -453,17 +427,6 @@ fn apply<'a>(
                 detail: value,
             })?
         }
-        b"disk-free-warn" => t.disk_free_warn_pct = percent(value).ok_or(bad)?,
-        b"disk-free-crit" => t.disk_free_crit_pct = percent(value).ok_or(bad)?,
-        b"inodes-free-warn" => t.inodes_free_warn_pct = percent(value).ok_or(bad)?,
-        b"inodes-free-crit" => t.inodes_free_crit_pct = percent(value).ok_or(bad)?,
-        b"mem-avail-warn" => t.mem_avail_warn_pct = percent(value).ok_or(bad)?,
-        b"mem-avail-crit" => t.mem_avail_crit_pct = percent(value).ok_or(bad)?,
-        b"offset-warn-ms" => t.offset_warn_ms = limit(value).ok_or(bad)?,
-        b"offset-crit-ms" => t.offset_crit_ms = limit(value).ok_or(bad)?,
-        b"maxerror-warn-ms" => t.maxerror_warn_ms = limit(value).ok_or(bad)?,
-        b"maxerror-crit-ms" => t.maxerror_crit_ms = limit(value).ok_or(bad)?,
-        b"sync-age-warn-s" => t.sync_age_warn_s = limit(value).ok_or(bad)?,
         _ => {
             return err(
                 if source == Source::Cli {

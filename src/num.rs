@@ -76,6 +76,20 @@ pub fn parse_hundredths(s: &[u8]) -> Option<u64> {
     whole.checked_mul(100)?.checked_add(frac)
 }
 
+/// `part * 100 / whole`, rounded up when `up`, capped at 100, 0 for an empty whole. Values
+/// too large for the product are scaled down first (64-bit only: no u128 code on 32-bit CPUs).
+pub fn percent(part: u64, whole: u64, up: bool) -> u64 {
+    if whole == 0 {
+        return 0;
+    }
+    // Keep whole below 2^57 so that part * 100 (part <= whole) stays below 2^64.
+    let shift = (64 - whole.leading_zeros()).saturating_sub(57);
+    let (part, whole) = (part.min(whole) >> shift, (whole >> shift).max(1));
+    let scaled = part * 100;
+    let pct = if up { scaled.div_ceil(whole) } else { scaled / whole };
+    pct.min(100)
+}
+
 /// Splits on runs of ASCII whitespace, skipping empty pieces.
 pub fn fields(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty())
@@ -120,6 +134,17 @@ mod tests {
         assert_eq!(parse_hundredths(b"1.x"), None);
         assert_eq!(parse_hundredths(b"184467440737095516.15"), Some(u64::MAX));
         assert_eq!(parse_hundredths(b"184467440737095516.16"), None);
+    }
+
+    #[test]
+    fn percents() {
+        assert_eq!(percent(1, 3, true), 34);
+        assert_eq!(percent(1, 3, false), 33);
+        assert_eq!(percent(5, 0, true), 0);
+        assert_eq!(percent(7, 5, false), 100);
+        assert_eq!(percent(u64::MAX, u64::MAX, true), 100);
+        assert_eq!(percent(u64::MAX / 2, u64::MAX, false), 49);
+        assert_eq!(percent(600, 950, true), 64);
     }
 
     #[test]

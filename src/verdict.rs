@@ -86,17 +86,17 @@ impl Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
     /// Free disk space below this percent is WARNING [`--disk-free-warn`, 10].
-    pub disk_free_warn_pct: u8,
+    pub disk_free_warn_pct: u64,
     /// ... and below this CRITICAL [`--disk-free-crit`, 5].
-    pub disk_free_crit_pct: u8,
+    pub disk_free_crit_pct: u64,
     /// Free inodes below this percent is WARNING [`--inodes-free-warn`, 10].
-    pub inodes_free_warn_pct: u8,
+    pub inodes_free_warn_pct: u64,
     /// ... and below this CRITICAL [`--inodes-free-crit`, 5].
-    pub inodes_free_crit_pct: u8,
+    pub inodes_free_crit_pct: u64,
     /// MemAvailable below this percent of MemTotal is WARNING [`--mem-avail-warn`, 10].
-    pub mem_avail_warn_pct: u8,
+    pub mem_avail_warn_pct: u64,
     /// ... and below this CRITICAL [`--mem-avail-crit`, 5].
-    pub mem_avail_crit_pct: u8,
+    pub mem_avail_crit_pct: u64,
     /// |kernel offset| at or above this is WARNING [`--offset-warn-ms`, 100].
     pub offset_warn_ms: u64,
     /// ... and CRITICAL [`--offset-crit-ms`, 1000].
@@ -125,6 +125,29 @@ impl Default for Thresholds {
             maxerror_crit_ms: 16000,
             sync_age_warn_s: 7200,
         }
+    }
+}
+
+impl Thresholds {
+    /// The threshold a flag (or config key) sets, and its largest value: 100 for a percent,
+    /// 10^12 for a limit in ms or s (so it can be scaled to µs without overflow).
+    pub fn by_flag(&mut self, flag: &[u8]) -> Option<(&mut u64, u64)> {
+        const PCT: u64 = 100;
+        const LIMIT: u64 = 1_000_000_000_000;
+        Some(match flag {
+            b"disk-free-warn" => (&mut self.disk_free_warn_pct, PCT),
+            b"disk-free-crit" => (&mut self.disk_free_crit_pct, PCT),
+            b"inodes-free-warn" => (&mut self.inodes_free_warn_pct, PCT),
+            b"inodes-free-crit" => (&mut self.inodes_free_crit_pct, PCT),
+            b"mem-avail-warn" => (&mut self.mem_avail_warn_pct, PCT),
+            b"mem-avail-crit" => (&mut self.mem_avail_crit_pct, PCT),
+            b"offset-warn-ms" => (&mut self.offset_warn_ms, LIMIT),
+            b"offset-crit-ms" => (&mut self.offset_crit_ms, LIMIT),
+            b"maxerror-warn-ms" => (&mut self.maxerror_warn_ms, LIMIT),
+            b"maxerror-crit-ms" => (&mut self.maxerror_crit_ms, LIMIT),
+            b"sync-age-warn-s" => (&mut self.sync_age_warn_s, LIMIT),
+            _ => return None,
+        })
     }
 }
 
@@ -175,10 +198,10 @@ fn upper(value: u64, warn: u64, crit: u64, why: &'static str) -> Verdict {
 }
 
 /// `free` percent against warn/crit limits where smaller is worse.
-fn lower(free_pct: u64, warn: u8, crit: u8, why: &'static str) -> Verdict {
-    if free_pct < u64::from(crit) {
+fn lower(free_pct: u64, warn: u64, crit: u64, why: &'static str) -> Verdict {
+    if free_pct < crit {
         Verdict::new(Status::Crit, why)
-    } else if free_pct < u64::from(warn) {
+    } else if free_pct < warn {
         Verdict::new(Status::Warn, why)
     } else {
         Verdict::OK
@@ -281,12 +304,17 @@ pub fn disk(d: &Disk, t: &Thresholds) -> Verdict {
     }
 }
 
+/// MemAvailable as a percent of MemTotal, rounded down.
+pub fn mem_avail_pct(st: &crate::record::MemStat) -> u64 {
+    crate::num::percent(st.avail_kb, st.total_kb, false)
+}
+
 /// The memory check.
 pub fn memory(m: &Memory, t: &Thresholds) -> Verdict {
     let Some(st) = &m.stat else {
         return Verdict::new(Status::Unknown, "meminfo");
     };
-    let avail_pct = (u128::from(st.avail_kb) * 100 / u128::from(st.total_kb.max(1))) as u64;
+    let avail_pct = mem_avail_pct(st);
     lower(
         avail_pct,
         t.mem_avail_warn_pct,

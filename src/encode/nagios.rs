@@ -162,7 +162,7 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
         }
     }
     if let Some(st) = r.memory.as_ref().and_then(|m| m.stat) {
-        let pct = (u128::from(st.avail_kb) * 100 / u128::from(st.total_kb.max(1))) as u64;
+        let pct = verdict::mem_avail_pct(&st);
         perf(
             out,
             &[b"mem_avail"],

@@ -47,7 +47,7 @@ pub fn offset_us(tx: &Timex) -> i64 {
 
 /// The frequency offset in parts per billion (`freq` is ppm scaled by 2^16).
 pub fn freq_ppb(tx: &Timex) -> i64 {
-    (i128::from(tx.freq) * 1000 / 65536) as i64
+    tx.freq.saturating_mul(1000) / 65536
 }
 
 /// systemd's rule (`timedatectl`): synchronized iff maxerror < 16 s.

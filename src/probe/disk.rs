@@ -9,13 +9,9 @@
 use super::fs::{relative, Root};
 use crate::record::{Disk, DiskStat};
 
-/// `part * 100 / whole` rounded up, 0 for an empty whole, capped at 100.
+/// `part * 100 / whole` rounded up (as `df`), 0 for an empty whole, capped at 100.
 pub fn percent_ceil(part: u64, whole: u64) -> u8 {
-    if whole == 0 {
-        return 0;
-    }
-    let pct = (u128::from(part) * 100).div_ceil(u128::from(whole));
-    pct.min(100) as u8
+    crate::num::percent(part, whole, true) as u8
 }
 
 /// Computes the reported figures from raw `statvfs` fields.

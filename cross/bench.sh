@@ -11,12 +11,17 @@
 #   3. peak RSS, /usr/bin/time -f %M (<= 600 KiB)
 #   4. mean wall time / mean wall time of `busybox true`, both in one hyperfine invocation
 #      (<= 1.5); hyperfine runs all of one command, then all of the other, it does not interleave
-#   5. record size, stdout bytes including the newline (<= 512)
+#   5. record size, stdout bytes including the newline (<= 512); every format's size for the
+#      standard config and for the largest config the capacities allow
+#   6. every target (cross/build.sh): stripped size (<= 65536 each) and syscalls per run under
+#      qemu-user (-strace); with --readme, the targets table in README.md is rewritten from these
 #
-# Usage: bash cross/bench.sh        (from any directory; as root or with sudo; no stdin needed)
+# Usage: bash cross/bench.sh [--readme]   (from any directory; as root or with sudo; no stdin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C
+update_readme=""
+[ "${1:-}" = "--readme" ] && update_readme=1
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench: cannot measure: %s\n' "$*" >&2; exit 1; }
@@ -252,3 +257,41 @@ row record_bytes "$record_bytes" "<= 512" "$(mark "$record_bytes" 512)"
 for f in line json influx prom nagios; do
   row "record_${f}_std/max" "${fmt_std[$f]}/${fmt_max[$f]}" "-" "(bytes: standard config / largest config)"
 done
+
+# ---------------------------------------------------------------- 6. every target
+log "build every target (cross/build.sh) and count syscalls under qemu-user"
+bash cross/build.sh </dev/null >/dev/null || die "cross/build.sh"
+declare -A qemu=([aarch64-unknown-linux-musl]=qemu-aarch64-static [armv7-unknown-linux-musleabihf]=qemu-arm-static [i686-unknown-linux-musl]=qemu-i386-static [x86_64-unknown-linux-musl]=qemu-x86_64-static)
+declare -A boards=(
+  [x86_64-unknown-linux-musl]="x86 gateways and mini PCs (64-bit)"
+  [aarch64-unknown-linux-musl]="Raspberry Pi 3/4/5 with a 64-bit OS, ARM64 routers and gateways"
+  [armv7-unknown-linux-musleabihf]="Raspberry Pi 2/3/4/5 with a 32-bit OS, typical ARM routers (Cortex-A7/A9/A53 in 32-bit mode)"
+  [i686-unknown-linux-musl]="32-bit x86 boxes (i686 and later)"
+)
+echo
+echo "6. targets (standard config; syscalls counted by qemu-user -strace, which has no vDSO)"
+table="| target | binary | size (bytes) | syscalls per run | boards |"$'\n'"|---|---|---|---|---|"
+for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf i686-unknown-linux-musl; do
+  b="target/$t/release/nodepulse"
+  [ -x "$b" ] || die "$b missing"
+  file "$b" | grep -q "statically linked" || die "$b is not static"
+  sz=$(stat -c %s "$b")
+  calls=$("${qemu[$t]}" -strace "$b" "${std_args[@]}" 2>&1 >/dev/null </dev/null | grep -cE '^[0-9]+ [a-z_0-9]+\(' || true)
+  ((calls > 0)) || die "no syscalls counted for $t"
+  row "size_$t" "$sz" "<= 65536" "$(mark "$sz" 65536)"
+  row "syscalls_qemu_$t" "$calls" "-" ""
+  table+=$'\n'"| \`$t\` | \`dist/nodepulse-VERSION-$t\` | $sz | $calls | ${boards[$t]} |"
+done
+if [ -n "$update_readme" ]; then
+  python3 - "$table" <<'PY' || die "README update"
+import re, sys
+p = "README.md"
+s = open(p).read()
+begin, end = "<!-- targets:begin (cross/bench.sh --readme) -->", "<!-- targets:end -->"
+if begin not in s or end not in s:
+    sys.exit("README.md has no targets markers")
+s = re.sub(re.escape(begin) + ".*?" + re.escape(end), begin + "\n" + sys.argv[1] + "\n" + end, s, flags=re.S)
+open(p, "w").write(s)
+PY
+  log "README.md targets table rewritten"
+fi

@@ -489,9 +489,11 @@ fn update_flapping(node: &mut Node, now_s: u32, policy: &Policy) {
 
 pub fn sweep_node(node: &mut Node, now_ms: u64, policy: &Policy) {
     let now_s = secs(now_ms);
-    let deadline = node
-        .seen_ms
-        .saturating_add(policy.offline_factor.saturating_mul(node.interval_ms(policy)));
+    let deadline = node.seen_ms.saturating_add(
+        policy
+            .offline_factor
+            .saturating_mul(node.interval_ms(policy)),
+    );
     if now_ms > deadline && !node.has(Problem::Offline) {
         // Offline since the last record: that is when it went silent.
         node.set(Problem::Offline, secs(node.seen_ms));
@@ -616,6 +618,10 @@ mod tests {
 
     #[test]
     fn node_is_compact() {
-        assert!(std::mem::size_of::<Node>() <= 152, "{}", std::mem::size_of::<Node>());
+        assert!(
+            std::mem::size_of::<Node>() <= 152,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
     }
 }

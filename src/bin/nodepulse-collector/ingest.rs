@@ -221,7 +221,10 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
             }
         }
         m.clock_offset_us = c.get("offset_us").and_then(Value::i64);
-        m.clock_maxerror_ms = c.get("maxerror_us").and_then(Value::i64).map(|us| us / 1000);
+        m.clock_maxerror_ms = c
+            .get("maxerror_us")
+            .and_then(Value::i64)
+            .map(|us| us / 1000);
     }
     if let Some(st) = v.get("timesync").and_then(status_field) {
         m.timesync = Some(st);

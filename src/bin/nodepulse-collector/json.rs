@@ -247,13 +247,21 @@ mod tests {
 
     #[test]
     fn parses_and_rejects() {
-        let v = parse(r#" {"a":[1,-2.5e3,{"b":null}],"s":"x\"\u00e9\ud83d\ude00","t":true} "#)
-            .unwrap();
+        let v =
+            parse(r#" {"a":[1,-2.5e3,{"b":null}],"s":"x\"\u00e9\ud83d\ude00","t":true} "#).unwrap();
         assert_eq!(v.get("a").unwrap().items()[0].u64(), Some(1));
         assert_eq!(v.get("a").unwrap().items()[1].i64(), Some(-2));
         assert_eq!(v.get("s").unwrap().str(), Some("x\"é😀"));
         for bad in [
-            "", "{", "{\"a\"}", "[1,]", "{\"a\":1,}", "\"\\x\"", "01a", "{} x", "\"a\nb\"",
+            "",
+            "{",
+            "{\"a\"}",
+            "[1,]",
+            "{\"a\":1,}",
+            "\"\\x\"",
+            "01a",
+            "{} x",
+            "\"a\nb\"",
             "\"\\ud800\"",
         ] {
             assert_eq!(parse(bad), None, "{bad:?}");

@@ -180,10 +180,11 @@ fn status(args: &[String]) -> ExitCode {
                 return fail(&format!("status: --connect: bad address `{addr}`"));
             };
             let mut text = String::new();
-            let got = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).and_then(|mut s| {
-                s.set_read_timeout(Some(Duration::from_secs(10)))?;
-                s.read_to_string(&mut text)
-            });
+            let got =
+                TcpStream::connect_timeout(&addr, Duration::from_secs(5)).and_then(|mut s| {
+                    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+                    s.read_to_string(&mut text)
+                });
             if let Err(e) = got {
                 return fail(&format!("status: {addr}: {e}"));
             }
@@ -297,7 +298,10 @@ fn serve(o: Opts) -> ExitCode {
                     );
                 }
                 Err(e) => {
-                    return fail(&format!("{}: {e} (move it away to start empty)", path.display()))
+                    return fail(&format!(
+                        "{}: {e} (move it away to start empty)",
+                        path.display()
+                    ))
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -309,7 +313,9 @@ fn serve(o: Opts) -> ExitCode {
     for addr in &o.listen {
         match net::udp_bind(*addr, o.rcvbuf) {
             Ok((s, got)) => {
-                eprintln!("nodepulse-collector: listening on udp {addr} (receive buffer {got} bytes)");
+                eprintln!(
+                    "nodepulse-collector: listening on udp {addr} (receive buffer {got} bytes)"
+                );
                 socks.push(s);
             }
             Err(e) => return fail(&format!("--listen {addr}: {e}")),
@@ -368,7 +374,10 @@ fn serve(o: Opts) -> ExitCode {
     persist(&fleet, now, &tx, false);
 
     while !net::stopping() {
-        let wait = next_sweep.min(next_persist).saturating_sub(now_ms()).min(1000);
+        let wait = next_sweep
+            .min(next_persist)
+            .saturating_sub(now_ms())
+            .min(1000);
         net::poll_readable(&fds, wait as i32);
         for sock in &socks {
             // Drain each socket in batches, a bounded number per round so the timers still run.

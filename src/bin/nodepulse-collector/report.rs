@@ -228,7 +228,11 @@ pub fn prom(fleet: &Fleet, now_ms: u64) -> String {
     for ((_, n), l) in nodes.iter().zip(&labels) {
         for p in Problem::ALL {
             if let Some(since) = n.since(p) {
-                let _ = writeln!(s, "{name}{{host=\"{l}\",problem=\"{}\"}} {since}", p.as_str());
+                let _ = writeln!(
+                    s,
+                    "{name}{{host=\"{l}\",problem=\"{}\"}} {since}",
+                    p.as_str()
+                );
             }
         }
     }
@@ -368,7 +372,10 @@ mod tests {
 
     #[test]
     fn influx_line_shape() {
-        let o = crate::ingest::parse(b"np1 host=a%20b t=1 st=crit up=5 load=0.12,1.00,2.5 svc.x=crit:down,via:cg seq=3").unwrap();
+        let o = crate::ingest::parse(
+            b"np1 host=a%20b t=1 st=crit up=5 load=0.12,1.00,2.5 svc.x=crit:down,via:cg seq=3",
+        )
+        .unwrap();
         let n = Node::default();
         let mut out = Vec::new();
         influx_line(&mut out, &o, &n, 2000);

@@ -123,7 +123,10 @@ fn parse_node(rest: &str) -> Option<(String, Node)> {
             "flaps" => {
                 let (ring, next) = v.split_once('/')?;
                 n.flaps = list::<FLAP_RING>(ring)?;
-                n.flap_next = next.parse().ok().filter(|&i: &u8| usize::from(i) < FLAP_RING)?;
+                n.flap_next = next
+                    .parse()
+                    .ok()
+                    .filter(|&i: &u8| usize::from(i) < FLAP_RING)?;
             }
             _ => {}
         }

@@ -1,0 +1,887 @@
+//! `nodepulse-collector` against the real static agent and real peers, over loopback only:
+//! agents on several fixture roots send to a collector; status shows each node, a silent node
+//! turns offline, a faked clock shows its skew, a boot id change shows a reboot, seq gaps count
+//! lost records; SIGTERM writes the state and a restart reloads it. The Prometheus file passes
+//! `promtool check metrics` and is served by node_exporter's textfile collector; the alert
+//! rules pass `promtool check rules` / `promtool test rules`; hostile datagrams are counted by
+//! reason while valid ones are still accepted; the influx forwarder re-sends each record.
+//!
+//! Peers (`promtool`, `prometheus-node-exporter`, `jq`) are Debian packages that tests/run.sh
+//! installs; a missing one fails the test. Every wait is bounded.
+
+mod common;
+use common::{fixture, run};
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const COLLECTOR: &str = env!("CARGO_BIN_EXE_nodepulse-collector");
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "np-collector-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn ipv6_loopback() -> bool {
+    UdpSocket::bind("[::1]:0").is_ok()
+}
+
+/// Runs a program to completion with `stdin`, killing it after `secs`.
+fn tool(program: &str, args: &[&str], stdin: &[u8], cwd: Option<&Path>, secs: u64) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    let mut child = cmd.spawn().unwrap_or_else(|e| {
+        panic!("cannot start {program}: {e}; it is a required test peer (tests/run.sh installs it)")
+    });
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{program} {args:?} did not finish within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    feeder.join().unwrap();
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// A running collector, killed when dropped.
+struct Collector {
+    child: Child,
+    log: PathBuf,
+    port: u16,
+    state: PathBuf,
+}
+
+impl Collector {
+    fn start(dir: &TempDir, port: u16, extra: &[&str]) -> Collector {
+        let state = dir.join("state");
+        let log = dir.join(&format!("collector-{}.log", now_ms()));
+        let mut args: Vec<String> = vec![
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--state".into(),
+            state.to_str().unwrap().into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(COLLECTOR)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start the collector");
+        let mut c = Collector {
+            child,
+            log,
+            port,
+            state,
+        };
+        // Ready once it has written its first state file (right after binding).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            c.assert_running();
+            if std::fs::read_to_string(&c.state)
+                .map(|t| t.starts_with("nodepulse-collector-state"))
+                .unwrap_or(false)
+                && c.log().contains("listening")
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "collector never became ready:\n{}",
+                c.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        c
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn assert_running(&mut self) {
+        if let Some(s) = self.child.try_wait().unwrap() {
+            panic!("collector exited early ({s}):\n{}", self.log());
+        }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.send_to(bytes, self.addr()).unwrap();
+    }
+
+    /// SIGTERM, then the exit status within 10 s.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        // SAFETY: kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(rc, 0);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "no exit within 10 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One node as `status --json` shows it (flattened by jq).
+#[derive(Debug, Clone)]
+struct NodeView {
+    up: bool,
+    status: String,
+    skew_s: f64,
+    problems: Vec<String>,
+    lost: u64,
+    records: u64,
+}
+
+#[derive(Debug)]
+struct Status {
+    order: Vec<String>,
+    nodes: BTreeMap<String, NodeView>,
+    accepted: u64,
+    dropped: BTreeMap<String, u64>,
+}
+
+const JQ_FLATTEN: &str = r#"
+  "accepted \(.accepted)",
+  "dropped \(.dropped | to_entries | map("\(.key)=\(.value)") | join(","))",
+  (.nodes[] | "node \(.host) \(.up) \(.status) \(.skew_s) \(.lost) \(.records) \([.problems[].problem] | join(","))")
+"#;
+
+/// Runs `status --json` with `args` and reads it back through jq (which also validates it).
+fn status(args: &[&str]) -> Status {
+    let mut full = vec!["status", "--json"];
+    full.extend_from_slice(args);
+    let out = tool(COLLECTOR, &full, b"", None, 10);
+    let code = out.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "status exited {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flat = tool("jq", &["-r", JQ_FLATTEN], &out.stdout, None, 10);
+    assert!(
+        flat.status.success(),
+        "jq could not read status --json: {}\n{}",
+        String::from_utf8_lossy(&flat.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut s = Status {
+        order: Vec::new(),
+        nodes: BTreeMap::new(),
+        accepted: 0,
+        dropped: BTreeMap::new(),
+    };
+    for line in String::from_utf8(flat.stdout).unwrap().lines() {
+        let w: Vec<&str> = line.split(' ').collect();
+        match w[0] {
+            "accepted" => s.accepted = w[1].parse().unwrap(),
+            "dropped" => {
+                for kv in w[1].split(',') {
+                    let (k, v) = kv.split_once('=').unwrap();
+                    s.dropped.insert(k.to_string(), v.parse().unwrap());
+                }
+            }
+            "node" => {
+                s.order.push(w[1].to_string());
+                s.nodes.insert(
+                    w[1].to_string(),
+                    NodeView {
+                        up: w[2] == "true",
+                        status: w[3].to_string(),
+                        skew_s: w[4].parse().unwrap(),
+                        lost: w[5].parse().unwrap(),
+                        records: w[6].parse().unwrap(),
+                        problems: w
+                            .get(7)
+                            .filter(|p| !p.is_empty())
+                            .map(|p| p.split(',').map(String::from).collect())
+                            .unwrap_or_default(),
+                    },
+                );
+            }
+            _ => panic!("unexpected jq line {line}"),
+        }
+    }
+    // Problems first.
+    let first_clean = s
+        .order
+        .iter()
+        .position(|h| s.nodes[h].problems.is_empty())
+        .unwrap_or(s.order.len());
+    assert!(
+        s.order[first_clean..]
+            .iter()
+            .all(|h| s.nodes[h].problems.is_empty()),
+        "nodes with problems are not listed first: {s:?}"
+    );
+    s
+}
+
+fn state_status(c: &Collector) -> Status {
+    status(&["--state", c.state.to_str().unwrap()])
+}
+
+/// Polls the state file's status until `ok` holds, within `secs`.
+fn wait_status(c: &mut Collector, secs: u64, what: &str, ok: impl Fn(&Status) -> bool) -> Status {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        c.assert_running();
+        let s = state_status(c);
+        if ok(&s) {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {secs} s; last status: {s:#?}\ncollector log:\n{}",
+            c.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const ROOTS: [(&str, &str); 5] = [
+    ("systemd-ok", "edge-ok"),
+    ("systemd-ghost", "edge-ghost"),
+    ("systemd-linger-off", "edge-lingeroff"),
+    ("busybox", "edge-busybox"),
+    ("busybox-down", "edge-bbdown"),
+];
+
+/// One agent run on a fixture root, sending its record to `to` (`[FORMAT:]ADDR:PORT`).
+fn agent_send(root: &str, to: &str) {
+    let r = run(&[
+        "--root",
+        &fixture(root),
+        "--skip",
+        "clock,disk",
+        "--user-service",
+        "node:openclaw-node",
+        "--udp",
+        to,
+    ]);
+    assert!(
+        r.code == 0 || r.code == 2,
+        "agent on {root}: exit {} stderr {}",
+        r.code,
+        r.stderr
+    );
+    assert_eq!(r.stdout, "", "agent printed with --udp");
+}
+
+const BOOT_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const BOOT_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+// ---------------------------------------------------------------------------------------------
+// 1. End to end
+
+#[test]
+fn agents_to_collector_offline_skew_reboot_and_restart() {
+    let start = Instant::now();
+    let dir = TempDir::new("e2e");
+    let port = free_udp_port();
+    let ctl = free_tcp_port();
+    let v6 = ipv6_loopback();
+    let ctl_addr = format!("127.0.0.1:{ctl}");
+    let mut extra = vec![
+        "--interval",
+        "1",
+        "--offline-factor",
+        "3",
+        "--persist-interval",
+        "0.2",
+        "--control",
+        &ctl_addr,
+    ];
+    let v6_listen = format!("[::1]:{port}");
+    if v6 {
+        extra.extend_from_slice(&["--listen", &v6_listen]);
+    }
+    let mut c = Collector::start(&dir, port, &extra);
+    let addr = c.addr();
+
+    // Every fixture node reports twice; edge-ok also as JSON, and over IPv6 when there is one.
+    for _ in 0..2 {
+        for (root, _) in ROOTS {
+            agent_send(root, &addr);
+        }
+    }
+    let stopped = Instant::now(); // edge-bbdown's last record
+    agent_send("systemd-ok", &format!("json:{addr}"));
+    if v6 {
+        agent_send("systemd-ok", &format!("[::1]:{port}"));
+    }
+    // A node whose clock is 10 minutes behind; one that rebooted; one that lost records.
+    let t = now_ms();
+    c.send(format!("np1 host=edge-skew t={} st=ok boot={BOOT_A}", t - 600_000).as_bytes());
+    c.send(format!("np1 host=edge-reboot t={t} st=ok up=100 boot={BOOT_A}").as_bytes());
+    c.send(format!("np1 host=edge-reboot t={} st=ok up=1 boot={BOOT_B}", t + 1).as_bytes());
+    c.send(format!("np1 host=edge-seq t={t} st=ok seq=1").as_bytes());
+    c.send(format!("np1 host=edge-seq t={} st=ok seq=5", t + 1).as_bytes());
+
+    let want_records = 10 + 1 + u64::from(v6) + 5;
+    let s = wait_status(&mut c, 10, "every node in status", |s| {
+        s.accepted == want_records && s.nodes.len() == 8
+    });
+    let n = |h: &str| s.nodes[h].clone();
+    assert!(ROOTS.iter().all(|(_, h)| n(h).up), "{s:#?}");
+    assert_eq!(n("edge-ok").records, 3 + u64::from(v6));
+    assert_eq!(
+        (n("edge-ok").status.as_str(), n("edge-ok").problems.len()),
+        ("ok", 0)
+    );
+    assert_eq!(
+        n("edge-ghost").problems,
+        ["timesync", "linger_off", "service_down"],
+        "ghost node: linger off, service down, timesyncd never synced"
+    );
+    assert_eq!(n("edge-lingeroff").problems, ["linger_off"]);
+    assert_eq!(n("edge-busybox").problems, ["service_down"]);
+    assert_eq!(n("edge-bbdown").status, "crit");
+    let skew = n("edge-skew");
+    assert!(skew.problems.contains(&"skewed".to_string()), "{skew:?}");
+    assert!((skew.skew_s + 600.0).abs() < 5.0, "skew {}", skew.skew_s);
+    assert!(n("edge-reboot").problems.contains(&"rebooted".to_string()));
+    assert_eq!(
+        (n("edge-seq").lost, n("edge-seq").problems.clone()),
+        (3, vec!["lost_records".to_string()])
+    );
+
+    // The live view over the control socket says the same.
+    let live = status(&["--connect", &ctl_addr]);
+    assert_eq!(
+        live.nodes.keys().collect::<Vec<_>>(),
+        s.nodes.keys().collect::<Vec<_>>()
+    );
+
+    // edge-bbdown stops; the four others keep reporting. It is offline within a few seconds.
+    let deadline = stopped + Duration::from_secs(10);
+    let s = loop {
+        for (root, _) in &ROOTS[..4] {
+            agent_send(root, &addr);
+        }
+        let s = state_status(&c);
+        if !s.nodes["edge-bbdown"].up {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "edge-bbdown never went offline: {s:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let took = stopped.elapsed();
+    assert!(
+        took >= Duration::from_millis(2500) && took < Duration::from_secs(6),
+        "offline after {took:?}, want about 3 intervals of 1 s"
+    );
+    assert!(ROOTS[..4].iter().all(|(_, h)| s.nodes[*h].up), "{s:#?}");
+    assert_eq!(s.nodes["edge-bbdown"].problems[0], "offline");
+    // Offline nodes come first (edge-skew, edge-reboot and edge-seq sent once: offline too).
+    let offline = s.order.iter().filter(|h| !s.nodes[*h].up).count();
+    assert!(
+        s.order[..offline].iter().all(|h| !s.nodes[h].up),
+        "offline nodes first: {:?}",
+        s.order
+    );
+    let text = tool(
+        COLLECTOR,
+        &["status", "--state", c.state.to_str().unwrap()],
+        b"",
+        None,
+        10,
+    );
+    assert_eq!(
+        text.status.code(),
+        Some(1),
+        "status exits 1 when nodes have problems"
+    );
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.lines()
+            .take(1 + offline)
+            .any(|l| l.starts_with("edge-bbdown OFFLINE")),
+        "{text}"
+    );
+
+    // SIGTERM writes the state; a restart (with no periodic writes) reloads it.
+    assert!(c.terminate().success(), "{}", c.log());
+    assert!(c.log().contains("stopping"), "{}", c.log());
+    let before = state_status(&c);
+    let mut c = Collector::start(
+        &dir,
+        port,
+        &[
+            "--interval",
+            "1",
+            "--persist-interval",
+            "3600",
+            "--control",
+            &ctl_addr,
+        ],
+    );
+    assert!(c.log().contains("loaded 8 nodes"), "{}", c.log());
+    let live = status(&["--connect", &ctl_addr]);
+    assert_eq!(
+        live.nodes.keys().collect::<Vec<_>>(),
+        before.nodes.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(live.accepted, before.accepted);
+    assert_eq!(live.nodes["edge-seq"].lost, 3);
+    // A record received just before SIGTERM is in the file written at SIGTERM.
+    c.send(format!("np1 host=edge-late t={} st=warn", now_ms()).as_bytes());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !status(&["--connect", &ctl_addr])
+        .nodes
+        .contains_key("edge-late")
+    {
+        assert!(Instant::now() < deadline, "edge-late never arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!state_status(&c).nodes.contains_key("edge-late"));
+    assert!(c.terminate().success());
+    let after = state_status(&c);
+    assert_eq!(after.nodes["edge-late"].status, "warn");
+    assert_eq!(after.nodes.len(), 9);
+    eprintln!("end to end took {:?}", start.elapsed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Prometheus file: promtool and node_exporter
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    head.contains(" 200 ").then(|| body.to_string())
+}
+
+/// The value of the sample `name{labels}` (labels exactly as written, sorted as we write them).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn prometheus_file_passes_promtool_and_node_exporter_serves_it() {
+    let dir = TempDir::new("prom");
+    let textfile = dir.join("textfile");
+    std::fs::create_dir(&textfile).unwrap();
+    let prom = textfile.join("nodepulse_fleet.prom");
+    let port = free_udp_port();
+    let mut c = Collector::start(
+        &dir,
+        port,
+        &[
+            "--prom-out",
+            prom.to_str().unwrap(),
+            "--persist-interval",
+            "0.2",
+            "--interval",
+            "60",
+        ],
+    );
+    for (root, _) in ROOTS {
+        agent_send(root, &c.addr());
+    }
+    c.send(format!("np1 host=edge-skew t={} st=ok", now_ms() - 600_000).as_bytes());
+    c.send(b"\xff\xfe not utf-8");
+    wait_status(&mut c, 10, "six nodes", |s| s.nodes.len() == 6);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let written = loop {
+        let t = std::fs::read_to_string(&prom).unwrap_or_default();
+        if t.contains("edge-skew") && t.contains("reason=\"not_utf8\"} 1") {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "prom file never complete:\n{t}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    let check = tool(
+        "promtool",
+        &["check", "metrics"],
+        written.as_bytes(),
+        None,
+        20,
+    );
+    assert!(
+        check.status.success(),
+        "promtool check metrics: {}{}\n--- file:\n{written}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let http = free_tcp_port();
+    let log = std::fs::File::create(dir.join("node_exporter.log")).unwrap();
+    let mut ne = Command::new("prometheus-node-exporter")
+        .args([
+            format!("--web.listen-address=127.0.0.1:{http}"),
+            "--collector.disable-defaults".to_string(),
+            "--collector.textfile".to_string(),
+            format!("--collector.textfile.directory={}", textfile.display()),
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start prometheus-node-exporter (Debian package prometheus-node-exporter)");
+    struct Kill<'a>(&'a mut Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let ne = Kill(&mut ne);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        if let Some(b) = http_get(http, "/metrics") {
+            if b.contains("nodepulse_fleet_up") {
+                break b;
+            }
+        }
+        if let Ok(Some(s)) = ne.0.try_wait() {
+            panic!(
+                "node_exporter exited ({s}): {}",
+                std::fs::read_to_string(dir.join("node_exporter.log")).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node_exporter never served our file"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        sample(&body, "node_textfile_scrape_error"),
+        Some(0.0),
+        "{body}"
+    );
+    for (_, host) in ROOTS {
+        assert_eq!(
+            sample(&body, &format!("nodepulse_fleet_up{{host=\"{host}\"}}")),
+            Some(1.0),
+            "{host}"
+        );
+    }
+    assert_eq!(
+        sample(&body, "nodepulse_fleet_status{host=\"edge-ghost\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&body, "nodepulse_fleet_status{host=\"edge-ok\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&body, "nodepulse_fleet_problems{host=\"edge-ghost\"}"),
+        Some(3.0)
+    );
+    let skew = sample(&body, "nodepulse_fleet_skew_seconds{host=\"edge-skew\"}").unwrap();
+    assert!((skew + 600.0).abs() < 5.0, "skew {skew}");
+    let seen = sample(
+        &body,
+        "nodepulse_fleet_last_seen_timestamp_seconds{host=\"edge-ok\"}",
+    )
+    .unwrap();
+    assert!(
+        (seen - now_ms() as f64 / 1000.0).abs() < 60.0,
+        "last seen {seen}"
+    );
+    let since = sample(
+        &body,
+        "nodepulse_fleet_problem_since_timestamp_seconds{host=\"edge-lingeroff\",problem=\"linger_off\"}",
+    )
+    .expect("linger_off problem served");
+    assert!((since - seen).abs() < 60.0);
+    assert!(body.contains(
+        "nodepulse_fleet_problem_since_timestamp_seconds{host=\"edge-skew\",problem=\"skewed\"}"
+    ));
+    assert_eq!(
+        sample(&body, "nodepulse_fleet_nodes{state=\"up\"}"),
+        Some(6.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "nodepulse_fleet_datagrams_dropped_total{reason=\"not_utf8\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&body, "nodepulse_fleet_records_accepted_total"),
+        Some(6.0)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Alert rules
+
+#[test]
+fn alert_rules_pass_promtool_check_and_unit_tests() {
+    let dir = common::repo().join("tests/alerts");
+    let check = tool(
+        "promtool",
+        &["check", "rules", "nodepulse.rules.yml"],
+        b"",
+        Some(&dir),
+        30,
+    );
+    assert!(
+        check.status.success(),
+        "promtool check rules: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let test = tool(
+        "promtool",
+        &["test", "rules", "nodepulse.rules.test.yml"],
+        b"",
+        Some(&dir),
+        60,
+    );
+    assert!(
+        test.status.success(),
+        "promtool test rules: {}{}",
+        String::from_utf8_lossy(&test.stdout),
+        String::from_utf8_lossy(&test.stderr)
+    );
+    // Each rule the issue asks for is there, over the agent's metric names.
+    let rules = std::fs::read_to_string(dir.join("nodepulse.rules.yml")).unwrap();
+    for want in [
+        "nodepulse_last_run_timestamp_seconds > 180",
+        "nodepulse_status{check=\"node\"}",
+        "nodepulse_status{check=\"clock\"} == 2",
+        "nodepulse_status{check=\"linger\"} == 2",
+        "nodepulse_status{check=\"service\"} == 2",
+    ] {
+        assert!(rules.contains(want), "rules lack {want}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Hostile datagrams, node limit, influx forwarding
+
+#[test]
+fn hostile_datagrams_are_counted_and_valid_records_still_accepted() {
+    let dir = TempDir::new("hostile");
+    let port = free_udp_port();
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sink.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let fwd = sink.local_addr().unwrap().to_string();
+    let mut c = Collector::start(
+        &dir,
+        port,
+        &[
+            "--persist-interval",
+            "0.2",
+            "--max-nodes",
+            "3",
+            "--forward-influx",
+            &fwd,
+        ],
+    );
+    let t = now_ms();
+    let long_host = format!("np1 host={} t={t} st=ok", "h".repeat(300));
+    let hostile: Vec<(Vec<u8>, &str)> = vec![
+        (b"garbage".to_vec(), "version"),
+        (vec![b'x'; 65_000], "oversize"),
+        (vec![b'n'; 20_000], "oversize"),
+        (b"np1 host=\xff\xfe t=1 st=ok".to_vec(), "not_utf8"),
+        (
+            format!("np2 host=edge-x t={t} st=ok").into_bytes(),
+            "version",
+        ),
+        (format!("np1 t={t} st=ok").into_bytes(), "missing_host"),
+        (b"np1 host=edge-x st=ok".to_vec(), "missing_t"),
+        (
+            format!("np1 host=edge-x t={t} st=fine").into_bytes(),
+            "missing_status",
+        ),
+        (
+            format!("np1 host=edge-x t={t} st=ok junk").into_bytes(),
+            "syntax",
+        ),
+        (
+            format!("np1 host=edge-x t={t} st=ok\nnp1 host=y t=1 st=ok").into_bytes(),
+            "syntax",
+        ),
+        (b"".to_vec(), "empty"),
+        (b"{\"v\":\"np1\",\"host\":".to_vec(), "json"),
+        (b"[1,2,3]".to_vec(), "version"),
+        (
+            b"{\"v\":\"np1\",\"t_ms\":1,\"status\":\"ok\"}".to_vec(),
+            "missing_host",
+        ),
+        (long_host.into_bytes(), "host_too_long"),
+        (b"\0\0\0\0".to_vec(), "version"),
+    ];
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for (bytes, why) in &hostile {
+        c.send(bytes);
+        *want.entry(why.to_string()).or_default() += 1;
+    }
+    // Valid records still get in: three hosts fill --max-nodes 3, a fourth is refused.
+    agent_send("systemd-ghost", &c.addr());
+    c.send(format!("np1 host=edge-a t={t} st=ok seq=7").as_bytes());
+    c.send(format!("np1 host=edge-b%20c t={t} st=ok").as_bytes());
+    c.send(format!("np1 host=edge-refused t={t} st=ok").as_bytes());
+    *want.entry("node_limit".into()).or_default() += 1;
+    c.send(format!("np1 host=edge-a t={} st=crit seq=8", t + 1).as_bytes());
+
+    let s = wait_status(&mut c, 10, "all datagrams counted", |s| {
+        s.accepted + s.dropped.values().sum::<u64>() == hostile.len() as u64 + 5
+    });
+    assert_eq!(s.accepted, 4);
+    assert_eq!(
+        s.nodes.keys().collect::<Vec<_>>(),
+        ["edge-a", "edge-b%20c", "edge-ghost"]
+    );
+    assert_eq!(s.nodes["edge-a"].status, "crit");
+    for (why, n) in &s.dropped {
+        assert_eq!(
+            *n,
+            want.get(why).copied().unwrap_or(0),
+            "drop reason {why}: {s:#?}"
+        );
+    }
+    c.assert_running();
+
+    // Every accepted record was forwarded as line protocol.
+    let mut lines = Vec::new();
+    let mut buf = [0u8; 2048];
+    while lines.len() < 4 {
+        let n = sink.recv(&mut buf).expect("forwarded influx datagram");
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        lines.extend(text.lines().map(String::from));
+    }
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let ghost = &lines[0];
+    assert!(
+        ghost.starts_with("nodepulse_fleet,host=edge-ghost status=2i,"),
+        "{ghost}"
+    );
+    for field in [
+        "linger_status=2i",
+        "service_status=2i",
+        "services_down=1i",
+        "timesync_status=1i",
+        "uptime_s=86400i",
+        "load1=0.12",
+        "problems=3i",
+    ] {
+        assert!(ghost.contains(field), "{field} not in {ghost}");
+    }
+    assert!(lines[1].starts_with("nodepulse_fleet,host=edge-a status=0i,"));
+    assert!(lines[1].contains(",seq=7i"));
+    assert!(lines[2].starts_with("nodepulse_fleet,host=edge-b%20c status=0i,"));
+    assert!(lines[3].contains("status=2i"));
+    for l in &lines {
+        let ts: u128 = l.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!((ts / 1_000_000).abs_diff(u128::from(t)) < 60_000, "{l}");
+    }
+}

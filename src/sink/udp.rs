@@ -38,14 +38,14 @@ pub fn resolve(target: &[u8], hosts: Option<&[u8]>) -> Result<SocketAddr, AddrEr
         .filter(|p| (1..=65535).contains(p))
         .ok_or(AddrError::Syntax)? as u16;
     let ip = match host {
-        [b'[', v6 @ .., b']'] => match crate::sys::parse_ip(v6) {
+        [b'[', v6 @ .., b']'] => match crate::parse::hosts::parse_ip(v6) {
             Some(ip @ IpAddr::V6(_)) => ip,
             _ => return Err(AddrError::Syntax),
         },
         _ if host.is_empty() || host.contains(&b':') || host.contains(&b'[') => {
             return Err(AddrError::Syntax)
         }
-        _ => match crate::sys::parse_ip(host) {
+        _ => match crate::parse::hosts::parse_ip(host) {
             Some(ip @ IpAddr::V4(_)) => ip,
             Some(IpAddr::V6(_)) => return Err(AddrError::Syntax),
             None => hosts
@@ -165,5 +165,20 @@ mod tests {
         assert_eq!(resolve(b"collector", Some(hosts)), Err(AddrError::Syntax));
         assert_eq!(resolve(b"::1:8089", Some(hosts)), Err(AddrError::Syntax));
         assert_eq!(resolve(b"\xff:1", Some(hosts)), Err(AddrError::Unresolved));
+    }
+
+    /// Fuzz crash (hosts target): a 64-byte host (with or without brackets) reached inet_pton
+    /// without a NUL terminator.
+    #[test]
+    fn regression_fuzz_64_byte_host() {
+        for len in [46, 62, 63, 64, 65, 300] {
+            let mut v4 = vec![b'1'; len];
+            v4.extend_from_slice(b":80");
+            assert_eq!(resolve(&v4, None), Err(AddrError::Unresolved), "{len}");
+            let mut v6 = vec![b'['];
+            v6.extend(core::iter::repeat_n(b'1', len));
+            v6.extend_from_slice(b"]:80");
+            assert_eq!(resolve(&v6, None), Err(AddrError::Syntax), "{len}");
+        }
     }
 }

@@ -70,6 +70,22 @@ fn read_config<'b>(path: &[u8], buf: &'b mut [u8; CONFIG_CAP]) -> Result<&'b [u8
     Ok(bytes)
 }
 
+/// Longest key read from `--key-file` (longer keys are hashed by HMAC anyway).
+const KEY_CAP: usize = 256;
+
+/// The key: the file's bytes without a final newline; empty or longer than 256 bytes is refused.
+fn read_key<'b>(path: &[u8], buf: &'b mut [u8; KEY_CAP]) -> Result<&'b [u8], &'static [u8]> {
+    let bytes = crate::probe::fs::read_path(path, buf).map_err(errno_text)?;
+    if bytes.len() == KEY_CAP {
+        return Err(b"key longer than 255 bytes");
+    }
+    let key = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if key.is_empty() {
+        return Err(b"empty key");
+    }
+    Ok(key)
+}
+
 /// A short description of the errors a user can fix.
 fn errno_text(e: Errno) -> &'static [u8] {
     match e {
@@ -259,11 +275,25 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
 
 /// Collects the record, encodes it for each sink and writes it; returns the exit code.
 pub fn run(cfg: &Config) -> u8 {
+    let mut key_buf = [0u8; KEY_CAP];
+    let key = match cfg.key_file.map(|path| read_key(path, &mut key_buf)) {
+        None => None,
+        Some(Ok(key)) => Some(key),
+        Some(Err(what)) => {
+            fail(&[
+                b"cannot use --key-file ",
+                cfg.key_file.unwrap_or(b""),
+                b": ",
+                what,
+            ]);
+            return 3;
+        }
+    };
     let rec = collect(cfg);
     let status = verdict::overall(&rec, &cfg.thresholds);
     let mut buf = [0u8; OUT_CAP];
     if cfg.sinks.is_empty() {
-        let Some(bytes) = encode(&rec, cfg, cfg.format, status, &mut buf) else {
+        let Some(bytes) = encode(&rec, cfg, key, cfg.format, status, &mut buf) else {
             return 3;
         };
         if let Err(e) = write_all(crate::sys::stdout(), bytes) {
@@ -279,6 +309,7 @@ pub fn run(cfg: &Config) -> u8 {
         let Some(bytes) = encode(
             &rec,
             cfg,
+            key,
             sink.format.unwrap_or(cfg.format),
             status,
             &mut buf,
@@ -331,12 +362,25 @@ pub fn run(cfg: &Config) -> u8 {
 fn encode<'b>(
     rec: &Record,
     cfg: &Config,
+    key: Option<&[u8]>,
     format: Format,
     status: verdict::Status,
     buf: &'b mut [u8; OUT_CAP],
 ) -> Option<&'b [u8]> {
     let mut out = Out::new(buf);
     format.encode(rec, &cfg.thresholds, status, &mut out);
+    if let (Format::Line, Some(key)) = (format, key) {
+        // ` mac=HEX` before the newline: HMAC-SHA256 of everything before it.
+        let line = out.as_bytes();
+        let tag = crate::sha256::hex(&crate::sha256::hmac(
+            key,
+            &[line.strip_suffix(b"\n").unwrap_or(line)],
+        ));
+        out.truncate(out.len().saturating_sub(1));
+        out.str(" mac=");
+        out.bytes(&tag);
+        out.str("\n");
+    }
     if out.finish().is_err() {
         fail(&[b"record longer than the output buffer"]);
         return None;

@@ -90,6 +90,8 @@ pub struct Config<'a> {
     pub sinks: Vec<SinkArg<'a>, MAX_SINKS>,
     /// Cap of an `--append` file before it rotates.
     pub max_bytes: u64,
+    /// File holding the key for the records' HMAC-SHA256 tag (`--key-file`).
+    pub key_file: Option<&'a [u8]>,
 }
 
 /// Default `--max-bytes`: 256 KiB, small enough for a node's flash.
@@ -107,6 +109,7 @@ impl Default for Config<'_> {
             format: Format::Line,
             sinks: Vec::new(),
             max_bytes: DEFAULT_MAX_BYTES,
+            key_file: None,
         }
     }
 }
@@ -138,11 +141,45 @@ enum Source {
 /// Flags that take no value.
 const SWITCHES: [&[u8]; 4] = [b"help", b"version", b"h", b"V"];
 
-/// Flags that take a value besides the thresholds ([`Thresholds::by_flag`]).
-const VALUE_FLAGS: [&[u8]; 13] = [
-    b"root", b"config", b"user", b"service", b"user-service", b"mount", b"skip", b"only",
-    b"format", b"out", b"append", b"udp", b"max-bytes",
+/// The flags that take a value, besides the thresholds ([`Thresholds::by_flag`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flag {
+    Root,
+    Config,
+    User,
+    Service,
+    UserService,
+    Mount,
+    Skip,
+    Only,
+    Format,
+    Out,
+    Append,
+    Udp,
+    MaxBytes,
+    KeyFile,
+}
+
+const FLAGS: [(&[u8], Flag); 14] = [
+    (b"root", Flag::Root),
+    (b"config", Flag::Config),
+    (b"user", Flag::User),
+    (b"service", Flag::Service),
+    (b"user-service", Flag::UserService),
+    (b"mount", Flag::Mount),
+    (b"skip", Flag::Skip),
+    (b"only", Flag::Only),
+    (b"format", Flag::Format),
+    (b"out", Flag::Out),
+    (b"append", Flag::Append),
+    (b"udp", Flag::Udp),
+    (b"max-bytes", Flag::MaxBytes),
+    (b"key-file", Flag::KeyFile),
 ];
+
+fn flag_of(name: &[u8]) -> Option<Flag> {
+    FLAGS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
 
 /// The path given with `--config`, if any (the caller reads it, then calls [`parse`]).
 pub fn config_path<'a>(args: &[&'a [u8]]) -> Option<&'a [u8]> {
@@ -197,7 +234,7 @@ pub fn parse<'a>(
         match name {
             b"help" | b"h" => return Ok(Command::Help),
             b"version" | b"V" => return Ok(Command::Version),
-            _ if !VALUE_FLAGS.contains(&name) && Thresholds::default().by_flag(name).is_none() => {
+            _ if flag_of(name).is_none() && Thresholds::default().by_flag(name).is_none() => {
                 return err("unknown flag", arg)
             }
             _ => {}
@@ -209,9 +246,6 @@ pub fn parse<'a>(
                 None => return err("missing value for", arg),
             },
         };
-        if name == b"config" {
-            continue; // read by the caller through config_path()
-        }
         apply(&mut cfg, &mut replaced, name, value, Source::Cli)?;
     }
     let owners = cfg
@@ -296,18 +330,31 @@ fn apply<'a>(
         what: "bad value",
         detail: key,
     };
+    let full = CliError {
+        what: "too many values for",
+        detail: key,
+    };
     if let Some((slot, max)) = cfg.thresholds.by_flag(key) {
         *slot = parse_u64(value).filter(|&v| v <= max).ok_or(bad)?;
         return Ok(());
     }
-    match key {
-        b"root" => {
+    let Some(flag) = flag_of(key) else {
+        let what = if source == Source::Cli {
+            "unknown flag"
+        } else {
+            "unknown key in config file"
+        };
+        return err(what, key);
+    };
+    match flag {
+        Flag::Config => {} // read by the caller through config_path()
+        Flag::Root => {
             if value.is_empty() || value.len() > PATH_MAX {
                 return Err(bad);
             }
             cfg.root = value;
         }
-        b"user" => {
+        Flag::User => {
             if !valid_name(value, NAME_MAX) {
                 return Err(bad);
             }
@@ -315,14 +362,11 @@ fn apply<'a>(
                 cfg.users.clear();
             }
             if !cfg.users.contains(&value) {
-                cfg.users.push(value).map_err(|_| CliError {
-                    what: "too many values for",
-                    detail: key,
-                })?;
+                cfg.users.push(value).map_err(|_| full)?;
             }
         }
-        b"service" | b"user-service" => {
-            let arg = if key == b"service" {
+        Flag::Service | Flag::UserService => {
+            let arg = if flag == Flag::Service {
                 ServiceArg {
                     user: None,
                     name: value,
@@ -339,66 +383,46 @@ fn apply<'a>(
             if !valid_name(arg.name, UNIT_MAX)
                 || !arg.user.map_or(true, |u| valid_name(u, NAME_MAX))
             {
-                return Err(CliError {
-                    what: "bad value",
-                    detail: value,
-                });
+                return err("bad value", value);
             }
             if fresh(if arg.user.is_some() { 2 } else { 1 }) {
                 cfg.services
-                    .retain(|s| s.user.is_some() == (key == b"service"));
+                    .retain(|s| s.user.is_some() == (flag == Flag::Service));
             }
             if !cfg.services.contains(&arg) {
-                cfg.services.push(arg).map_err(|_| CliError {
-                    what: "too many values for",
-                    detail: key,
-                })?;
+                cfg.services.push(arg).map_err(|_| full)?;
             }
         }
-        b"mount" => {
+        Flag::Mount => {
             if value.first() != Some(&b'/') || value.len() > PATH_MAX {
-                return Err(CliError {
-                    what: "mount must be an absolute path",
-                    detail: value,
-                });
+                return err("mount must be an absolute path", value);
             }
             if fresh(3) {
                 cfg.mounts.clear();
             }
             if !cfg.mounts.contains(&value) {
-                cfg.mounts.push(value).map_err(|_| CliError {
-                    what: "too many values for",
-                    detail: key,
-                })?;
+                cfg.mounts.push(value).map_err(|_| full)?;
             }
         }
-        b"format" => {
+        Flag::Format => {
             cfg.format = Format::from_name(value).ok_or(CliError {
                 what: "unknown format (line, json, influx, prom, nagios)",
                 detail: value,
             })?
         }
-        b"out" | b"append" | b"udp" => {
+        Flag::Out | Flag::Append | Flag::Udp => {
             let (format, target) = split_format(value);
-            let kind = match key {
-                b"out" => SinkKind::Replace,
-                b"append" => SinkKind::Append,
+            let kind = match flag {
+                Flag::Out => SinkKind::Replace,
+                Flag::Append => SinkKind::Append,
                 _ => SinkKind::Udp,
             };
             if target.is_empty() || target.len() > PATH_MAX || target.contains(&0) {
-                return Err(CliError {
-                    what: "bad value",
-                    detail: value,
-                });
+                return err("bad value", value);
             }
-            if kind == SinkKind::Udp
-                && crate::sink::udp::resolve(target, Some(b""))
-                    == Err(crate::sink::udp::AddrError::Syntax)
-            {
-                return Err(CliError {
-                    what: "expected ADDR:PORT for --udp",
-                    detail: value,
-                });
+            let syntax = Err(crate::sink::udp::AddrError::Syntax);
+            if kind == SinkKind::Udp && crate::sink::udp::resolve(target, Some(b"")) == syntax {
+                return err("expected ADDR:PORT for --udp", value);
             }
             if fresh(4) {
                 cfg.sinks.clear();
@@ -409,33 +433,21 @@ fn apply<'a>(
                     format,
                     target,
                 })
-                .map_err(|_| CliError {
-                    what: "too many values for",
-                    detail: key,
-                })?;
+                .map_err(|_| full)?;
         }
-        b"max-bytes" => cfg.max_bytes = parse_u64(value).filter(|&n| n >= 1024).ok_or(bad)?,
-        b"skip" => {
-            cfg.checks &= !checks_mask(value).ok_or(CliError {
+        Flag::MaxBytes => cfg.max_bytes = parse_u64(value).filter(|&n| n >= 1024).ok_or(bad)?,
+        Flag::KeyFile if value.is_empty() => return Err(bad),
+        Flag::KeyFile => cfg.key_file = Some(value),
+        Flag::Skip | Flag::Only => {
+            let mask = checks_mask(value).ok_or(CliError {
                 what: "unknown check in",
                 detail: value,
-            })?
-        }
-        b"only" => {
-            cfg.checks = checks_mask(value).ok_or(CliError {
-                what: "unknown check in",
-                detail: value,
-            })?
-        }
-        _ => {
-            return err(
-                if source == Source::Cli {
-                    "unknown flag"
-                } else {
-                    "unknown key in config file"
-                },
-                key,
-            );
+            })?;
+            cfg.checks = if flag == Flag::Skip {
+                cfg.checks & !mask
+            } else {
+                mask
+            };
         }
     }
     Ok(())
@@ -443,42 +455,30 @@ fn apply<'a>(
 
 /// `--help`.
 pub const HELP: &str = "\
-nodepulse - one-shot health record for a Linux edge node (clock sync, linger, services, disk, memory)
+nodepulse - one-shot health record of a Linux edge node
 
-Usage: nodepulse [FLAGS]
-
-  --root DIR               read every file below DIR instead of / (fixture trees)
-  --config FILE            lines `key = value` with these flags' names; flags override it
-  --user NAME              report linger and logind state of NAME (repeatable, max 4)
-  --service NAME           system unit that must be running (repeatable, max 8 units in all)
-  --user-service USER:NAME unit of USER's systemd --user manager that must be running (repeatable)
-  --mount PATH             filesystem to check (repeatable, max 8; default /)
-  --format FORMAT          line (default), json, influx, prom or nagios
-  --out [FORMAT:]PATH      replace PATH atomically with the record (instead of stdout)
-  --append [FORMAT:]PATH   append the record to PATH, rotating once to PATH.1 at --max-bytes
-  --max-bytes N            cap of an --append file (default 262144)
-  --udp [FORMAT:]ADDR:PORT send the record as one UDP datagram (IPv4, [IPv6], /etc/hosts name)
-                           (--out, --append, --udp are repeatable, max 8 in all)
-  --skip CHECK,...         do not run these checks
-  --only CHECK,...         run only these checks
-                           checks: clock timesync linger service disk memory system
-  --disk-free-warn PCT     free space below PCT% is WARNING (default 10)
-  --disk-free-crit PCT     free space below PCT% is CRITICAL (default 5)
-  --inodes-free-warn PCT   free inodes below PCT% is WARNING (default 10)
-  --inodes-free-crit PCT   free inodes below PCT% is CRITICAL (default 5)
-  --mem-avail-warn PCT     MemAvailable below PCT% of MemTotal is WARNING (default 10)
-  --mem-avail-crit PCT     MemAvailable below PCT% of MemTotal is CRITICAL (default 5)
-  --offset-warn-ms MS      |clock offset| from MS on is WARNING (default 100)
-  --offset-crit-ms MS      |clock offset| from MS on is CRITICAL (default 1000)
-  --maxerror-warn-ms MS    kernel maxerror from MS on is WARNING (default 5000)
-  --maxerror-crit-ms MS    kernel maxerror from MS on is CRITICAL (default 16000)
-  --sync-age-warn-s S      timesyncd's last sync older than S seconds is WARNING (default 7200)
-  -h, --help               this text
-  -V, --version            version
-
-Prints one `np1` record on stdout. Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-An unsynchronized clock, linger off for a user with a --user-service, and a service not
-running are CRITICAL.
+  --root DIR               read files below DIR instead of /
+  --config FILE            `key = value` lines with these flags' names; flags win
+  --user NAME              linger and logind state of NAME (max 4 users)
+  --service NAME           system unit that must run (max 8 units)
+  --user-service USER:NAME unit of USER's systemd --user manager that must run
+  --mount PATH             filesystem to check (max 8; default /)
+  --format FORMAT          line (default), json, influx, prom, nagios
+  --out [FORMAT:]PATH      replace PATH atomically (instead of stdout)
+  --append [FORMAT:]PATH   append to PATH, rotating once to PATH.1 at --max-bytes N (262144)
+  --udp [FORMAT:]ADDR:PORT one datagram to IPv4, [IPv6] or an /etc/hosts name
+  --key-file FILE          add mac=HMAC-SHA256 of the np1 record
+  --skip/--only CHECK,...  clock timesync linger service disk memory system
+Thresholds, WARNING/CRITICAL (defaults):
+  --disk-free-{warn,crit} PCT     free space below PCT% (10/5)
+  --inodes-free-{warn,crit} PCT   free inodes below PCT% (10/5)
+  --mem-avail-{warn,crit} PCT     MemAvailable below PCT% of MemTotal (10/5)
+  --offset-{warn,crit}-ms MS      |clock offset| from MS (100/1000)
+  --maxerror-{warn,crit}-ms MS    kernel maxerror from MS (5000/16000)
+  --sync-age-warn-s S             timesyncd's last sync older than S (7200)
+Repeatable: --user --service --user-service --mount --out --append --udp.
+Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Unsynced clock, linger off for a
+--user-service, a service not running: CRITICAL. Every flag and key: README.md.
 ";
 
 #[cfg(test)]

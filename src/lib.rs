@@ -24,6 +24,7 @@ pub mod num;
 pub mod parse;
 pub mod probe;
 pub mod record;
+pub mod sha256;
 pub mod sink;
 #[allow(unsafe_code)]
 pub mod sys;

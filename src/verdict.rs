@@ -129,25 +129,41 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
-    /// The threshold a flag (or config key) sets, and its largest value: 100 for a percent,
-    /// 10^12 for a limit in ms or s (so it can be scaled to µs without overflow).
+    /// The flags (and config keys) that set thresholds, with their largest value: 100 for a
+    /// percent, 10^12 for a limit in ms or s (so it can be scaled to µs without overflow).
+    /// In the order of [`Thresholds::by_flag`]'s fields.
+    pub const FLAGS: [(&'static [u8], u64); 11] = [
+        (b"disk-free-warn", 100),
+        (b"disk-free-crit", 100),
+        (b"inodes-free-warn", 100),
+        (b"inodes-free-crit", 100),
+        (b"mem-avail-warn", 100),
+        (b"mem-avail-crit", 100),
+        (b"offset-warn-ms", 1_000_000_000_000),
+        (b"offset-crit-ms", 1_000_000_000_000),
+        (b"maxerror-warn-ms", 1_000_000_000_000),
+        (b"maxerror-crit-ms", 1_000_000_000_000),
+        (b"sync-age-warn-s", 1_000_000_000_000),
+    ];
+
+    /// The threshold a flag sets, and its largest value.
     pub fn by_flag(&mut self, flag: &[u8]) -> Option<(&mut u64, u64)> {
-        const PCT: u64 = 100;
-        const LIMIT: u64 = 1_000_000_000_000;
-        Some(match flag {
-            b"disk-free-warn" => (&mut self.disk_free_warn_pct, PCT),
-            b"disk-free-crit" => (&mut self.disk_free_crit_pct, PCT),
-            b"inodes-free-warn" => (&mut self.inodes_free_warn_pct, PCT),
-            b"inodes-free-crit" => (&mut self.inodes_free_crit_pct, PCT),
-            b"mem-avail-warn" => (&mut self.mem_avail_warn_pct, PCT),
-            b"mem-avail-crit" => (&mut self.mem_avail_crit_pct, PCT),
-            b"offset-warn-ms" => (&mut self.offset_warn_ms, LIMIT),
-            b"offset-crit-ms" => (&mut self.offset_crit_ms, LIMIT),
-            b"maxerror-warn-ms" => (&mut self.maxerror_warn_ms, LIMIT),
-            b"maxerror-crit-ms" => (&mut self.maxerror_crit_ms, LIMIT),
-            b"sync-age-warn-s" => (&mut self.sync_age_warn_s, LIMIT),
-            _ => return None,
-        })
+        let i = Self::FLAGS.iter().position(|(name, _)| *name == flag)?;
+        let max = Self::FLAGS.get(i)?.1;
+        let slot = match i {
+            0 => &mut self.disk_free_warn_pct,
+            1 => &mut self.disk_free_crit_pct,
+            2 => &mut self.inodes_free_warn_pct,
+            3 => &mut self.inodes_free_crit_pct,
+            4 => &mut self.mem_avail_warn_pct,
+            5 => &mut self.mem_avail_crit_pct,
+            6 => &mut self.offset_warn_ms,
+            7 => &mut self.offset_crit_ms,
+            8 => &mut self.maxerror_warn_ms,
+            9 => &mut self.maxerror_crit_ms,
+            _ => &mut self.sync_age_warn_s,
+        };
+        Some((slot, max))
     }
 }
 

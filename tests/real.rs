@@ -389,3 +389,32 @@ fn effective_uid() -> u32 {
         .parse()
         .unwrap()
 }
+
+#[test]
+fn key_file_appends_an_hmac_that_python_verifies() {
+    let dir = std::env::temp_dir().join(format!("np-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("key");
+    std::fs::write(&key, "correct horse battery staple\n").unwrap();
+    let root = fixture("systemd-ok");
+    let r = run(&["--root", &root, "--skip", "clock,disk", "--key-file", key.to_str().unwrap()]);
+    let (body, mac) = r.stdout.trim_end().rsplit_once(" mac=").expect("a mac= token at the end");
+    assert_eq!(mac.len(), 64);
+    // Python's hmac module is the reference; the key is the file without its final newline.
+    let check = Command::new("python3")
+        .args(["-c", "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.sha256).hexdigest())"])
+        .args(["correct horse battery staple", body])
+        .output()
+        .expect("python3");
+    assert_eq!(String::from_utf8(check.stdout).unwrap().trim(), mac);
+    // Other formats carry no tag; a missing or empty key is an error, nothing is written.
+    let r = run(&["--root", &root, "--only", "memory", "--format", "json", "--key-file", key.to_str().unwrap()]);
+    assert!(!r.stdout.contains("mac"), "{}", r.stdout);
+    std::fs::write(&key, "\n").unwrap();
+    let r = run(&["--root", &root, "--only", "memory", "--key-file", key.to_str().unwrap()]);
+    assert_eq!((r.stdout.as_str(), r.code), ("", 3));
+    assert!(r.stderr.ends_with(": empty key\n"), "{}", r.stderr);
+    let r = run(&["--only", "memory", "--key-file", "/no/such/key"]);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str(), r.code), ("", "nodepulse: cannot use --key-file /no/such/key: no such file\n", 3));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -86,6 +86,11 @@ impl<'b> Out<'b> {
         self.buf.get(..self.len).unwrap_or(&[])
     }
 
+    /// Drops everything after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

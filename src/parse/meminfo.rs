@@ -37,6 +37,17 @@ impl MemInfo {
     }
 }
 
+/// The keys read, in the order of [`MemInfo`]'s fields.
+const KEYS: [&[u8]; 7] = [
+    b"MemTotal:",
+    b"MemAvailable:",
+    b"MemFree:",
+    b"Buffers:",
+    b"Cached:",
+    b"SwapTotal:",
+    b"SwapFree:",
+];
+
 /// Parses the contents of `/proc/meminfo`.
 pub fn parse(bytes: &[u8]) -> MemInfo {
     let mut info = MemInfo::default();
@@ -45,15 +56,17 @@ pub fn parse(bytes: &[u8]) -> MemInfo {
         let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
             continue;
         };
-        let slot = match key {
-            b"MemTotal:" => &mut info.total_kb,
-            b"MemAvailable:" => &mut info.available_kb,
-            b"MemFree:" => &mut info.free_kb,
-            b"Buffers:" => &mut info.buffers_kb,
-            b"Cached:" => &mut info.cached_kb,
-            b"SwapTotal:" => &mut info.swap_total_kb,
-            b"SwapFree:" => &mut info.swap_free_kb,
-            _ => continue,
+        let Some(i) = KEYS.iter().position(|k| *k == key) else {
+            continue;
+        };
+        let slot = match i {
+            0 => &mut info.total_kb,
+            1 => &mut info.available_kb,
+            2 => &mut info.free_kb,
+            3 => &mut info.buffers_kb,
+            4 => &mut info.cached_kb,
+            5 => &mut info.swap_total_kb,
+            _ => &mut info.swap_free_kb,
         };
         // The first occurrence wins; a value that is not a number leaves the field unknown.
         if slot.is_none() {

@@ -86,7 +86,10 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(run(b"a\"b\\c\n\x01", json_escape), "a\\\"b\\\\c\\u000a\\u0001");
+        assert_eq!(
+            run(b"a\"b\\c\n\x01", json_escape),
+            "a\\\"b\\\\c\\u000a\\u0001"
+        );
         assert_eq!(
             run(b"caf\xc3\xa9 \xff!", json_escape),
             "caf\u{e9} \u{fffd}!"

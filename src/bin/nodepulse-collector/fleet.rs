@@ -153,12 +153,10 @@ pub struct Node {
     pub seen_ms: u64,
     /// The node's own `t` in that record.
     pub t_ms: u64,
-    /// `t − receive time` of the last record.
-    pub skew_ms: i64,
     /// Last `seq`, `u64::MAX` when the node sends none.
     pub seq: u64,
-    /// `boot_id`; all zero when unknown.
-    pub boot: [u8; 16],
+    /// First 64 bits of `boot_id` (random per boot: enough to see a change); 0 when unknown.
+    pub boot: u64,
     /// Records lost (sum of seq gaps).
     pub lost: u32,
     /// Records accepted.
@@ -224,7 +222,13 @@ impl Node {
     }
 
     pub fn boot_known(&self) -> bool {
-        self.boot != [0; 16]
+        self.boot != 0
+    }
+
+    /// Node clock minus receive time, last record.
+    pub fn skew_ms(&self) -> i64 {
+        let d = i128::from(self.t_ms) - i128::from(self.seen_ms);
+        d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 }
 
@@ -429,7 +433,9 @@ fn update(node: &mut Node, obs: &Obs, now_ms: u64, policy: &Policy) {
     }
 
     // Reboot: a different boot id than the last known one.
-    if let Some(boot) = obs.boot {
+    if let Some(id) = obs.boot {
+        let boot =
+            u64::from_be_bytes([id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7]]).max(1);
         if node.boot_known() && node.boot != boot {
             node.clear(Problem::Rebooted);
             node.set(Problem::Rebooted, now_s);
@@ -453,9 +459,9 @@ fn update(node: &mut Node, obs: &Obs, now_ms: u64, policy: &Policy) {
     }
 
     // Skew of the node's clock against ours.
-    let skew = i128::from(obs.t_ms) - i128::from(now_ms);
-    node.skew_ms = skew.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
-    if node.skew_ms.unsigned_abs() > policy.skew_threshold_ms {
+    node.seen_ms = now_ms;
+    node.t_ms = obs.t_ms;
+    if node.skew_ms().unsigned_abs() > policy.skew_threshold_ms {
         node.set(Problem::Skewed, now_s);
     } else {
         node.clear(Problem::Skewed);
@@ -472,8 +478,6 @@ fn update(node: &mut Node, obs: &Obs, now_ms: u64, policy: &Policy) {
         }
     }
 
-    node.seen_ms = now_ms;
-    node.t_ms = obs.t_ms;
     node.status = obs.status;
     node.records = node.records.saturating_add(1);
     update_flapping(node, now_s, policy);
@@ -565,7 +569,7 @@ mod tests {
     fn skew_reboot_seq_and_limit() {
         let mut f = Fleet::new(policy());
         f.ingest(&obs("a", T0 - 600_000), T0);
-        assert_eq!(f.nodes["a"].skew_ms, -600_000);
+        assert_eq!(f.nodes["a"].skew_ms(), -600_000);
         assert_eq!(f.nodes["a"].since(Problem::Skewed), Some(secs(T0)));
         let mut o = obs("a", T0 + 1000);
         o.boot = Some([2; 16]);
@@ -619,7 +623,7 @@ mod tests {
     #[test]
     fn node_is_compact() {
         assert!(
-            std::mem::size_of::<Node>() <= 152,
+            std::mem::size_of::<Node>() <= 128,
             "{}",
             std::mem::size_of::<Node>()
         );

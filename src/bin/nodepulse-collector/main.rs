@@ -266,17 +266,42 @@ impl Forwarder {
     }
 }
 
-/// Files written off the receive loop: (path, bytes).
-type Job = (PathBuf, Vec<u8>);
-
-fn writer_thread(rx: mpsc::Receiver<Job>) -> std::thread::JoinHandle<()> {
+/// Files written in the receive loop (to the page cache, in chunks) and made durable off it:
+/// the writer thread fsyncs and renames them.
+fn writer_thread(rx: mpsc::Receiver<state::Pending>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        for (path, bytes) in rx {
-            if let Err(e) = state::write_atomic(&path, &bytes) {
-                eprintln!("nodepulse-collector: writing {}: {e}", path.display());
+        for pending in rx {
+            let path = pending.path().display().to_string();
+            if let Err(e) = state::commit(pending) {
+                eprintln!("nodepulse-collector: writing {path}: {e}");
             }
         }
     })
+}
+
+/// Fills the temporary file for `path` with `fill`'s output.
+fn stage(
+    path: &std::path::Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Option<state::Pending> {
+    let mut pending = match state::begin(path) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("nodepulse-collector: writing {}: {e}", path.display());
+            return None;
+        }
+    };
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut pending.file);
+    let written = fill(&mut w).and_then(|_| w.flush());
+    drop(w);
+    match written {
+        Ok(()) => Some(pending),
+        Err(e) => {
+            eprintln!("nodepulse-collector: writing {}: {e}", path.display());
+            state::abandon(pending);
+            None
+        }
+    }
 }
 
 fn serve(o: Opts) -> ExitCode {
@@ -342,22 +367,19 @@ fn serve(o: Opts) -> ExitCode {
         return fail(&format!("signal handlers: {e}"));
     }
 
-    let (tx, rx) = mpsc::sync_channel::<Job>(4);
+    let (tx, rx) = mpsc::sync_channel::<state::Pending>(4);
     let writer = writer_thread(rx);
-    let persist = |fleet: &Fleet, now: u64, tx: &mpsc::SyncSender<Job>, block: bool| {
-        let mut jobs = Vec::new();
+    let persist = |fleet: &Fleet, now: u64, tx: &mpsc::SyncSender<state::Pending>| {
+        let mut staged = Vec::new();
         if let Some(p) = &o.state {
-            jobs.push((p.clone(), state::serialize(fleet, now)));
+            staged.extend(stage(p, |w| state::serialize_to(w, fleet, now)));
         }
         if let Some(p) = &o.prom_out {
-            jobs.push((p.clone(), report::prom(fleet, now).into_bytes()));
+            staged.extend(stage(p, |w| report::prom_to(w, fleet, now)));
         }
-        for job in jobs {
-            if block {
-                let _ = tx.send(job);
-            } else if tx.try_send(job).is_err() {
-                eprintln!("nodepulse-collector: writer busy, skipped a write");
-            }
+        for pending in staged {
+            // Blocks only while the writer still syncs the previous four files.
+            let _ = tx.send(pending);
         }
     };
 
@@ -371,7 +393,7 @@ fn serve(o: Opts) -> ExitCode {
     fleet.sweep(now);
     let mut next_sweep = now + sweep_every;
     let mut next_persist = now + o.persist_ms;
-    persist(&fleet, now, &tx, false);
+    persist(&fleet, now, &tx);
 
     while !net::stopping() {
         let wait = next_sweep
@@ -421,14 +443,12 @@ fn serve(o: Opts) -> ExitCode {
             f.flush();
         }
         if let Some(l) = &control {
+            // The live state, streamed in the loop (about 20 ms per 100 000 nodes).
             while let Ok((stream, _)) = l.accept() {
-                let snapshot = state::serialize(&fleet, now_ms());
-                std::thread::spawn(move || {
-                    let mut stream = stream;
-                    let _ = stream.set_nonblocking(false);
-                    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
-                    let _ = stream.write_all(&snapshot);
-                });
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+                let mut w = std::io::BufWriter::with_capacity(1 << 16, stream);
+                let _ = state::serialize_to(&mut w, &fleet, now_ms()).and_then(|_| w.flush());
             }
         }
         now = now_ms();
@@ -437,14 +457,14 @@ fn serve(o: Opts) -> ExitCode {
             next_sweep = now + sweep_every;
         }
         if now >= next_persist {
-            persist(&fleet, now, &tx, false);
+            persist(&fleet, now, &tx);
             next_persist = now + o.persist_ms;
         }
     }
 
     now = now_ms();
     fleet.sweep(now);
-    persist(&fleet, now, &tx, true);
+    persist(&fleet, now, &tx);
     drop(tx);
     let _ = writer.join();
     let (up, offline) = fleet.census();

@@ -56,7 +56,7 @@ pub fn text(fleet: &Fleet, now_ms: u64) -> String {
                 "up"
             },
             status_str(n.status),
-            seconds(n.skew_ms)
+            seconds(n.skew_ms())
         );
         for p in Problem::ALL {
             if let Some(since) = n.since(p) {
@@ -95,7 +95,7 @@ fn node_json(s: &mut String, host: &str, n: &Node, fleet: &Fleet, now_ms: u64) {
         n.seen_ms,
         now_ms.saturating_sub(n.seen_ms) / 1000,
         n.t_ms,
-        seconds(n.skew_ms),
+        seconds(n.skew_ms()),
         seconds(n.interval_ms(&fleet.policy) as i64),
         n.records,
         n.lost
@@ -108,9 +108,7 @@ fn node_json(s: &mut String, host: &str, n: &Node, fleet: &Fleet, now_ms: u64) {
     s.push_str(",\"boot\":");
     if n.boot_known() {
         s.push('"');
-        for b in n.boot {
-            let _ = write!(s, "{b:02x}");
-        }
+        let _ = write!(s, "{:016x}", n.boot);
         s.push('"');
     } else {
         s.push_str("null");
@@ -167,19 +165,33 @@ pub fn json(fleet: &Fleet, now_ms: u64, saved_ms: u64) -> String {
 }
 
 /// Escapes a Prometheus label value.
-fn label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+fn label(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(['\\', '"', '\n']) {
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+            .into()
+    } else {
+        s.into()
+    }
 }
 
 /// The Prometheus text file (node_exporter textfile collector): per node up, last seen, skew,
 /// status, problems; fleet totals and drop counters.
-pub fn prom(fleet: &Fleet, now_ms: u64) -> String {
-    let mut s = String::with_capacity(1024 + fleet.nodes.len() * 400);
+/// Written to `w` in chunks (no buffer of the whole file).
+pub fn prom_to(w: &mut dyn std::io::Write, fleet: &Fleet, now_ms: u64) -> std::io::Result<()> {
+    let mut s = String::with_capacity(1 << 16);
     let mut nodes: Vec<(&str, &Node)> = fleet.nodes.iter().map(|(k, n)| (&**k, n)).collect();
-    nodes.sort_by(|a, b| a.0.cmp(b.0));
-    let labels: Vec<String> = nodes.iter().map(|(h, _)| label(h)).collect();
+    nodes.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let spill = |s: &mut String, w: &mut dyn std::io::Write, force: bool| {
+        if force || s.len() > 60_000 {
+            let r = w.write_all(s.as_bytes());
+            s.clear();
+            r
+        } else {
+            Ok(())
+        }
+    };
 
     type Per = fn(&Node, u64) -> String;
     let per_node: [(&str, &str, Per); 6] = [
@@ -201,7 +213,7 @@ pub fn prom(fleet: &Fleet, now_ms: u64) -> String {
         (
             "nodepulse_fleet_skew_seconds",
             "Node clock minus the collector's receive time, last record.",
-            |n, _| seconds(n.skew_ms),
+            |n, _| seconds(n.skew_ms()),
         ),
         (
             "nodepulse_fleet_status",
@@ -216,8 +228,9 @@ pub fn prom(fleet: &Fleet, now_ms: u64) -> String {
     ];
     for (name, help, f) in per_node {
         let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge");
-        for ((_, n), l) in nodes.iter().zip(&labels) {
-            let _ = writeln!(s, "{name}{{host=\"{l}\"}} {}", f(n, now_ms));
+        for (h, n) in &nodes {
+            let _ = writeln!(s, "{name}{{host=\"{}\"}} {}", label(h), f(n, now_ms));
+            spill(&mut s, w, false)?;
         }
     }
     let name = "nodepulse_fleet_problem_since_timestamp_seconds";
@@ -225,24 +238,27 @@ pub fn prom(fleet: &Fleet, now_ms: u64) -> String {
         s,
         "# HELP {name} When each active problem began (offline, skewed, rebooted, lost_records, flapping, unsynced, clock, timesync, linger_off, service_down, disk, memory).\n# TYPE {name} gauge"
     );
-    for ((_, n), l) in nodes.iter().zip(&labels) {
+    for (h, n) in &nodes {
         for p in Problem::ALL {
             if let Some(since) = n.since(p) {
                 let _ = writeln!(
                     s,
-                    "{name}{{host=\"{l}\",problem=\"{}\"}} {since}",
+                    "{name}{{host=\"{}\",problem=\"{}\"}} {since}",
+                    label(h),
                     p.as_str()
                 );
             }
         }
+        spill(&mut s, w, false)?;
     }
     let name = "nodepulse_fleet_lost_records_total";
     let _ = writeln!(
         s,
         "# HELP {name} Records lost (seq gaps) per node.\n# TYPE {name} counter"
     );
-    for ((_, n), l) in nodes.iter().zip(&labels) {
-        let _ = writeln!(s, "{name}{{host=\"{l}\"}} {}", n.lost);
+    for (h, n) in &nodes {
+        let _ = writeln!(s, "{name}{{host=\"{}\"}} {}", label(h), n.lost);
+        spill(&mut s, w, false)?;
     }
     let (up, offline) = fleet.census();
     let _ = writeln!(
@@ -267,7 +283,15 @@ pub fn prom(fleet: &Fleet, now_ms: u64) -> String {
             fleet.counters.dropped[d as usize]
         );
     }
-    s
+    spill(&mut s, w, true)
+}
+
+/// The Prometheus text in memory.
+#[cfg(test)]
+pub fn prom(fleet: &Fleet, now_ms: u64) -> String {
+    let mut v = Vec::new();
+    prom_to(&mut v, fleet, now_ms).unwrap();
+    String::from_utf8(v).unwrap()
 }
 
 /// Escapes a line-protocol tag value (`,`, `=`, space).
@@ -293,7 +317,7 @@ pub fn influx_line(out: &mut Vec<u8>, obs: &Obs, node: &Node, now_ms: u64) {
         let _ = write!(out_str(out), "{name}={v}{suffix}");
     };
     field(out, "status", &obs.status, "i");
-    field(out, "skew_ms", &node.skew_ms, "i");
+    field(out, "skew_ms", &node.skew_ms(), "i");
     field(out, "problems", &node.problems.count_ones(), "i");
     field(out, "problem_bits", &node.problems, "i");
     field(out, "lost_total", &node.lost, "i");
@@ -368,6 +392,29 @@ mod tests {
         assert_eq!(seconds(-5), "-0.005");
         assert_eq!(seconds(1_500), "1.500");
         assert_eq!(seconds(0), "0.000");
+    }
+
+    #[test]
+    fn prom_escapes_labels_and_types_every_metric() {
+        let mut f = Fleet::new(crate::fleet::Policy::default());
+        let o = crate::ingest::parse(b"np1 host=a\"b\\c t=1000 st=crit svc.x=crit:down").unwrap();
+        f.ingest(&o, 2000);
+        let text = prom(&f, 3000);
+        assert!(
+            text.contains("nodepulse_fleet_up{host=\"a\\\"b\\\\c\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "nodepulse_fleet_problem_since_timestamp_seconds{host=\"a\\\"b\\\\c\",problem=\"service_down\"} 2\n"
+        ));
+        assert!(text.contains("nodepulse_fleet_skew_seconds{host=\"a\\\"b\\\\c\"} -1.000\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} has no TYPE"
+            );
+        }
     }
 
     #[test]

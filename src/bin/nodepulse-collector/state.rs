@@ -5,30 +5,23 @@
 //! nodepulse-collector-state 1
 //! policy saved_ms=1800000000000 interval_ms=60000 offline_factor=3 skew_ms=300000 flap=4 recent_ms=3600000
 //! counters accepted=12 empty=0 oversize=1 not_utf8=0 ...
-//! node edge-ok seen=1800000000000 t=1800000000001 skew=1 seq=- boot=0b6f... lost=0 n=3 iv=60000 st=0 p=0 since=0,0,... flaps=0,...,0/0
+//! node edge-ok seen=1800000000000 t=1800000000001 seq=- boot=b6f3a1c2d4e4f5a lost=0 n=3 iv=60000 st=0 p=0 since=0,0,... flaps=0,...,0/0
 //! ```
 //! Hosts are percent-encoded (no spaces). Unknown keys are ignored and a bad line is skipped,
 //! so a newer or damaged file loses at most the lines it cannot read.
 
 use crate::fleet::{Counters, Drop, Fleet, Node, Policy, FLAP_RING, PROBLEMS};
 use std::fmt::Write as _;
+#[cfg(test)]
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const MAGIC: &str = "nodepulse-collector-state 1";
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// The table as text.
-pub fn serialize(fleet: &Fleet, now_ms: u64) -> Vec<u8> {
+/// Writes the table as text to `w` (one short line per node: no buffer of the whole table).
+pub fn serialize_to(w: &mut dyn std::io::Write, fleet: &Fleet, now_ms: u64) -> std::io::Result<()> {
     let p = &fleet.policy;
-    let mut s = String::with_capacity(256 + fleet.nodes.len() * 200);
+    let mut s = String::with_capacity(512);
     let _ = writeln!(s, "{MAGIC}");
     let _ = writeln!(
         s,
@@ -40,27 +33,19 @@ pub fn serialize(fleet: &Fleet, now_ms: u64) -> Vec<u8> {
         let _ = write!(s, " {}={}", d.as_str(), fleet.counters.dropped[d as usize]);
     }
     s.push('\n');
+    w.write_all(s.as_bytes())?;
     for (host, n) in &fleet.nodes {
-        let _ = write!(
-            s,
-            "node {host} seen={} t={} skew={} seq=",
-            n.seen_ms, n.t_ms, n.skew_ms
-        );
+        s.clear();
+        let _ = write!(s, "node {host} seen={} t={} seq=", n.seen_ms, n.t_ms);
         if n.seq == u64::MAX {
             s.push('-');
         } else {
             let _ = write!(s, "{}", n.seq);
         }
-        s.push_str(" boot=");
-        if n.boot_known() {
-            s.push_str(&hex(&n.boot));
-        } else {
-            s.push('-');
-        }
         let _ = write!(
             s,
-            " lost={} n={} iv={} st={} p={:x} since=",
-            n.lost, n.records, n.interval_ms, n.status, n.problems
+            " boot={:x} lost={} n={} iv={} st={} p={:x} since=",
+            n.boot, n.lost, n.records, n.interval_ms, n.status, n.problems
         );
         for (i, t) in n.since.iter().enumerate() {
             if i > 0 {
@@ -76,8 +61,17 @@ pub fn serialize(fleet: &Fleet, now_ms: u64) -> Vec<u8> {
             let _ = write!(s, "{t}");
         }
         let _ = writeln!(s, "/{}", n.flap_next);
+        w.write_all(s.as_bytes())?;
     }
-    s.into_bytes()
+    Ok(())
+}
+
+/// The table as text, in memory.
+#[cfg(test)]
+pub fn serialize(fleet: &Fleet, now_ms: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    serialize_to(&mut v, fleet, now_ms).unwrap();
+    v
 }
 
 fn list<const N: usize>(v: &str) -> Option<[u32; N]> {
@@ -101,19 +95,8 @@ fn parse_node(rest: &str) -> Option<(String, Node)> {
         match k {
             "seen" => n.seen_ms = v.parse().ok()?,
             "t" => n.t_ms = v.parse().ok()?,
-            "skew" => n.skew_ms = v.parse().ok()?,
             "seq" => n.seq = if v == "-" { u64::MAX } else { v.parse().ok()? },
-            "boot" => {
-                if v != "-" {
-                    let b = v.as_bytes();
-                    if b.len() != 32 {
-                        return None;
-                    }
-                    for (i, pair) in b.chunks(2).enumerate() {
-                        n.boot[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-                    }
-                }
-            }
+            "boot" => n.boot = u64::from_str_radix(v, 16).ok()?,
             "lost" => n.lost = v.parse().ok()?,
             "n" => n.records = v.parse().ok()?,
             "iv" => n.interval_ms = v.parse().ok()?,
@@ -194,38 +177,79 @@ pub fn parse(text: &str) -> Result<Loaded, String> {
     Ok(out)
 }
 
-/// Replaces `path` with `bytes`: `PATH.tmp.PID` in the same directory, fsync, rename, fsync
-/// of the directory. A reader never sees a partial file; a failed write leaves the old one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+/// A temporary file beside the one it will replace (`PATH.tmp.PID`).
+pub struct Pending {
+    pub file: std::fs::File,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Pending {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Creates `PATH.tmp.PID` in PATH's directory, to be filled then [`commit`]ted.
+pub fn begin(path: &Path) -> std::io::Result<Pending> {
     let name = path
         .file_name()
-        .ok_or_else(|| std::io::Error::other("state path has no file name"))?;
+        .ok_or_else(|| std::io::Error::other("path has no file name"))?;
     let mut tmp_name = name.to_os_string();
     tmp_name.push(format!(".tmp.{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
+    let tmp = path.with_file_name(tmp_name);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)?;
+    Ok(Pending {
+        file,
+        tmp,
+        path: path.to_path_buf(),
+    })
+}
+
+/// fsync, rename over the target, fsync of the directory: a reader never sees a partial file,
+/// and a failed write leaves the old one (the temporary file is removed).
+pub fn commit(p: Pending) -> std::io::Result<()> {
+    let result = p.file.sync_all().and_then(|_| {
+        drop(p.file);
+        std::fs::rename(&p.tmp, &p.path)
+    });
+    match result {
+        Ok(()) => {
+            let dir = match p.path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
         }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        Err(e) => {
+            let _ = std::fs::remove_file(&p.tmp);
+            Err(e)
+        }
     }
-    result
+}
+
+/// Removes an abandoned temporary file.
+pub fn abandon(p: Pending) {
+    drop(p.file);
+    let _ = std::fs::remove_file(&p.tmp);
+}
+
+/// Replaces `path` with `bytes` atomically ([`begin`], write, [`commit`]).
+#[cfg(test)]
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut p = begin(path)?;
+    if let Err(e) = p.file.write_all(bytes) {
+        abandon(p);
+        return Err(e);
+    }
+    commit(p)
 }
 
 #[cfg(test)]

@@ -188,7 +188,7 @@ impl Batch {
                 fd,
                 self.hdrs.as_mut_ptr(),
                 count as libc::c_uint,
-                libc::MSG_DONTWAIT,
+                libc::MSG_DONTWAIT as _,
                 std::ptr::null_mut(),
             )
         };

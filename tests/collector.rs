@@ -885,3 +885,61 @@ fn hostile_datagrams_are_counted_and_valid_records_still_accepted() {
         assert!((ts / 1_000_000).abs_diff(u128::from(t)) < 60_000, "{l}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. Trust: a shared key
+
+#[test]
+fn shared_key_drops_unsigned_forged_and_replayed_records() {
+    let dir = TempDir::new("trust");
+    let key = dir.join("key");
+    std::fs::write(&key, "fleet secret\n").unwrap();
+    let key = key.to_str().unwrap().to_string();
+    let port = free_udp_port();
+    let mut c = Collector::start(&dir, port, &["--persist-interval", "0.2", "--key-file", &key]);
+    // A real agent signs its record, and keeps a copy of what it sent.
+    let copy = dir.join("sent");
+    let r = run(&[
+        "--root",
+        &fixture("systemd-ok"),
+        "--skip",
+        "clock,disk",
+        "--key-file",
+        &key,
+        "--udp",
+        &c.addr(),
+        "--out",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let signed = std::fs::read(&copy).unwrap();
+    let s = wait_status(&mut c, 10, "the signed record", |s| s.accepted == 1);
+    assert_eq!(s.nodes.keys().collect::<Vec<_>>(), ["edge-ok"]);
+    // The same datagram again is a replay; unsigned, forged and wrongly keyed ones are dropped.
+    c.send(&signed);
+    let t = now_ms();
+    c.send(format!("np1 host=edge-x t={t} st=ok").as_bytes());
+    let forged = String::from_utf8(signed.clone()).unwrap().replace("st=ok", "st=crit");
+    c.send(forged.as_bytes());
+    let other = dir.join("other-key");
+    std::fs::write(&other, "not the fleet's").unwrap();
+    let r = run(&["--root", &fixture("systemd-ghost"), "--skip", "clock,disk", "--key-file", other.to_str().unwrap(), "--udp", &c.addr()]);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    c.send(b"{\"v\":\"np1\",\"host\":\"edge-json\",\"t_ms\":1,\"status\":\"ok\"}");
+    let s = wait_status(&mut c, 10, "every datagram counted", |s| s.dropped.values().sum::<u64>() == 5);
+    assert_eq!(s.accepted, 1);
+    let count = |why: &str| s.dropped.get(why).copied().unwrap_or(0);
+    assert_eq!((count("replay"), count("no_mac"), count("bad_mac")), (1, 2, 2), "{s:#?}");
+    assert_eq!(s.nodes.keys().collect::<Vec<_>>(), ["edge-ok"]);
+    // A newer signed record is accepted.
+    std::thread::sleep(Duration::from_millis(5));
+    let r = run(&["--root", &fixture("systemd-ok"), "--skip", "clock,disk", "--key-file", &key, "--udp", &c.addr()]);
+    assert_eq!(r.code, 0);
+    wait_status(&mut c, 10, "the newer record", |s| s.accepted == 2);
+    // Replays stay refused after a restart (the state keeps the last t).
+    assert!(c.terminate().success());
+    let mut c = Collector::start(&dir, port, &["--persist-interval", "0.2", "--key-file", &key]);
+    c.send(&signed);
+    let s = wait_status(&mut c, 10, "the replay after restart", |s| s.dropped.get("replay") == Some(&2));
+    assert_eq!(s.accepted, 2);
+}

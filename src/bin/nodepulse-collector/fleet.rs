@@ -275,9 +275,15 @@ pub enum Drop {
     Json,
     HostTooLong,
     NodeLimit,
+    /// `--key-file` is set and the record has no `mac=` (or is JSON, which is never tagged).
+    NoMac,
+    /// The `mac=` does not match the record under the shared key.
+    BadMac,
+    /// Not newer than the last record accepted from that host (`t`, or `seq` when sent).
+    Replay,
 }
 
-pub const DROPS: usize = 11;
+pub const DROPS: usize = 14;
 
 impl Drop {
     pub const ALL: [Drop; DROPS] = [
@@ -292,6 +298,9 @@ impl Drop {
         Drop::Json,
         Drop::HostTooLong,
         Drop::NodeLimit,
+        Drop::NoMac,
+        Drop::BadMac,
+        Drop::Replay,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -307,6 +316,9 @@ impl Drop {
             Drop::Json => "json",
             Drop::HostTooLong => "host_too_long",
             Drop::NodeLimit => "node_limit",
+            Drop::NoMac => "no_mac",
+            Drop::BadMac => "bad_mac",
+            Drop::Replay => "replay",
         }
     }
 }
@@ -343,6 +355,19 @@ impl Fleet {
             nodes: HashMap::new(),
             policy,
             counters: Counters::default(),
+        }
+    }
+
+    /// With a shared key: a record that is not newer than the last one accepted from its host
+    /// (a higher `seq`, or else a later `t`) is a replay. Records are never reordered by a
+    /// sender, so an older one arriving late is stale as well.
+    pub fn is_replay(&self, obs: &Obs) -> bool {
+        let Some(node) = self.nodes.get(obs.host.as_ref()) else {
+            return false;
+        };
+        match (obs.seq, node.seq) {
+            (Some(seq), last) if last != u64::MAX && seq != last => seq < last && obs.t_ms <= node.t_ms,
+            _ => obs.t_ms <= node.t_ms,
         }
     }
 

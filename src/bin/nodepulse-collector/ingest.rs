@@ -49,6 +49,23 @@ fn merge(slot: &mut Option<u8>, status: u8) {
 }
 
 /// Parses a datagram's bytes.
+/// With a shared key: checks the ` mac=HEX` that ends an np1 record (HMAC-SHA256 of every byte
+/// before it, see the agent's `--key-file`) and returns the record without it.
+pub fn verify<'b>(bytes: &'b [u8], key: &[u8]) -> Result<&'b [u8], Drop> {
+    let line = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let at = line
+        .windows(5)
+        .rposition(|w| w == b" mac=")
+        .ok_or(Drop::NoMac)?;
+    let (body, tag) = (&line[..at], &line[at + 5..]);
+    let want = nodepulse::sha256::hex(&nodepulse::sha256::hmac(key, &[body]));
+    if nodepulse::sha256::same(tag, &want) {
+        Ok(body)
+    } else {
+        Err(Drop::BadMac)
+    }
+}
+
 pub fn parse(bytes: &[u8]) -> Result<Obs<'_>, Drop> {
     if bytes.len() > MAX_DATAGRAM {
         return Err(Drop::Oversize);
@@ -299,6 +316,25 @@ mod tests {
         assert_eq!(a.metrics.load, Some([12, 34, 56]));
         assert_eq!(a.metrics.disk_used_pct_max, Some(14));
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn macs() {
+        let key = b"k3y";
+        let body = b"np1 host=a t=1 st=ok";
+        let tag = nodepulse::sha256::hex(&nodepulse::sha256::hmac(key, &[body]));
+        let mut signed = body.to_vec();
+        signed.extend_from_slice(b" mac=");
+        signed.extend_from_slice(&tag);
+        signed.push(b'\n');
+        assert_eq!(verify(&signed, key), Ok(&body[..]));
+        assert_eq!(verify(&signed, b"other"), Err(Drop::BadMac));
+        assert_eq!(verify(body, key), Err(Drop::NoMac));
+        let mut forged = signed.clone();
+        forged[9] = b'b'; // host=b
+        assert_eq!(verify(&forged, key), Err(Drop::BadMac));
+        assert_eq!(verify(b"{\"v\":\"np1\"}", key), Err(Drop::NoMac));
+        assert_eq!(verify(b" mac=", key), Err(Drop::BadMac));
     }
 
     #[test]

@@ -46,6 +46,7 @@ Usage: nodepulse-collector --listen ADDR:PORT [FLAGS]
   --recent S                rebooted / lost records stay problems for S seconds (default 3600)
   --max-nodes N             nodes tracked; records from new hosts past it are refused (default 100000)
   --rcvbuf BYTES            socket receive buffer (default 33554432)
+  --key-file FILE           shared key: drop records without a valid mac= and replays
   -h, --help / -V, --version
 
 Accepts np1 records (the agent's default format) and the agent's --format json objects, one
@@ -81,6 +82,20 @@ struct Opts {
     control: Option<SocketAddr>,
     rcvbuf: usize,
     policy: Policy,
+    /// Shared key (`--key-file`): records need a valid `mac=` and must not be replays.
+    key: Option<Vec<u8>>,
+}
+
+/// The key file's bytes without a final newline, as the agent reads it.
+fn read_key(path: &str) -> Result<Vec<u8>, String> {
+    let mut key = std::fs::read(path).map_err(|e| format!("--key-file {path}: {e}"))?;
+    if key.last() == Some(&b'\n') {
+        key.pop();
+    }
+    if key.is_empty() || key.len() > 255 {
+        return Err(format!("--key-file {path}: the key must be 1 to 255 bytes"));
+    }
+    Ok(key)
 }
 
 fn parse_opts(args: &[String]) -> Result<Opts, String> {
@@ -93,6 +108,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         control: None,
         rcvbuf: 32 << 20,
         policy: Policy::default(),
+        key: None,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -126,6 +142,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             "--recent" => o.policy.recent_ms = seconds_ms(value).ok_or_else(bad)?,
             "--max-nodes" => o.policy.max_nodes = count()? as usize,
             "--rcvbuf" => o.rcvbuf = value.parse().map_err(|_| bad())?,
+            "--key-file" => o.key = Some(read_key(value)?),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -419,6 +436,10 @@ fn serve(o: Opts) -> ExitCode {
                     let (bytes, truncated) = batch.get(i);
                     let parsed = if truncated {
                         Err(Drop::Oversize)
+                    } else if let Some(key) = &o.key {
+                        ingest::verify(bytes, key)
+                            .and_then(ingest::parse)
+                            .and_then(|obs| if fleet.is_replay(&obs) { Err(Drop::Replay) } else { Ok(obs) })
                     } else {
                         ingest::parse(bytes)
                     };

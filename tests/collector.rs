@@ -10,45 +10,18 @@
 //! installs; a missing one fails the test. Every wait is bounded.
 
 mod common;
-use common::{fixture, run};
+use common::{fixture, free_tcp_port, free_udp_port, http_get, run, tool, TempDir};
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const COLLECTOR: &str = env!("CARGO_BIN_EXE_nodepulse-collector");
 
 // ---------------------------------------------------------------------------------------------
 // Harness
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "np-collector-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -57,74 +30,8 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn ipv6_loopback() -> bool {
     UdpSocket::bind("[::1]:0").is_ok()
-}
-
-/// Runs a program to completion with `stdin`, killing it after `secs`.
-fn tool(program: &str, args: &[&str], stdin: &[u8], cwd: Option<&Path>, secs: u64) -> Output {
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(d) = cwd {
-        cmd.current_dir(d);
-    }
-    let mut child = cmd.spawn().unwrap_or_else(|e| {
-        panic!("cannot start {program}: {e}; it is a required test peer (tests/run.sh installs it)")
-    });
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{program} {args:?} did not finish within {secs} s");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    feeder.join().unwrap();
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
 }
 
 /// A running collector, killed when dropped.
@@ -549,18 +456,6 @@ fn agents_to_collector_offline_skew_reboot_and_restart() {
 // ---------------------------------------------------------------------------------------------
 // 2. Prometheus file: promtool and node_exporter
 
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s =
-        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    head.contains(" 200 ").then(|| body.to_string())
-}
-
 /// The value of the sample `name{labels}` (labels exactly as written, sorted as we write them).
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
@@ -640,7 +535,7 @@ fn prometheus_file_passes_promtool_and_node_exporter_serves_it() {
     let ne = Kill(&mut ne);
     let deadline = Instant::now() + Duration::from_secs(20);
     let body = loop {
-        if let Some(b) = http_get(http, "/metrics") {
+        if let Some((200, b)) = http_get(http, "/metrics") {
             if b.contains("nodepulse_fleet_up") {
                 break b;
             }
@@ -896,7 +791,11 @@ fn shared_key_drops_unsigned_forged_and_replayed_records() {
     std::fs::write(&key, "fleet secret\n").unwrap();
     let key = key.to_str().unwrap().to_string();
     let port = free_udp_port();
-    let mut c = Collector::start(&dir, port, &["--persist-interval", "0.2", "--key-file", &key]);
+    let mut c = Collector::start(
+        &dir,
+        port,
+        &["--persist-interval", "0.2", "--key-file", &key],
+    );
     // A real agent signs its record, and keeps a copy of what it sent.
     let copy = dir.join("sent");
     let r = run(&[
@@ -919,27 +818,59 @@ fn shared_key_drops_unsigned_forged_and_replayed_records() {
     c.send(&signed);
     let t = now_ms();
     c.send(format!("np1 host=edge-x t={t} st=ok").as_bytes());
-    let forged = String::from_utf8(signed.clone()).unwrap().replace("st=ok", "st=crit");
+    let forged = String::from_utf8(signed.clone())
+        .unwrap()
+        .replace("st=ok", "st=crit");
     c.send(forged.as_bytes());
     let other = dir.join("other-key");
     std::fs::write(&other, "not the fleet's").unwrap();
-    let r = run(&["--root", &fixture("systemd-ghost"), "--skip", "clock,disk", "--key-file", other.to_str().unwrap(), "--udp", &c.addr()]);
+    let r = run(&[
+        "--root",
+        &fixture("systemd-ghost"),
+        "--skip",
+        "clock,disk",
+        "--key-file",
+        other.to_str().unwrap(),
+        "--udp",
+        &c.addr(),
+    ]);
     assert!(r.stderr.is_empty(), "{}", r.stderr);
     c.send(b"{\"v\":\"np1\",\"host\":\"edge-json\",\"t_ms\":1,\"status\":\"ok\"}");
-    let s = wait_status(&mut c, 10, "every datagram counted", |s| s.dropped.values().sum::<u64>() == 5);
+    let s = wait_status(&mut c, 10, "every datagram counted", |s| {
+        s.dropped.values().sum::<u64>() == 5
+    });
     assert_eq!(s.accepted, 1);
     let count = |why: &str| s.dropped.get(why).copied().unwrap_or(0);
-    assert_eq!((count("replay"), count("no_mac"), count("bad_mac")), (1, 2, 2), "{s:#?}");
+    assert_eq!(
+        (count("replay"), count("no_mac"), count("bad_mac")),
+        (1, 2, 2),
+        "{s:#?}"
+    );
     assert_eq!(s.nodes.keys().collect::<Vec<_>>(), ["edge-ok"]);
     // A newer signed record is accepted.
     std::thread::sleep(Duration::from_millis(5));
-    let r = run(&["--root", &fixture("systemd-ok"), "--skip", "clock,disk", "--key-file", &key, "--udp", &c.addr()]);
+    let r = run(&[
+        "--root",
+        &fixture("systemd-ok"),
+        "--skip",
+        "clock,disk",
+        "--key-file",
+        &key,
+        "--udp",
+        &c.addr(),
+    ]);
     assert_eq!(r.code, 0);
     wait_status(&mut c, 10, "the newer record", |s| s.accepted == 2);
     // Replays stay refused after a restart (the state keeps the last t).
     assert!(c.terminate().success());
-    let mut c = Collector::start(&dir, port, &["--persist-interval", "0.2", "--key-file", &key]);
+    let mut c = Collector::start(
+        &dir,
+        port,
+        &["--persist-interval", "0.2", "--key-file", &key],
+    );
     c.send(&signed);
-    let s = wait_status(&mut c, 10, "the replay after restart", |s| s.dropped.get("replay") == Some(&2));
+    let s = wait_status(&mut c, 10, "the replay after restart", |s| {
+        s.dropped.get("replay") == Some(&2)
+    });
     assert_eq!(s.accepted, 2);
 }

@@ -9,14 +9,12 @@
 //! (also on a panic), and keep their data in a temporary directory removed afterwards.
 
 mod common;
-use common::{fixture, run, token, Run};
+use common::{fixture, free_tcp_port, http_get, run, token, tool, Run, TempDir};
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
@@ -38,38 +36,6 @@ impl Deadline {
             "{}: over the test's time budget while {doing}",
             self.1
         );
-    }
-}
-
-/// A directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "np-formats-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-    fn str(&self, name: &str) -> String {
-        self.join(name).to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -123,61 +89,6 @@ impl Drop for Peer {
     }
 }
 
-/// Runs a tool to completion with `stdin`, killing it after `secs`.
-fn tool(program: &str, package: &str, args: &[&str], stdin: &[u8], secs: u64) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| missing(program, package, e));
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{program} {args:?} did not finish within {secs} s");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    feeder.join().unwrap();
-    Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A port free for both TCP and UDP on 127.0.0.1 (VictoriaMetrics' influx listener takes both).
 fn free_tcp_udp_port() -> u16 {
     for _ in 0..100 {
@@ -188,25 +99,6 @@ fn free_tcp_udp_port() -> u16 {
         }
     }
     panic!("no port free for both TCP and UDP");
-}
-
-/// `GET path` over HTTP/1.0; `None` while nothing listens.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s =
-        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")
-            .as_bytes(),
-    )
-    .ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let code = head.split(' ').nth(1)?.parse().ok()?;
-    Some((code, body.to_string()))
 }
 
 /// Polls `GET path` until it answers 200 (and `ok(body)`), within the deadline.
@@ -508,9 +400,9 @@ fn prom_passes_promtool_for_every_scenario() {
         let r = agent_format(s, "prom");
         let out = tool(
             "promtool",
-            "prometheus",
             &["check", "metrics"],
             r.stdout.as_bytes(),
+            None,
             20,
         );
         let said = format!(
@@ -877,12 +769,12 @@ impl Victoria {
         };
         let jq = tool(
             "jq",
-            "jq",
             &[
                 "-j",
                 r#"(.metric | to_entries | map(.key + "\u001f" + .value) | join("\u001e")) + "\u001d" + (.values[-1] | tostring) + "\u001d" + (.timestamps[-1] | tostring) + "\n""#,
             ],
             body.as_bytes(),
+            None,
             10,
         );
         assert!(
@@ -1310,9 +1202,9 @@ fn json_is_valid_and_typed_for_every_scenario() {
         );
         let tool_out = tool(
             "python3",
-            "python3",
             &["-m", "json.tool"],
             r.stdout.as_bytes(),
+            None,
             10,
         );
         assert!(
@@ -1322,7 +1214,7 @@ fn json_is_valid_and_typed_for_every_scenario() {
             String::from_utf8_lossy(&tool_out.stderr),
             r.stdout
         );
-        let jq = tool("jq", "jq", &["-e", "."], r.stdout.as_bytes(), 10);
+        let jq = tool("jq", &["-e", "."], r.stdout.as_bytes(), None, 10);
         assert!(
             jq.status.success(),
             "{}: jq -e . exit {}: {}\n{}",
@@ -1333,9 +1225,9 @@ fn json_is_valid_and_typed_for_every_scenario() {
         );
         let check = tool(
             "python3",
-            "python3",
             &["-c", JSON_CHECK, s.name],
             r.stdout.as_bytes(),
+            None,
             10,
         );
         assert!(
@@ -1347,7 +1239,7 @@ fn json_is_valid_and_typed_for_every_scenario() {
             r.stdout
         );
         // The verdict agrees with the exit code.
-        let status = tool("jq", "jq", &["-r", ".status"], r.stdout.as_bytes(), 10);
+        let status = tool("jq", &["-r", ".status"], r.stdout.as_bytes(), None, 10);
         assert_eq!(
             status_code(String::from_utf8_lossy(&status.stdout).trim()),
             r.code,

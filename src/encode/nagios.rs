@@ -66,6 +66,15 @@ fn perf(out: &mut Out, label: &[&[u8]], value: impl FnOnce(&mut Out), rest: &str
     out.str(rest)
 }
 
+/// A percentage that alerts when it falls below `warn` or `crit` (range `N:`), on 0..100.
+fn percent_below(out: &mut Out, label: &[&[u8]], pct: u64, warn: u64, crit: u64) {
+    perf(out, label, |o| o.u64(pct), "%;");
+    out.u64(warn);
+    out.str(":;");
+    out.u64(crit);
+    out.str(":;0;100");
+}
+
 /// Encodes the record as one plugin output line.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
@@ -136,19 +145,14 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
     }
     for d in r.disks.iter().flatten() {
         if let Ok(st) = &d.stat {
-            perf(
+            let free = 100 - u64::from(st.used_pct);
+            percent_below(
                 out,
                 &[b"disk_free ", d.path],
-                |o| {
-                    o.u64(100 - u64::from(st.used_pct));
-                    o.str("%")
-                },
-                ";",
+                free,
+                t.disk_free_warn_pct,
+                t.disk_free_crit_pct,
             );
-            out.u64(u64::from(t.disk_free_warn_pct));
-            out.str(":;");
-            out.u64(u64::from(t.disk_free_crit_pct));
-            out.str(":;0;100");
             perf(
                 out,
                 &[b"disk_avail ", d.path],
@@ -163,19 +167,13 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
     }
     if let Some(st) = r.memory.as_ref().and_then(|m| m.stat) {
         let pct = verdict::mem_avail_pct(&st);
-        perf(
+        percent_below(
             out,
             &[b"mem_avail"],
-            |o| {
-                o.u64(pct);
-                o.str("%")
-            },
-            ";",
+            pct,
+            t.mem_avail_warn_pct,
+            t.mem_avail_crit_pct,
         );
-        out.u64(u64::from(t.mem_avail_warn_pct));
-        out.str(":;");
-        out.u64(u64::from(t.mem_avail_crit_pct));
-        out.str(":;0;100");
     }
     if let Some([a, b, c]) = r.system.as_ref().and_then(|s| s.load) {
         for (name, l) in [(&b"load1"[..], a), (b"load5", b), (b"load15", c)] {

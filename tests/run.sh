@@ -36,4 +36,11 @@ bash cross/build.sh >/dev/null
 # ---- end cross targets ------------------------------------------------------------------------
 
 log "unit and integration tests"
-cargo test --locked
+# --no-fail-fast: every test binary runs even when one fails; the summary adds them all up.
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+rc=0
+cargo test --locked --no-fail-fast 2>&1 | tee "$out" || rc=$?
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$out"
+exit "$rc"

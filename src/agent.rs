@@ -183,7 +183,9 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
             };
             let uid = arg.user.and_then(uid_of);
             let needs_scan = match services::unit_name(arg.name) {
-                Some(unit) if systemd && (arg.user.is_none() || uid.is_some()) => {
+                // A user unit whose user has no uid: no path, no process owner to look for.
+                _ if arg.user.is_some() && uid.is_none() => false,
+                Some(unit) if systemd => {
                     let st = services::unit_state(&root, tree, &unit, uid);
                     svc.active = st.active;
                     svc.via = st.via;

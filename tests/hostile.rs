@@ -1,0 +1,152 @@
+//! Hostile input, table-driven: a valid root (a copy of tests/fixtures/systemd-ok) broken in one
+//! way per case — missing /proc, empty, truncated, garbage, huge and FIFO files, symlink loops,
+//! unknown logind states, a passwd without the user, absurd numbers, non-UTF-8 names. Each case
+//! gives its expected tokens and exit code; none may hang, crash or write to stderr.
+
+mod common;
+use common::{fixture, masked, run, token, TempDir};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// What to do to one path below the root.
+enum Change {
+    Remove,
+    Write(&'static [u8]),
+    Big(&'static [u8], usize),
+    Fifo,
+    Dir,
+    Symlink(&'static str),
+    /// Owner (uid) of the path, as for a process of that user.
+    Chown(u32),
+}
+
+struct Case {
+    name: &'static str,
+    changes: &'static [(&'static str, Change)],
+    /// `(key, value)` of tokens the record must hold (`None`: the token must be absent).
+    expect: &'static [(&'static str, Option<&'static str>)],
+    code: i32,
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else if kind.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn apply(root: &Path, path: &str, change: &Change) {
+    let p = root.join(path);
+    if let Change::Chown(uid) = change {
+        std::os::unix::fs::chown(&p, Some(*uid), None).unwrap();
+        return;
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(&p) {
+        if meta.is_dir() {
+            std::fs::remove_dir_all(&p).unwrap();
+        } else {
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    match change {
+        Change::Remove => {}
+        Change::Write(bytes) => std::fs::write(&p, bytes).unwrap(),
+        Change::Big(head, len) => {
+            let mut data = head.to_vec();
+            data.resize(*len, b'x');
+            std::fs::write(&p, data).unwrap();
+        }
+        Change::Fifo => {
+            let ok = std::process::Command::new("mkfifo")
+                .arg(std::ffi::OsStr::from_bytes(p.as_os_str().as_bytes()))
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        Change::Dir => std::fs::create_dir(&p).unwrap(),
+        Change::Symlink(target) => std::os::unix::fs::symlink(target, &p).unwrap(),
+        Change::Chown(_) => unreachable!("handled above"),
+    }
+}
+
+const CASES: &[Case] = &[
+    Case { name: "missing /proc", changes: &[("proc", Change::Remove)], expect: &[("host", Some("-")), ("up", Some("-")), ("load", Some("-")), ("boot", Some("-")), ("ntp", Some("unknown:proc,d:unknown,age_s:none")), ("svc.node:openclaw-node", Some("ok,via:inv,pid:812,start_cs:-")), ("mem", Some("unknown:meminfo"))], code: 3 },
+    Case { name: "empty meminfo", changes: &[("proc/meminfo", Change::Write(b""))], expect: &[("mem", Some("unknown:meminfo")), ("up", Some("86400"))], code: 3 },
+    Case { name: "truncated meminfo", changes: &[("proc/meminfo", Change::Write(b"MemTotal:       1000000 kB\nMemAv"))], expect: &[("mem", Some("unknown:meminfo"))], code: 3 },
+    Case { name: "garbage uptime and loadavg", changes: &[("proc/uptime", Change::Write(b"\x00\xff\xfe garbage")), ("proc/loadavg", Change::Write(b"a b c d e"))], expect: &[("up", Some("-")), ("load", Some("-")), ("st", Some("ok"))], code: 0 },
+    Case { name: "1 MiB meminfo, keys past 8 KiB", changes: &[("proc/meminfo", Change::Big(b"Junk: 1 kB\n", 1 << 20))], expect: &[("mem", Some("unknown:meminfo"))], code: 3 },
+    Case { name: "FIFO meminfo", changes: &[("proc/meminfo", Change::Fifo)], expect: &[("mem", Some("unknown:meminfo"))], code: 3 },
+    Case { name: "directory loadavg", changes: &[("proc/loadavg", Change::Dir)], expect: &[("load", Some("-")), ("up", Some("86400"))], code: 0 },
+    Case { name: "passwd symlink loop", changes: &[("etc/passwd", Change::Symlink("passwd"))], expect: &[("linger.node", Some("unknown:no-such-user,uid:-,lg:on,st:unknown")), ("svc.node:openclaw-node", Some("unknown:unreadable,via:none,pid:-,start_cs:-"))], code: 3 },
+    Case { name: "passwd without the user", changes: &[("etc/passwd", Change::Write(b"root:x:0:0::/root:/bin/sh\n"))], expect: &[("linger.node", Some("unknown:no-such-user,uid:-,lg:on,st:unknown")), ("svc.node:openclaw-node", Some("unknown:unreadable,via:none,pid:-,start_cs:-"))], code: 3 },
+    Case { name: "unknown logind STATE", changes: &[("run/systemd/users/1000", Change::Write(b"NAME=node\nSTATE=hibernating\n"))], expect: &[("linger.node", Some("ok,uid:1000,lg:on,st:other"))], code: 0 },
+    Case { name: "logind file is a FIFO", changes: &[("run/systemd/users/1000", Change::Fifo)], expect: &[("linger.node", Some("unknown:logind,uid:1000,lg:on,st:unknown"))], code: 3 },
+    Case { name: "absurd numbers", changes: &[
+        ("proc/meminfo", Change::Write(b"MemTotal: 99999999999999999999999 kB\nMemAvailable: 1 kB\n")),
+        ("proc/uptime", Change::Write(b"99999999999999999999999.00 1.00\n")),
+        ("proc/loadavg", Change::Write(b"1e308 NaN -1 1/1 1\n")),
+        ("proc/812/stat", Change::Write(b"812 (openclaw-node) S 1 812 812 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999999 0 0\n")),
+    ], expect: &[("mem", Some("unknown:meminfo")), ("up", Some("-")), ("load", Some("-")), ("svc.node:openclaw-node", Some("ok,via:inv,pid:812,start_cs:-"))], code: 3 },
+    Case { name: "uid past u32", changes: &[("etc/passwd", Change::Write(b"node:x:99999999999:1::/:/bin/sh\n"))], expect: &[("linger.node", Some("unknown:no-such-user,uid:-,lg:on,st:unknown"))], code: 3 },
+    Case { name: "non-UTF-8 names", changes: &[
+        ("proc/sys/kernel/hostname", Change::Write(b"edge-\xff\xfe\n")),
+        ("proc/sys/kernel/osrelease", Change::Write(b"6.1\xc3\x28\n")),
+        ("proc/600/stat", Change::Write(b"600 (chr\xffnyd) S 1 600 600 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1500 0 0\n")),
+    ], expect: &[("host", Some("edge-%FF%FE")), ("kern", Some("6.1%C3%28")), ("ntp", Some("warn:no-daemon,d:none,age_s:none"))], code: 1 },
+    Case { name: "boot_id truncated, hostname empty", changes: &[("proc/sys/kernel/random/boot_id", Change::Write(b"0b6f3a1c-2d4e")), ("proc/sys/kernel/hostname", Change::Write(b"\n"))], expect: &[("host", Some("-")), ("boot", Some("-"))], code: 0 },
+    Case { name: "no systemd, the service a process of its user", changes: &[("run/systemd/system", Change::Remove), ("proc/812", Change::Chown(1000))], expect: &[("linger.node", Some("ok,uid:1000,lg:n/a,st:n/a")), ("ntp", Some("ok,d:chronyd,age_s:n/a")), ("svc.node:openclaw-node", Some("ok,via:proc,pid:812,start_cs:98765"))], code: 0 },
+    Case { name: "no systemd, the process is another user's", changes: &[("run/systemd/system", Change::Remove)], expect: &[("svc.node:openclaw-node", Some("crit:down,via:proc,pid:-,start_cs:-"))], code: 2 },
+];
+
+#[test]
+fn every_hostile_root_gives_its_record_and_exit_code() {
+    let mut failures = Vec::new();
+    for case in CASES {
+        let dir = TempDir::new("hostile");
+        let root = dir.join("root");
+        copy_tree(Path::new(&fixture("systemd-ok")), &root);
+        for (path, change) in case.changes {
+            apply(&root, path, change);
+        }
+        let root = root.to_str().unwrap();
+        let r = run(&[
+            "--root",
+            root,
+            "--skip",
+            "clock,disk",
+            "--user-service",
+            "node:openclaw-node",
+        ]);
+        let record = masked(r.stdout.trim_end());
+        if !r.stderr.is_empty() {
+            failures.push(format!("{}: stderr {:?}", case.name, r.stderr));
+        }
+        if r.code != case.code {
+            failures.push(format!(
+                "{}: exit {} (want {}): {record}",
+                case.name, r.code, case.code
+            ));
+        }
+        for (key, want) in case.expect {
+            let got = token(&record, key);
+            if got != *want {
+                failures.push(format!(
+                    "{}: {key}={got:?} (want {want:?}): {record}",
+                    case.name
+                ));
+            }
+        }
+        eprintln!("{}: {} -> {record}", case.name, r.code);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -46,7 +46,7 @@ pub fn main(args: &[&[u8]]) -> u8 {
                 line::ARCH,
                 ")\n",
             ] {
-                let _ = out.str(part);
+                out.str(part);
             }
             write_all(crate::sys::stdout(), out.as_bytes()).map_or(3, |_| 0)
         }
@@ -108,17 +108,17 @@ fn errno_text(e: Errno) -> &'static [u8] {
 pub fn fail(parts: &[&[u8]]) {
     let mut buf = [0u8; 1024];
     let mut out = Out::new(&mut buf);
-    let _ = out.bytes(b"nodepulse: ");
+    out.bytes(b"nodepulse: ");
     for part in parts {
         for &b in part.iter() {
-            let _ = out.bytes(if b.is_ascii_graphic() || b == b' ' {
+            out.bytes(if b.is_ascii_graphic() || b == b' ' {
                 core::slice::from_ref(&b)
             } else {
                 b"?"
             });
         }
     }
-    let _ = out.bytes(b"\n");
+    out.bytes(b"\n");
     let _ = write_all(crate::sys::stderr(), out.as_bytes());
 }
 

@@ -37,7 +37,8 @@ pub const NAME_MAX: usize = 64;
 pub const UNIT_MAX: usize = 200;
 pub const PATH_MAX: usize = 256;
 
-/// What to do.
+/// What to do. (`Run` is large and unboxed: the agent has no allocator.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command<'a> {
     Run(Config<'a>),
@@ -381,7 +382,7 @@ fn apply<'a>(
                 }
             };
             if !valid_name(arg.name, UNIT_MAX)
-                || !arg.user.map_or(true, |u| valid_name(u, NAME_MAX))
+                || !arg.user.is_none_or(|u| valid_name(u, NAME_MAX))
             {
                 return err("bad value", value);
             }

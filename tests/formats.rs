@@ -293,7 +293,7 @@ fn parse_prom(text: &str) -> Vec<Sample> {
             continue;
         }
         let name_end = line
-            .find(|c| c == '{' || c == ' ')
+            .find(['{', ' '])
             .unwrap_or_else(|| panic!("no value: {line:?}"));
         let name = line[..name_end].to_string();
         let mut labels = Labels::new();

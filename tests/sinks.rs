@@ -225,7 +225,7 @@ fn out_replace_is_atomic_under_a_concurrent_reader() {
             })
         })
         .collect();
-    let writers_ok = writers.into_iter().map(|w| w.join().is_ok()).all(|ok| ok);
+    let writers_ok = writers.into_iter().all(|w| w.join().is_ok());
     stop.store(true, Ordering::Relaxed);
     let (reads, distinct) = reader
         .join()

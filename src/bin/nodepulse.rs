@@ -16,6 +16,8 @@ extern "C" {}
 /// Most arguments accepted; more is an error, not a truncation.
 const MAX_ARGS: usize = 256;
 
+// The C runtime's entry point: the pointers come from the kernel's argv, checked below.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 #[no_mangle]
 pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut args: heapless::Vec<&'static [u8], MAX_ARGS> = heapless::Vec::new();

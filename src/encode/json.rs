@@ -76,7 +76,7 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
     let checks = model::checks(r, t, status);
     let mut prev: Option<&Check> = None;
     for (i, c) in checks.iter().enumerate() {
-        let opens = prev.map_or(true, |p| !core::ptr::eq(p.kind, c.kind));
+        let opens = prev.is_none_or(|p| !core::ptr::eq(p.kind, c.kind));
         let skipped_system = core::ptr::eq(c.kind, &NODE) && r.system.is_none();
         if !skipped_system {
             if opens {
@@ -89,7 +89,7 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
             object(out, c);
             let closes = checks
                 .get(i + 1)
-                .map_or(true, |n| !core::ptr::eq(n.kind, c.kind));
+                .is_none_or(|n| !core::ptr::eq(n.kind, c.kind));
             if c.kind.list && closes {
                 out.str("]");
             }

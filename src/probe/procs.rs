@@ -107,7 +107,7 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
             }
             let older = want
                 .found
-                .map_or(true, |f| (stat.start_cs, pid) < (f.start_cs, f.pid));
+                .is_none_or(|f| (stat.start_cs, pid) < (f.start_cs, f.pid));
             if older {
                 want.found = Some(Found {
                     pid,

@@ -62,7 +62,7 @@ pub fn sync_file(root: &Root, systemd: bool) -> SyncFile {
     }
     match root.lstat(&[b"run/systemd/timesync/synchronized"]) {
         Ok(st) => SyncFile::Present {
-            mtime_s: st.st_mtime as i64,
+            mtime_s: st.st_mtime,
         },
         Err(rustix::io::Errno::NOENT) => SyncFile::Missing,
         Err(_) => SyncFile::Unknown,

@@ -9,10 +9,8 @@
 mod common;
 use common::{fixture, masked, repo, Run};
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const X86_64: &str = "x86_64-unknown-linux-musl";
 
@@ -131,45 +129,9 @@ fn emulator(name: &str) -> PathBuf {
 
 /// Runs `program args`, killing it after 30 s (a hang fails the test); stdin is empty.
 fn run_bounded(program: &Path, args: &[&str]) -> Run {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("{} did not finish within 30 s: {args:?}", program.display());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    Run {
-        stdout,
-        stderr,
-        code: status
-            .code()
-            .unwrap_or_else(|| panic!("{} killed by a signal: {args:?}", program.display())),
-    }
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    common::run_command(cmd, 30)
 }
 
 /// A root built at run time with what git cannot hold (as in tests/fixtures.rs): a FIFO, a

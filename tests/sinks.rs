@@ -12,7 +12,7 @@ use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,36 +108,9 @@ fn ok_args(extra: &[&str]) -> Vec<String> {
 /// Runs the agent without the 5 ms polling of `common::run` (for loops of thousands of runs),
 /// still bounded: killed after 20 s. Returns the exit code and stderr.
 fn run_quick(args: &[String]) -> (i32, String) {
-    let mut cmd = match std::env::var_os("NODEPULSE_RUNNER") {
-        Some(runner) => {
-            let mut c = Command::new(runner);
-            c.arg(bin());
-            c
-        }
-        None => Command::new(bin()),
-    };
-    let mut child = cmd
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the agent");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("agent did not finish within 20 s: {args:?}");
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    (status.code().expect("exited, not killed"), stderr)
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run(&args);
+    (r.code, r.stderr)
 }
 
 /// A complete line record: one line, `np1 ` first, a newline last.

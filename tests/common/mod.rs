@@ -56,24 +56,32 @@ pub fn run_in(args: &[&str], cwd: Option<&Path>) -> Run {
         }
         None => Command::new(bin()),
     };
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(args);
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
-    let mut child = cmd.spawn().expect("start the agent");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    run_command(cmd, 20)
+}
+
+/// Runs a prepared command with empty stdin, killing it after `secs` (a hang fails the test).
+pub fn run_command(mut cmd: Command, secs: u64) -> Run {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let what = format!("{:?}", cmd);
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(secs);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
         if Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("agent did not finish within 20 s: {args:?}");
+            panic!("{what} did not finish within {secs} s");
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_micros(200));
     };
     let mut stdout = String::new();
     let mut stderr = String::new();
@@ -89,10 +97,13 @@ pub fn run_in(args: &[&str], cwd: Option<&Path>) -> Run {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
+    let code = status
+        .code()
+        .unwrap_or_else(|| panic!("{what} killed by a signal"));
     Run {
         stdout,
         stderr,
-        code: status.code().expect("exited, not killed by a signal"),
+        code,
     }
 }
 

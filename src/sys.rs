@@ -27,18 +27,47 @@ pub struct Timex {
     pub tai: i32,
 }
 
+/// `struct timex` as the `adjtimex` system call takes it (`include/uapi/linux/timex.h`): every
+/// field a C `long` or `int`, on 32- and 64-bit CPUs alike. Calling the system call directly
+/// spares musl's 32-bit wrapper, which converts a 64-bit-time copy (1 KiB of code on i686).
+#[repr(C)]
+struct KernelTimex {
+    modes: core::ffi::c_uint,
+    offset: core::ffi::c_long,
+    freq: core::ffi::c_long,
+    maxerror: core::ffi::c_long,
+    esterror: core::ffi::c_long,
+    status: core::ffi::c_int,
+    constant: core::ffi::c_long,
+    precision: core::ffi::c_long,
+    tolerance: core::ffi::c_long,
+    time: [core::ffi::c_long; 2],
+    tick: core::ffi::c_long,
+    ppsfreq: core::ffi::c_long,
+    jitter: core::ffi::c_long,
+    shift: core::ffi::c_int,
+    stabil: core::ffi::c_long,
+    jitcnt: core::ffi::c_long,
+    calcnt: core::ffi::c_long,
+    errcnt: core::ffi::c_long,
+    stbcnt: core::ffi::c_long,
+    tai: core::ffi::c_int,
+    padding: [core::ffi::c_int; 11],
+}
+
 /// Reads the clock state; on failure returns the errno.
 pub fn read_timex() -> Result<Timex, i32> {
-    // SAFETY: `timex` is plain data for which all-zero is a valid value (modes = 0: read only).
-    let mut tx: libc::timex = unsafe { core::mem::zeroed() };
-    // SAFETY: `tx` is a valid, exclusively borrowed `struct timex` for the duration of the call.
-    let state = unsafe { libc::adjtimex(&mut tx) };
+    // SAFETY: `KernelTimex` is plain integers, for which all-zero is valid (modes = 0: read only).
+    let mut tx: KernelTimex = unsafe { core::mem::zeroed() };
+    // SAFETY: `tx` is a valid, exclusively borrowed `struct timex` of the kernel's layout for the
+    // duration of the call; `adjtimex` with modes = 0 only writes into it.
+    let state = unsafe { libc::syscall(libc::SYS_adjtimex, &mut tx as *mut KernelTimex) };
     if state < 0 {
         // SAFETY: `__errno_location` returns this thread's errno slot, valid to read.
         return Err(unsafe { *libc::__errno_location() });
     }
     Ok(Timex {
-        state,
+        state: state as i32,
         status: tx.status,
         offset: tx.offset as i64,
         freq: tx.freq as i64,

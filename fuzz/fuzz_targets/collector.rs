@@ -1,0 +1,56 @@
+//! The collector's datagram path: HMAC check (`ingest::verify`), then `ingest::parse` (np1 or
+//! the agent's JSON object). The collector is a binary, so its modules are compiled in here.
+//!
+//! Input: byte 0 = key length k (mod 97), bytes 1..=k = key, the rest = the datagram.
+//! Properties: no panic; a tag computed with `sha256::hmac` always verifies and returns the body,
+//! a tag with one digit changed never does; HMAC over split parts equals HMAC over the whole.
+#![no_main]
+#![allow(dead_code)]
+
+#[path = "../../src/bin/nodepulse-collector/fleet.rs"]
+mod fleet;
+#[path = "../../src/bin/nodepulse-collector/ingest.rs"]
+mod ingest;
+#[path = "../../src/bin/nodepulse-collector/json.rs"]
+mod json;
+
+use libfuzzer_sys::fuzz_target;
+use nodepulse::sha256;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&k, rest)) = data.split_first() else {
+        return;
+    };
+    let k = usize::from(k % 97).min(rest.len());
+    let (key, datagram) = rest.split_at(k);
+
+    // What the collector does with a datagram, with and without a key.
+    let _ = ingest::parse(datagram);
+    if let Ok(body) = ingest::verify(datagram, key) {
+        assert!(datagram.starts_with(body));
+        let _ = ingest::parse(body);
+    }
+    if let Ok(text) = std::str::from_utf8(datagram) {
+        let _ = ingest::escape_host(text);
+        let _ = json::parse(text);
+    }
+
+    // An honest agent's tag verifies; a forged one does not.
+    let body = datagram.strip_suffix(b"\n").unwrap_or(datagram);
+    let tag = sha256::hex(&sha256::hmac(key, &[body]));
+    let mut tagged = body.to_vec();
+    tagged.extend_from_slice(b" mac=");
+    tagged.extend_from_slice(&tag);
+    assert_eq!(ingest::verify(&tagged, key).ok(), Some(body));
+    tagged.push(b'\n');
+    assert_eq!(ingest::verify(&tagged, key).ok(), Some(body));
+    tagged.pop();
+    let last = tagged.len() - 1;
+    tagged[last] = if tagged[last] == b'0' { b'1' } else { b'0' };
+    assert!(ingest::verify(&tagged, key).is_err());
+
+    // HMAC of parts == HMAC of the concatenation.
+    let cut = usize::from(k).min(body.len());
+    let (a, b) = body.split_at(cut);
+    assert_eq!(sha256::hmac(key, &[a, b]), sha256::hmac(key, &[body]));
+});

@@ -262,17 +262,36 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
     if cfg.runs(cli::SERVICE) {
         rec.services = Some(svcs);
     }
-    if cfg.runs(cli::DISK) {
-        let mut disks = Vec::new();
-        for mount in &cfg.mounts {
-            let _ = disks.push(disk::probe(&root, mount));
-        }
-        rec.disks = Some(disks);
-    }
     if cfg.runs(cli::MEMORY) {
         rec.memory = Some(memory::probe(&root));
     }
     rec
+}
+
+/// Each mount's `statvfs` result, as the deadline child publishes them.
+type DiskStats =
+    crate::sys::Slots<Result<crate::record::DiskStat, i32>, { crate::record::MAX_MOUNTS }>;
+
+/// One `statvfs`, in the deadline child.
+fn disk_step(cfg: &Config, i: usize) -> Result<crate::record::DiskStat, i32> {
+    let mount = cfg.mounts.get(i).copied().unwrap_or(b"/");
+    disk::probe(&Root::new(cfg.root), mount).stat
+}
+
+/// The disk check's part of the record: each mount's published result, or `timeout`.
+fn disks_of<'a>(
+    cfg: &Config<'a>,
+    rec: &mut Record<'a>,
+    ended: crate::sys::Ended,
+    stats: &DiskStats,
+) {
+    let mut disks = Vec::new();
+    for (i, mount) in cfg.mounts.iter().enumerate() {
+        let stat = stats.get(i).unwrap_or(Err(disk::TIMED_OUT));
+        let _ = disks.push(crate::record::Disk { path: mount, stat });
+    }
+    rec.timed_out = ended == crate::sys::Ended::TimedOut;
+    rec.disks = Some(disks);
 }
 
 /// Collects the record, encodes it for each sink and writes it; returns the exit code.
@@ -291,11 +310,35 @@ pub fn run(cfg: &Config) -> u8 {
             return 3;
         }
     };
-    let rec = collect(cfg);
-    let status = verdict::overall(&rec, &cfg.thresholds);
+    let started = crate::sys::monotonic_ms();
+    let mut rec = collect(cfg);
+    if !cfg.runs(cli::DISK) {
+        return write_record(cfg, key, &rec);
+    }
+    // The deadline (--timeout). `statvfs` on a dead NFS server sleeps uninterruptibly, so the
+    // agent never makes that call itself: a child makes them, and at the
+    // deadline it is abandoned; mounts it had not answered say `timeout`, exit 3, and the
+    // record is still written.
+    let left =
+        (cfg.timeout_s * 1000).saturating_sub(crate::sys::monotonic_ms().saturating_sub(started));
+    crate::sys::each_with_deadline(
+        cfg,
+        cfg.mounts.len(),
+        disk_step,
+        left,
+        |ended, stats: &DiskStats| {
+            disks_of(cfg, &mut rec, ended, stats);
+            write_record(cfg, key, &rec)
+        },
+    )
+}
+
+/// Encodes the record for each sink and writes it; returns the exit code.
+fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
+    let status = verdict::overall(rec, &cfg.thresholds);
     let mut buf = [0u8; OUT_CAP];
     if cfg.sinks.is_empty() {
-        let Some(bytes) = encode(&rec, cfg, key, cfg.format, status, &mut buf) else {
+        let Some(bytes) = encode(rec, cfg, key, cfg.format, status, &mut buf) else {
             return 3;
         };
         if let Err(e) = write_all(crate::sys::stdout(), bytes) {
@@ -309,7 +352,7 @@ pub fn run(cfg: &Config) -> u8 {
     let mut failed = false;
     for sink in &cfg.sinks {
         let Some(bytes) = encode(
-            &rec,
+            rec,
             cfg,
             key,
             sink.format.unwrap_or(cfg.format),

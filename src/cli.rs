@@ -93,6 +93,8 @@ pub struct Config<'a> {
     pub max_bytes: u64,
     /// File holding the key for the records' HMAC-SHA256 tag (`--key-file`).
     pub key_file: Option<&'a [u8]>,
+    /// Every run ends within this many seconds (`--timeout`).
+    pub timeout_s: u64,
 }
 
 /// Default `--max-bytes`: 256 KiB, small enough for a node's flash.
@@ -111,6 +113,7 @@ impl Default for Config<'_> {
             sinks: Vec::new(),
             max_bytes: DEFAULT_MAX_BYTES,
             key_file: None,
+            timeout_s: 5,
         }
     }
 }
@@ -159,9 +162,10 @@ enum Flag {
     Udp,
     MaxBytes,
     KeyFile,
+    Timeout,
 }
 
-const FLAGS: [(&[u8], Flag); 14] = [
+const FLAGS: [(&[u8], Flag); 15] = [
     (b"root", Flag::Root),
     (b"config", Flag::Config),
     (b"user", Flag::User),
@@ -176,6 +180,7 @@ const FLAGS: [(&[u8], Flag); 14] = [
     (b"udp", Flag::Udp),
     (b"max-bytes", Flag::MaxBytes),
     (b"key-file", Flag::KeyFile),
+    (b"timeout", Flag::Timeout),
 ];
 
 fn flag_of(name: &[u8]) -> Option<Flag> {
@@ -439,6 +444,7 @@ fn apply<'a>(
         Flag::MaxBytes => cfg.max_bytes = parse_u64(value).filter(|&n| n >= 1024).ok_or(bad)?,
         Flag::KeyFile if value.is_empty() => return Err(bad),
         Flag::KeyFile => cfg.key_file = Some(value),
+        Flag::Timeout => cfg.timeout_s = parse_u64(value).filter(|s| (1..=3600).contains(s)).ok_or(bad)?,
         Flag::Skip | Flag::Only => {
             let mask = checks_mask(value).ok_or(CliError {
                 what: "unknown check in",
@@ -469,6 +475,7 @@ nodepulse - one-shot health record of a Linux edge node
   --append [FORMAT:]PATH   append to PATH, rotating once to PATH.1 at --max-bytes N (262144)
   --udp [FORMAT:]ADDR:PORT one datagram to IPv4, [IPv6] or an /etc/hosts name
   --key-file FILE          add mac=HMAC-SHA256 of the np1 record
+  --timeout SECS           the run ends within SECS (5); a hung statvfs: timeout
   --skip/--only CHECK,...  clock timesync linger service disk memory system
 Thresholds, WARNING/CRITICAL (defaults):
   --disk-free-{warn,crit} PCT     free space below PCT% (10/5)

@@ -36,6 +36,8 @@ pub struct Record<'a> {
     pub services: Option<Vec<Service<'a>, MAX_SERVICES>>,
     pub disks: Option<Vec<Disk<'a>, MAX_MOUNTS>>,
     pub memory: Option<Memory>,
+    /// The run hit its deadline (`--timeout`): the disks did not answer in time.
+    pub timed_out: bool,
 }
 
 /// The `system` check: identity and load.

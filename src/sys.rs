@@ -138,3 +138,203 @@ pub fn wall_ms() -> u64 {
     let ms = u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0);
     secs.saturating_mul(1000).saturating_add(ms)
 }
+
+/// Monotonic milliseconds (vDSO, no system call), for the run's deadline.
+pub fn monotonic_ms() -> u64 {
+    // SAFETY: all-zero is a valid `timespec`.
+    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
+    // SAFETY: `ts` is a valid, exclusively borrowed `timespec`.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    secs.saturating_mul(1000)
+        .saturating_add(u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0))
+}
+
+/// How a job given to [`each_with_deadline`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Every step ran before the deadline.
+    Finished,
+    /// It did not: the child was sent SIGKILL and abandoned (a process asleep in a dead NFS
+    /// server's `statvfs` cannot be woken by any signal, so nothing waits for it).
+    TimedOut,
+}
+
+/// Results published by [`each_with_deadline`]'s steps, one slot per step, in memory shared
+/// with the child that runs them.
+pub struct Slots<T, const N: usize> {
+    items: [core::mem::MaybeUninit<T>; N],
+    done: core::sync::atomic::AtomicUsize,
+}
+
+impl<T: Copy, const N: usize> Slots<T, N> {
+    const fn new() -> Self {
+        Slots {
+            items: [const { core::mem::MaybeUninit::uninit() }; N],
+            done: core::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Step `i`'s result, if it was published.
+    pub fn get(&self, i: usize) -> Option<T> {
+        let done = self.published();
+        // SAFETY: every slot below `done` was initialised before `done` was raised past it
+        // (Release/Acquire), and is never written again.
+        self.items
+            .get(..done)?
+            .get(i)
+            .map(|v| unsafe { v.assume_init() })
+    }
+
+    /// How many steps published their result.
+    fn published(&self) -> usize {
+        self.done.load(core::sync::atomic::Ordering::Acquire).min(N)
+    }
+
+    /// Runs the steps, publishing each result before the next starts.
+    fn run<C>(&mut self, ctx: &C, count: usize, step: fn(&C, usize) -> T) {
+        for i in 0..count.min(N) {
+            if let Some(slot) = self.items.get_mut(i) {
+                *slot = core::mem::MaybeUninit::new(step(ctx, i));
+                self.done
+                    .store(i + 1, core::sync::atomic::Ordering::Release);
+            }
+        }
+    }
+}
+
+/// Runs `step(ctx, 0..count)` in a child process (a plain `fork` through `clone`) that
+/// publishes each result in a page shared with this process (`mmap(MAP_SHARED)`), and waits
+/// at most `timeout_ms` for it (`poll` on the child's pidfd, `CLONE_PIDFD`, Linux 5.2; older
+/// kernels: a 10 ms check of the published count). Then returns `then(how it ended, results)`.
+/// After a timeout the child is sent SIGKILL and abandoned; it may still publish later, so
+/// `then` reads only what is published. When `mmap` or `clone` fails (memory, process limit),
+/// the steps run here without a deadline.
+///
+/// The child closes its copies of fds 0-2 first (`close_range`, Linux 5.9; one by one
+/// before), so that a reader waiting for the end of the agent's output (NRPE, a shell pipe) is
+/// not held open by a child stuck in the kernel.
+///
+/// Cost in the normal case: `mmap`, `clone` and `poll` here, `close_range` and `exit_group`
+/// there. (A `CLONE_VM` child would spare the `mmap`, but it needs its own stack and musl's
+/// `clone`, ~900 bytes of code, and qemu-user refuses it.)
+pub fn each_with_deadline<C, T: Copy, const N: usize>(
+    ctx: &C,
+    count: usize,
+    step: fn(&C, usize) -> T,
+    timeout_ms: u64,
+    then: impl FnOnce(Ended, &Slots<T, N>) -> u8,
+) -> u8 {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let size = core::mem::size_of::<Slots<T, N>>();
+    // SAFETY: a fresh anonymous shared mapping, not aliased by anything else.
+    let page = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if page == libc::MAP_FAILED || page.is_null() {
+        let mut here = Slots::new();
+        here.run(ctx, count, step);
+        return then(Ended::Finished, &here);
+    }
+    let slots = page.cast::<Slots<T, N>>();
+    // SAFETY: the mapping is page-aligned (enough for any `Slots`), `size` bytes long and
+    // writable; it is never unmapped, so the reference below lives as long as the process.
+    unsafe { slots.write(Slots::new()) };
+    let mut pidfd: core::ffi::c_int = -1;
+    // SAFETY: clone(SIGCHLD [| CLONE_PIDFD]) with no new stack is fork(2) that also stores a
+    // pidfd in `pidfd` (the third argument on every Linux ABI). The child gets a copy of this
+    // single-threaded process and only makes system calls, then `_exit`s.
+    let fork = |flags: core::ffi::c_int, pidfd: &mut core::ffi::c_int| unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags as libc::c_long,
+            0usize,
+            pidfd as *mut core::ffi::c_int,
+            0usize,
+            0usize,
+        )
+    };
+    let mut pid = fork(libc::SIGCHLD | libc::CLONE_PIDFD, &mut pidfd);
+    if pid < 0 {
+        // qemu-user 7 refuses CLONE_PIDFD (EINVAL): a plain fork, waited for by the check below.
+        pidfd = -1;
+        pid = fork(libc::SIGCHLD, &mut pidfd);
+    }
+    if pid == 0 {
+        close_stdio();
+        // SAFETY: in the child, the shared mapping is written by this process only.
+        unsafe { (*slots).run(ctx, count, step) };
+        exit_now(0);
+    }
+    // SAFETY: from here on the mapping is only read through `&` (the child writes its slots
+    // before publishing them with a Release store; `get` reads only published slots).
+    let shared = unsafe { &*slots };
+    if pid < 0 {
+        // SAFETY: no child exists; this process is the only writer.
+        unsafe { (*slots).run(ctx, count, step) };
+        return then(Ended::Finished, shared);
+    }
+    // SAFETY: on success the kernel stored a new file descriptor, left open until exit (a
+    // `close` would cost a system call); -1 (a kernel older than 5.2 ignores the flag) is
+    // handled below.
+    let pidfd = (pidfd >= 0).then(|| unsafe { rustix::fd::BorrowedFd::borrow_raw(pidfd) });
+    let deadline = monotonic_ms().saturating_add(timeout_ms);
+    loop {
+        let left = deadline.saturating_sub(monotonic_ms());
+        let finished = match pidfd {
+            Some(fd) => {
+                let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+                let nap = rustix::event::Timespec {
+                    tv_sec: (left / 1000) as _,
+                    tv_nsec: ((left % 1000) * 1_000_000) as _,
+                };
+                matches!(poll(&mut fds, Some(&nap)), Ok(n) if n > 0)
+            }
+            None => {
+                let done = shared.published() >= count.min(N);
+                if !done && left > 0 {
+                    let nap = rustix::thread::Timespec {
+                        tv_sec: 0,
+                        tv_nsec: 10_000_000,
+                    };
+                    let _ = rustix::thread::nanosleep(&nap);
+                }
+                done
+            }
+        };
+        if finished {
+            return then(Ended::Finished, shared);
+        }
+        if left == 0 {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+            return then(Ended::TimedOut, shared);
+        }
+    }
+}
+
+/// Ends the process at once (`_exit`), running nothing else.
+pub fn exit_now(code: u8) -> ! {
+    // SAFETY: `_exit` ends the process; nothing is left to run.
+    unsafe { libc::_exit(i32::from(code)) }
+}
+
+/// In [`each_with_deadline`]'s child: closes fds 0, 1 and 2.
+fn close_stdio() {
+    // SAFETY: closes this process's own standard fds, which the child never uses.
+    let done = unsafe { libc::syscall(libc::SYS_close_range, 0u32, 2u32, 0u32) } == 0;
+    if !done {
+        for fd in 0..3 {
+            // SAFETY: as above; an already closed fd gives EBADF, ignored.
+            unsafe { rustix::io::close(fd) };
+        }
+    }
+}

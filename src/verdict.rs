@@ -292,8 +292,10 @@ pub fn service(s: &Service) -> Verdict {
 
 /// The disk check for one mount.
 pub fn disk(d: &Disk, t: &Thresholds) -> Verdict {
-    let Ok(st) = &d.stat else {
-        return Verdict::new(Status::Unknown, "statvfs");
+    let st = match &d.stat {
+        Ok(st) => st,
+        Err(crate::probe::disk::TIMED_OUT) => return Verdict::new(Status::Unknown, "timeout"),
+        Err(_) => return Verdict::new(Status::Unknown, "statvfs"),
     };
     let space = lower(
         100 - u64::from(st.used_pct),
@@ -344,8 +346,12 @@ pub fn daemon_of(r: &Record) -> Option<Daemon> {
     r.timesync.map(|ts| ts.daemon)
 }
 
-/// The worst status over every check that ran.
+/// The worst status over every check that ran; UNKNOWN for a run cut short by its deadline
+/// (the record is incomplete).
 pub fn overall(r: &Record, t: &Thresholds) -> Status {
+    if r.timed_out {
+        return Status::Unknown;
+    }
     let now_s = (r.wall_ms / 1000) as i64;
     let mut worst = Status::Ok;
     let mut add = |v: Verdict| worst = worst.worst(v.status);

@@ -397,8 +397,19 @@ fn key_file_appends_an_hmac_that_python_verifies() {
     let key = dir.join("key");
     std::fs::write(&key, "correct horse battery staple\n").unwrap();
     let root = fixture("systemd-ok");
-    let r = run(&["--root", &root, "--skip", "clock,disk", "--key-file", key.to_str().unwrap()]);
-    let (body, mac) = r.stdout.trim_end().rsplit_once(" mac=").expect("a mac= token at the end");
+    let r = run(&[
+        "--root",
+        &root,
+        "--skip",
+        "clock,disk",
+        "--key-file",
+        key.to_str().unwrap(),
+    ]);
+    let (body, mac) = r
+        .stdout
+        .trim_end()
+        .rsplit_once(" mac=")
+        .expect("a mac= token at the end");
     assert_eq!(mac.len(), 64);
     // Python's hmac module is the reference; the key is the file without its final newline.
     let check = Command::new("python3")
@@ -408,13 +419,188 @@ fn key_file_appends_an_hmac_that_python_verifies() {
         .expect("python3");
     assert_eq!(String::from_utf8(check.stdout).unwrap().trim(), mac);
     // Other formats carry no tag; a missing or empty key is an error, nothing is written.
-    let r = run(&["--root", &root, "--only", "memory", "--format", "json", "--key-file", key.to_str().unwrap()]);
+    let r = run(&[
+        "--root",
+        &root,
+        "--only",
+        "memory",
+        "--format",
+        "json",
+        "--key-file",
+        key.to_str().unwrap(),
+    ]);
     assert!(!r.stdout.contains("mac"), "{}", r.stdout);
     std::fs::write(&key, "\n").unwrap();
-    let r = run(&["--root", &root, "--only", "memory", "--key-file", key.to_str().unwrap()]);
+    let r = run(&[
+        "--root",
+        &root,
+        "--only",
+        "memory",
+        "--key-file",
+        key.to_str().unwrap(),
+    ]);
     assert_eq!((r.stdout.as_str(), r.code), ("", 3));
     assert!(r.stderr.ends_with(": empty key\n"), "{}", r.stderr);
     let r = run(&["--only", "memory", "--key-file", "/no/such/key"]);
-    assert_eq!((r.stdout.as_str(), r.stderr.as_str(), r.code), ("", "nodepulse: cannot use --key-file /no/such/key: no such file\n", 3));
+    assert_eq!(
+        (r.stdout.as_str(), r.stderr.as_str(), r.code),
+        (
+            "",
+            "nodepulse: cannot use --key-file /no/such/key: no such file\n",
+            3
+        )
+    );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A FUSE mount whose statfs never answers (tests/peers/hang_fuse.py), inside a temporary root.
+struct HangingMount {
+    root: common::TempDir,
+    server: std::process::Child,
+}
+
+impl HangingMount {
+    fn new() -> HangingMount {
+        let root = common::TempDir::new("hang");
+        std::fs::create_dir(root.join("mnt")).unwrap();
+        let script = common::repo().join("tests/peers/hang_fuse.py");
+        let mut server = Command::new("python3")
+            .arg(script)
+            .arg(root.join("mnt"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(
+            line, "ready\n",
+            "the FUSE server (needs /dev/fuse and root)"
+        );
+        HangingMount { root, server }
+    }
+}
+
+impl Drop for HangingMount {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.root.join("mnt"))
+            .status();
+    }
+}
+
+/// Runs `agent` with `args`, bounded.
+fn run_agent(agent: &std::path::Path, args: &[&str]) -> common::Run {
+    let mut cmd = Command::new(agent);
+    cmd.args(args);
+    common::run_command(cmd, 20)
+}
+
+#[test]
+fn a_hung_statvfs_is_abandoned_at_the_deadline() {
+    let hang = HangingMount::new();
+    let root = hang.root.path().to_str().unwrap().to_string();
+    // The x86_64 agent, and the i686 one (cross/build.sh), which this kernel runs natively:
+    // the fork is a raw `clone` whose argument order differs between the two ABIs.
+    let i686 = common::repo().join("target/i686-unknown-linux-musl/release/nodepulse");
+    assert!(
+        i686.exists(),
+        "{} missing: run `bash cross/build.sh`",
+        i686.display()
+    );
+    for agent in [common::bin(), i686] {
+        let started = std::time::Instant::now();
+        // `/` answers, `/mnt` never does; the child stuck in it must not hold our stdout open
+        // either (run_command reads it to the end).
+        let r = run_agent(
+            &agent,
+            &[
+                "--root",
+                &root,
+                "--only",
+                "disk",
+                "--mount",
+                "/",
+                "--mount",
+                "/mnt",
+                "--timeout",
+                "2",
+            ],
+        );
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_millis(3500),
+            "{}: the run took {took:?}",
+            agent.display()
+        );
+        assert!(
+            took >= std::time::Duration::from_millis(1900),
+            "the run did not wait for the deadline: {took:?}"
+        );
+        assert_eq!(
+            token(&r.stdout, "disk./mnt"),
+            Some("unknown:timeout,errno:110"),
+            "{}",
+            r.stdout
+        );
+        assert!(
+            token(&r.stdout, "disk./").unwrap().starts_with("ok,"),
+            "{}",
+            r.stdout
+        );
+        assert_eq!(token(&r.stdout, "st"), Some("unknown"));
+        assert_eq!((r.code, r.stderr.as_str()), (3, ""));
+        // Every sink still gets the record: here a file.
+        let out = hang.root.join("record");
+        let _ = std::fs::remove_file(&out);
+        let r = run_agent(
+            &agent,
+            &[
+                "--root",
+                &root,
+                "--only",
+                "disk",
+                "--mount",
+                "/mnt",
+                "--timeout",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.code, 3);
+        let record = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            record.starts_with("np1 ") && record.contains("disk./mnt=unknown:timeout"),
+            "{record}"
+        );
+        // A healthy mount answers long before the deadline: no timeout, no wait.
+        let started = std::time::Instant::now();
+        let r = run_agent(
+            &agent,
+            &[
+                "--root",
+                &root,
+                "--only",
+                "disk",
+                "--mount",
+                "/",
+                "--timeout",
+                "2",
+            ],
+        );
+        assert!(started.elapsed() < std::time::Duration::from_millis(1500));
+        assert!(
+            token(&r.stdout, "disk./").unwrap().starts_with("ok,"),
+            "{}",
+            r.stdout
+        );
+        assert_eq!(r.code, 0);
+    }
 }

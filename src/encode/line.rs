@@ -299,6 +299,7 @@ mod tests {
             services: Some(services),
             disks: Some(disks),
             memory: Some(Memory { stat: None }),
+            timed_out: false,
         };
         let t = Thresholds::default();
         let status = verdict::overall(&record, &t);

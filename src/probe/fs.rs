@@ -63,12 +63,13 @@ impl<'a> Root<'a> {
     ) -> Result<(), Errno> {
         let mut path = [0u8; PATH_CAP];
         let path = self.path(parts, &mut path)?;
-        let fd = open_read(CWD, path)?;
+        // Left open, as in [`read_cstr`]: one file per call site and run.
+        let fd = core::mem::ManuallyDrop::new(open_read(CWD, path)?);
         let mut held = 0; // bytes of an unfinished line at the start of buf
         let mut skipping = false; // inside a line too long for the buffer
         loop {
             let spare = buf.get_mut(held..).unwrap_or(&mut []);
-            let got = match rustix::io::read(&fd, spare) {
+            let got = match rustix::io::read(&*fd, spare) {
                 Ok(n) => n,
                 Err(Errno::INTR) => continue,
                 Err(e) => return Err(e),

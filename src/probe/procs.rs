@@ -116,6 +116,8 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
             }
         }
     }
+    // The directory stays open to the end of this one-shot process (see `fs::read_cstr`).
+    core::mem::forget(dir);
     Ok(())
 }
 

@@ -312,25 +312,73 @@ pub fn run(cfg: &Config) -> u8 {
     };
     let started = crate::sys::monotonic_ms();
     let mut rec = collect(cfg);
-    if !cfg.runs(cli::DISK) {
-        return write_record(cfg, key, &rec);
-    }
     // The deadline (--timeout). `statvfs` on a dead NFS server sleeps uninterruptibly, so the
     // agent never makes that call itself: a child makes them, and at the
     // deadline it is abandoned; mounts it had not answered say `timeout`, exit 3, and the
     // record is still written.
     let left =
         (cfg.timeout_s * 1000).saturating_sub(crate::sys::monotonic_ms().saturating_sub(started));
-    crate::sys::each_with_deadline(
-        cfg,
-        cfg.mounts.len(),
-        disk_step,
-        left,
-        |ended, stats: &DiskStats| {
+    let mounts = if cfg.runs(cli::DISK) { cfg.mounts.len() } else { 0 };
+    crate::sys::each_with_deadline(cfg, mounts, disk_step, left, |ended, stats: &DiskStats| {
+        if cfg.runs(cli::DISK) {
             disks_of(cfg, &mut rec, ended, stats);
-            write_record(cfg, key, &rec)
-        },
-    )
+        }
+        remember(cfg, &mut rec);
+        write_record(cfg, key, &rec)
+    })
+}
+
+/// Memory across runs (`--state`): compares this run with the state file, puts what it learned
+/// in the record and saves the new state. A missing, corrupt or foreign file is reported in the
+/// record (`prev=`) and replaced; a failed save too (`save_errno=`). Neither stops the run.
+#[inline(never)]
+fn remember(cfg: &Config, rec: &mut Record) {
+    use crate::state::{self, Problem, ServiceNow};
+    let Some(path) = cfg.state_path() else {
+        return;
+    };
+    let host = state::fnv1a(&[rec.host.as_deref().unwrap_or(b"")]);
+    let mut buf = [0u8; state::LEN + 1];
+    let saved = match crate::probe::fs::read_path(path, &mut buf) {
+        Ok(bytes) => state::parse(bytes, host),
+        Err(Errno::NOENT) => Err(Problem::New),
+        Err(_) => Err(Problem::Corrupt),
+    };
+    let clock_ok = rec.clock.as_ref().and_then(|c| {
+        match verdict::clock(c, verdict::daemon_of(rec), &cfg.thresholds).status {
+            verdict::Status::Ok => Some(true),
+            verdict::Status::Unknown => None,
+            _ => Some(false),
+        }
+    });
+    let mut now: Vec<ServiceNow, MAX_SERVICES> = Vec::new();
+    for s in rec.services.iter().flatten() {
+        let _ = now.push(ServiceNow {
+            key: state::fnv1a(&[s.user.unwrap_or(b""), b":", s.name]),
+            up: match s.active {
+                Active::Yes => Some(true),
+                Active::No => Some(false),
+                Active::Unknown => None,
+            },
+            pid: s.pid,
+            start_cs: s.start_cs,
+        });
+    }
+    let boot = rec.system.as_ref().and_then(|s| s.boot_id.as_ref());
+    let (mut history, next) =
+        state::advance(saved.as_ref().map_err(|p| *p), host, rec.wall_ms, boot, clock_ok, &now);
+    let mut out = [0u8; state::LEN];
+    state::encode(&next, &mut out);
+    let mut saved = file::replace(path, &out);
+    if saved.is_err() {
+        // First run on this node: create the directory (one level, 0755), then retry.
+        let dir = path.iter().rposition(|&b| b == b'/').and_then(|i| path.get(..i));
+        if crate::probe::fs::mkdir(dir.unwrap_or(b"")).is_ok() {
+            saved = file::replace(path, &out);
+        }
+    }
+    history.save_errno = saved.err().map(|e| e.errno.map_or(0, |e| e.raw_os_error()));
+    rec.history = Some(history);
 }
 
 /// Encodes the record for each sink and writes it; returns the exit code.

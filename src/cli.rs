@@ -95,7 +95,13 @@ pub struct Config<'a> {
     pub key_file: Option<&'a [u8]>,
     /// Every run ends within this many seconds (`--timeout`).
     pub timeout_s: u64,
+    /// `--state PATH`; `Some(b"none")` keeps no state; `None`: [`DEFAULT_STATE`] when the root
+    /// is `/`, none below another root (fixture trees, another system's files).
+    pub state: Option<&'a [u8]>,
 }
+
+/// Default `--state` (for `--root /`).
+pub const DEFAULT_STATE: &[u8] = b"/var/lib/nodepulse/state";
 
 /// Default `--max-bytes`: 256 KiB, small enough for a node's flash.
 pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024;
@@ -114,6 +120,7 @@ impl Default for Config<'_> {
             max_bytes: DEFAULT_MAX_BYTES,
             key_file: None,
             timeout_s: 5,
+            state: None,
         }
     }
 }
@@ -121,6 +128,15 @@ impl Default for Config<'_> {
 impl Config<'_> {
     pub fn runs(&self, check: u8) -> bool {
         self.checks & check != 0
+    }
+
+    /// Where the state file is kept, if anywhere.
+    pub fn state_path(&self) -> Option<&[u8]> {
+        match self.state {
+            Some(b"none") => None,
+            Some(path) => Some(path),
+            None => (self.root == b"/").then_some(DEFAULT_STATE),
+        }
     }
 }
 
@@ -163,9 +179,10 @@ enum Flag {
     MaxBytes,
     KeyFile,
     Timeout,
+    State,
 }
 
-const FLAGS: [(&[u8], Flag); 15] = [
+const FLAGS: [(&[u8], Flag); 16] = [
     (b"root", Flag::Root),
     (b"config", Flag::Config),
     (b"user", Flag::User),
@@ -181,6 +198,7 @@ const FLAGS: [(&[u8], Flag); 15] = [
     (b"max-bytes", Flag::MaxBytes),
     (b"key-file", Flag::KeyFile),
     (b"timeout", Flag::Timeout),
+    (b"state", Flag::State),
 ];
 
 fn flag_of(name: &[u8]) -> Option<Flag> {
@@ -444,6 +462,8 @@ fn apply<'a>(
         Flag::MaxBytes => cfg.max_bytes = parse_u64(value).filter(|&n| n >= 1024).ok_or(bad)?,
         Flag::KeyFile if value.is_empty() => return Err(bad),
         Flag::KeyFile => cfg.key_file = Some(value),
+        Flag::State if value.is_empty() || value.len() > PATH_MAX || value.contains(&0) => return Err(bad),
+        Flag::State => cfg.state = Some(value),
         Flag::Timeout => cfg.timeout_s = parse_u64(value).filter(|s| (1..=3600).contains(s)).ok_or(bad)?,
         Flag::Skip | Flag::Only => {
             let mask = checks_mask(value).ok_or(CliError {
@@ -462,31 +482,14 @@ fn apply<'a>(
 
 /// `--help`.
 pub const HELP: &str = "\
-nodepulse - one-shot health record of a Linux edge node
-
-  --root DIR               read files below DIR instead of /
-  --config FILE            `key = value` lines with these flags' names; flags win
-  --user NAME              linger and logind state of NAME (max 4 users)
-  --service NAME           system unit that must run (max 8 units)
-  --user-service USER:NAME unit of USER's systemd --user manager that must run
-  --mount PATH             filesystem to check (max 8; default /)
-  --format FORMAT          line (default), json, influx, prom, nagios
-  --out [FORMAT:]PATH      replace PATH atomically (instead of stdout)
-  --append [FORMAT:]PATH   append to PATH, rotating once to PATH.1 at --max-bytes N (262144)
-  --udp [FORMAT:]ADDR:PORT one datagram to IPv4, [IPv6] or an /etc/hosts name
-  --key-file FILE          add mac=HMAC-SHA256 of the np1 record
-  --timeout SECS           the run ends within SECS (5); a hung statvfs: timeout
-  --skip/--only CHECK,...  clock timesync linger service disk memory system
-Thresholds, WARNING/CRITICAL (defaults):
-  --disk-free-{warn,crit} PCT     free space below PCT% (10/5)
-  --inodes-free-{warn,crit} PCT   free inodes below PCT% (10/5)
-  --mem-avail-{warn,crit} PCT     MemAvailable below PCT% of MemTotal (10/5)
-  --offset-{warn,crit}-ms MS      |clock offset| from MS (100/1000)
-  --maxerror-{warn,crit}-ms MS    kernel maxerror from MS (5000/16000)
-  --sync-age-warn-s S             timesyncd's last sync older than S (7200)
-Repeatable: --user --service --user-service --mount --out --append --udp.
-Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Unsynced clock, linger off for a
---user-service, a service not running: CRITICAL. Every flag and key: README.md.
+nodepulse - one-shot health record of a Linux edge node (every flag: README.md)
+  --root DIR  --config FILE  --user NAME  --service NAME  --user-service USER:NAME
+  --mount PATH  --skip/--only clock,timesync,linger,service,disk,memory,system
+  --format line|json|influx|prom|nagios  --out|--append|--udp [FORMAT:]TARGET
+  --max-bytes N  --key-file FILE  --timeout SECS  --state PATH|none
+  --{disk-free,inodes-free,mem-avail}-{warn,crit} PCT  --sync-age-warn-s S
+  --{offset,maxerror}-{warn,crit}-ms MS
+Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 ";
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub mod probe;
 pub mod record;
 pub mod sha256;
 pub mod sink;
+pub mod state;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod verdict;

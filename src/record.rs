@@ -38,6 +38,8 @@ pub struct Record<'a> {
     pub memory: Option<Memory>,
     /// The run hit its deadline (`--timeout`): the disks did not answer in time.
     pub timed_out: bool,
+    /// What this run learned from the previous one (`--state`); `None` when no state is kept.
+    pub history: Option<crate::state::History>,
 }
 
 /// The `system` check: identity and load.

@@ -125,29 +125,39 @@ pub fn parse_ip(text: &[u8]) -> Option<core::net::IpAddr> {
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970), from
-/// `clock_gettime(CLOCK_REALTIME)`. musl answers from the vDSO without a syscall; rustix's own
-/// vDSO lookup would first ask the kernel for the auxiliary vector (`prctl(PR_GET_AUXV)`).
+/// `clock_gettime(CLOCK_REALTIME)`.
 pub fn wall_ms() -> u64 {
-    // SAFETY: all-zero is a valid `timespec`.
-    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
-    // SAFETY: `ts` is a valid, exclusively borrowed `timespec`.
-    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) } != 0 {
-        return 0;
-    }
-    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
-    let ms = u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0);
-    secs.saturating_mul(1000).saturating_add(ms)
+    clock_ms(true)
 }
 
-/// Monotonic milliseconds (vDSO, no system call), for the run's deadline.
+/// Monotonic milliseconds, for the run's deadline.
 pub fn monotonic_ms() -> u64 {
-    // SAFETY: all-zero is a valid `timespec`.
-    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
-    // SAFETY: `ts` is a valid, exclusively borrowed `timespec`.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
-    secs.saturating_mul(1000)
-        .saturating_add(u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0))
+    clock_ms(false)
+}
+
+/// Both clocks from the vDSO, without a system call. musl's lookup on x86_64, ARM; on i686,
+/// rustix's, which it already links to reach `__kernel_vsyscall` (musl's would be a second
+/// copy, 600 bytes); it first asks the kernel for the auxiliary vector (`prctl(PR_GET_AUXV)`).
+fn clock_ms(realtime: bool) -> u64 {
+    #[cfg(target_arch = "x86")]
+    let (secs, nanos) = {
+        use rustix::time::{clock_gettime, ClockId};
+        let ts = clock_gettime(if realtime { ClockId::Realtime } else { ClockId::Monotonic });
+        (ts.tv_sec, ts.tv_nsec)
+    };
+    #[cfg(not(target_arch = "x86"))]
+    let (secs, nanos) = {
+        // SAFETY: all-zero is a valid `timespec`.
+        let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
+        let id = if realtime { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC };
+        // SAFETY: `ts` is a valid, exclusively borrowed `timespec`.
+        if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
+            return 0;
+        }
+        (ts.tv_sec, ts.tv_nsec)
+    };
+    let secs = u64::try_from(secs).unwrap_or(0);
+    secs.saturating_mul(1000).saturating_add(u64::try_from(nanos / 1_000_000).unwrap_or(0))
 }
 
 /// How a job given to [`each_with_deadline`] ended.
@@ -226,6 +236,9 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     then: impl FnOnce(Ended, &Slots<T, N>) -> u8,
 ) -> u8 {
     use rustix::event::{poll, PollFd, PollFlags};
+    if count == 0 {
+        return then(Ended::Finished, &Slots::new());
+    }
     let size = core::mem::size_of::<Slots<T, N>>();
     // SAFETY: a fresh anonymous shared mapping, not aliased by anything else.
     let page = unsafe {

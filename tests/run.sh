@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 log() { printf '== %s\n' "$*"; }
 
 # Debian packages of the real peers the tests start.
-packages=(adjtimex busybox-static strace file time prometheus prometheus-node-exporter victoria-metrics jq curl python3)
+packages=(adjtimex busybox-static chrony strace file time prometheus prometheus-node-exporter victoria-metrics jq curl python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -18,7 +18,16 @@ if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
+  # The tests start every peer themselves, on loopback. Keep the packages' own services (above
+  # all chronyd, which would discipline this machine's clock) from starting at install.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ -z "$policy" ] || $sudo rm -f "$policy"
 fi
 
 log "rust targets"

@@ -73,6 +73,19 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
     out.u64(r.wall_ms);
     out.str(",\"status\":");
     string(out, status.as_str().as_bytes());
+    if let Some(h) = &r.history {
+        // Top level, as `seq=` in np1: the collector counts lost records from it.
+        out.str(",\"seq\":");
+        out.u64(h.seq);
+        if let Err(problem) = h.prev {
+            out.str(",\"prev\":");
+            string(out, problem.as_str().as_bytes());
+        }
+        if let Some(errno) = h.save_errno {
+            out.str(",\"save_errno\":");
+            out.i64(i64::from(errno));
+        }
+    }
     let checks = model::checks(r, t, status);
     let mut prev: Option<&Check> = None;
     for (i, c) in checks.iter().enumerate() {

@@ -99,6 +99,27 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
     out.u64(r.wall_ms);
     out.str(" st=");
     out.str(status.as_str());
+    if let Some(h) = &r.history {
+        out.str(" seq=");
+        out.u64(h.seq);
+        match h.prev {
+            Ok(p) => {
+                out.str(" gap_s=");
+                out.u64(p.gap_ms / 1000);
+                if p.rebooted {
+                    out.str(" reboot=1");
+                }
+            }
+            Err(problem) => {
+                out.str(" prev=");
+                out.str(problem.as_str());
+            }
+        }
+        if let Some(errno) = h.save_errno {
+            out.str(" save_errno=");
+            out.i64(i64::from(errno));
+        }
+    }
 
     if let Some(s) = &r.system {
         out.str(" up=");
@@ -156,6 +177,10 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
                 out.i64(i64::from(*errno));
             }
         }
+        if let Some(since) = r.history.and_then(|h| h.clock_bad_since_ms) {
+            field(out, "bad_since");
+            out.u64(since);
+        }
     }
 
     if let Some(ts) = &r.timesync {
@@ -188,7 +213,7 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
         out.str(u.login.as_str());
     }
 
-    for s in r.services.iter().flatten() {
+    for (i, s) in r.services.iter().flatten().enumerate() {
         let v = verdict::service(s);
         match s.user {
             Some(user) => check(out, "svc", &[user, s.name], v),
@@ -200,6 +225,16 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
         opt_u64(out, s.pid.map(u64::from));
         field(out, "start_cs");
         opt_u64(out, s.start_cs);
+        if let Some(h) = r.history.as_ref().and_then(|h| h.services.get(i)) {
+            if h.restarted {
+                field(out, "rs");
+                out.str("1");
+            }
+            if let Some(since) = h.down_since_ms {
+                field(out, "down_since");
+                out.u64(since);
+            }
+        }
     }
 
     for d in r.disks.iter().flatten() {
@@ -300,6 +335,7 @@ mod tests {
             disks: Some(disks),
             memory: Some(Memory { stat: None }),
             timed_out: false,
+            history: None,
         };
         let t = Thresholds::default();
         let status = verdict::overall(&record, &t);

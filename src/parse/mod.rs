@@ -10,3 +10,4 @@ pub mod meminfo;
 pub mod np1;
 pub mod passwd;
 pub mod procfs;
+pub mod sntp;

@@ -216,6 +216,12 @@ pub fn read_path<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> 
     read_cstr(cpath(&[path], &mut cbuf)?, buf)
 }
 
+/// Creates the directory `path` (mode 0755), for the state file's first run.
+pub fn mkdir(path: &[u8]) -> Result<(), Errno> {
+    let mut cbuf = [0u8; PATH_CAP];
+    fs::mkdirat(CWD, cpath(&[path], &mut cbuf)?, Mode::from_bits_truncate(0o755))
+}
+
 /// Strips a leading `/` so an absolute path given by the user can be joined below the root.
 pub fn relative(path: &[u8]) -> &[u8] {
     let mut path = path;

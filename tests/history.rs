@@ -1,0 +1,222 @@
+//! Memory across runs (`--state`): fixture roots changed between two or three consecutive runs —
+//! reboot, service restart, service killed at logout, clock unsynced since, a corrupt, foreign
+//! or unwritable state file — each checked in the record.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{run, token, TempDir};
+
+const SERVICE: &str = "svc.node:openclaw-node";
+const UNIT_DIR: &str = "sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/openclaw-node.service";
+
+/// A writable copy of a fixture root, plus a state file path next to it.
+struct Node {
+    dir: TempDir,
+}
+
+impl Node {
+    fn new(fixture: &str) -> Node {
+        let dir = TempDir::new("hist");
+        std::fs::create_dir(dir.join("root")).unwrap();
+        let out = Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", common::fixture(fixture)))
+            .arg(dir.join("root"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cp -a: {}", String::from_utf8_lossy(&out.stderr));
+        Node { dir }
+    }
+
+    fn root(&self) -> String {
+        self.dir.str("root")
+    }
+
+    fn state(&self) -> String {
+        self.dir.str("state/nodepulse.state")
+    }
+
+    /// One run with the standard arguments; returns the record.
+    fn run(&self, extra: &[&str]) -> common::Run {
+        let (root, state) = (self.root(), self.state());
+        let mut args = vec!["--root", &root, "--user-service", "node:openclaw-node", "--state", &state];
+        args.extend_from_slice(extra);
+        let r = run(&args);
+        assert!(r.stdout.starts_with("np1 ") || r.stdout.starts_with("{\"v\":\"np1\""), "{r:?}");
+        assert_eq!(r.stderr, "", "{r:?}");
+        r
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = Path::new(&self.root()).join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn remove(&self, rel: &str) {
+        std::fs::remove_file(Path::new(&self.root()).join(rel)).unwrap();
+    }
+}
+
+fn num(record: &str, key: &str) -> u64 {
+    token(record, key).unwrap_or_else(|| panic!("no {key} in {record}")).parse().unwrap()
+}
+
+fn svc_field<'a>(record: &'a str, name: &str) -> Option<&'a str> {
+    common::field(token(record, SERVICE).unwrap(), name)
+}
+
+#[test]
+fn sequence_and_gap_across_runs_and_no_state_below_a_fixture_root_by_default() {
+    let node = Node::new("systemd-ok");
+    let first = node.run(&[]).stdout;
+    assert_eq!((num(&first, "seq"), token(&first, "prev")), (1, Some("new")), "{first}");
+    assert_eq!(token(&first, "gap_s"), None);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = node.run(&[]).stdout;
+    assert_eq!((num(&second, "seq"), token(&second, "prev")), (2, None), "{second}");
+    assert!(num(&second, "gap_s") >= 1, "{second}");
+    assert_eq!(token(&second, "reboot"), None);
+    let third = node.run(&["--format", "json"]).stdout;
+    let json: serde_like::Value = serde_like::parse(&third);
+    assert_eq!(json.get("seq"), Some("3"), "{third}");
+    // The state file has its fixed size and mode 0644.
+    let meta = std::fs::metadata(node.state()).unwrap();
+    assert_eq!(meta.len(), 264);
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o644);
+    // Without --state, a fixture root keeps no state (it is not this node).
+    let r = run(&["--root", &node.root()]);
+    assert_eq!((token(&r.stdout, "seq"), r.stderr.as_str()), (None, ""), "{r:?}");
+    // --state none: none either.
+    let r = run(&["--root", &node.root(), "--state", "none"]);
+    assert_eq!(token(&r.stdout, "seq"), None);
+}
+
+#[test]
+fn a_reboot_between_runs() {
+    let node = Node::new("systemd-ok");
+    node.run(&[]);
+    node.write("proc/sys/kernel/random/boot_id", "11111111-2222-4333-8444-555555555555\n");
+    let r = node.run(&[]).stdout;
+    assert_eq!((num(&r, "seq"), token(&r, "reboot")), (2, Some("1")), "{r}");
+    // After a reboot, a new pid is not a restart.
+    assert_eq!(svc_field(&r, "rs"), None, "{r}");
+    let r = node.run(&[]).stdout;
+    assert_eq!(token(&r, "reboot"), None, "{r}");
+}
+
+#[test]
+fn a_service_restart_between_runs() {
+    let node = Node::new("systemd-ok");
+    let r = node.run(&[]).stdout;
+    assert_eq!((svc_field(&r, "pid"), svc_field(&r, "rs")), (Some("812"), None), "{r}");
+    // systemd restarted it: a new main process with a later start time.
+    node.write(&format!("{UNIT_DIR}/cgroup.procs"), "900\n");
+    node.write(
+        "proc/900/stat",
+        "900 (openclaw-node) S 1 900 900 0 -1 4194560 100 0 0 0 10 5 0 0 20 0 1 0 99999 12345678 300 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 17 0 0 0 0 0 0\n",
+    );
+    let r = node.run(&[]).stdout;
+    assert_eq!((svc_field(&r, "pid"), svc_field(&r, "rs")), (Some("900"), Some("1")), "{r}");
+    assert!(token(&r, SERVICE).unwrap().starts_with("ok,"), "{r}");
+    let r = node.run(&[]).stdout;
+    assert_eq!(svc_field(&r, "rs"), None, "same process at the next run: {r}");
+}
+
+#[test]
+fn a_user_service_killed_at_logout_with_linger_off() {
+    let node = Node::new("systemd-ok");
+    let first = node.run(&[]).stdout;
+    assert_eq!(svc_field(&first, "down_since"), None);
+    // The last session ended, linger is off: logind stopped user@1000 and every unit in it.
+    node.remove("var/lib/systemd/linger/node");
+    node.remove("run/user/1000/systemd/units/invocation:openclaw-node.service");
+    node.write(&format!("{UNIT_DIR}/cgroup.events"), "populated 0\nfrozen 0\n");
+    node.write(&format!("{UNIT_DIR}/cgroup.procs"), "");
+    let second = node.run(&[]);
+    let t2 = num(&second.stdout, "t");
+    assert_eq!(second.code, 2);
+    assert!(token(&second.stdout, SERVICE).unwrap().starts_with("crit:down,"), "{}", second.stdout);
+    assert!(token(&second.stdout, "linger.node").unwrap().starts_with("crit:linger-off,"), "{}", second.stdout);
+    assert_eq!(svc_field(&second.stdout, "down_since"), Some(t2.to_string().as_str()), "{}", second.stdout);
+    // Still down at the next run: down since the same moment.
+    let third = node.run(&[]).stdout;
+    assert_eq!(svc_field(&third, "down_since"), Some(t2.to_string().as_str()), "{third}");
+    // Linger on, service back: restarted, no longer down.
+    node.write("var/lib/systemd/linger/node", "");
+    node.write("run/user/1000/systemd/units/invocation:openclaw-node.service", "");
+    node.write(&format!("{UNIT_DIR}/cgroup.events"), "populated 1\nfrozen 0\n");
+    node.write(&format!("{UNIT_DIR}/cgroup.procs"), "812\n");
+    let fourth = node.run(&[]).stdout;
+    assert_eq!((svc_field(&fourth, "down_since"), svc_field(&fourth, "rs")), (None, Some("1")), "{fourth}");
+}
+
+#[test]
+fn clock_bad_since_the_first_run_that_saw_it() {
+    // Whatever this machine's clock says, a maxerror threshold of 0 ms makes the clock check
+    // fail at every run, so `bad_since` is the first run's time and stays there.
+    let strict = ["--maxerror-warn-ms", "0", "--maxerror-crit-ms", "0"];
+    let node = Node::new("systemd-ok");
+    let first = node.run(&strict).stdout;
+    assert!(token(&first, "clock").unwrap().starts_with("crit:"), "{first}");
+    let t1 = num(&first, "t").to_string();
+    assert_eq!(common::field(token(&first, "clock").unwrap(), "bad_since"), Some(t1.as_str()));
+    let second = node.run(&strict).stdout;
+    assert_eq!(common::field(token(&second, "clock").unwrap(), "bad_since"), Some(t1.as_str()), "{second}");
+    // With the clock check skipped nothing is claimed, and the memory is dropped.
+    let third = node.run(&["--skip", "clock"]).stdout;
+    assert_eq!(token(&third, "clock"), None);
+    let fourth = node.run(&strict).stdout;
+    let t4 = num(&fourth, "t").to_string();
+    assert_eq!(common::field(token(&fourth, "clock").unwrap(), "bad_since"), Some(t4.as_str()), "{fourth}");
+}
+
+#[test]
+fn corrupt_foreign_and_unwritable_state_files_are_reported_once_and_replaced() {
+    let node = Node::new("systemd-ok");
+    node.run(&[]);
+    for (bytes, why) in [
+        (b"garbage\n".to_vec(), "corrupt"),
+        (vec![0u8; 264], "corrupt"),
+        (vec![0xffu8; 1 << 20], "corrupt"),
+        (Vec::new(), "corrupt"),
+    ] {
+        std::fs::write(node.state(), &bytes).unwrap();
+        let r = node.run(&[]).stdout;
+        assert_eq!((num(&r, "seq"), token(&r, "prev")), (1, Some(why)), "{r}");
+        let r = node.run(&[]).stdout;
+        assert_eq!((num(&r, "seq"), token(&r, "prev")), (2, None), "replaced: {r}");
+    }
+    // A state file of another host (an image copied between nodes).
+    node.write("proc/sys/kernel/hostname", "edge-other\n");
+    let r = node.run(&[]).stdout;
+    assert_eq!((num(&r, "seq"), token(&r, "prev")), (1, Some("foreign")), "{r}");
+    // A state that cannot be saved never blocks the record.
+    let root = node.root();
+    let r = run(&["--root", &root, "--state", "/nonexistent/dir/deeper/state"]);
+    assert_eq!((num(&r.stdout, "seq"), token(&r.stdout, "save_errno"), r.stderr.as_str()), (1, Some("2"), ""), "{r:?}");
+    // A directory where the state file should be.
+    std::fs::create_dir_all(node.dir.join("adir")).unwrap();
+    let r = run(&["--root", &root, "--state", &node.dir.str("adir")]);
+    assert_eq!(token(&r.stdout, "prev"), Some("corrupt"), "{r:?}");
+    assert!(token(&r.stdout, "save_errno").is_some(), "{r:?}");
+}
+
+/// Just enough JSON to read one top-level number (python3 -m json.tool and jq check the whole
+/// format in tests/formats.rs).
+mod serde_like {
+    pub struct Value(String);
+    pub fn parse(text: &str) -> Value {
+        Value(text.to_string())
+    }
+    impl Value {
+        pub fn get(&self, key: &str) -> Option<&str> {
+            let at = self.0.find(&format!("\"{key}\":"))? + key.len() + 3;
+            let rest = &self.0[at..];
+            Some(&rest[..rest.find([',', '}'])?])
+        }
+    }
+}

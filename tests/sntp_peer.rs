@@ -1,0 +1,130 @@
+//! A real SNTP server for the tests: Debian's `chronyd`, on 127.0.0.1 and a free UDP port,
+//! answering from its own clock (`local stratum 8`) and never touching this machine's (`-x`).
+//!
+//! Every file chronyd writes (drift, pid) is in a temporary directory; its command port and
+//! command socket are off. It runs in the foreground (`-d`, log on stderr, kept in the
+//! directory) as root without dropping privileges (`-u root`), and exits by itself after
+//! `-t 300` s should a killed test leave it behind.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nodepulse::parse::sntp;
+
+const CHRONYD: &str = "/usr/sbin/chronyd";
+/// The stratum chronyd is configured with; it sends it unchanged in its replies.
+pub const STRATUM: u8 = 8;
+
+/// A running chronyd, killed on drop.
+pub struct Chronyd {
+    pub port: u16,
+    child: Child,
+    dir: common::TempDir,
+}
+
+impl Chronyd {
+    /// Starts chronyd and waits (at most 10 s) until it answers an SNTP request.
+    pub fn start() -> Chronyd {
+        assert!(
+            Path::new(CHRONYD).exists(),
+            "{CHRONYD} missing: install Debian's chrony (apt-get install -y chrony); it is a required test peer"
+        );
+        let dir = common::TempDir::new("chronyd");
+        let port = common::free_udp_port();
+        let conf = format!(
+            "port {port}\n\
+             bindaddress 127.0.0.1\n\
+             allow 127.0.0.1\n\
+             local stratum {STRATUM}\n\
+             cmdport 0\n\
+             bindcmdaddress /\n\
+             driftfile {drift}\n\
+             pidfile {pid}\n\
+             logdir {dir}\n\
+             dumpdir {dir}\n",
+            drift = dir.str("drift"),
+            pid = dir.str("chronyd.pid"),
+            dir = dir.path().display(),
+        );
+        std::fs::write(dir.join("chrony.conf"), conf).unwrap();
+        let log = std::fs::File::create(dir.join("chronyd.log")).unwrap();
+        let child = Command::new(CHRONYD)
+            .args(["-x", "-d", "-t", "300", "-u", "root", "-f"])
+            .arg(dir.join("chrony.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHRONYD}: {e}; install Debian's chrony"));
+        let mut peer = Chronyd { port, child, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if peer.query().is_some() {
+                return peer;
+            }
+            if let Some(status) = peer.child.try_wait().unwrap() {
+                panic!(
+                    "chronyd exited ({status}) before answering:\n{}",
+                    peer.log()
+                );
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "chronyd did not answer on 127.0.0.1:{port} within 10 s:\n{}",
+                    peer.log()
+                );
+            }
+        }
+    }
+
+    /// One SNTP exchange: the reply parsed against the request, or `None` on timeout (200 ms).
+    pub fn query(&self) -> Option<Result<sntp::Reply, sntp::Error>> {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let t1 = now_ns();
+        let sent = sntp::request(t1);
+        sock.send_to(&sent, ("127.0.0.1", self.port)).ok()?;
+        let mut buf = [0u8; 512];
+        let (n, _) = sock.recv_from(&mut buf).ok()?;
+        let t4 = now_ns();
+        Some(sntp::parse_reply(&buf[..n], &sent, t1, t4))
+    }
+
+    /// What chronyd has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("chronyd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Chronyd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+#[test]
+fn chronyd_answers_sntp_on_loopback() {
+    let peer = Chronyd::start();
+    let reply = peer
+        .query()
+        .unwrap_or_else(|| panic!("no reply from chronyd:\n{}", peer.log()))
+        .unwrap_or_else(|e| panic!("chronyd's reply rejected: {}\n{}", e.as_str(), peer.log()));
+    assert_eq!(reply.stratum, STRATUM, "{reply:?}");
+    assert_eq!(reply.version, 4, "{reply:?}");
+    assert_eq!(reply.leap, 0, "{reply:?}");
+    assert!(reply.offset_ns.abs() < 1_000_000_000, "{reply:?}");
+    assert!((0..1_000_000_000).contains(&reply.delay_ns), "{reply:?}");
+}

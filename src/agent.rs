@@ -134,7 +134,18 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
         rec.system = Some(system::probe(&root));
     }
     if cfg.runs(cli::CLOCK) {
-        rec.clock = Some(clock::probe());
+        let mut c = clock::probe();
+        if let Some(server) = cfg.ntp_server {
+            let wait = crate::probe::sntp::WAIT_MS.min(cfg.timeout_s * 500);
+            let mut measured = crate::probe::sntp::measure(server, None, wait);
+            if measured == Err(crate::probe::sntp::Failure::Unresolved) {
+                let mut hosts = [0u8; 8192];
+                let hosts = crate::probe::fs::read_path(b"/etc/hosts", &mut hosts).unwrap_or(&[]);
+                measured = crate::probe::sntp::measure(server, Some(hosts), wait);
+            }
+            c.sntp = Some(measured);
+        }
+        rec.clock = Some(c);
     }
     let systemd =
         cfg.runs(cli::TIMESYNC | cli::LINGER | cli::SERVICE) && probes::systemd_booted(&root);

@@ -95,6 +95,8 @@ pub struct Config<'a> {
     pub key_file: Option<&'a [u8]>,
     /// Every run ends within this many seconds (`--timeout`).
     pub timeout_s: u64,
+    /// `--ntp-server ADDR[:PORT]`: measure the clock offset with one SNTP request.
+    pub ntp_server: Option<&'a [u8]>,
     /// `--state PATH`; `Some(b"none")` keeps no state; `None`: [`DEFAULT_STATE`] when the root
     /// is `/`, none below another root (fixture trees, another system's files).
     pub state: Option<&'a [u8]>,
@@ -121,6 +123,7 @@ impl Default for Config<'_> {
             key_file: None,
             timeout_s: 5,
             state: None,
+            ntp_server: None,
         }
     }
 }
@@ -180,9 +183,10 @@ enum Flag {
     KeyFile,
     Timeout,
     State,
+    NtpServer,
 }
 
-const FLAGS: [(&[u8], Flag); 16] = [
+const FLAGS: [(&[u8], Flag); 17] = [
     (b"root", Flag::Root),
     (b"config", Flag::Config),
     (b"user", Flag::User),
@@ -199,6 +203,7 @@ const FLAGS: [(&[u8], Flag); 16] = [
     (b"key-file", Flag::KeyFile),
     (b"timeout", Flag::Timeout),
     (b"state", Flag::State),
+    (b"ntp-server", Flag::NtpServer),
 ];
 
 fn flag_of(name: &[u8]) -> Option<Flag> {
@@ -304,6 +309,9 @@ pub fn parse<'a>(
     }
     if t.maxerror_warn_ms > t.maxerror_crit_ms {
         return err("--maxerror-warn-ms must be <= --maxerror-crit-ms", b"");
+    }
+    if t.ntp_offset_warn_ms > t.ntp_offset_crit_ms {
+        return err("--ntp-offset-warn-ms must be <= --ntp-offset-crit-ms", b"");
     }
     Ok(Command::Run(cfg))
 }
@@ -464,6 +472,14 @@ fn apply<'a>(
         Flag::KeyFile => cfg.key_file = Some(value),
         Flag::State if value.is_empty() || value.len() > PATH_MAX || value.contains(&0) => return Err(bad),
         Flag::State => cfg.state = Some(value),
+        Flag::NtpServer => {
+            let mut buf = [0u8; crate::probe::sntp::SERVER_CAP];
+            let syntax = Err(crate::sink::udp::AddrError::Syntax);
+            if crate::probe::sntp::with_port(value, &mut buf).map(|t| crate::sink::udp::resolve(t, Some(b""))) == Some(syntax) {
+                return err("expected ADDR[:PORT] for --ntp-server", value);
+            }
+            cfg.ntp_server = Some(value);
+        }
         Flag::Timeout => cfg.timeout_s = parse_u64(value).filter(|s| (1..=3600).contains(s)).ok_or(bad)?,
         Flag::Skip | Flag::Only => {
             let mask = checks_mask(value).ok_or(CliError {
@@ -487,6 +503,7 @@ nodepulse - one-shot health record of a Linux edge node (every flag: README.md)
   --mount PATH  --skip/--only clock,timesync,linger,service,disk,memory,system
   --format line|json|influx|prom|nagios  --out|--append|--udp [FORMAT:]TARGET
   --max-bytes N  --key-file FILE  --timeout SECS  --state PATH|none
+  --ntp-server ADDR[:PORT]  --ntp-offset-{warn,crit}-ms MS
   --{disk-free,inodes-free,mem-avail}-{warn,crit} PCT  --sync-age-warn-s S
   --{offset,maxerror}-{warn,crit}-ms MS
 Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.

@@ -57,6 +57,8 @@ pub struct System {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Clock {
     pub timex: Result<Timex, i32>,
+    /// The offset measured from `--ntp-server`, when one is given.
+    pub sntp: Option<Result<crate::parse::sntp::Reply, crate::probe::sntp::Failure>>,
 }
 
 /// Which time daemon runs, from one pass over `/proc/*/stat`.

@@ -127,18 +127,23 @@ pub fn parse_ip(text: &[u8]) -> Option<core::net::IpAddr> {
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970), from
 /// `clock_gettime(CLOCK_REALTIME)`.
 pub fn wall_ms() -> u64 {
-    clock_ms(true)
+    wall_ns() / 1_000_000
+}
+
+/// Nanoseconds since the Unix epoch (0 before 1970), for SNTP's timestamps.
+pub fn wall_ns() -> u64 {
+    clock_ns(true)
 }
 
 /// Monotonic milliseconds, for the run's deadline.
 pub fn monotonic_ms() -> u64 {
-    clock_ms(false)
+    clock_ns(false) / 1_000_000
 }
 
 /// Both clocks from the vDSO, without a system call. musl's lookup on x86_64, ARM; on i686,
 /// rustix's, which it already links to reach `__kernel_vsyscall` (musl's would be a second
 /// copy, 600 bytes); it first asks the kernel for the auxiliary vector (`prctl(PR_GET_AUXV)`).
-fn clock_ms(realtime: bool) -> u64 {
+fn clock_ns(realtime: bool) -> u64 {
     #[cfg(target_arch = "x86")]
     let (secs, nanos) = {
         use rustix::time::{clock_gettime, ClockId};
@@ -157,7 +162,7 @@ fn clock_ms(realtime: bool) -> u64 {
         (ts.tv_sec, ts.tv_nsec)
     };
     let secs = u64::try_from(secs).unwrap_or(0);
-    secs.saturating_mul(1000).saturating_add(u64::try_from(nanos / 1_000_000).unwrap_or(0))
+    secs.saturating_mul(1_000_000_000).saturating_add(u64::try_from(nanos).unwrap_or(0))
 }
 
 /// How a job given to [`each_with_deadline`] ended.

@@ -108,6 +108,11 @@ pub struct Thresholds {
     pub maxerror_crit_ms: u64,
     /// timesyncd's last accepted sample older than this is WARNING [`--sync-age-warn-s`, 7200].
     pub sync_age_warn_s: u64,
+    /// |offset measured from `--ntp-server`| at or above this is WARNING
+    /// [`--ntp-offset-warn-ms`, 1000].
+    pub ntp_offset_warn_ms: u64,
+    /// ... and CRITICAL [`--ntp-offset-crit-ms`, 60000: well inside a gateway's 5-minute rule].
+    pub ntp_offset_crit_ms: u64,
 }
 
 impl Default for Thresholds {
@@ -124,6 +129,8 @@ impl Default for Thresholds {
             maxerror_warn_ms: 5000,
             maxerror_crit_ms: 16000,
             sync_age_warn_s: 7200,
+            ntp_offset_warn_ms: 1000,
+            ntp_offset_crit_ms: 60_000,
         }
     }
 }
@@ -132,7 +139,7 @@ impl Thresholds {
     /// The flags (and config keys) that set thresholds, with their largest value: 100 for a
     /// percent, 10^12 for a limit in ms or s (so it can be scaled to µs without overflow).
     /// In the order of [`Thresholds::by_flag`]'s fields.
-    pub const FLAGS: [(&'static [u8], u64); 11] = [
+    pub const FLAGS: [(&'static [u8], u64); 13] = [
         (b"disk-free-warn", 100),
         (b"disk-free-crit", 100),
         (b"inodes-free-warn", 100),
@@ -144,6 +151,8 @@ impl Thresholds {
         (b"maxerror-warn-ms", 1_000_000_000_000),
         (b"maxerror-crit-ms", 1_000_000_000_000),
         (b"sync-age-warn-s", 1_000_000_000_000),
+        (b"ntp-offset-warn-ms", 1_000_000_000_000),
+        (b"ntp-offset-crit-ms", 1_000_000_000_000),
     ];
 
     /// The threshold a flag sets, and its largest value.
@@ -161,7 +170,9 @@ impl Thresholds {
             7 => &mut self.offset_crit_ms,
             8 => &mut self.maxerror_warn_ms,
             9 => &mut self.maxerror_crit_ms,
-            _ => &mut self.sync_age_warn_s,
+            10 => &mut self.sync_age_warn_s,
+            11 => &mut self.ntp_offset_warn_ms,
+            _ => &mut self.ntp_offset_crit_ms,
         };
         Some((slot, max))
     }
@@ -226,6 +237,16 @@ fn lower(free_pct: u64, warn: u64, crit: u64, why: &'static str) -> Verdict {
 
 /// The clock check. `daemon` is the time daemon when the timesync check ran.
 pub fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
+    // An offset measured from an NTP server (`--ntp-server`) is the truth the kernel's flags
+    // cannot give (BusyBox ntpd, chrony without rtcsync): the verdict rests on it.
+    if let Some(Ok(reply)) = &c.sntp {
+        return upper(
+            reply.offset_ns.unsigned_abs() / 1_000_000,
+            t.ntp_offset_warn_ms,
+            t.ntp_offset_crit_ms,
+            "ntp-offset",
+        );
+    }
     let Ok(tx) = &c.timex else {
         return Verdict::new(Status::Unknown, "adjtimex");
     };
@@ -378,6 +399,7 @@ mod tests {
 
     fn tx(state: i32, status: i32, offset: i64, maxerror: i64) -> Clock {
         Clock {
+            sntp: None,
             timex: Ok(Timex {
                 state,
                 status,
@@ -477,7 +499,7 @@ mod tests {
             }
         );
         assert_eq!(
-            clock(&Clock { timex: Err(1) }, None, &t),
+            clock(&Clock { timex: Err(1), sntp: None }, None, &t),
             Verdict {
                 status: Status::Unknown,
                 why: "adjtimex"

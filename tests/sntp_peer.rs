@@ -128,3 +128,54 @@ fn chronyd_answers_sntp_on_loopback() {
     assert!(reply.offset_ns.abs() < 1_000_000_000, "{reply:?}");
     assert!((0..1_000_000_000).contains(&reply.delay_ns), "{reply:?}");
 }
+
+/// The agent's `--ntp-server` against the real chronyd: the measured offset is in the record and
+/// the clock verdict rests on it, whatever the kernel's flags say (this machine's kernel clock
+/// reports unsynchronized).
+#[test]
+fn the_agent_measures_its_offset_from_chronyd_and_judges_the_clock_by_it() {
+    let chronyd = Chronyd::start();
+    let server = format!("127.0.0.1:{}", chronyd.port);
+    let r = common::run(&["--only", "clock", "--ntp-server", &server]);
+    let clock = common::token(&r.stdout, "clock").unwrap_or_else(|| panic!("{r:?}\n{}", chronyd.log()));
+    let off: i64 = common::field(clock, "ntp_off_us").unwrap_or_else(|| panic!("{clock}\n{}", chronyd.log())).parse().unwrap();
+    let rtt: i64 = common::field(clock, "ntp_rtt_us").unwrap().parse().unwrap();
+    assert!(off.abs() < 1_000_000 && (0..1_000_000).contains(&rtt), "{clock}");
+    assert_eq!(common::field(clock, "ntp_st"), Some("8"));
+    assert!(clock.starts_with("ok,"), "a small measured offset is OK even on an unsynced kernel: {clock}");
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    // The thresholds apply to the measured offset.
+    let r = common::run(&["--only", "clock", "--ntp-server", &server, "--ntp-offset-warn-ms", "0"]);
+    assert!(common::token(&r.stdout, "clock").unwrap().starts_with("warn:ntp-offset,"), "{}", r.stdout);
+    assert_eq!(r.code, 1);
+    // A config file line works like the flag.
+    let dir = common::TempDir::new("ntpcfg");
+    std::fs::write(dir.join("conf"), format!("ntp-server = {server}\nonly = clock\n")).unwrap();
+    let r = common::run(&["--config", &dir.str("conf")]);
+    assert!(common::field(common::token(&r.stdout, "clock").unwrap(), "ntp_st") == Some("8"), "{}", r.stdout);
+}
+
+#[test]
+fn a_silent_or_absent_ntp_server_is_unknown_for_that_field_not_a_failed_run() {
+    // A socket that never answers: the request is sent, the wait ends at 1 s.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let server = silent.local_addr().unwrap().to_string();
+    let started = Instant::now();
+    let r = common::run(&["--only", "clock,system", "--ntp-server", &server]);
+    let took = started.elapsed();
+    let clock = common::token(&r.stdout, "clock").unwrap_or_else(|| panic!("{r:?}"));
+    assert_eq!(common::field(clock, "ntp"), Some("timeout"), "{clock}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // The kernel's flags decide then, as without --ntp-server.
+    assert!(!clock.contains("ntp-offset"), "{clock}");
+    assert!(r.stdout.starts_with("np1 ") && r.stderr.is_empty() && r.code <= 3, "{r:?}");
+    // Nothing listens: the same, at once.
+    drop(silent);
+    let r = common::run(&["--only", "clock", "--ntp-server", &server]);
+    let clock = common::token(&r.stdout, "clock").unwrap();
+    assert!(matches!(common::field(clock, "ntp"), Some("socket") | Some("timeout")), "{clock}");
+    // Not an address: one line on stderr, exit 3.
+    let r = common::run(&["--ntp-server", "[::1"]);
+    assert_eq!((r.code, r.stdout.as_str()), (3, ""));
+    assert_eq!(r.stderr, "nodepulse: expected ADDR[:PORT] for --ntp-server: [::1\n");
+}

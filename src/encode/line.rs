@@ -177,6 +177,21 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
                 out.i64(i64::from(*errno));
             }
         }
+        match &c.sntp {
+            Some(Ok(reply)) => {
+                field(out, "ntp_off_us");
+                out.i64(reply.offset_ns / 1000);
+                field(out, "ntp_rtt_us");
+                out.i64(reply.delay_ns / 1000);
+                field(out, "ntp_st");
+                out.u64(u64::from(reply.stratum));
+            }
+            Some(Err(failure)) => {
+                field(out, "ntp");
+                out.str(failure.as_str());
+            }
+            None => {}
+        }
         if let Some(since) = r.history.and_then(|h| h.clock_bad_since_ms) {
             field(out, "bad_since");
             out.u64(since);
@@ -328,7 +343,7 @@ mod tests {
             host: Some(Word::from_slice(b"h\xc3\xa9 1").unwrap()),
             wall_ms: 1_764_000_000_123,
             system: None,
-            clock: Some(Clock { timex: Err(1) }),
+            clock: Some(Clock { timex: Err(1), sntp: None }),
             timesync: None,
             users: Some(users),
             services: Some(services),

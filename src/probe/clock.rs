@@ -33,6 +33,7 @@ pub const MAXERROR_LIMIT_US: i64 = 16_000_000;
 pub fn probe() -> Clock {
     Clock {
         timex: crate::sys::read_timex(),
+        sntp: None,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod disk;
 pub mod fs;
 pub mod memory;
 pub mod procs;
+pub mod sntp;
 pub mod services;
 pub mod system;
 pub mod timesync;

@@ -1,0 +1,139 @@
+//! `--ntp-server`: one SNTP client request (RFC 4330) to measure this node's clock offset.
+//!
+//! The kernel's flags cannot tell a BusyBox-ntpd node whose clock is disciplined from one that
+//! drifts (BusyBox ntpd never writes maxerror), and chrony without `rtcsync` leaves
+//! `STA_UNSYNC` set. Asking a server settles it: the clock verdict then rests on the measured
+//! offset. The wire format is in [`crate::parse::sntp`]; here is the socket: a connected UDP
+//! socket (the kernel drops datagrams from any other address), one request, replies read until
+//! one matches our transmit timestamp or the time is up. No answer is `timeout`, never a
+//! failure of the run.
+
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+
+use crate::parse::sntp::{self, Reply};
+
+/// Longest `--ntp-server` value plus `:123`.
+pub const SERVER_CAP: usize = 264;
+/// The longest wait for the answer (less when the run's deadline is nearer).
+pub const WAIT_MS: u64 = 1000;
+
+/// Why no offset was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No valid answer before the wait ended.
+    Timeout,
+    /// The name is not an address and not in `/etc/hosts`.
+    Unresolved,
+    /// A socket call failed (errno).
+    Os(i32),
+    /// Answers came, none valid (the last one's reason).
+    Wire(sntp::Error),
+}
+
+impl Failure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Timeout => "timeout",
+            Failure::Unresolved => "unresolved",
+            Failure::Os(_) => "socket",
+            Failure::Wire(e) => e.as_str(),
+        }
+    }
+}
+
+/// `server` as `ADDR:PORT`: unchanged when it names a port, else with `:123` (NTP) appended.
+pub fn with_port<'b>(server: &'b [u8], buf: &'b mut [u8; SERVER_CAP]) -> Option<&'b [u8]> {
+    let bare_v6 = server.first() == Some(&b'[') && server.last() == Some(&b']');
+    let has_port = !bare_v6 && server.iter().filter(|&&b| b == b':').count() == 1
+        || server.first() == Some(&b'[') && !bare_v6;
+    if has_port {
+        return Some(server);
+    }
+    let len = server.len() + 4;
+    let out = buf.get_mut(..len)?;
+    out.get_mut(..server.len())?.copy_from_slice(server);
+    out.get_mut(server.len()..)?.copy_from_slice(b":123");
+    Some(out)
+}
+
+/// Sends one request to `server` and waits at most `wait_ms` for a valid answer.
+pub fn measure(server: &[u8], hosts: Option<&[u8]>, wait_ms: u64) -> Result<Reply, Failure> {
+    let mut buf = [0u8; SERVER_CAP];
+    let target = with_port(server, &mut buf).ok_or(Failure::Unresolved)?;
+    let addr = crate::sink::udp::resolve(target, hosts).map_err(|_| Failure::Unresolved)?;
+    let os = |e: rustix::io::Errno| Failure::Os(e.raw_os_error());
+    let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
+    let fd = net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None).map_err(os)?;
+    net::connect(&fd, &addr).map_err(os)?;
+    let t1 = crate::sys::wall_ns();
+    let request = sntp::request(t1);
+    net::send(&fd, &request, SendFlags::empty()).map_err(os)?;
+    let deadline = crate::sys::monotonic_ms().saturating_add(wait_ms);
+    let mut last = Failure::Timeout;
+    loop {
+        let left = deadline.saturating_sub(crate::sys::monotonic_ms());
+        if left == 0 {
+            return Err(last);
+        }
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        let nap = rustix::event::Timespec { tv_sec: (left / 1000) as _, tv_nsec: ((left % 1000) * 1_000_000) as _ };
+        if !matches!(poll(&mut fds, Some(&nap)), Ok(n) if n > 0) {
+            continue;
+        }
+        let mut reply = [0u8; 128];
+        match net::recv(&fd, &mut reply, RecvFlags::DONTWAIT) {
+            Ok((n, _)) => {
+                let t4 = crate::sys::wall_ns();
+                match sntp::parse_reply(reply.get(..n).unwrap_or(&[]), &request, t1, t4) {
+                    Ok(r) => return Ok(r),
+                    Err(e) => last = Failure::Wire(e),
+                }
+            }
+            // ECONNREFUSED: nothing listens there (an ICMP port unreachable came back).
+            Err(e) if e != rustix::io::Errno::AGAIN && e != rustix::io::Errno::INTR => return Err(os(e)),
+            Err(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_port() {
+        let mut buf = [0u8; SERVER_CAP];
+        assert_eq!(with_port(b"192.0.2.1", &mut buf), Some(&b"192.0.2.1:123"[..]));
+        let mut buf = [0u8; SERVER_CAP];
+        assert_eq!(with_port(b"192.0.2.1:11123", &mut buf), Some(&b"192.0.2.1:11123"[..]));
+        let mut buf = [0u8; SERVER_CAP];
+        assert_eq!(with_port(b"[::1]", &mut buf), Some(&b"[::1]:123"[..]));
+        let mut buf = [0u8; SERVER_CAP];
+        assert_eq!(with_port(b"[::1]:9", &mut buf), Some(&b"[::1]:9"[..]));
+        let mut buf = [0u8; SERVER_CAP];
+        assert_eq!(with_port(b"ntp.lan", &mut buf), Some(&b"ntp.lan:123"[..]));
+        let mut buf = [0u8; SERVER_CAP];
+        assert_eq!(with_port(&[b'a'; 261], &mut buf), None);
+    }
+
+    #[test]
+    fn nothing_listening_is_a_clean_failure() {
+        let free = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        let server = format!("127.0.0.1:{port}");
+        let r = measure(server.as_bytes(), None, 300);
+        assert!(matches!(r, Err(Failure::Os(111)) | Err(Failure::Timeout)), "{r:?}");
+        assert_eq!(measure(b"no.such.name", Some(b""), 300), Err(Failure::Unresolved));
+    }
+
+    #[test]
+    fn a_silent_server_is_a_timeout() {
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let server = silent.local_addr().unwrap().to_string();
+        let started = std::time::Instant::now();
+        assert_eq!(measure(server.as_bytes(), None, 300), Err(Failure::Timeout));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+}

@@ -380,12 +380,12 @@ fn remember(cfg: &Config, rec: &mut Record) {
         state::advance(saved.as_ref().map_err(|p| *p), host, rec.wall_ms, boot, clock_ok, &now);
     let mut out = [0u8; state::LEN];
     state::encode(&next, &mut out);
-    let mut saved = file::replace(path, &out);
+    let mut saved = file::replace_with(path, &out, false);
     if saved.is_err() {
         // First run on this node: create the directory (one level, 0755), then retry.
         let dir = path.iter().rposition(|&b| b == b'/').and_then(|i| path.get(..i));
         if crate::probe::fs::mkdir(dir.unwrap_or(b"")).is_ok() {
-            saved = file::replace(path, &out);
+            saved = file::replace_with(path, &out, false);
         }
     }
     history.save_errno = saved.err().map(|e| e.errno.map_or(0, |e| e.raw_os_error()));

@@ -21,9 +21,17 @@ use crate::probe::fs::{cpath, PATH_CAP};
 
 const MODE: Mode = Mode::from_bits_truncate(0o644);
 
-/// Replaces `path` with `bytes` atomically.
-#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
+/// Replaces `path` with `bytes` atomically, durably (`fsync` before the rename).
 pub fn replace(path: &[u8], bytes: &[u8]) -> Result<(), SinkError> {
+    replace_with(path, bytes, true)
+}
+
+/// Replaces `path` with `bytes` atomically; `durable`: `fsync` the new file before the rename
+/// (a record sink). Without it (the state file) a power cut may leave an empty or old file,
+/// which the next run reports once as `prev=corrupt`; the `fsync` costs milliseconds of flash
+/// writes at every run.
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
+pub fn replace_with(path: &[u8], bytes: &[u8], durable: bool) -> Result<(), SinkError> {
     let mut digits = [0u8; 20];
     let pid = rustix::process::getpid()
         .as_raw_nonzero()
@@ -41,7 +49,9 @@ pub fn replace(path: &[u8], bytes: &[u8]) -> Result<(), SinkError> {
     let written = (|| {
         fs::fchmod(&fd, MODE).map_err(|e| SinkError::new("chmod", e))?;
         write_all(rustix::fd::AsFd::as_fd(&fd), bytes).map_err(|e| SinkError::new("write", e))?;
-        fs::fsync(&fd).map_err(|e| SinkError::new("fsync", e))?;
+        if durable {
+            fs::fsync(&fd).map_err(|e| SinkError::new("fsync", e))?;
+        }
         drop(fd);
         fs::renameat(CWD, tmp, CWD, target).map_err(|e| SinkError::new("rename", e))
     })();

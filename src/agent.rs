@@ -330,13 +330,98 @@ pub fn run(cfg: &Config) -> u8 {
     let left =
         (cfg.timeout_s * 1000).saturating_sub(crate::sys::monotonic_ms().saturating_sub(started));
     let mounts = if cfg.runs(cli::DISK) { cfg.mounts.len() } else { 0 };
+    let deadline = started.saturating_add(cfg.timeout_s * 1000);
     crate::sys::each_with_deadline(cfg, mounts, disk_step, left, |ended, stats: &DiskStats| {
         if cfg.runs(cli::DISK) {
             disks_of(cfg, &mut rec, ended, stats);
         }
+        repair(cfg, &mut rec, deadline);
         remember(cfg, &mut rec);
         write_record(cfg, key, &rec)
     })
+}
+
+/// Whether the clock check passed: `None` when it did not run or could not tell.
+fn clock_ok(cfg: &Config, rec: &Record) -> Option<bool> {
+    let c = rec.clock.as_ref()?;
+    match verdict::clock(c, verdict::daemon_of(rec), &cfg.thresholds).status {
+        verdict::Status::Ok => Some(true),
+        verdict::Status::Unknown => None,
+        _ => Some(false),
+    }
+}
+
+/// `--fix` / `--fix-dry-run`: plans the repairs the record calls for, runs (or prints) them
+/// until `deadline_ms`, and puts each outcome in the record.
+#[inline(never)]
+fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, deadline_ms: u64) {
+    use crate::fix::{self, Outcome};
+    if cfg.fixes == 0 && !cfg.fix_dry_run {
+        return;
+    }
+    let wanted = if cfg.fixes == 0 { cli::FIX_LINGER | cli::FIX_TIMESYNC } else { cfg.fixes };
+    let root = Root::new(cfg.root);
+    let users = rec.users.as_deref().unwrap_or(&[]);
+    let systemd = probes::systemd_booted(&root);
+    let mut plan = fix::plan(wanted, users, clock_ok(cfg, rec), verdict::daemon_of(rec), systemd);
+    let is_root = rustix::process::geteuid().is_root();
+    let mut told = false;
+    for f in plan.iter_mut().filter(|f| f.outcome == Outcome::Planned) {
+        let (program, args) = f.step.command();
+        let mut path_buf = [0u8; 320];
+        let Some(path) = find_program(cfg.root, program, &mut path_buf) else {
+            f.outcome = Outcome::NoProgram;
+            continue;
+        };
+        let mut argv: Vec<&[u8], { crate::sys::MAX_ARGV }> = Vec::new();
+        let _ = argv.push(path);
+        for arg in args.iter().copied().chain(f.user) {
+            let _ = argv.push(arg);
+        }
+        if cfg.fix_dry_run || !is_root {
+            let mut line: Vec<&[u8], 8> = Vec::new();
+            let _ = line.push(if cfg.fix_dry_run { b"would run:" } else { b"--fix needs root, not run:" });
+            for arg in &argv {
+                let _ = line.push(b" ");
+                let _ = line.push(arg);
+            }
+            if cfg.fix_dry_run || !told {
+                fail(&line);
+            }
+            told = true;
+            f.outcome = if cfg.fix_dry_run { Outcome::DryRun } else { Outcome::NotRoot };
+            continue;
+        }
+        let left = deadline_ms.saturating_sub(crate::sys::monotonic_ms());
+        f.outcome = match crate::sys::run_program(&argv, left) {
+            Ok(code) => Outcome::Ran(code),
+            Err(crate::sys::ProgramError::Timeout) => Outcome::Timeout,
+            Err(_) => Outcome::Failed,
+        };
+    }
+    rec.fixes = Some(plan);
+}
+
+/// The absolute path of `program` in `/usr/bin`, `/bin`, `/usr/sbin` or `/sbin` below `root`,
+/// if it is there and executable.
+fn find_program<'b>(root: &[u8], program: &[u8], buf: &'b mut [u8; 320]) -> Option<&'b [u8]> {
+    let root = root.strip_suffix(b"/").unwrap_or(root);
+    for dir in [&b"/usr/bin/"[..], b"/bin/", b"/usr/sbin/", b"/sbin/"] {
+        let len = root.len() + dir.len() + program.len();
+        let mut at = 0;
+        for part in [root, dir, program] {
+            buf.get_mut(at..at + part.len())?.copy_from_slice(part);
+            at += part.len();
+        }
+        let path = buf.get(..len)?;
+        let mut cbuf = [0u8; crate::probe::fs::PATH_CAP];
+        let cpath = crate::probe::fs::cpath(&[path], &mut cbuf).ok()?;
+        let exec = rustix::fs::Access::EXEC_OK;
+        if rustix::fs::accessat(rustix::fs::CWD, cpath, exec, rustix::fs::AtFlags::empty()).is_ok() {
+            return buf.get(..len);
+        }
+    }
+    None
 }
 
 /// Memory across runs (`--state`): compares this run with the state file, puts what it learned
@@ -355,13 +440,7 @@ fn remember(cfg: &Config, rec: &mut Record) {
         Err(Errno::NOENT) => Err(Problem::New),
         Err(_) => Err(Problem::Corrupt),
     };
-    let clock_ok = rec.clock.as_ref().and_then(|c| {
-        match verdict::clock(c, verdict::daemon_of(rec), &cfg.thresholds).status {
-            verdict::Status::Ok => Some(true),
-            verdict::Status::Unknown => None,
-            _ => Some(false),
-        }
-    });
+    let clock_ok = clock_ok(cfg, rec);
     let mut now: Vec<ServiceNow, MAX_SERVICES> = Vec::new();
     for s in rec.services.iter().flatten() {
         let _ = now.push(ServiceNow {

@@ -95,12 +95,21 @@ pub struct Config<'a> {
     pub key_file: Option<&'a [u8]>,
     /// Every run ends within this many seconds (`--timeout`).
     pub timeout_s: u64,
+    /// `--fix linger,timesync`: bit set of [`FIX_LINGER`], [`FIX_TIMESYNC`].
+    pub fixes: u8,
+    /// `--fix-dry-run`: say which commands `--fix` would run, run none.
+    pub fix_dry_run: bool,
     /// `--ntp-server ADDR[:PORT]`: measure the clock offset with one SNTP request.
     pub ntp_server: Option<&'a [u8]>,
     /// `--state PATH`; `Some(b"none")` keeps no state; `None`: [`DEFAULT_STATE`] when the root
     /// is `/`, none below another root (fixture trees, another system's files).
     pub state: Option<&'a [u8]>,
 }
+
+/// `--fix linger`: `loginctl enable-linger USER` when a user service needs linger and it is off.
+pub const FIX_LINGER: u8 = 1;
+/// `--fix timesync`: restart systemd-timesyncd and `timedatectl set-ntp true` when unsynced.
+pub const FIX_TIMESYNC: u8 = 2;
 
 /// Default `--state` (for `--root /`).
 pub const DEFAULT_STATE: &[u8] = b"/var/lib/nodepulse/state";
@@ -124,6 +133,8 @@ impl Default for Config<'_> {
             timeout_s: 5,
             state: None,
             ntp_server: None,
+            fixes: 0,
+            fix_dry_run: false,
         }
     }
 }
@@ -184,9 +195,10 @@ enum Flag {
     Timeout,
     State,
     NtpServer,
+    Fix,
 }
 
-const FLAGS: [(&[u8], Flag); 17] = [
+const FLAGS: [(&[u8], Flag); 18] = [
     (b"root", Flag::Root),
     (b"config", Flag::Config),
     (b"user", Flag::User),
@@ -204,6 +216,7 @@ const FLAGS: [(&[u8], Flag); 17] = [
     (b"timeout", Flag::Timeout),
     (b"state", Flag::State),
     (b"ntp-server", Flag::NtpServer),
+    (b"fix", Flag::Fix),
 ];
 
 fn flag_of(name: &[u8]) -> Option<Flag> {
@@ -263,6 +276,10 @@ pub fn parse<'a>(
         match name {
             b"help" | b"h" => return Ok(Command::Help),
             b"version" | b"V" => return Ok(Command::Version),
+            b"fix-dry-run" if inline.is_none() => {
+                cfg.fix_dry_run = true;
+                continue;
+            }
             _ if flag_of(name).is_none() && Thresholds::default().by_flag(name).is_none() => {
                 return err("unknown flag", arg)
             }
@@ -472,6 +489,16 @@ fn apply<'a>(
         Flag::KeyFile => cfg.key_file = Some(value),
         Flag::State if value.is_empty() || value.len() > PATH_MAX || value.contains(&0) => return Err(bad),
         Flag::State => cfg.state = Some(value),
+        Flag::Fix => {
+            cfg.fixes = 0;
+            for name in value.split(|&b| b == b',') {
+                cfg.fixes |= match trim(name) {
+                    b"linger" => FIX_LINGER,
+                    b"timesync" => FIX_TIMESYNC,
+                    _ => return err("unknown fix (linger, timesync) in", value),
+                };
+            }
+        }
         Flag::NtpServer => {
             let mut buf = [0u8; crate::probe::sntp::SERVER_CAP];
             let syntax = Err(crate::sink::udp::AddrError::Syntax);
@@ -504,6 +531,7 @@ nodepulse - one-shot health record of a Linux edge node (every flag: README.md)
   --format line|json|influx|prom|nagios  --out|--append|--udp [FORMAT:]TARGET
   --max-bytes N  --key-file FILE  --timeout SECS  --state PATH|none
   --ntp-server ADDR[:PORT]  --ntp-offset-{warn,crit}-ms MS
+  --fix linger,timesync  --fix-dry-run   (opt-in repair; needs root)
   --{disk-free,inodes-free,mem-avail}-{warn,crit} PCT  --sync-age-warn-s S
   --{offset,maxerror}-{warn,crit}-ms MS
 Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.

@@ -40,6 +40,8 @@ pub struct Record<'a> {
     pub timed_out: bool,
     /// What this run learned from the previous one (`--state`); `None` when no state is kept.
     pub history: Option<crate::state::History>,
+    /// What `--fix`/`--fix-dry-run` ran or would run.
+    pub fixes: Option<Vec<crate::fix::Fix<'a>, { crate::fix::MAX_FIXES }>>,
 }
 
 /// The `system` check: identity and load.

@@ -240,7 +240,6 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     timeout_ms: u64,
     then: impl FnOnce(Ended, &Slots<T, N>) -> u8,
 ) -> u8 {
-    use rustix::event::{poll, PollFd, PollFlags};
     if count == 0 {
         return then(Ended::Finished, &Slots::new());
     }
@@ -265,27 +264,8 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     // SAFETY: the mapping is page-aligned (enough for any `Slots`), `size` bytes long and
     // writable; it is never unmapped, so the reference below lives as long as the process.
     unsafe { slots.write(Slots::new()) };
-    let mut pidfd: core::ffi::c_int = -1;
-    // SAFETY: clone(SIGCHLD [| CLONE_PIDFD]) with no new stack is fork(2) that also stores a
-    // pidfd in `pidfd` (the third argument on every Linux ABI). The child gets a copy of this
-    // single-threaded process and only makes system calls, then `_exit`s.
-    let fork = |flags: core::ffi::c_int, pidfd: &mut core::ffi::c_int| unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            flags as libc::c_long,
-            0usize,
-            pidfd as *mut core::ffi::c_int,
-            0usize,
-            0usize,
-        )
-    };
-    let mut pid = fork(libc::SIGCHLD | libc::CLONE_PIDFD, &mut pidfd);
-    if pid < 0 {
-        // qemu-user 7 refuses CLONE_PIDFD (EINVAL): a plain fork, waited for by the check below.
-        pidfd = -1;
-        pid = fork(libc::SIGCHLD, &mut pidfd);
-    }
-    if pid == 0 {
+    let child = fork();
+    if let Some((0, _)) = child {
         close_stdio();
         // SAFETY: in the child, the shared mapping is written by this process only.
         unsafe { (*slots).run(ctx, count, step) };
@@ -294,48 +274,126 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     // SAFETY: from here on the mapping is only read through `&` (the child writes its slots
     // before publishing them with a Release store; `get` reads only published slots).
     let shared = unsafe { &*slots };
-    if pid < 0 {
+    let Some((pid, pidfd)) = child else {
         // SAFETY: no child exists; this process is the only writer.
         unsafe { (*slots).run(ctx, count, step) };
         return then(Ended::Finished, shared);
-    }
-    // SAFETY: on success the kernel stored a new file descriptor, left open until exit (a
-    // `close` would cost a system call); -1 (a kernel older than 5.2 ignores the flag) is
-    // handled below.
-    let pidfd = (pidfd >= 0).then(|| unsafe { rustix::fd::BorrowedFd::borrow_raw(pidfd) });
+    };
     let deadline = monotonic_ms().saturating_add(timeout_ms);
+    match wait_child(pid, pidfd, deadline, false) {
+        Some(_) => then(Ended::Finished, shared),
+        None => then(Ended::TimedOut, shared),
+    }
+}
+
+/// `fork(2)` through `clone` (musl's `fork` would also run its at-fork machinery): `Some((0,
+/// _))` in the child; in the parent the child's pid and, when the kernel (5.2) and qemu-user
+/// allow `CLONE_PIDFD`, a pidfd left open until exit (a `close` would cost a system call);
+/// `None` when it failed.
+fn fork() -> Option<(i32, Option<rustix::fd::BorrowedFd<'static>>)> {
+    let mut pidfd: core::ffi::c_int = -1;
+    // SAFETY: clone(SIGCHLD [| CLONE_PIDFD]) with no new stack is fork(2) that also stores a
+    // pidfd in `pidfd` (the third argument on every Linux ABI). The child gets a copy of this
+    // single-threaded process.
+    let clone = |flags: core::ffi::c_int, pidfd: &mut core::ffi::c_int| unsafe {
+        libc::syscall(libc::SYS_clone, flags as libc::c_long, 0usize, pidfd as *mut core::ffi::c_int, 0usize, 0usize)
+    };
+    let mut pid = clone(libc::SIGCHLD | libc::CLONE_PIDFD, &mut pidfd);
+    if pid < 0 {
+        // qemu-user 7 refuses CLONE_PIDFD (EINVAL): a plain fork, waited for by polling.
+        pidfd = -1;
+        pid = clone(libc::SIGCHLD, &mut pidfd);
+    }
+    // SAFETY: the kernel stored a new file descriptor this process owns and never closes; -1
+    // (a kernel older than 5.2 ignores the flag) gives `None`.
+    let pidfd = (pid > 0 && pidfd >= 0).then(|| unsafe { rustix::fd::BorrowedFd::borrow_raw(pidfd) });
+    (pid >= 0).then_some((pid as i32, pidfd))
+}
+
+/// Waits for the child `pid` until `deadline_ms` (monotonic): `Some(exit code)` (`reap`: the
+/// code from `waitpid`, else 0) when it ended, `None` when the deadline passed: the child is
+/// then sent SIGKILL and abandoned.
+fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64, reap: bool) -> Option<i32> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    use rustix::process::{waitpid, Pid, WaitOptions};
+    let pid = Pid::from_raw(pid)?;
+    let code = |status: rustix::process::WaitStatus| {
+        status.exit_status().map_or(128 + status.terminating_signal().unwrap_or(0), |c| c as i32)
+    };
     loop {
-        let left = deadline.saturating_sub(monotonic_ms());
-        let finished = match pidfd {
+        let left = deadline_ms.saturating_sub(monotonic_ms());
+        match pidfd {
             Some(fd) => {
                 let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-                let nap = rustix::event::Timespec {
-                    tv_sec: (left / 1000) as _,
-                    tv_nsec: ((left % 1000) * 1_000_000) as _,
-                };
-                matches!(poll(&mut fds, Some(&nap)), Ok(n) if n > 0)
-            }
-            None => {
-                let done = shared.published() >= count.min(N);
-                if !done && left > 0 {
-                    let nap = rustix::thread::Timespec {
-                        tv_sec: 0,
-                        tv_nsec: 10_000_000,
-                    };
-                    let _ = rustix::thread::nanosleep(&nap);
+                let nap = rustix::event::Timespec { tv_sec: (left / 1000) as _, tv_nsec: ((left % 1000) * 1_000_000) as _ };
+                if matches!(poll(&mut fds, Some(&nap)), Ok(n) if n > 0) {
+                    if !reap {
+                        return Some(0);
+                    }
+                    return Some(waitpid(Some(pid), WaitOptions::empty()).ok().flatten().map_or(-1, |(_, st)| code(st)));
                 }
-                done
             }
-        };
-        if finished {
-            return then(Ended::Finished, shared);
+            // No pidfd: ask every 10 ms.
+            None => {
+                if let Ok(Some((_, status))) = waitpid(Some(pid), WaitOptions::NOHANG) {
+                    return Some(code(status));
+                }
+                if left > 0 {
+                    let _ = rustix::thread::nanosleep(&rustix::thread::Timespec { tv_sec: 0, tv_nsec: 10_000_000 });
+                }
+            }
         }
         if left == 0 {
-            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
-            return then(Ended::TimedOut, shared);
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            return None;
         }
+    }
+}
+
+/// Most arguments of a [`run_program`] command, program included.
+pub const MAX_ARGV: usize = 4;
+const ARG_CAP: usize = 320;
+
+/// Why a program could not give an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgramError {
+    /// An argument too long or holding a NUL, or too many.
+    Argument,
+    /// `fork` failed.
+    Fork,
+    /// Still running at the deadline: killed.
+    Timeout,
+}
+
+/// Runs `argv[0]` (an absolute path; no shell, no `PATH` search) with `argv` and a minimal
+/// environment, its stdout sent to our stderr (our stdout carries the record), and waits at
+/// most `timeout_ms`. Returns its exit code (127: it could not be executed; 128 + N: killed by
+/// signal N).
+pub fn run_program(argv: &[&[u8]], timeout_ms: u64) -> Result<i32, ProgramError> {
+    let mut bufs = [[0u8; ARG_CAP]; MAX_ARGV];
+    let mut ptrs: [*const core::ffi::c_char; MAX_ARGV + 1] = [core::ptr::null(); MAX_ARGV + 1];
+    if argv.is_empty() || argv.len() > MAX_ARGV {
+        return Err(ProgramError::Argument);
+    }
+    for ((arg, buf), ptr) in argv.iter().zip(bufs.iter_mut()).zip(ptrs.iter_mut()) {
+        if arg.len() >= ARG_CAP || arg.contains(&0) {
+            return Err(ProgramError::Argument);
+        }
+        buf.get_mut(..arg.len()).ok_or(ProgramError::Argument)?.copy_from_slice(arg);
+        *ptr = buf.as_ptr().cast();
+    }
+    let env: [*const core::ffi::c_char; 2] = [b"PATH=/usr/sbin:/usr/bin:/sbin:/bin\0".as_ptr().cast(), core::ptr::null()];
+    let deadline = monotonic_ms().saturating_add(timeout_ms);
+    match fork() {
+        None => Err(ProgramError::Fork),
+        Some((0, _)) => {
+            let _ = rustix::stdio::dup2_stdout(stderr());
+            // SAFETY: `ptrs` and `env` are NULL-terminated arrays of NUL-terminated strings
+            // that live until `execve` replaces this process.
+            unsafe { libc::execve(ptrs[0], ptrs.as_ptr(), env.as_ptr()) };
+            exit_now(127)
+        }
+        Some((pid, pidfd)) => wait_child(pid, pidfd, deadline, true).ok_or(ProgramError::Timeout),
     }
 }
 

@@ -293,6 +293,27 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
             }
         }
     }
+    for f in r.fixes.iter().flatten() {
+        out.str(" fix.");
+        out.str(f.step.as_str());
+        if let Some(user) = f.user {
+            out.str(".");
+            escaped(out, user);
+        }
+        out.str("=");
+        match f.outcome {
+            crate::fix::Outcome::Ran(code) => out.i64(i64::from(code)),
+            other => out.str(match other {
+                crate::fix::Outcome::DryRun => "dry",
+                crate::fix::Outcome::NoSystemd => "no-systemd",
+                crate::fix::Outcome::NotRoot => "not-root",
+                crate::fix::Outcome::NoProgram => "no-program",
+                crate::fix::Outcome::Timeout => "timeout",
+                crate::fix::Outcome::Failed => "failed",
+                _ => "planned",
+            }),
+        }
+    }
     out.str("\n")
 }
 
@@ -351,6 +372,7 @@ mod tests {
             memory: Some(Memory { stat: None }),
             timed_out: false,
             history: None,
+            fixes: None,
         };
         let t = Thresholds::default();
         let status = verdict::overall(&record, &t);

@@ -1,0 +1,155 @@
+//! Opt-in repair (`--fix linger,timesync`, `--fix-dry-run`): the two causes of "ghost offline"
+//! that one command cures.
+//!
+//! - linger off for a user whose user service is configured: `loginctl enable-linger USER`
+//!   (logind then keeps `user@UID.service` without a session, so logout no longer kills the
+//!   service);
+//! - the clock check not OK while systemd-timesyncd is the time daemon:
+//!   `systemctl restart systemd-timesyncd` and `timedatectl set-ntp true`.
+//!
+//! Each program is found on the node (`/usr/bin`, `/bin`, `/usr/sbin`, `/sbin` below the root)
+//! and run by absolute path, without a shell, with a timeout ([`crate::sys::run_program`]).
+//! Without systemd nothing is run and the record says `no-systemd`: never pretend. Planning is a
+//! pure function ([`plan`]); the agent runs the plan and puts each outcome in the record.
+
+use heapless::Vec;
+
+use crate::record::{Daemon, Linger, User};
+
+/// Most commands one run may plan (a linger per user, and the two for timesyncd).
+pub const MAX_FIXES: usize = crate::record::MAX_USERS + 2;
+
+/// One step of a repair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// `loginctl enable-linger USER`.
+    EnableLinger,
+    /// `systemctl restart systemd-timesyncd`.
+    RestartTimesyncd,
+    /// `timedatectl set-ntp true`.
+    SetNtp,
+}
+
+impl Step {
+    /// The record key after `fix.`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::EnableLinger => "enable-linger",
+            Step::RestartTimesyncd => "restart-timesyncd",
+            Step::SetNtp => "set-ntp",
+        }
+    }
+
+    /// The program (found on the node) and its arguments (the user appended for linger).
+    pub fn command(self) -> (&'static [u8], &'static [&'static [u8]]) {
+        match self {
+            Step::EnableLinger => (b"loginctl", &[b"enable-linger"]),
+            Step::RestartTimesyncd => (b"systemctl", &[b"restart", b"systemd-timesyncd"]),
+            Step::SetNtp => (b"timedatectl", &[b"set-ntp", b"true"]),
+        }
+    }
+}
+
+/// What became of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not run yet (a plan).
+    Planned,
+    /// Ran; its exit code (127: could not be executed).
+    Ran(i32),
+    /// `--fix-dry-run`: printed, not run.
+    DryRun,
+    /// No systemd/logind on this node: nothing to run.
+    NoSystemd,
+    /// Not run: the agent is not root.
+    NotRoot,
+    /// The program is not on the node.
+    NoProgram,
+    /// Killed at the run's deadline.
+    Timeout,
+    /// `fork` failed or an argument was unusable.
+    Failed,
+}
+
+/// One planned or done step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fix<'a> {
+    pub step: Step,
+    /// The user, for `enable-linger`.
+    pub user: Option<&'a [u8]>,
+    pub outcome: Outcome,
+}
+
+/// The steps the record calls for: `fixes` is the `--fix` bit set; `clock_ok` whether the
+/// clock check passed (`None`: not run or unknown); `systemd`: `/run/systemd/system` exists.
+pub fn plan<'a>(
+    fixes: u8,
+    users: &[User<'a>],
+    clock_ok: Option<bool>,
+    daemon: Option<Daemon>,
+    systemd: bool,
+) -> Vec<Fix<'a>, MAX_FIXES> {
+    let mut out = Vec::new();
+    let mut add = |step, user, systemd_needed: bool| {
+        let outcome = if systemd_needed && !systemd { Outcome::NoSystemd } else { Outcome::Planned };
+        let _ = out.push(Fix { step, user, outcome });
+    };
+    if fixes & crate::cli::FIX_LINGER != 0 {
+        for u in users.iter().filter(|u| u.needs_linger) {
+            match u.linger {
+                Linger::Off => add(Step::EnableLinger, Some(u.name), true),
+                Linger::NotApplicable => add(Step::EnableLinger, Some(u.name), true),
+                Linger::On | Linger::Unknown => {}
+            }
+        }
+    }
+    if fixes & crate::cli::FIX_TIMESYNC != 0 && clock_ok == Some(false) {
+        match daemon {
+            Some(Daemon::Timesyncd) => {
+                add(Step::RestartTimesyncd, None, true);
+                add(Step::SetNtp, None, true);
+            }
+            // No systemd at all: say so once, rather than stay silent.
+            _ if !systemd => add(Step::RestartTimesyncd, None, true),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{FIX_LINGER, FIX_TIMESYNC};
+    use crate::record::Login;
+
+    fn user(name: &'static [u8], linger: Linger, needs: bool) -> User<'static> {
+        User { name, uid: Some(1000), linger, login: Login::Unknown, needs_linger: needs }
+    }
+
+    #[test]
+    fn linger_off_for_a_user_service_only() {
+        let users = [
+            user(b"node", Linger::Off, true),
+            user(b"watch", Linger::Off, false),
+            user(b"ok", Linger::On, true),
+        ];
+        let p = plan(FIX_LINGER, &users, Some(false), Some(Daemon::Timesyncd), true);
+        assert_eq!(p.as_slice(), [Fix { step: Step::EnableLinger, user: Some(b"node"), outcome: Outcome::Planned }]);
+        assert!(plan(0, &users, Some(false), Some(Daemon::Timesyncd), true).is_empty());
+        let p = plan(FIX_LINGER, &[user(b"node", Linger::NotApplicable, true)], None, None, false);
+        assert_eq!(p[0].outcome, Outcome::NoSystemd);
+    }
+
+    #[test]
+    fn timesync_only_when_unsynced_under_timesyncd() {
+        let p = plan(FIX_TIMESYNC, &[], Some(false), Some(Daemon::Timesyncd), true);
+        let steps: std::vec::Vec<_> = p.iter().map(|f| (f.step, f.outcome)).collect();
+        assert_eq!(steps, [(Step::RestartTimesyncd, Outcome::Planned), (Step::SetNtp, Outcome::Planned)]);
+        assert!(plan(FIX_TIMESYNC, &[], Some(true), Some(Daemon::Timesyncd), true).is_empty());
+        assert!(plan(FIX_TIMESYNC, &[], None, Some(Daemon::Timesyncd), true).is_empty());
+        assert!(plan(FIX_TIMESYNC, &[], Some(false), Some(Daemon::Chronyd), true).is_empty());
+        let p = plan(FIX_TIMESYNC, &[], Some(false), Some(Daemon::BusyboxNtpd), false);
+        assert_eq!((p[0].step, p[0].outcome), (Step::RestartTimesyncd, Outcome::NoSystemd));
+    }
+}

@@ -344,7 +344,10 @@ fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64,
             }
         }
         if left == 0 {
+            // The child, and the process group a `run_program` child leads (a script's own
+            // children hold our output open otherwise).
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
             return None;
         }
     }
@@ -387,6 +390,7 @@ pub fn run_program(argv: &[&[u8]], timeout_ms: u64) -> Result<i32, ProgramError>
     match fork() {
         None => Err(ProgramError::Fork),
         Some((0, _)) => {
+            let _ = rustix::process::setsid();
             let _ = rustix::stdio::dup2_stdout(stderr());
             // SAFETY: `ptrs` and `env` are NULL-terminated arrays of NUL-terminated strings
             // that live until `execve` replaces this process.

@@ -116,7 +116,11 @@ pub fn run_command(mut cmd: Command, secs: u64) -> Run {
 pub fn masked(record: &str) -> String {
     record
         .split(' ')
-        .filter(|tok| !["seq=", "gap_s=", "prev=", "reboot=", "save_errno="].iter().any(|k| tok.starts_with(k)))
+        .filter(|tok| {
+            !["seq=", "gap_s=", "prev=", "reboot=", "save_errno="]
+                .iter()
+                .any(|k| tok.starts_with(k))
+        })
         .map(|tok| {
             if tok.starts_with("t=") {
                 "t=T".to_string()

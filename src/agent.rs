@@ -366,6 +366,12 @@ fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, deadline_ms: u64) {
     let mut plan = fix::plan(wanted, users, clock_ok(cfg, rec), verdict::daemon_of(rec), systemd);
     let is_root = rustix::process::geteuid().is_root();
     let mut told = false;
+    for f in plan.iter().filter(|f| f.outcome == Outcome::NoSystemd) {
+        match f.user {
+            Some(user) => fail(&[b"cannot fix linger of ", user, b": no logind"]),
+            None => fail(&[b"cannot fix timesync: no systemd"]),
+        }
+    }
     for f in plan.iter_mut().filter(|f| f.outcome == Outcome::Planned) {
         let (program, args) = f.step.command();
         let mut path_buf = [0u8; 320];

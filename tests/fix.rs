@@ -119,8 +119,9 @@ fn without_systemd_nothing_is_pretended() {
     let mut args = vec!["--root", &root, "--user-service", "node:openclaw-node", "--fix", "linger,timesync"];
     args.extend(UNSYNCED);
     let r = run(&args);
-    assert_eq!(token(&r.stdout, "fix.enable-linger.node"), Some("no-systemd"), "{r:?}");
+    assert_eq!(token(&r.stdout, "fix.enable-linger.node"), Some("no-logind"), "{r:?}");
     assert_eq!(token(&r.stdout, "fix.restart-timesyncd"), Some("no-systemd"), "{r:?}");
+    assert_eq!(r.stderr, "nodepulse: cannot fix linger of node: no logind\nnodepulse: cannot fix timesync: no systemd\n");
     assert_eq!(node.ran(), "");
 }
 

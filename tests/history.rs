@@ -50,6 +50,14 @@ impl Node {
         r
     }
 
+    /// `--fix-dry-run` on the node as it is now (no state kept): what it would run, on stderr.
+    fn dry_run(&self) -> String {
+        let root = self.root();
+        let r = run(&["--root", &root, "--user-service", "node:openclaw-node", "--fix-dry-run"]);
+        assert!(r.stdout.starts_with("np1 "), "{r:?}");
+        r.stderr
+    }
+
     fn write(&self, rel: &str, text: &str) {
         let path = Path::new(&self.root()).join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -106,6 +114,7 @@ fn a_reboot_between_runs() {
     assert_eq!(svc_field(&r, "rs"), None, "{r}");
     let r = node.run(&[]).stdout;
     assert_eq!(token(&r, "reboot"), None, "{r}");
+    assert_eq!(node.dry_run(), "", "a reboot needs no repair");
 }
 
 #[test]
@@ -124,6 +133,7 @@ fn a_service_restart_between_runs() {
     assert!(token(&r, SERVICE).unwrap().starts_with("ok,"), "{r}");
     let r = node.run(&[]).stdout;
     assert_eq!(svc_field(&r, "rs"), None, "same process at the next run: {r}");
+    assert_eq!(node.dry_run(), "", "a restart needs no repair");
 }
 
 #[test]
@@ -145,6 +155,13 @@ fn a_user_service_killed_at_logout_with_linger_off() {
     // Still down at the next run: down since the same moment.
     let third = node.run(&[]).stdout;
     assert_eq!(svc_field(&third, "down_since"), Some(t2.to_string().as_str()), "{third}");
+    // The repair --fix would make (no loginctl in the fixture root: it says so).
+    assert_eq!(node.dry_run(), "");
+    let bin = Path::new(&node.root()).join("usr/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("loginctl"), "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(bin.join("loginctl"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    assert_eq!(node.dry_run(), format!("nodepulse: would run: {}/usr/bin/loginctl enable-linger node\n", node.root()));
     // Linger on, service back: restarted, no longer down.
     node.write("var/lib/systemd/linger/node", "");
     node.write("run/user/1000/systemd/units/invocation:openclaw-node.service", "");
@@ -169,6 +186,8 @@ fn clock_bad_since_the_first_run_that_saw_it() {
     // With the clock check skipped nothing is claimed, and the memory is dropped.
     let third = node.run(&["--skip", "clock"]).stdout;
     assert_eq!(token(&third, "clock"), None);
+    // chronyd is this fixture's daemon: --fix timesync (timesyncd only) has nothing to run.
+    assert_eq!(node.dry_run(), "");
     let fourth = node.run(&strict).stdout;
     let t4 = num(&fourth, "t").to_string();
     assert_eq!(common::field(token(&fourth, "clock").unwrap(), "bad_since"), Some(t4.as_str()), "{fourth}");

@@ -305,6 +305,7 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
             crate::fix::Outcome::Ran(code) => out.i64(i64::from(code)),
             other => out.str(match other {
                 crate::fix::Outcome::DryRun => "dry",
+                crate::fix::Outcome::NoSystemd if f.user.is_some() => "no-logind",
                 crate::fix::Outcome::NoSystemd => "no-systemd",
                 crate::fix::Outcome::NotRoot => "not-root",
                 crate::fix::Outcome::NoProgram => "no-program",

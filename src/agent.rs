@@ -374,32 +374,28 @@ fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, deadline_ms: u64) {
     }
     for f in plan.iter_mut().filter(|f| f.outcome == Outcome::Planned) {
         let (program, args) = f.step.command();
-        let mut path_buf = [0u8; 320];
-        let Some(path) = find_program(cfg.root, program, &mut path_buf) else {
+        let mut path_buf = [0u8; crate::probe::fs::PATH_CAP];
+        let Some(path) = find_program(&root, program, &mut path_buf) else {
             f.outcome = Outcome::NoProgram;
             continue;
         };
-        let mut argv: Vec<&[u8], { crate::sys::MAX_ARGV }> = Vec::new();
-        let _ = argv.push(path);
-        for arg in args.iter().copied().chain(f.user) {
-            let _ = argv.push(arg);
-        }
+        let user = f.user.unwrap_or(b"");
+        let arg = |i: usize| args.get(i).copied().unwrap_or(b"");
         if cfg.fix_dry_run || !is_root {
-            let mut line: Vec<&[u8], 8> = Vec::new();
-            let _ = line.push(if cfg.fix_dry_run { b"would run:" } else { b"--fix needs root, not run:" });
-            for arg in &argv {
-                let _ = line.push(b" ");
-                let _ = line.push(arg);
-            }
+            let what: &[u8] = if cfg.fix_dry_run { b"would run: " } else { b"--fix needs root, not run: " };
             if cfg.fix_dry_run || !told {
-                fail(&line);
+                let last = if args.len() > 1 { arg(1) } else { user };
+                fail(&[what, path, b" ", arg(0), b" ", last]);
             }
             told = true;
             f.outcome = if cfg.fix_dry_run { Outcome::DryRun } else { Outcome::NotRoot };
             continue;
         }
+        // `PROGRAM ARG` + `ARG2` or `USER` (no step has both).
+        let argv = [path, arg(0), if args.len() > 1 { arg(1) } else { user }];
+        let count = if args.len() > 1 || !user.is_empty() { 3 } else { 2 };
         let left = deadline_ms.saturating_sub(crate::sys::monotonic_ms());
-        f.outcome = match crate::sys::run_program(&argv, left) {
+        f.outcome = match crate::sys::run_program(argv.get(..count).unwrap_or(&argv), left) {
             Ok(code) => Outcome::Ran(code),
             Err(crate::sys::ProgramError::Timeout) => Outcome::Timeout,
             Err(_) => Outcome::Failed,
@@ -408,22 +404,16 @@ fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, deadline_ms: u64) {
     rec.fixes = Some(plan);
 }
 
-/// The absolute path of `program` in `/usr/bin`, `/bin`, `/usr/sbin` or `/sbin` below `root`,
-/// if it is there and executable.
-fn find_program<'b>(root: &[u8], program: &[u8], buf: &'b mut [u8; 320]) -> Option<&'b [u8]> {
-    let root = root.strip_suffix(b"/").unwrap_or(root);
-    for dir in [&b"/usr/bin/"[..], b"/bin/", b"/usr/sbin/", b"/sbin/"] {
-        let len = root.len() + dir.len() + program.len();
-        let mut at = 0;
-        for part in [root, dir, program] {
-            buf.get_mut(at..at + part.len())?.copy_from_slice(part);
-            at += part.len();
-        }
-        let path = buf.get(..len)?;
-        let mut cbuf = [0u8; crate::probe::fs::PATH_CAP];
-        let cpath = crate::probe::fs::cpath(&[path], &mut cbuf).ok()?;
+/// The absolute path of `program` in `/usr/bin`, `/bin`, `/usr/sbin` or `/sbin` below the
+/// root, if it is there and executable.
+fn find_program<'b>(root: &Root, program: &[u8], buf: &'b mut [u8; crate::probe::fs::PATH_CAP]) -> Option<&'b [u8]> {
+    for dir in [&b"usr/bin/"[..], b"bin/", b"usr/sbin/", b"sbin/"] {
         let exec = rustix::fs::Access::EXEC_OK;
-        if rustix::fs::accessat(rustix::fs::CWD, cpath, exec, rustix::fs::AtFlags::empty()).is_ok() {
+        let found = root
+            .path(&[dir, program], buf)
+            .is_ok_and(|p| rustix::fs::accessat(rustix::fs::CWD, p, exec, rustix::fs::AtFlags::empty()).is_ok());
+        if found {
+            let len = buf.iter().position(|&b| b == 0)?;
             return buf.get(..len);
         }
     }

@@ -68,8 +68,8 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
         if !c.verdict.why.is_empty() {
             field(out, &mut first, "why", V::Text(c.verdict.why.as_bytes()));
         }
-        for (spec, v) in c.fields().filter(|(s, _)| !s.name.is_empty()) {
-            field(out, &mut first, spec.name, v);
+        for (spec, v) in c.fields().filter(|(s, _)| !s.name().is_empty()) {
+            field(out, &mut first, spec.name(), v);
         }
         out.str(" ");
         out.u64(r.wall_ms);

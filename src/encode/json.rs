@@ -57,8 +57,8 @@ fn object(out: &mut Out, c: &Check) {
             string(out, c.verdict.why.as_bytes());
         }
     }
-    for (spec, v) in c.fields().filter(|(s, _)| !s.name.is_empty()) {
-        key(out, &mut first, spec.name);
+    for (spec, v) in c.fields().filter(|(s, _)| !s.name().is_empty()) {
+        key(out, &mut first, spec.name());
         value(out, v);
     }
     out.str("}")

@@ -28,26 +28,44 @@ fn opt(n: Option<u64>) -> V<'static> {
     n.map_or(V::Null, int)
 }
 
-/// A field: its JSON key and InfluxDB field name, and its Prometheus metric.
+/// A field: its JSON key and InfluxDB field name, and its Prometheus metric and help, packed in
+/// one string (`NAME \x1f PROM \x1f HELP`: one pointer per field instead of three).
 #[derive(Debug)]
 pub struct Spec {
-    /// JSON key and InfluxDB field name; empty for a Prometheus-only field.
-    pub name: &'static str,
-    /// Metric name after `nodepulse_`; empty when not exported. A text field becomes an info
-    /// metric (`{NAME="text"} 1`).
-    pub prom: &'static str,
-    pub help: &'static str,
+    packed: &'static str,
     /// The Prometheus value is the value / 10^shift (µs → s: 6, percent → ratio: 2).
     pub shift: u8,
 }
 
-const fn spec(name: &'static str, prom: &'static str, help: &'static str, shift: u8) -> Spec {
-    Spec {
-        name,
-        prom,
-        help,
-        shift,
+impl Spec {
+    fn part(&self, index: usize) -> &'static str {
+        let mut parts = self.packed.split('\x1f');
+        parts.nth(index).unwrap_or("")
     }
+
+    /// JSON key and InfluxDB field name; empty for a Prometheus-only field.
+    pub fn name(&self) -> &'static str {
+        self.part(0)
+    }
+
+    /// Metric name after `nodepulse_`; empty when not exported. A text field becomes an info
+    /// metric (`{NAME="text"} 1`).
+    pub fn prom(&self) -> &'static str {
+        self.part(1)
+    }
+
+    pub fn help(&self) -> &'static str {
+        self.part(2)
+    }
+}
+
+macro_rules! spec {
+    ($name:expr, $prom:expr, $help:expr, $shift:expr $(,)?) => {
+        Spec {
+            packed: concat!($name, "\x1f", $prom, "\x1f", $help),
+            shift: $shift,
+        }
+    };
 }
 
 /// A kind of check: its names and fields.
@@ -66,13 +84,13 @@ pub static NODE: Kind = Kind {
     json: "system",
     list: false,
     specs: &[
-        spec("uptime_s", "uptime_seconds", "Time since boot.", 0),
-        spec("load1", "load1", "1-minute load average.", 0),
-        spec("load5", "load5", "5-minute load average.", 0),
-        spec("load15", "load15", "15-minute load average.", 0),
-        spec("boot_id", "boot_info", "Boot id, changes at every boot.", 0),
-        spec("kernel", "kernel_info", "Kernel release.", 0),
-        spec("arch", "arch_info", "CPU of the agent binary.", 0),
+        spec!("uptime_s", "uptime_seconds", "Time since boot.", 0),
+        spec!("load1", "load1", "1-minute load average.", 0),
+        spec!("load5", "load5", "5-minute load average.", 0),
+        spec!("load15", "load15", "15-minute load average.", 0),
+        spec!("boot_id", "boot_info", "Boot id, changes at every boot.", 0),
+        spec!("kernel", "kernel_info", "Kernel release.", 0),
+        spec!("arch", "arch_info", "CPU of the agent binary.", 0),
     ],
 };
 
@@ -81,62 +99,62 @@ pub static CLOCK: Kind = Kind {
     json: "clock",
     list: false,
     specs: &[
-        spec(
+        spec!(
             "sync",
             "clock_sync_info",
             "Rule that found the clock synchronized: systemd, busybox or no.",
             0,
         ),
-        spec(
+        spec!(
             "sd_synced",
             "clock_systemd_synced",
             "1 if maxerror < 16 s (timedatectl's rule).",
             0,
         ),
-        spec(
+        spec!(
             "ne_synced",
             "clock_node_exporter_synced",
             "1 if adjtimex did not return TIME_ERROR (node_exporter's rule).",
             0,
         ),
-        spec(
+        spec!(
             "kstate",
             "clock_kernel_state",
             "adjtimex return value, 0 TIME_OK to 5 TIME_ERROR.",
             0,
         ),
-        spec(
+        spec!(
             "kstatus",
             "clock_kernel_status_flags",
             "adjtimex STA_* flags.",
             0,
         ),
-        spec(
+        spec!(
             "offset_us",
             "clock_offset_seconds",
             "Remaining kernel PLL offset.",
             6,
         ),
-        spec(
+        spec!(
             "freq_ppm",
             "clock_frequency_adjustment_ratio",
             "Kernel frequency correction.",
             6,
         ),
-        spec(
+        spec!(
             "maxerror_us",
             "clock_maxerror_seconds",
             "Kernel maximum error.",
             6,
         ),
-        spec(
+        spec!(
             "esterror_us",
             "clock_esterror_seconds",
             "Kernel estimated error.",
             6,
         ),
-        spec("tai_s", "clock_tai_offset_seconds", "TAI minus UTC.", 0),
-        spec("errno", "", "", 0),
+        spec!("tai_s", "clock_tai_offset_seconds", "TAI minus UTC.", 0),
+        spec!("errno", "", "", 0),
     ],
 };
 
@@ -145,13 +163,13 @@ pub static TIMESYNC: Kind = Kind {
     json: "timesync",
     list: false,
     specs: &[
-        spec(
+        spec!(
             "daemon",
             "timesync_daemon_info",
             "Time daemon found running.",
             0,
         ),
-        spec(
+        spec!(
             "synced_age_s",
             "timesync_last_sync_age_seconds",
             "Time since timesyncd's last accepted sample.",
@@ -165,15 +183,15 @@ pub static LINGER: Kind = Kind {
     json: "users",
     list: true,
     specs: &[
-        spec("uid", "", "", 0),
-        spec("linger", "", "", 0),
-        spec(
+        spec!("uid", "", "", 0),
+        spec!("linger", "", "", 0),
+        spec!(
             "",
             "user_linger_enabled",
             "1 if logind keeps the user's manager without a session.",
             0,
         ),
-        spec("state", "user_state_info", "logind's state of the user.", 0),
+        spec!("state", "user_state_info", "logind's state of the user.", 0),
     ],
 };
 
@@ -182,10 +200,10 @@ pub static SERVICE: Kind = Kind {
     json: "services",
     list: true,
     specs: &[
-        spec("via", "", "", 0),
-        spec("", "service_active", "1 if the unit or process runs.", 0),
-        spec("pid", "", "", 0),
-        spec(
+        spec!("via", "", "", 0),
+        spec!("", "service_active", "1 if the unit or process runs.", 0),
+        spec!("pid", "", "", 0),
+        spec!(
             "start_cs",
             "service_start_after_boot_seconds",
             "Start of the main process after boot; changes on a restart.",
@@ -199,27 +217,27 @@ pub static DISK: Kind = Kind {
     json: "disks",
     list: true,
     specs: &[
-        spec("size_bytes", "disk_size_bytes", "Filesystem size.", 0),
-        spec(
+        spec!("size_bytes", "disk_size_bytes", "Filesystem size.", 0),
+        spec!(
             "avail_bytes",
             "disk_avail_bytes",
             "Space available to unprivileged users.",
             0,
         ),
-        spec(
+        spec!(
             "used_pct",
             "disk_used_ratio",
             "Space used, as df's Use%.",
             2,
         ),
-        spec(
+        spec!(
             "inodes_used_pct",
             "disk_inodes_used_ratio",
             "Inodes used.",
             2,
         ),
-        spec("read_only", "disk_read_only", "1 if mounted read-only.", 0),
-        spec("errno", "", "", 0),
+        spec!("read_only", "disk_read_only", "1 if mounted read-only.", 0),
+        spec!("errno", "", "", 0),
     ],
 };
 
@@ -228,16 +246,16 @@ pub static MEMORY: Kind = Kind {
     json: "memory",
     list: false,
     specs: &[
-        spec("total_bytes", "memory_total_bytes", "MemTotal.", 0),
-        spec(
+        spec!("total_bytes", "memory_total_bytes", "MemTotal.", 0),
+        spec!(
             "avail_bytes",
             "memory_available_bytes",
             "MemAvailable (estimated before Linux 3.14).",
             0,
         ),
-        spec("avail_estimated", "", "", 0),
-        spec("swap_total_bytes", "swap_total_bytes", "SwapTotal.", 0),
-        spec("swap_free_bytes", "swap_free_bytes", "SwapFree.", 0),
+        spec!("avail_estimated", "", "", 0),
+        spec!("swap_total_bytes", "swap_total_bytes", "SwapTotal.", 0),
+        spec!("swap_free_bytes", "swap_free_bytes", "SwapFree.", 0),
     ],
 };
 

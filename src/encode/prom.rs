@@ -55,14 +55,14 @@ fn field<'c>(out: &mut Out, spec: &'static Spec, c: &Check<'c>, v: V<'c>) {
         V::Text(text) => {
             sample(
                 out,
-                spec.prom,
+                spec.prom(),
                 c,
                 false,
                 Some((
-                    if spec.name.is_empty() {
+                    if spec.name().is_empty() {
                         "value"
                     } else {
-                        spec.name
+                        spec.name()
                     },
                     text,
                 )),
@@ -70,15 +70,15 @@ fn field<'c>(out: &mut Out, spec: &'static Spec, c: &Check<'c>, v: V<'c>) {
             out.str("1");
         }
         V::Int(n) => {
-            sample(out, spec.prom, c, false, None);
+            sample(out, spec.prom(), c, false, None);
             out.fixed(n, shift);
         }
         V::Dec(n, d) => {
-            sample(out, spec.prom, c, false, None);
+            sample(out, spec.prom(), c, false, None);
             out.fixed(n, u32::from(d) + shift);
         }
         V::Bool(b) => {
-            sample(out, spec.prom, c, false, None);
+            sample(out, spec.prom(), c, false, None);
             out.str(if b { "1" } else { "0" });
         }
     }
@@ -114,10 +114,10 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
         let group = group.get(..len).unwrap_or(&[]);
         for (i, spec) in first.kind.specs.iter().enumerate() {
             let known = |c: &Check| c.values.get(i).is_some_and(|v| *v != V::Null);
-            if spec.prom.is_empty() || !group.iter().any(known) {
+            if spec.prom().is_empty() || !group.iter().any(known) {
                 continue;
             }
-            family(out, spec.prom, spec.help);
+            family(out, spec.prom(), spec.help());
             for c in group {
                 field(out, spec, c, c.values.get(i).copied().unwrap_or(V::Null));
             }

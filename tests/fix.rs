@@ -21,18 +21,7 @@ struct Node {
 
 impl Node {
     fn new(fixture: &str) -> Node {
-        let dir = TempDir::new("fix");
-        std::fs::create_dir(dir.join("root")).unwrap();
-        let out = Command::new("cp")
-            .arg("-a")
-            .arg(format!("{}/.", common::fixture(fixture)))
-            .arg(dir.join("root"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        // Readable by nobody (the not-root case).
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        Node { dir }
+        Node { dir: common::fixture_copy(fixture, "fix") }
     }
 
     fn root(&self) -> String {

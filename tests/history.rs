@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{run, token, TempDir};
 
@@ -19,16 +18,7 @@ struct Node {
 
 impl Node {
     fn new(fixture: &str) -> Node {
-        let dir = TempDir::new("hist");
-        std::fs::create_dir(dir.join("root")).unwrap();
-        let out = Command::new("cp")
-            .arg("-a")
-            .arg(format!("{}/.", common::fixture(fixture)))
-            .arg(dir.join("root"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "cp -a: {}", String::from_utf8_lossy(&out.stderr));
-        Node { dir }
+        Node { dir: common::fixture_copy(fixture, "hist") }
     }
 
     fn root(&self) -> String {

@@ -37,6 +37,24 @@ pub fn fixture(name: &str) -> String {
     root.to_string_lossy().into_owned()
 }
 
+/// A writable copy of the fixture root `name` in `DIR/root` of a fresh temporary directory
+/// (mode 0755, so that `nobody` can read it), for tests that change the node between runs.
+#[allow(dead_code)] // not every test binary uses every helper
+pub fn fixture_copy(name: &str, tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    std::fs::create_dir(dir.join("root")).unwrap();
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", fixture(name)))
+        .arg(dir.join("root"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cp -a: {}", String::from_utf8_lossy(&out.stderr));
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(dir.path(), mode).unwrap();
+    dir
+}
+
 /// What one run printed and returned.
 #[derive(Debug)]
 pub struct Run {

@@ -327,16 +327,15 @@ pub fn run(cfg: &Config) -> u8 {
     // agent never makes that call itself: a child makes them, and at the
     // deadline it is abandoned; mounts it had not answered say `timeout`, exit 3, and the
     // record is still written.
-    let left =
-        (cfg.timeout_s * 1000).saturating_sub(crate::sys::monotonic_ms().saturating_sub(started));
-    let mounts = if cfg.runs(cli::DISK) { cfg.mounts.len() } else { 0 };
     let deadline = started.saturating_add(cfg.timeout_s * 1000);
-    crate::sys::each_with_deadline(cfg, mounts, disk_step, left, |ended, stats: &DiskStats| {
+    let mounts = if cfg.runs(cli::DISK) { cfg.mounts.len() } else { 0 };
+    crate::sys::each_with_deadline(cfg, mounts, disk_step, deadline, |ended, stats: &DiskStats| {
         if cfg.runs(cli::DISK) {
             disks_of(cfg, &mut rec, ended, stats);
         }
-        repair(cfg, &mut rec, deadline);
-        remember(cfg, &mut rec);
+        let clock_ok = clock_ok(cfg, &rec);
+        repair(cfg, &mut rec, clock_ok, deadline);
+        remember(cfg, &mut rec, clock_ok);
         write_record(cfg, key, &rec)
     })
 }
@@ -354,7 +353,7 @@ fn clock_ok(cfg: &Config, rec: &Record) -> Option<bool> {
 /// `--fix` / `--fix-dry-run`: plans the repairs the record calls for, runs (or prints) them
 /// until `deadline_ms`, and puts each outcome in the record.
 #[inline(never)]
-fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, deadline_ms: u64) {
+fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, clock_ok: Option<bool>, deadline_ms: u64) {
     use crate::fix::{self, Outcome};
     if cfg.fixes == 0 && !cfg.fix_dry_run {
         return;
@@ -363,7 +362,7 @@ fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, deadline_ms: u64) {
     let root = Root::new(cfg.root);
     let users = rec.users.as_deref().unwrap_or(&[]);
     let systemd = probes::systemd_booted(&root);
-    let mut plan = fix::plan(wanted, users, clock_ok(cfg, rec), verdict::daemon_of(rec), systemd);
+    let mut plan = fix::plan(wanted, users, clock_ok, verdict::daemon_of(rec), systemd);
     let is_root = rustix::process::geteuid().is_root();
     let mut told = false;
     for f in plan.iter().filter(|f| f.outcome == Outcome::NoSystemd) {
@@ -394,8 +393,7 @@ fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, deadline_ms: u64) {
         // `PROGRAM ARG` + `ARG2` or `USER` (no step has both).
         let argv = [path, arg(0), if args.len() > 1 { arg(1) } else { user }];
         let count = if args.len() > 1 || !user.is_empty() { 3 } else { 2 };
-        let left = deadline_ms.saturating_sub(crate::sys::monotonic_ms());
-        f.outcome = match crate::sys::run_program(argv.get(..count).unwrap_or(&argv), left) {
+        f.outcome = match crate::sys::run_program(argv.get(..count).unwrap_or(&argv), deadline_ms) {
             Ok(code) => Outcome::Ran(code),
             Err(crate::sys::ProgramError::Timeout) => Outcome::Timeout,
             Err(_) => Outcome::Failed,
@@ -409,11 +407,11 @@ fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, deadline_ms: u64) {
 fn find_program<'b>(root: &Root, program: &[u8], buf: &'b mut [u8; crate::probe::fs::PATH_CAP]) -> Option<&'b [u8]> {
     for dir in [&b"usr/bin/"[..], b"bin/", b"usr/sbin/", b"sbin/"] {
         let exec = rustix::fs::Access::EXEC_OK;
-        let found = root
-            .path(&[dir, program], buf)
-            .is_ok_and(|p| rustix::fs::accessat(rustix::fs::CWD, p, exec, rustix::fs::AtFlags::empty()).is_ok());
-        if found {
-            let len = buf.iter().position(|&b| b == 0)?;
+        let found = root.path(&[dir, program], buf).ok().filter(|p| {
+            rustix::fs::accessat(rustix::fs::CWD, *p, exec, rustix::fs::AtFlags::empty()).is_ok()
+        });
+        if let Some(path) = found {
+            let len = path.to_bytes().len();
             return buf.get(..len);
         }
     }
@@ -424,7 +422,7 @@ fn find_program<'b>(root: &Root, program: &[u8], buf: &'b mut [u8; crate::probe:
 /// in the record and saves the new state. A missing, corrupt or foreign file is reported in the
 /// record (`prev=`) and replaced; a failed save too (`save_errno=`). Neither stops the run.
 #[inline(never)]
-fn remember(cfg: &Config, rec: &mut Record) {
+fn remember(cfg: &Config, rec: &mut Record, clock_ok: Option<bool>) {
     use crate::state::{self, Problem, ServiceNow};
     let Some(path) = cfg.state_path() else {
         return;
@@ -436,7 +434,6 @@ fn remember(cfg: &Config, rec: &mut Record) {
         Err(Errno::NOENT) => Err(Problem::New),
         Err(_) => Err(Problem::Corrupt),
     };
-    let clock_ok = clock_ok(cfg, rec);
     let mut now: Vec<ServiceNow, MAX_SERVICES> = Vec::new();
     for s in rec.services.iter().flatten() {
         let _ = now.push(ServiceNow {

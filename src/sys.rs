@@ -165,6 +165,15 @@ fn clock_ns(realtime: bool) -> u64 {
     secs.saturating_mul(1_000_000_000).saturating_add(u64::try_from(nanos).unwrap_or(0))
 }
 
+/// Waits at most `ms` for `fd` to become readable; `false` on timeout, EINTR or error (the
+/// callers go round their deadline loop again).
+pub fn poll_readable(fd: rustix::fd::BorrowedFd, ms: u64) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let nap = rustix::event::Timespec { tv_sec: (ms / 1000) as _, tv_nsec: ((ms % 1000) * 1_000_000) as _ };
+    matches!(poll(&mut fds, Some(&nap)), Ok(n) if n > 0)
+}
+
 /// How a job given to [`each_with_deadline`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
@@ -220,8 +229,8 @@ impl<T: Copy, const N: usize> Slots<T, N> {
 
 /// Runs `step(ctx, 0..count)` in a child process (a plain `fork` through `clone`) that
 /// publishes each result in a page shared with this process (`mmap(MAP_SHARED)`), and waits
-/// at most `timeout_ms` for it (`poll` on the child's pidfd, `CLONE_PIDFD`, Linux 5.2; older
-/// kernels: a 10 ms check of the published count). Then returns `then(how it ended, results)`.
+/// for it until `deadline_ms` (monotonic; `poll` on the child's pidfd, `CLONE_PIDFD`, Linux
+/// 5.2; without one, `waitpid` every 10 ms). Then returns `then(how it ended, results)`.
 /// After a timeout the child is sent SIGKILL and abandoned; it may still publish later, so
 /// `then` reads only what is published. When `mmap` or `clone` fails (memory, process limit),
 /// the steps run here without a deadline.
@@ -237,7 +246,7 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     ctx: &C,
     count: usize,
     step: fn(&C, usize) -> T,
-    timeout_ms: u64,
+    deadline_ms: u64,
     then: impl FnOnce(Ended, &Slots<T, N>) -> u8,
 ) -> u8 {
     if count == 0 {
@@ -279,8 +288,7 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
         unsafe { (*slots).run(ctx, count, step) };
         return then(Ended::Finished, shared);
     };
-    let deadline = monotonic_ms().saturating_add(timeout_ms);
-    match wait_child(pid, pidfd, deadline, false) {
+    match wait_child(pid, pidfd, deadline_ms, false) {
         Some(_) => then(Ended::Finished, shared),
         None => then(Ended::TimedOut, shared),
     }
@@ -314,19 +322,16 @@ fn fork() -> Option<(i32, Option<rustix::fd::BorrowedFd<'static>>)> {
 /// code from `waitpid`, else 0) when it ended, `None` when the deadline passed: the child is
 /// then sent SIGKILL and abandoned.
 fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64, reap: bool) -> Option<i32> {
-    use rustix::event::{poll, PollFd, PollFlags};
     use rustix::process::{waitpid, Pid, WaitOptions};
     let pid = Pid::from_raw(pid)?;
     let code = |status: rustix::process::WaitStatus| {
-        status.exit_status().map_or(128 + status.terminating_signal().unwrap_or(0), |c| c as i32)
+        status.exit_status().map_or(128 + status.terminating_signal().unwrap_or(0), |c| c)
     };
     loop {
         let left = deadline_ms.saturating_sub(monotonic_ms());
         match pidfd {
             Some(fd) => {
-                let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-                let nap = rustix::event::Timespec { tv_sec: (left / 1000) as _, tv_nsec: ((left % 1000) * 1_000_000) as _ };
-                if matches!(poll(&mut fds, Some(&nap)), Ok(n) if n > 0) {
+                if poll_readable(fd, left) {
                     if !reap {
                         return Some(0);
                     }
@@ -369,10 +374,10 @@ pub enum ProgramError {
 }
 
 /// Runs `argv[0]` (an absolute path; no shell, no `PATH` search) with `argv` and a minimal
-/// environment, its stdout sent to our stderr (our stdout carries the record), and waits at
-/// most `timeout_ms`. Returns its exit code (127: it could not be executed; 128 + N: killed by
+/// environment, its stdout sent to our stderr (our stdout carries the record), and waits for
+/// it until `deadline_ms` (monotonic). Returns its exit code (127: it could not be executed; 128 + N: killed by
 /// signal N).
-pub fn run_program(argv: &[&[u8]], timeout_ms: u64) -> Result<i32, ProgramError> {
+pub fn run_program(argv: &[&[u8]], deadline_ms: u64) -> Result<i32, ProgramError> {
     let mut bufs = [[0u8; ARG_CAP]; MAX_ARGV];
     let mut ptrs: [*const core::ffi::c_char; MAX_ARGV + 1] = [core::ptr::null(); MAX_ARGV + 1];
     if argv.is_empty() || argv.len() > MAX_ARGV {
@@ -385,8 +390,7 @@ pub fn run_program(argv: &[&[u8]], timeout_ms: u64) -> Result<i32, ProgramError>
         buf.get_mut(..arg.len()).ok_or(ProgramError::Argument)?.copy_from_slice(arg);
         *ptr = buf.as_ptr().cast();
     }
-    let env: [*const core::ffi::c_char; 2] = [b"PATH=/usr/sbin:/usr/bin:/sbin:/bin\0".as_ptr().cast(), core::ptr::null()];
-    let deadline = monotonic_ms().saturating_add(timeout_ms);
+    let env: [*const core::ffi::c_char; 2] = [c"PATH=/usr/sbin:/usr/bin:/sbin:/bin".as_ptr(), core::ptr::null()];
     match fork() {
         None => Err(ProgramError::Fork),
         Some((0, _)) => {
@@ -397,7 +401,7 @@ pub fn run_program(argv: &[&[u8]], timeout_ms: u64) -> Result<i32, ProgramError>
             unsafe { libc::execve(ptrs[0], ptrs.as_ptr(), env.as_ptr()) };
             exit_now(127)
         }
-        Some((pid, pidfd)) => wait_child(pid, pidfd, deadline, true).ok_or(ProgramError::Timeout),
+        Some((pid, pidfd)) => wait_child(pid, pidfd, deadline_ms, true).ok_or(ProgramError::Timeout),
     }
 }
 

@@ -8,8 +8,8 @@
 //! one matches our transmit timestamp or the time is up. No answer is `timeout`, never a
 //! failure of the run.
 
-use rustix::event::{poll, PollFd, PollFlags};
-use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+use rustix::fd::AsFd;
+use rustix::net::{self, RecvFlags, SendFlags};
 
 use crate::parse::sntp::{self, Reply};
 
@@ -45,8 +45,8 @@ impl Failure {
 /// `server` as `ADDR:PORT`: unchanged when it names a port, else with `:123` (NTP) appended.
 pub fn with_port<'b>(server: &'b [u8], buf: &'b mut [u8; SERVER_CAP]) -> Option<&'b [u8]> {
     let bare_v6 = server.first() == Some(&b'[') && server.last() == Some(&b']');
-    let has_port = !bare_v6 && server.iter().filter(|&&b| b == b':').count() == 1
-        || server.first() == Some(&b'[') && !bare_v6;
+    let has_port = !bare_v6
+        && (server.iter().filter(|&&b| b == b':').count() == 1 || server.first() == Some(&b'['));
     if has_port {
         return Some(server);
     }
@@ -63,8 +63,7 @@ pub fn measure(server: &[u8], hosts: Option<&[u8]>, wait_ms: u64) -> Result<Repl
     let target = with_port(server, &mut buf).ok_or(Failure::Unresolved)?;
     let addr = crate::sink::udp::resolve(target, hosts).map_err(|_| Failure::Unresolved)?;
     let os = |e: rustix::io::Errno| Failure::Os(e.raw_os_error());
-    let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
-    let fd = net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None).map_err(os)?;
+    let fd = crate::sink::udp::socket(&addr).map_err(|e| Failure::Os(e.errno.map_or(0, |e| e.raw_os_error())))?;
     net::connect(&fd, &addr).map_err(os)?;
     let t1 = crate::sys::wall_ns();
     let request = sntp::request(t1);
@@ -76,9 +75,7 @@ pub fn measure(server: &[u8], hosts: Option<&[u8]>, wait_ms: u64) -> Result<Repl
         if left == 0 {
             return Err(last);
         }
-        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-        let nap = rustix::event::Timespec { tv_sec: (left / 1000) as _, tv_nsec: ((left % 1000) * 1_000_000) as _ };
-        if !matches!(poll(&mut fds, Some(&nap)), Ok(n) if n > 0) {
+        if !crate::sys::poll_readable(fd.as_fd(), left) {
             continue;
         }
         let mut reply = [0u8; 128];

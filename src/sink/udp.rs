@@ -94,7 +94,8 @@ pub fn send_lines(addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
     Ok(())
 }
 
-fn socket(addr: &SocketAddr) -> Result<rustix::fd::OwnedFd, SinkError> {
+/// A close-on-exec UDP socket of `addr`'s family (also the SNTP client's).
+pub fn socket(addr: &SocketAddr) -> Result<rustix::fd::OwnedFd, SinkError> {
     let family = if addr.is_ipv4() {
         AddressFamily::INET
     } else {

@@ -466,10 +466,11 @@ fn remember(cfg: &Config, rec: &mut Record, clock_ok: Option<bool>) {
 
 /// Encodes the record for each sink and writes it; returns the exit code.
 fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
-    let status = verdict::overall(rec, &cfg.thresholds);
+    let checks = crate::encode::model::checks(rec, &cfg.thresholds);
+    let status = checks.first().map_or(verdict::Status::Unknown, |c| c.verdict.status);
     let mut buf = [0u8; OUT_CAP];
     if cfg.sinks.is_empty() {
-        let Some(bytes) = encode(rec, cfg, key, cfg.format, status, &mut buf) else {
+        let Some(bytes) = encode(rec, &checks, cfg, key, cfg.format, &mut buf) else {
             return 3;
         };
         if let Err(e) = write_all(crate::sys::stdout(), bytes) {
@@ -482,14 +483,8 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
     let mut hosts: Option<&[u8]> = None;
     let mut failed = false;
     for sink in &cfg.sinks {
-        let Some(bytes) = encode(
-            rec,
-            cfg,
-            key,
-            sink.format.unwrap_or(cfg.format),
-            status,
-            &mut buf,
-        ) else {
+        let Some(bytes) = encode(rec, &checks, cfg, key, sink.format.unwrap_or(cfg.format), &mut buf)
+        else {
             return 3;
         };
         let result = match sink.kind {
@@ -537,14 +532,14 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
 /// Encodes the record in `format` into `buf`; a record too large for the buffer is reported.
 fn encode<'b>(
     rec: &Record,
+    checks: &[crate::encode::model::Check],
     cfg: &Config,
     key: Option<&[u8]>,
     format: Format,
-    status: verdict::Status,
     buf: &'b mut [u8; OUT_CAP],
 ) -> Option<&'b [u8]> {
     let mut out = Out::new(buf);
-    format.encode(rec, &cfg.thresholds, status, &mut out);
+    format.encode(rec, checks, &cfg.thresholds, &mut out);
     if let (Format::Line, Some(key)) = (format, key) {
         // ` mac=HEX` before the newline: HMAC-SHA256 of everything before it.
         let line = out.as_bytes();

@@ -35,7 +35,7 @@ impl Node {
         let mut args = vec!["--root", &root, "--user-service", "node:openclaw-node", "--state", &state];
         args.extend_from_slice(extra);
         let r = run(&args);
-        assert!(r.stdout.starts_with("np1 ") || r.stdout.starts_with("{\"v\":\"np1\""), "{r:?}");
+        assert!(["np1 ", "{\"v\":\"np1\"", "# HELP "].iter().any(|p| r.stdout.starts_with(p)), "{r:?}");
         assert_eq!(r.stderr, "", "{r:?}");
         r
     }
@@ -159,6 +159,38 @@ fn a_user_service_killed_at_logout_with_linger_off() {
     node.write(&format!("{UNIT_DIR}/cgroup.procs"), "812\n");
     let fourth = node.run(&[]).stdout;
     assert_eq!((svc_field(&fourth, "down_since"), svc_field(&fourth, "rs")), (None, Some("1")), "{fourth}");
+}
+
+/// What the history adds to the record reaches JSON and Prometheus too (one field table).
+#[test]
+fn history_fields_in_json_and_prometheus() {
+    let strict = ["--maxerror-warn-ms", "0", "--maxerror-crit-ms", "0"];
+    let node = Node::new("systemd-ok");
+    let first = node.run(&strict).stdout;
+    let t1 = num(&first, "t");
+    node.write(&format!("{UNIT_DIR}/cgroup.procs"), "");
+    node.write(&format!("{UNIT_DIR}/cgroup.events"), "populated 0\n");
+    node.remove("run/user/1000/systemd/units/invocation:openclaw-node.service");
+    let mut args = strict.to_vec();
+    args.extend(["--format", "json"]);
+    let json = node.run(&args).stdout;
+    let jq = |expr: &str| {
+        let out = common::tool("jq", &["-c", expr], json.as_bytes(), None, 10);
+        assert!(out.status.success(), "jq {expr}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    assert_eq!(jq(".clock.bad_since_ms"), t1.to_string(), "{json}");
+    assert_eq!(jq(".services[0].down_since_ms > 0"), "true", "{json}");
+    assert_eq!(jq(".services[0].restarted"), "false", "{json}");
+    assert_eq!(jq(".seq"), "2", "{json}");
+    args.truncate(strict.len());
+    args.extend(["--format", "prom"]);
+    let prom = node.run(&args).stdout;
+    let expect = format!("nodepulse_clock_bad_since_timestamp_seconds {}.{:03}", t1 / 1000, t1 % 1000);
+    assert!(prom.lines().any(|l| l == expect), "{expect}\n{prom}");
+    assert!(prom.lines().any(|l| l.starts_with("nodepulse_service_down_since_timestamp_seconds{service=\"openclaw-node\",user=\"node\"} ")), "{prom}");
+    let check = common::tool("promtool", &["check", "metrics"], prom.as_bytes(), None, 30);
+    assert!(check.status.success(), "promtool: {}", String::from_utf8_lossy(&check.stderr));
 }
 
 #[test]

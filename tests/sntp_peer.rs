@@ -144,6 +144,15 @@ fn the_agent_measures_its_offset_from_chronyd_and_judges_the_clock_by_it() {
     assert_eq!(common::field(clock, "ntp_st"), Some("8"));
     assert!(clock.starts_with("ok,"), "a small measured offset is OK even on an unsynced kernel: {clock}");
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    // Every format carries the measurement (one field table): JSON numbers, a Prometheus gauge.
+    let r = common::run(&["--only", "clock", "--ntp-server", &server, "--format", "json"]);
+    let clock_json = r.stdout.split("\"clock\":").nth(1).unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(clock_json.contains("\"ntp_stratum\":8"), "{}", r.stdout);
+    assert!(clock_json.contains("\"ntp_error\":null"), "{}", r.stdout);
+    let r = common::run(&["--only", "clock", "--ntp-server", &server, "--format", "prom"]);
+    assert!(r.stdout.lines().any(|l| l == "nodepulse_clock_ntp_stratum 8"), "{}", r.stdout);
+    let offset_s: f64 = r.stdout.lines().find_map(|l| l.strip_prefix("nodepulse_clock_ntp_offset_seconds ")).unwrap().parse().unwrap();
+    assert!(offset_s.abs() < 1.0, "{}", r.stdout);
     // The thresholds apply to the measured offset.
     let r = common::run(&["--only", "clock", "--ntp-server", &server, "--ntp-offset-warn-ms", "0"]);
     assert!(common::token(&r.stdout, "clock").unwrap().starts_with("warn:ntp-offset,"), "{}", r.stdout);

@@ -13,14 +13,13 @@
 //! # References
 //! - InfluxDB line protocol reference (escaping of tag values and string fields)
 
-use super::model::{self, V};
+use super::model::{Check, V};
 use super::text::{influx_string_escape, influx_tag_escape, lossy};
 use super::Out;
 use crate::record::Record;
-use crate::verdict::{Status, Thresholds};
 
 fn field(out: &mut Out, first: &mut bool, name: &str, v: V) {
-    if v == V::Null {
+    if v.is_null() {
         return;
     }
     out.str(if *first { " " } else { "," });
@@ -39,15 +38,15 @@ fn field(out: &mut Out, first: &mut bool, name: &str, v: V) {
             lossy(out, s, influx_string_escape);
             out.str("\"")
         }
-        V::Null => {}
+        V::Null | V::Word(_) => {}
     }
 }
 
 /// Encodes the record as line protocol, one line per check.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
+pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
     let host: &[u8] = r.host.as_deref().unwrap_or(b"-");
-    for c in model::checks(r, t, status).iter() {
+    for c in checks {
         out.str("nodepulse,check=");
         out.str(c.kind.check);
         out.str(",host=");

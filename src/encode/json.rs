@@ -8,11 +8,11 @@
 //! ```
 //! Fields and units: [`super::model`].
 
-use super::model::{self, Check, NODE, V};
+use super::model::{Check, NODE, V};
 use super::text::{json_escape, lossy};
 use super::Out;
 use crate::record::Record;
-use crate::verdict::{Status, Thresholds};
+use crate::verdict::Status;
 
 fn string(out: &mut Out, bytes: &[u8]) {
     out.str("\"");
@@ -37,7 +37,7 @@ pub fn value(out: &mut Out, v: V) {
         V::Dec(n, d) => out.fixed(n, u32::from(d)),
         V::Bool(b) => out.str(if b { "true" } else { "false" }),
         V::Text(s) => string(out, s),
-        V::Null => out.str("null"),
+        V::Null | V::Word(_) => out.str("null"),
     }
 }
 
@@ -66,7 +66,8 @@ fn object(out: &mut Out, c: &Check) {
 
 /// Encodes the record as one JSON object and a newline.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
+pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
+    let status = checks.first().map_or(Status::Unknown, |c| c.verdict.status);
     out.str("{\"v\":\"np1\",\"host\":");
     value(out, r.host.as_deref().map_or(V::Null, V::Text));
     out.str(",\"t_ms\":");
@@ -86,7 +87,6 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
             out.i64(i64::from(errno));
         }
     }
-    let checks = model::checks(r, t, status);
     let mut prev: Option<&Check> = None;
     for (i, c) in checks.iter().enumerate() {
         let opens = prev.is_none_or(|p| !core::ptr::eq(p.kind, c.kind));

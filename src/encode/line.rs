@@ -14,10 +14,10 @@
 //! `[A-Za-z0-9._/@+~-]`, so a value never contains a space, `=`, `,` or `:` of its own.
 //! Every key and unit is listed in the README.
 
+use super::model::{Check, Spec, HEX, IF_TRUE, MEBI, MILLI, V};
 use super::Out;
-use crate::probe::clock as kclock;
-use crate::record::{Record, SyncFile};
-use crate::verdict::{self, Status, Thresholds, Verdict};
+use crate::record::Record;
+use crate::verdict::Status;
 
 /// The format version, first token of every record.
 pub const VERSION: &str = "np1";
@@ -48,47 +48,37 @@ pub fn escaped(out: &mut Out, name: &[u8]) {
     }
 }
 
-fn opt_u64(out: &mut Out, v: Option<u64>) {
-    match v {
-        Some(n) => out.u64(n),
-        None => out.str("-"),
+/// One field of a check: `,KEY:VALUE` (top-level ` KEY=VALUE` for the node's). Unknown
+/// values (but for a [`V::Word`]), and false [`IF_TRUE`] booleans, are left out.
+fn field(out: &mut Out, spec: &Spec, v: V, node: bool) {
+    let key = spec.line();
+    if key.is_empty() || v == V::Null || (v == V::Bool(false) && spec.np1 & IF_TRUE != 0) {
+        return;
     }
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "y"
+    if key != "," {
+        out.str(if node { " " } else { "," });
+        out.str(key);
+        out.str(if node { "=" } else { ":" });
     } else {
-        "n"
+        out.str(",");
+    }
+    match v {
+        V::Int(n) if spec.np1 & HEX != 0 => out.hex(n as u32),
+        V::Int(n) if spec.np1 & MILLI != 0 => out.i64(n / 1000),
+        V::Int(n) if spec.np1 & MEBI != 0 => out.i64(n >> 20),
+        V::Int(n) => out.i64(n),
+        V::Dec(n, d) => out.fixed(n, u32::from(d)),
+        V::Bool(b) => out.str(if spec.np1 & IF_TRUE != 0 { "1" } else if b { "y" } else { "n" }),
+        V::Text(t) => escaped(out, t),
+        V::Word(w) => out.str(w),
+        V::Null => {}
     }
 }
 
-/// Starts a check token: ` KEY[.NAME[:NAME]]=STATUS[:REASON]`.
-fn check(out: &mut Out, key: &str, names: &[&[u8]], v: Verdict) {
-    out.str(" ");
-    out.str(key);
-    for (i, name) in names.iter().enumerate() {
-        out.str(if i == 0 { "." } else { ":" });
-        escaped(out, name);
-    }
-    out.str("=");
-    out.str(v.status.as_str());
-    if !v.why.is_empty() {
-        out.str(":");
-        out.str(v.why);
-    }
-}
-
-/// ` ,field:` separator.
-fn field(out: &mut Out, name: &str) {
-    out.str(",");
-    out.str(name);
-    out.str(":")
-}
-
-/// Encodes the record as one `np1` line ending in `\n`.
+/// Encodes the record's checks (from [`model::checks`]) as one `np1` line ending in `\n`.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
+pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
+    let status = checks.first().map_or(Status::Unknown, |c| c.verdict.status);
     out.str(VERSION);
     out.str(" host=");
     match &r.host {
@@ -121,178 +111,30 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
         }
     }
 
-    if let Some(s) = &r.system {
-        out.str(" up=");
-        opt_u64(out, s.uptime_s);
-        out.str(" load=");
-        match s.load {
-            Some([a, b, c]) => {
-                for (i, l) in [a, b, c].into_iter().enumerate() {
-                    if i > 0 {
-                        out.str(",");
-                    }
-                    out.fixed(i64::try_from(l).unwrap_or(i64::MAX), 2);
-                }
+    for c in checks {
+        let node = c.kind.line.is_empty();
+        if !node {
+            // ` KEY[.NAME[:NAME]]=STATUS[:REASON]`: a service's user, then its unit.
+            out.str(" ");
+            out.str(c.kind.line);
+            let mut sep = ".";
+            for (_, name) in c.labels().rev().filter(|(_, v)| !v.is_empty()) {
+                out.str(sep);
+                escaped(out, name);
+                sep = ":";
             }
-            None => out.str("-"),
+            out.str("=");
+            out.str(c.verdict.status.as_str());
+            if !c.verdict.why.is_empty() {
+                out.str(":");
+                out.str(c.verdict.why);
+            }
         }
-        out.str(" boot=");
-        match &s.boot_id {
-            Some(id) => out.bytes(id),
-            None => out.str("-"),
-        }
-        out.str(" kern=");
-        match &s.kernel {
-            Some(k) => escaped(out, k),
-            None => out.str("-"),
+        for (spec, v) in c.fields() {
+            field(out, spec, v, node);
         }
     }
 
-    let daemon = verdict::daemon_of(r);
-    if let Some(c) = &r.clock {
-        check(out, "clock", &[], verdict::clock(c, daemon, t));
-        match &c.timex {
-            Ok(tx) => {
-                field(out, "sd");
-                out.str(yes_no(kclock::systemd_synced(tx)));
-                field(out, "ne");
-                out.str(yes_no(kclock::node_exporter_synced(tx)));
-                field(out, "ks");
-                out.i64(i64::from(tx.state));
-                field(out, "kf");
-                out.hex(tx.status as u32);
-                field(out, "off_us");
-                out.i64(kclock::offset_us(tx));
-                field(out, "ppm");
-                out.fixed(kclock::freq_ppb(tx), 3);
-                field(out, "maxe_ms");
-                out.i64(tx.maxerror / 1000);
-                field(out, "este_ms");
-                out.i64(tx.esterror / 1000);
-                field(out, "tai");
-                out.i64(i64::from(tx.tai));
-            }
-            Err(errno) => {
-                field(out, "errno");
-                out.i64(i64::from(*errno));
-            }
-        }
-        match &c.sntp {
-            Some(Ok(reply)) => {
-                field(out, "ntp_off_us");
-                out.i64(reply.offset_ns / 1000);
-                field(out, "ntp_rtt_us");
-                out.i64(reply.delay_ns / 1000);
-                field(out, "ntp_st");
-                out.u64(u64::from(reply.stratum));
-            }
-            Some(Err(failure)) => {
-                field(out, "ntp");
-                out.str(failure.as_str());
-            }
-            None => {}
-        }
-        if let Some(since) = r.history.and_then(|h| h.clock_bad_since_ms) {
-            field(out, "bad_since");
-            out.u64(since);
-        }
-    }
-
-    if let Some(ts) = &r.timesync {
-        check(
-            out,
-            "ntp",
-            &[],
-            verdict::timesync(ts, (r.wall_ms / 1000) as i64, t),
-        );
-        field(out, "d");
-        out.str(ts.daemon.as_str());
-        field(out, "age_s");
-        match ts.sync_file {
-            SyncFile::Present { mtime_s } => {
-                out.i64(((r.wall_ms / 1000) as i64).saturating_sub(mtime_s).max(0))
-            }
-            SyncFile::Missing => out.str("none"),
-            SyncFile::NotApplicable => out.str("n/a"),
-            SyncFile::Unknown => out.str("-"),
-        }
-    }
-
-    for u in r.users.iter().flatten() {
-        check(out, "linger", &[u.name], verdict::user(u));
-        field(out, "uid");
-        opt_u64(out, u.uid.map(u64::from));
-        field(out, "lg");
-        out.str(u.linger.as_str());
-        field(out, "st");
-        out.str(u.login.as_str());
-    }
-
-    for (i, s) in r.services.iter().flatten().enumerate() {
-        let v = verdict::service(s);
-        match s.user {
-            Some(user) => check(out, "svc", &[user, s.name], v),
-            None => check(out, "svc", &[s.name], v),
-        }
-        field(out, "via");
-        out.str(s.via.as_str());
-        field(out, "pid");
-        opt_u64(out, s.pid.map(u64::from));
-        field(out, "start_cs");
-        opt_u64(out, s.start_cs);
-        if let Some(h) = r.history.as_ref().and_then(|h| h.services.get(i)) {
-            if h.restarted {
-                field(out, "rs");
-                out.str("1");
-            }
-            if let Some(since) = h.down_since_ms {
-                field(out, "down_since");
-                out.u64(since);
-            }
-        }
-    }
-
-    for d in r.disks.iter().flatten() {
-        check(out, "disk", &[d.path], verdict::disk(d, t));
-        match &d.stat {
-            Ok(st) => {
-                field(out, "mb");
-                out.u64(st.size_b >> 20);
-                field(out, "free_mb");
-                out.u64(st.avail_b >> 20);
-                field(out, "use");
-                out.u64(u64::from(st.used_pct));
-                field(out, "ino");
-                opt_u64(out, st.inodes_used_pct.map(u64::from));
-                if st.read_only {
-                    field(out, "ro");
-                    out.str("1");
-                }
-            }
-            Err(errno) => {
-                field(out, "errno");
-                out.i64(i64::from(*errno));
-            }
-        }
-    }
-
-    if let Some(m) = &r.memory {
-        check(out, "mem", &[], verdict::memory(m, t));
-        if let Some(st) = &m.stat {
-            field(out, "mb");
-            out.u64(st.total_kb >> 10);
-            field(out, "avail_mb");
-            out.u64(st.avail_kb >> 10);
-            field(out, "swap_mb");
-            out.u64(st.swap_total_kb >> 10);
-            field(out, "swfree_mb");
-            out.u64(st.swap_free_kb >> 10);
-            if st.avail_estimated {
-                field(out, "est");
-                out.str("1");
-            }
-        }
-    }
     for f in r.fixes.iter().flatten() {
         out.str(" fix.");
         out.str(f.step.as_str());
@@ -375,11 +217,13 @@ mod tests {
             history: None,
             fixes: None,
         };
-        let t = Thresholds::default();
-        let status = verdict::overall(&record, &t);
+        let t = crate::verdict::Thresholds::default();
+        let checks = crate::encode::model::checks(&record, &t);
+        let status = checks[0].verdict.status;
+        assert_eq!(status, crate::verdict::overall(&record, &t));
         let mut buf = [0u8; 2048];
         let mut out = Out::new(&mut buf);
-        encode(&record, &t, status, &mut out);
+        encode(&record, &checks, &mut out);
         let bytes = out.finish().unwrap();
         let parsed = np1::parse(bytes).unwrap();
         let mut name = [0u8; 64];
@@ -398,7 +242,7 @@ mod tests {
         );
         assert_eq!(
             checks[1].status,
-            verdict::user(&record.users.as_ref().unwrap()[0]).status
+            crate::verdict::user(&record.users.as_ref().unwrap()[0]).status
         );
         assert_eq!(
             np1::decode(checks[1].name, &mut name),
@@ -416,7 +260,7 @@ mod tests {
         );
         assert_eq!(checks[3].field(b"mb"), Some(&b"10"[..]));
         assert_eq!(checks[3].field(b"ro"), Some(&b"1"[..]));
-        assert_eq!(checks[3].field(b"ino"), Some(&b"-"[..]));
+        assert_eq!(checks[3].field(b"ino"), None, "unknown: left out");
         assert_eq!(checks[4].why, b"meminfo");
     }
 }

@@ -10,7 +10,7 @@ pub mod prom;
 pub mod text;
 
 use crate::record::Record;
-use crate::verdict::{Status, Thresholds};
+use crate::verdict::Thresholds;
 
 /// The output formats (`--format`, or a sink's `FORMAT:` prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,14 +38,15 @@ impl Format {
             .map(|(_, f)| *f)
     }
 
-    /// Encodes `r` in this format (check [`Out::finish`] for overflow).
-    pub fn encode(self, r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
+    /// Encodes `r`, seen as `checks` ([`model::checks`]), in this format (check
+    /// [`Out::finish`] for overflow).
+    pub fn encode(self, r: &Record, checks: &[model::Check], t: &Thresholds, out: &mut Out) {
         match self {
-            Format::Line => line::encode(r, t, status, out),
-            Format::Json => json::encode(r, t, status, out),
-            Format::Influx => influx::encode(r, t, status, out),
-            Format::Prom => prom::encode(r, t, status, out),
-            Format::Nagios => nagios::encode(r, t, status, out),
+            Format::Line => line::encode(r, checks, out),
+            Format::Json => json::encode(r, checks, out),
+            Format::Influx => influx::encode(r, checks, out),
+            Format::Prom => prom::encode(r, checks, out),
+            Format::Nagios => nagios::encode(r, checks, t, out),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The record seen as checks of named, typed fields: the one place that says which fields the
-//! structured formats (JSON, InfluxDB line protocol, Prometheus) carry, under which names and in
-//! which units. Each renderer walks this list with its own syntax, so a field added here appears
-//! in all three. (The native `np1` line and the Nagios output are compact, hand-made views.)
+//! formats carry, under which names and in which units. JSON, InfluxDB line protocol,
+//! Prometheus and the native `np1` line each walk this list with their own syntax, so a field
+//! added here appears in all of them (np1 under a short name, in its compact units). The
+//! Nagios output takes the checks' verdicts from here and writes its own perfdata.
 
 use heapless::Vec;
 
@@ -18,6 +19,15 @@ pub enum V<'a> {
     Bool(bool),
     Text(&'a [u8]),
     Null,
+    /// Unknown, for a reason worth a word in np1 (`age_s:none`); `null` everywhere else.
+    Word(&'static str),
+}
+
+impl V<'_> {
+    /// Unknown (`Null` or `Word`): JSON `null`, left out by InfluxDB, Prometheus and np1.
+    pub fn is_null(self) -> bool {
+        matches!(self, V::Null | V::Word(_))
+    }
 }
 
 fn int(n: u64) -> V<'static> {
@@ -28,14 +38,26 @@ fn opt(n: Option<u64>) -> V<'static> {
     n.map_or(V::Null, int)
 }
 
-/// A field: its JSON key and InfluxDB field name, and its Prometheus metric and help, packed in
-/// one string (`NAME \x1f PROM \x1f HELP`: one pointer per field instead of three).
+/// A field: its JSON key and InfluxDB field name, its Prometheus metric and help, and its np1
+/// name, packed in one string (`NAME \x1f PROM \x1f HELP \x1f NP1`: one pointer per field
+/// instead of four).
 #[derive(Debug)]
 pub struct Spec {
     packed: &'static str,
     /// The Prometheus value is the value / 10^shift (µs → s: 6, percent → ratio: 2).
     pub shift: u8,
+    /// How np1 writes the value: [`MILLI`], [`MEBI`], [`HEX`], [`IF_TRUE`] (0: as it is).
+    pub np1: u8,
 }
+
+/// np1 writes the value / 1000 (µs → ms).
+pub const MILLI: u8 = 1;
+/// np1 writes the value / 2^20 (bytes → MiB).
+pub const MEBI: u8 = 2;
+/// np1 writes the value in lowercase hex.
+pub const HEX: u8 = 4;
+/// np1 writes a boolean as `1` when true and leaves it out when false (other booleans: `y`/`n`).
+pub const IF_TRUE: u8 = 8;
 
 impl Spec {
     fn part(&self, index: usize) -> &'static str {
@@ -57,13 +79,20 @@ impl Spec {
     pub fn help(&self) -> &'static str {
         self.part(2)
     }
+
+    /// Key in the np1 line; empty when np1 leaves the field out.
+    pub fn line(&self) -> &'static str {
+        self.part(3)
+    }
 }
 
+/// `spec!(NAME, PROM, HELP, SHIFT)`, then `; NP1 [, NP1_FLAGS]` for a field np1 carries.
 macro_rules! spec {
-    ($name:expr, $prom:expr, $help:expr, $shift:expr $(,)?) => {
+    ($name:expr, $prom:expr, $help:expr, $shift:expr $(; $line:expr $(, $flags:expr)?)? $(,)?) => {
         Spec {
-            packed: concat!($name, "\x1f", $prom, "\x1f", $help),
+            packed: concat!($name, "\x1f", $prom, "\x1f", $help, "\x1f" $(, $line)?),
             shift: $shift,
+            np1: 0 $($(| $flags)?)?,
         }
     };
 }
@@ -75,6 +104,8 @@ pub struct Kind {
     pub check: &'static str,
     /// JSON member (an array when `list`).
     pub json: &'static str,
+    /// np1 key (`clock`, `svc`...); empty for the node, whose fields are top-level np1 tokens.
+    pub line: &'static str,
     pub list: bool,
     pub specs: &'static [Spec],
 }
@@ -82,14 +113,16 @@ pub struct Kind {
 pub static NODE: Kind = Kind {
     check: "node",
     json: "system",
+    line: "",
     list: false,
     specs: &[
-        spec!("uptime_s", "uptime_seconds", "Time since boot.", 0),
-        spec!("load1", "load1", "1-minute load average.", 0),
-        spec!("load5", "load5", "5-minute load average.", 0),
-        spec!("load15", "load15", "15-minute load average.", 0),
-        spec!("boot_id", "boot_info", "Boot id, changes at every boot.", 0),
-        spec!("kernel", "kernel_info", "Kernel release.", 0),
+        spec!("uptime_s", "uptime_seconds", "Time since boot.", 0; "up"),
+        // np1: `load=1,5,15` (a `,` key continues the token before it).
+        spec!("load1", "load1", "1-minute load average.", 0; "load"),
+        spec!("load5", "load5", "5-minute load average.", 0; ","),
+        spec!("load15", "load15", "15-minute load average.", 0; ","),
+        spec!("boot_id", "boot_info", "Boot id, changes at every boot.", 0; "boot"),
+        spec!("kernel", "kernel_info", "Kernel release.", 0; "kern"),
         spec!("arch", "arch_info", "CPU of the agent binary.", 0),
     ],
 };
@@ -97,6 +130,7 @@ pub static NODE: Kind = Kind {
 pub static CLOCK: Kind = Kind {
     check: "clock",
     json: "clock",
+    line: "clock",
     list: false,
     specs: &[
         spec!(
@@ -109,71 +143,62 @@ pub static CLOCK: Kind = Kind {
             "sd_synced",
             "clock_systemd_synced",
             "1 if maxerror < 16 s (timedatectl's rule).",
-            0,
+            0; "sd"
         ),
         spec!(
             "ne_synced",
             "clock_node_exporter_synced",
             "1 if adjtimex did not return TIME_ERROR (node_exporter's rule).",
-            0,
+            0; "ne"
         ),
         spec!(
             "kstate",
             "clock_kernel_state",
             "adjtimex return value, 0 TIME_OK to 5 TIME_ERROR.",
-            0,
+            0; "ks"
         ),
-        spec!(
-            "kstatus",
-            "clock_kernel_status_flags",
-            "adjtimex STA_* flags.",
-            0,
-        ),
-        spec!(
-            "offset_us",
-            "clock_offset_seconds",
-            "Remaining kernel PLL offset.",
-            6,
-        ),
+        spec!("kstatus", "clock_kernel_status_flags", "adjtimex STA_* flags.", 0; "kf", HEX),
+        spec!("offset_us", "clock_offset_seconds", "Remaining kernel PLL offset.", 6; "off_us"),
         spec!(
             "freq_ppm",
             "clock_frequency_adjustment_ratio",
             "Kernel frequency correction.",
-            6,
+            6; "ppm"
         ),
+        spec!("maxerror_us", "clock_maxerror_seconds", "Kernel maximum error.", 6; "maxe_ms", MILLI),
+        spec!("esterror_us", "clock_esterror_seconds", "Kernel estimated error.", 6; "este_ms", MILLI),
+        spec!("tai_s", "clock_tai_offset_seconds", "TAI minus UTC.", 0; "tai"),
+        spec!("errno", "", "", 0; "errno"),
         spec!(
-            "maxerror_us",
-            "clock_maxerror_seconds",
-            "Kernel maximum error.",
-            6,
+            "ntp_offset_us",
+            "clock_ntp_offset_seconds",
+            "Offset from the --ntp-server, measured by SNTP.",
+            6; "ntp_off_us"
         ),
+        spec!("ntp_delay_us", "clock_ntp_delay_seconds", "Round trip to the --ntp-server.", 6; "ntp_rtt_us"),
+        spec!("ntp_stratum", "clock_ntp_stratum", "Stratum of the --ntp-server.", 0; "ntp_st"),
+        spec!("ntp_error", "clock_ntp_error_info", "Why the --ntp-server gave no offset.", 0; "ntp"),
         spec!(
-            "esterror_us",
-            "clock_esterror_seconds",
-            "Kernel estimated error.",
-            6,
+            "bad_since_ms",
+            "clock_bad_since_timestamp_seconds",
+            "Since when the clock check has failed (--state).",
+            3; "bad_since"
         ),
-        spec!("tai_s", "clock_tai_offset_seconds", "TAI minus UTC.", 0),
-        spec!("errno", "", "", 0),
     ],
 };
 
 pub static TIMESYNC: Kind = Kind {
     check: "timesync",
     json: "timesync",
+    line: "ntp",
     list: false,
     specs: &[
-        spec!(
-            "daemon",
-            "timesync_daemon_info",
-            "Time daemon found running.",
-            0,
-        ),
+        spec!("daemon", "timesync_daemon_info", "Time daemon found running.", 0; "d"),
         spec!(
             "synced_age_s",
             "timesync_last_sync_age_seconds",
             "Time since timesyncd's last accepted sample.",
-            0,
+            0; "age_s"
         ),
     ],
 };
@@ -181,33 +206,47 @@ pub static TIMESYNC: Kind = Kind {
 pub static LINGER: Kind = Kind {
     check: "linger",
     json: "users",
+    line: "linger",
     list: true,
     specs: &[
-        spec!("uid", "", "", 0),
-        spec!("linger", "", "", 0),
+        spec!("uid", "", "", 0; "uid"),
+        spec!("linger", "", "", 0; "lg"),
         spec!(
             "",
             "user_linger_enabled",
             "1 if logind keeps the user's manager without a session.",
             0,
         ),
-        spec!("state", "user_state_info", "logind's state of the user.", 0),
+        spec!("state", "user_state_info", "logind's state of the user.", 0; "st"),
     ],
 };
 
 pub static SERVICE: Kind = Kind {
     check: "service",
     json: "services",
+    line: "svc",
     list: true,
     specs: &[
-        spec!("via", "", "", 0),
+        spec!("via", "", "", 0; "via"),
         spec!("", "service_active", "1 if the unit or process runs.", 0),
-        spec!("pid", "", "", 0),
+        spec!("pid", "", "", 0; "pid"),
         spec!(
             "start_cs",
             "service_start_after_boot_seconds",
             "Start of the main process after boot; changes on a restart.",
-            2,
+            2; "start_cs"
+        ),
+        spec!(
+            "restarted",
+            "service_restarted",
+            "1 if the main process changed since the last run (--state).",
+            0; "rs", IF_TRUE
+        ),
+        spec!(
+            "down_since_ms",
+            "service_down_since_timestamp_seconds",
+            "Since when the service has been down (--state).",
+            3; "down_since"
         ),
     ],
 };
@@ -215,52 +254,44 @@ pub static SERVICE: Kind = Kind {
 pub static DISK: Kind = Kind {
     check: "disk",
     json: "disks",
+    line: "disk",
     list: true,
     specs: &[
-        spec!("size_bytes", "disk_size_bytes", "Filesystem size.", 0),
+        spec!("size_bytes", "disk_size_bytes", "Filesystem size.", 0; "mb", MEBI),
         spec!(
             "avail_bytes",
             "disk_avail_bytes",
             "Space available to unprivileged users.",
-            0,
+            0; "free_mb", MEBI
         ),
-        spec!(
-            "used_pct",
-            "disk_used_ratio",
-            "Space used, as df's Use%.",
-            2,
-        ),
-        spec!(
-            "inodes_used_pct",
-            "disk_inodes_used_ratio",
-            "Inodes used.",
-            2,
-        ),
-        spec!("read_only", "disk_read_only", "1 if mounted read-only.", 0),
-        spec!("errno", "", "", 0),
+        spec!("used_pct", "disk_used_ratio", "Space used, as df's Use%.", 2; "use"),
+        spec!("inodes_used_pct", "disk_inodes_used_ratio", "Inodes used.", 2; "ino"),
+        spec!("read_only", "disk_read_only", "1 if mounted read-only.", 0; "ro", IF_TRUE),
+        spec!("errno", "", "", 0; "errno"),
     ],
 };
 
 pub static MEMORY: Kind = Kind {
     check: "memory",
     json: "memory",
+    line: "mem",
     list: false,
     specs: &[
-        spec!("total_bytes", "memory_total_bytes", "MemTotal.", 0),
+        spec!("total_bytes", "memory_total_bytes", "MemTotal.", 0; "mb", MEBI),
         spec!(
             "avail_bytes",
             "memory_available_bytes",
             "MemAvailable (estimated before Linux 3.14).",
-            0,
+            0; "avail_mb", MEBI
         ),
-        spec!("avail_estimated", "", "", 0),
-        spec!("swap_total_bytes", "swap_total_bytes", "SwapTotal.", 0),
-        spec!("swap_free_bytes", "swap_free_bytes", "SwapFree.", 0),
+        spec!("swap_total_bytes", "swap_total_bytes", "SwapTotal.", 0; "swap_mb", MEBI),
+        spec!("swap_free_bytes", "swap_free_bytes", "SwapFree.", 0; "swfree_mb", MEBI),
+        spec!("avail_estimated", "", "", 0; "est", IF_TRUE),
     ],
 };
 
 /// Most fields of any kind.
-pub const MAX_FIELDS: usize = 11;
+pub const MAX_FIELDS: usize = 16;
 /// Most checks in a record.
 pub const MAX_CHECKS: usize = 4 + MAX_USERS + MAX_SERVICES + MAX_MOUNTS;
 
@@ -298,7 +329,7 @@ impl<'a> Check<'a> {
     }
 
     /// The labels in use.
-    pub fn labels(&self) -> impl Iterator<Item = &(&'static str, &'a [u8])> {
+    pub fn labels(&self) -> impl DoubleEndedIterator<Item = &(&'static str, &'a [u8])> {
         self.labels.iter().filter(|(name, _)| !name.is_empty())
     }
 
@@ -308,15 +339,15 @@ impl<'a> Check<'a> {
     }
 }
 
-/// The checks of a record, in record order: node first, then every check that ran.
+/// The checks of a record, in record order: node first (its status the worst of the others;
+/// UNKNOWN for a run cut short by its deadline), then every check that ran.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn checks<'a>(r: &'a Record, t: &Thresholds, status: Status) -> Vec<Check<'a>, MAX_CHECKS> {
+pub fn checks<'a>(r: &'a Record, t: &Thresholds) -> Vec<Check<'a>, MAX_CHECKS> {
     let mut out = Vec::new();
     let mut push = |c: Check<'a>| {
         let _ = out.push(c);
     };
     let now_s = (r.wall_ms / 1000) as i64;
-    let overall = Verdict { status, why: "" };
     let load = |i: usize| {
         r.system.as_ref().and_then(|s| s.load).map_or(V::Null, |l| {
             V::Dec(i64::try_from(l[i]).unwrap_or(i64::MAX), 2)
@@ -325,7 +356,7 @@ pub fn checks<'a>(r: &'a Record, t: &Thresholds, status: Status) -> Vec<Check<'a
     let sys = r.system.as_ref();
     push(Check::new(
         &NODE,
-        overall,
+        Verdict { status: Status::Ok, why: "" },
         &[
             opt(sys.and_then(|s| s.uptime_s)),
             load(0),
@@ -343,14 +374,13 @@ pub fn checks<'a>(r: &'a Record, t: &Thresholds, status: Status) -> Vec<Check<'a
         ],
     ));
 
+    let history = r.history.as_ref();
     let daemon = verdict::daemon_of(r);
     if let Some(c) = &r.clock {
-        let v = verdict::clock(c, daemon, t);
-        push(match &c.timex {
-            Ok(tx) => Check::new(
-                &CLOCK,
-                v,
-                &[
+        let mut values = [V::Null; MAX_FIELDS];
+        match &c.timex {
+            Ok(tx) => {
+                let kernel = [
                     V::Text(verdict::sync_rule(tx, daemon).as_str().as_bytes()),
                     V::Bool(kclock::systemd_synced(tx)),
                     V::Bool(kclock::node_exporter_synced(tx)),
@@ -361,20 +391,30 @@ pub fn checks<'a>(r: &'a Record, t: &Thresholds, status: Status) -> Vec<Check<'a
                     V::Int(tx.maxerror),
                     V::Int(tx.esterror),
                     V::Int(i64::from(tx.tai)),
-                ],
-            ),
-            Err(errno) => {
-                let mut values = [V::Null; 11];
-                values[10] = V::Int(i64::from(*errno));
-                Check::new(&CLOCK, v, &values)
+                ];
+                values[..10].copy_from_slice(&kernel);
             }
-        });
+            Err(errno) => values[10] = V::Int(i64::from(*errno)),
+        }
+        match &c.sntp {
+            Some(Ok(reply)) => {
+                values[11] = V::Int(reply.offset_ns / 1000);
+                values[12] = V::Int(reply.delay_ns / 1000);
+                values[13] = V::Int(i64::from(reply.stratum));
+            }
+            Some(Err(failure)) => values[14] = V::Text(failure.as_str().as_bytes()),
+            None => {}
+        }
+        values[15] = opt(history.and_then(|h| h.clock_bad_since_ms));
+        push(Check::new(&CLOCK, verdict::clock(c, daemon, t), &values));
     }
 
     if let Some(ts) = &r.timesync {
         let age = match ts.sync_file {
             SyncFile::Present { mtime_s } => V::Int(now_s.saturating_sub(mtime_s).max(0)),
-            _ => V::Null,
+            SyncFile::Missing => V::Word("none"),
+            SyncFile::NotApplicable => V::Word("n/a"),
+            SyncFile::Unknown => V::Null,
         };
         push(Check::new(
             &TIMESYNC,
@@ -398,17 +438,20 @@ pub fn checks<'a>(r: &'a Record, t: &Thresholds, status: Status) -> Vec<Check<'a
         push(Check::new(&LINGER, verdict::user(u), &values).label(0, "user", u.name));
     }
 
-    for s in r.services.iter().flatten() {
+    for (i, s) in r.services.iter().flatten().enumerate() {
         let active = match s.active {
             Active::Yes => V::Bool(true),
             Active::No => V::Bool(false),
             Active::Unknown => V::Null,
         };
+        let seen = history.and_then(|h| h.services.get(i));
         let values = [
             V::Text(s.via.as_str().as_bytes()),
             active,
             opt(s.pid.map(u64::from)),
             opt(s.start_cs),
+            seen.map_or(V::Null, |h| V::Bool(h.restarted)),
+            opt(seen.and_then(|h| h.down_since_ms)),
         ];
         push(
             Check::new(&SERVICE, verdict::service(s), &values)
@@ -427,14 +470,11 @@ pub fn checks<'a>(r: &'a Record, t: &Thresholds, status: Status) -> Vec<Check<'a
                 V::Bool(st.read_only),
                 V::Null,
             ],
-            Err(errno) => [
-                V::Null,
-                V::Null,
-                V::Null,
-                V::Null,
-                V::Null,
-                V::Int(i64::from(*errno)),
-            ],
+            Err(errno) => {
+                let mut values = [V::Null; 6];
+                values[5] = V::Int(i64::from(*errno));
+                values
+            }
         };
         push(Check::new(&DISK, verdict::disk(d, t), &values).label(0, "mount", d.path));
     }
@@ -444,13 +484,22 @@ pub fn checks<'a>(r: &'a Record, t: &Thresholds, status: Status) -> Vec<Check<'a
             Some(st) => [
                 int(st.total_kb.saturating_mul(1024)),
                 int(st.avail_kb.saturating_mul(1024)),
-                V::Bool(st.avail_estimated),
                 int(st.swap_total_kb.saturating_mul(1024)),
                 int(st.swap_free_kb.saturating_mul(1024)),
+                V::Bool(st.avail_estimated),
             ],
             None => [V::Null; 5],
         };
         push(Check::new(&MEMORY, verdict::memory(m, t), &values));
     }
+
+    let mut worst = Status::Ok;
+    for c in out.iter().skip(1) {
+        worst = worst.worst(c.verdict.status);
+    }
+    if let Some(node) = out.first_mut() {
+        node.verdict.status = if r.timed_out { Status::Unknown } else { worst };
+    }
     out
 }
+

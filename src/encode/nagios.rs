@@ -10,7 +10,8 @@ use super::text::lossy;
 use super::Out;
 use crate::probe::clock as kclock;
 use crate::record::Record;
-use crate::verdict::{self, Status, Thresholds, Verdict};
+use super::model::Check;
+use crate::verdict::{self, Status, Thresholds};
 
 /// Perfdata labels and summary names: keep them free of quotes, `=`, `|` and spaces.
 fn label_escape(b: u8) -> Option<&'static [u8]> {
@@ -26,27 +27,6 @@ fn state_word(s: Status) -> &'static str {
         Status::Warn => "WARNING",
         Status::Crit => "CRITICAL",
         Status::Unknown => "UNKNOWN",
-    }
-}
-
-/// Adds `what[ name]: why` to the summary when the verdict is not OK.
-fn problem(out: &mut Out, count: &mut usize, what: &str, name: &[u8], v: Verdict) {
-    if v.status == Status::Ok {
-        return;
-    }
-    out.str(if *count == 0 { "" } else { ", " });
-    *count += 1;
-    out.str(what);
-    if !name.is_empty() {
-        out.str(" ");
-        lossy(out, name, label_escape);
-    }
-    out.str(" ");
-    out.str(v.status.as_str());
-    if !v.why.is_empty() {
-        out.str(" (");
-        out.str(v.why);
-        out.str(")");
     }
 }
 
@@ -75,40 +55,33 @@ fn percent_below(out: &mut Out, label: &[&[u8]], pct: u64, warn: u64, crit: u64)
     out.str(":;0;100");
 }
 
-/// Encodes the record as one plugin output line.
+/// Encodes the record as one plugin output line: the checks' verdicts ([`model::checks`]) in
+/// the summary, the values against `t` in the perfdata.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
-    let now_s = (r.wall_ms / 1000) as i64;
-    let daemon = verdict::daemon_of(r);
+pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
+    let status = checks.first().map_or(Status::Unknown, |c| c.verdict.status);
     out.str("NODEPULSE ");
     out.str(state_word(status));
     out.str(" - ");
-    let mut count = 0;
-    if let Some(c) = &r.clock {
-        problem(out, &mut count, "clock", b"", verdict::clock(c, daemon, t));
+    // `check[ name] status[ (why)]` for each check that is not OK, comma-separated.
+    let mut sep = "";
+    for c in checks.iter().skip(1).filter(|c| c.verdict.status != Status::Ok) {
+        out.str(sep);
+        sep = ", ";
+        out.str(c.kind.check);
+        if let Some((_, name)) = c.labels().next() {
+            out.str(" ");
+            lossy(out, name, label_escape);
+        }
+        out.str(" ");
+        out.str(c.verdict.status.as_str());
+        if !c.verdict.why.is_empty() {
+            out.str(" (");
+            out.str(c.verdict.why);
+            out.str(")");
+        }
     }
-    if let Some(ts) = &r.timesync {
-        problem(
-            out,
-            &mut count,
-            "timesync",
-            b"",
-            verdict::timesync(ts, now_s, t),
-        );
-    }
-    for u in r.users.iter().flatten() {
-        problem(out, &mut count, "linger", u.name, verdict::user(u));
-    }
-    for s in r.services.iter().flatten() {
-        problem(out, &mut count, "service", s.name, verdict::service(s));
-    }
-    for d in r.disks.iter().flatten() {
-        problem(out, &mut count, "disk", d.path, verdict::disk(d, t));
-    }
-    if let Some(m) = &r.memory {
-        problem(out, &mut count, "memory", b"", verdict::memory(m, t));
-    }
-    if count == 0 {
+    if sep.is_empty() {
         out.str("all checks ok on ");
         lossy(out, r.host.as_deref().unwrap_or(b"-"), label_escape);
     }

@@ -8,11 +8,10 @@
 //! - Prometheus "Exposition formats" (text format), metric and label naming conventions
 //! - node_exporter textfile collector (`*.prom` files, written atomically)
 
-use super::model::{self, Check, Spec, V};
+use super::model::{Check, Spec, V};
 use super::text::{lossy, prom_escape};
 use super::Out;
 use crate::record::Record;
-use crate::verdict::{Status, Thresholds};
 
 fn family(out: &mut Out, name: &str, help: &str) {
     out.str("# HELP nodepulse_");
@@ -51,7 +50,7 @@ fn sample<'c>(
 fn field<'c>(out: &mut Out, spec: &'static Spec, c: &Check<'c>, v: V<'c>) {
     let shift = u32::from(spec.shift);
     match v {
-        V::Null => return,
+        V::Null | V::Word(_) => return,
         V::Text(text) => {
             sample(
                 out,
@@ -87,8 +86,7 @@ fn field<'c>(out: &mut Out, spec: &'static Spec, c: &Check<'c>, v: V<'c>) {
 
 /// Encodes the record as a Prometheus text file.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
-    let checks = model::checks(r, t, status);
+pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
     family(
         out,
         "status",
@@ -113,7 +111,7 @@ pub fn encode(r: &Record, t: &Thresholds, status: Status, out: &mut Out) {
             .count();
         let group = group.get(..len).unwrap_or(&[]);
         for (i, spec) in first.kind.specs.iter().enumerate() {
-            let known = |c: &Check| c.values.get(i).is_some_and(|v| *v != V::Null);
+            let known = |c: &Check| c.values.get(i).is_some_and(|v| !v.is_null());
             if spec.prom().is_empty() || !group.iter().any(known) {
                 continue;
             }

@@ -91,39 +91,6 @@ pub fn stderr() -> rustix::fd::BorrowedFd<'static> {
     unsafe { rustix::stdio::stderr() }
 }
 
-extern "C" {
-    /// inet_pton(3), in musl and glibc; the libc crate does not declare it.
-    fn inet_pton(
-        af: core::ffi::c_int,
-        src: *const core::ffi::c_char,
-        dst: *mut core::ffi::c_void,
-    ) -> core::ffi::c_int;
-}
-
-/// Parses an IPv4 (`a.b.c.d`) or IPv6 literal with musl's `inet_pton` (already linked for the
-/// start-up code; core's parser costs 3 KiB of code).
-pub fn parse_ip(text: &[u8]) -> Option<core::net::IpAddr> {
-    let mut buf = [0u8; 64];
-    let c = buf.get_mut(..text.len())?;
-    c.copy_from_slice(text);
-    if text.contains(&0) {
-        return None;
-    }
-    let mut addr = [0u8; 16];
-    for (family, len) in [(libc::AF_INET, 4), (libc::AF_INET6, 16)] {
-        // SAFETY: `buf` is NUL-terminated (zeroed past `text`, which has no NUL), `addr` has room
-        // for an in6_addr (16 bytes), the largest result.
-        if unsafe { inet_pton(family, buf.as_ptr().cast(), addr.as_mut_ptr().cast()) } == 1 {
-            return Some(if len == 4 {
-                core::net::IpAddr::from([addr[0], addr[1], addr[2], addr[3]])
-            } else {
-                core::net::IpAddr::from(addr)
-            });
-        }
-    }
-    None
-}
-
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970), from
 /// `clock_gettime(CLOCK_REALTIME)`.
 pub fn wall_ms() -> u64 {

@@ -10,18 +10,87 @@ use core::net::IpAddr;
 
 use crate::num::{fields, lines};
 
-/// Longest IP literal `inet_pton` accepts: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`.
+/// Longest IP literal: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`.
 pub const IP_TEXT_MAX: usize = 45;
 
-/// An IPv4 or IPv6 literal. Longer text is rejected before [`crate::sys::parse_ip`], which
-/// copies it into a 64-byte buffer for `inet_pton`: 64 bytes exactly filled that buffer with no
-/// NUL terminator left, and `inet_pton` was handed an unterminated string (found by
-/// `fuzz/fuzz_targets/hosts.rs` under ASan `strict_string_checks`).
+/// An IPv4 (`a.b.c.d`, no leading zeros) or IPv6 literal (groups of 1–4 hex digits, one `::`
+/// at most, an IPv4 tail allowed), as `inet_pton(3)` reads them. Total: slices are taken with
+/// `get`, counts are checked before each store.
 pub fn parse_ip(text: &[u8]) -> Option<IpAddr> {
     if text.len() > IP_TEXT_MAX {
         return None;
     }
-    crate::sys::parse_ip(text)
+    match parse_v4(text) {
+        Some(v4) => Some(IpAddr::from(v4)),
+        None => parse_v6(text).map(IpAddr::from),
+    }
+}
+
+fn parse_v4(text: &[u8]) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let mut parts = text.split(|&b| b == b'.');
+    for slot in out.iter_mut() {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        *slot = u8::try_from(crate::num::parse_u64(part)?).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+fn parse_v6(text: &[u8]) -> Option<[u8; 16]> {
+    // Bytes as they are read; at `::` the position is noted and the tail is moved right at
+    // the end.
+    let mut out = [0u8; 16];
+    let mut n = 0;
+    let mut gap = None;
+    let mut rest = text;
+    if let Some(after) = rest.strip_prefix(b"::") {
+        gap = Some(0);
+        rest = after;
+    }
+    while !rest.is_empty() {
+        let end = rest.iter().position(|&b| b == b':').unwrap_or(rest.len());
+        let part = rest.get(..end)?;
+        let bytes = if end == rest.len() && part.contains(&b'.') {
+            parse_v4(part)?
+        } else {
+            if part.is_empty() || part.len() > 4 {
+                return None;
+            }
+            let mut word = 0u16;
+            for &b in part {
+                word = word << 4 | char::from(b).to_digit(16)? as u16;
+            }
+            let [hi, lo] = word.to_be_bytes();
+            [hi, lo, 0, 0]
+        };
+        let len = if part.contains(&b'.') { 4 } else { 2 };
+        out.get_mut(n..n + len)?.copy_from_slice(bytes.get(..len)?);
+        n += len;
+        let separated = end < rest.len();
+        rest = rest.get(end + 1..).unwrap_or(&[]);
+        if separated && rest.is_empty() {
+            return None; // a trailing single `:`
+        }
+        if let Some(after) = rest.strip_prefix(b":") {
+            if gap.is_some() {
+                return None;
+            }
+            gap = Some(n);
+            rest = after;
+        }
+    }
+    match gap {
+        None if n == 16 => Some(out),
+        // `::` stands for the zero groups between the head and the tail.
+        Some(at) if n < 16 => {
+            out.get_mut(at..)?.rotate_right(16 - n);
+            Some(out)
+        }
+        _ => None,
+    }
 }
 
 /// The first address listed for `name` (case-insensitive, as host names are).
@@ -82,5 +151,39 @@ mod tests {
             )
         );
         assert_eq!(parse_ip(&[b'1'; 64]), None);
+    }
+
+    /// The hand parser agrees with std's (the reference) on every literal form and on broken
+    /// ones.
+    #[test]
+    fn parse_ip_agrees_with_std() {
+        let mut cases: Vec<String> = [
+            "0.0.0.0", "255.255.255.255", "1.2.3.4", "01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1",
+            "1..2.3", ".1.2.3", "1.2.3.4.", "::", "::1", "1::", "1::2", "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", ":1", "1:",
+            ":::", "1:::2", "1::2::3", "12345::", "abcd:EF01::", "g::", "::ffff:1.2.3.4",
+            "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "1.2.3.4::", "::1.2.3",
+            "fe80::1%eth0", "[::1]", "", " ", "1.2.3.4 ", "+1.2.3.4", "0x1.2.3.4", "::ffff:01.2.3.4",
+            "1:2:3:4:5::1.2.3.4", "1::2:3:4:5:6:7", "1:2::3:", ":1::2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every split of a full address into head `::` tail.
+        let groups = ["0", "a", "ff", "1234", "ABCD", "0000", "00000"];
+        for i in 0..9 {
+            for j in 0..9 {
+                if i + j <= 8 {
+                    let head: Vec<&str> = (0..i).map(|k| groups[k % groups.len()]).collect();
+                    let tail: Vec<&str> = (0..j).map(|k| groups[(k + 3) % groups.len()]).collect();
+                    cases.push(format!("{}::{}", head.join(":"), tail.join(":")));
+                    cases.push(format!("{}:{}", head.join(":"), tail.join(":")));
+                }
+            }
+        }
+        for case in &cases {
+            let reference: Option<IpAddr> = case.parse().ok();
+            assert_eq!(parse_ip(case.as_bytes()), reference, "{case:?}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use heapless::Vec;
 use rustix::io::Errno;
 
 use crate::cli::SinkKind;
-use crate::cli::{self, Command, Config};
+use crate::cli::{self, Action, Config};
 use crate::encode::{line, Format, Out};
 use crate::probe::fs::Root;
 use crate::probe::procs::{self, Want};
@@ -35,10 +35,10 @@ pub fn main(args: &[&[u8]]) -> u8 {
             }
         },
     };
-    let command = cli::parse(args, config_file);
-    match command {
-        Ok(Command::Help) => write_all(crate::sys::stdout(), cli::HELP.as_bytes()).map_or(3, |_| 0),
-        Ok(Command::Version) => {
+    let mut cfg = Config::default();
+    match cli::parse_into(args, config_file, &mut cfg) {
+        Ok(Action::Help) => write_all(crate::sys::stdout(), cli::HELP.as_bytes()).map_or(3, |_| 0),
+        Ok(Action::Version) => {
             let mut buf = [0u8; 128];
             let mut out = Out::new(&mut buf);
             for part in [
@@ -50,7 +50,7 @@ pub fn main(args: &[&[u8]]) -> u8 {
             }
             write_all(crate::sys::stdout(), out.as_bytes()).map_or(3, |_| 0)
         }
-        Ok(Command::Run(cfg)) => run(&cfg),
+        Ok(Action::Run) => run(&cfg),
         Err(e) => {
             fail(&[
                 e.what.as_bytes(),
@@ -122,14 +122,11 @@ pub fn fail(parts: &[&[u8]]) {
     let _ = write_all(crate::sys::stderr(), out.as_bytes());
 }
 
-/// Runs every enabled probe and fills the record.
-pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
+/// Runs every enabled probe and fills the record (in place: a returned `Record` is copied).
+pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
     let root = Root::new(cfg.root);
-    let mut rec = Record {
-        wall_ms: crate::sys::wall_ms(),
-        host: system::hostname(&root),
-        ..Record::default()
-    };
+    rec.wall_ms = crate::sys::wall_ms();
+    rec.host = system::hostname(&root);
     if cfg.runs(cli::SYSTEM) {
         rec.system = Some(system::probe(&root));
     }
@@ -276,7 +273,6 @@ pub fn collect<'a>(cfg: &Config<'a>) -> Record<'a> {
     if cfg.runs(cli::MEMORY) {
         rec.memory = Some(memory::probe(&root));
     }
-    rec
 }
 
 /// Each mount's `statvfs` result, as the deadline child publishes them.
@@ -322,7 +318,8 @@ pub fn run(cfg: &Config) -> u8 {
         }
     };
     let started = crate::sys::monotonic_ms();
-    let mut rec = collect(cfg);
+    let mut rec = Record::default();
+    collect(cfg, &mut rec);
     // The deadline (--timeout). `statvfs` on a dead NFS server sleeps uninterruptibly, so the
     // agent never makes that call itself: a child makes them, and at the
     // deadline it is abandoned; mounts it had not answered say `timeout`, exit 3, and the

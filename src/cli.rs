@@ -237,12 +237,34 @@ pub fn config_path<'a>(args: &[&'a [u8]]) -> Option<&'a [u8]> {
     path
 }
 
+/// What the command line asks for besides a run's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Run,
+    Help,
+    Version,
+}
+
 /// Parses `args` (with `args[0]` the program name) over the contents of the config file.
 pub fn parse<'a>(
     args: &[&'a [u8]],
     config_file: Option<&'a [u8]>,
 ) -> Result<Command<'a>, CliError<'a>> {
     let mut cfg = Config::default();
+    Ok(match parse_into(args, config_file, &mut cfg)? {
+        Action::Run => Command::Run(cfg),
+        Action::Help => Command::Help,
+        Action::Version => Command::Version,
+    })
+}
+
+/// [`parse`] into the caller's `cfg` (which starts as `Config::default()`): the agent's
+/// configuration is filled where it lives, not copied out of a returned value.
+pub fn parse_into<'a>(
+    args: &[&'a [u8]],
+    config_file: Option<&'a [u8]>,
+    cfg: &mut Config<'a>,
+) -> Result<Action, CliError<'a>> {
     let mut replaced = [false; 5];
     if let Some(bytes) = config_file {
         for line in crate::num::lines(bytes) {
@@ -258,7 +280,7 @@ pub fn parse<'a>(
             if SWITCHES.contains(&key) || key == b"config" {
                 return err("not allowed in a config file", key);
             }
-            apply(&mut cfg, &mut replaced, key, value, Source::File)?;
+            apply(cfg, &mut replaced, key, value, Source::File)?;
         }
     }
     let mut it = args.iter().skip(1);
@@ -274,8 +296,8 @@ pub fn parse<'a>(
             None => (flag, None),
         };
         match name {
-            b"help" | b"h" => return Ok(Command::Help),
-            b"version" | b"V" => return Ok(Command::Version),
+            b"help" | b"h" => return Ok(Action::Help),
+            b"version" | b"V" => return Ok(Action::Version),
             b"fix-dry-run" if inline.is_none() => {
                 cfg.fix_dry_run = true;
                 continue;
@@ -292,7 +314,7 @@ pub fn parse<'a>(
                 None => return err("missing value for", arg),
             },
         };
-        apply(&mut cfg, &mut replaced, name, value, Source::Cli)?;
+        apply(cfg, &mut replaced, name, value, Source::Cli)?;
     }
     let owners = cfg
         .services
@@ -330,7 +352,7 @@ pub fn parse<'a>(
     if t.ntp_offset_warn_ms > t.ntp_offset_crit_ms {
         return err("--ntp-offset-warn-ms must be <= --ntp-offset-crit-ms", b"");
     }
-    Ok(Command::Run(cfg))
+    Ok(Action::Run)
 }
 
 fn valid_name(name: &[u8], max: usize) -> bool {

@@ -13,16 +13,9 @@ use crate::num::{parse_u64, trim};
 use crate::record::{MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
 use crate::verdict::Thresholds;
 
-/// The checks, as named by `--skip` and `--only`; bits of [`Config::checks`].
-pub const CHECKS: [(&str, u8); 7] = [
-    ("clock", CLOCK),
-    ("timesync", TIMESYNC),
-    ("linger", LINGER),
-    ("service", SERVICE),
-    ("disk", DISK),
-    ("memory", MEMORY),
-    ("system", SYSTEM),
-];
+/// The checks, as named by `--skip` and `--only`: the check at position i is bit `1 << i` of
+/// [`Config::checks`].
+pub const CHECKS: &str = "clock timesync linger service disk memory system";
 pub const CLOCK: u8 = 1;
 pub const TIMESYNC: u8 = 2;
 pub const LINGER: u8 = 4;
@@ -198,29 +191,32 @@ enum Flag {
     Fix,
 }
 
-const FLAGS: [(&[u8], Flag); 18] = [
-    (b"root", Flag::Root),
-    (b"config", Flag::Config),
-    (b"user", Flag::User),
-    (b"service", Flag::Service),
-    (b"user-service", Flag::UserService),
-    (b"mount", Flag::Mount),
-    (b"skip", Flag::Skip),
-    (b"only", Flag::Only),
-    (b"format", Flag::Format),
-    (b"out", Flag::Out),
-    (b"append", Flag::Append),
-    (b"udp", Flag::Udp),
-    (b"max-bytes", Flag::MaxBytes),
-    (b"key-file", Flag::KeyFile),
-    (b"timeout", Flag::Timeout),
-    (b"state", Flag::State),
-    (b"ntp-server", Flag::NtpServer),
-    (b"fix", Flag::Fix),
+/// The names of [`FLAGS`], in order.
+const FLAG_NAMES: &str = "root config user service user-service mount skip only format out \
+                          append udp max-bytes key-file timeout state ntp-server fix";
+const FLAGS: [Flag; 18] = [
+    Flag::Root,
+    Flag::Config,
+    Flag::User,
+    Flag::Service,
+    Flag::UserService,
+    Flag::Mount,
+    Flag::Skip,
+    Flag::Only,
+    Flag::Format,
+    Flag::Out,
+    Flag::Append,
+    Flag::Udp,
+    Flag::MaxBytes,
+    Flag::KeyFile,
+    Flag::Timeout,
+    Flag::State,
+    Flag::NtpServer,
+    Flag::Fix,
 ];
 
 fn flag_of(name: &[u8]) -> Option<Flag> {
-    FLAGS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    FLAGS.get(crate::num::word_index(FLAG_NAMES, name)?).copied()
 }
 
 /// The path given with `--config`, if any (the caller reads it, then calls [`parse`]).
@@ -367,7 +363,7 @@ fn checks_mask(list: &[u8]) -> Option<u8> {
     let mut mask = 0;
     for name in list.split(|&b| b == b',') {
         let name = trim(name);
-        mask |= CHECKS.iter().find(|(n, _)| n.as_bytes() == name)?.1;
+        mask |= 1 << crate::num::word_index(CHECKS, name)?;
     }
     Some(mask)
 }
@@ -570,6 +566,35 @@ mod tests {
             Command::Run(cfg) => Ok(cfg),
             other => panic!("expected run, got {other:?}"),
         }
+    }
+
+    /// The name tables are one string each: every name lands on its own flag, check or slot.
+    #[test]
+    fn name_tables_line_up() {
+        assert_eq!(FLAG_NAMES.split(' ').count(), FLAGS.len());
+        for (name, flag) in [
+            ("root", Flag::Root),
+            ("user-service", Flag::UserService),
+            ("max-bytes", Flag::MaxBytes),
+            ("ntp-server", Flag::NtpServer),
+            ("fix", Flag::Fix),
+        ] {
+            assert_eq!(flag_of(name.as_bytes()), Some(flag), "{name}");
+        }
+        assert_eq!(flag_of(b"roo"), None);
+        assert_eq!(flag_of(b""), None);
+        assert_eq!(checks_mask(b"clock,system"), Some(CLOCK | SYSTEM));
+        assert_eq!(checks_mask(b"memory"), Some(MEMORY));
+        assert_eq!(CHECKS.split(' ').count(), 7);
+        let mut t = Thresholds::default();
+        assert_eq!(Thresholds::FLAGS.split(' ').count(), 13);
+        *t.by_flag(b"inodes-free-crit").unwrap().0 = 1;
+        *t.by_flag(b"ntp-offset-crit-ms").unwrap().0 = 2;
+        assert_eq!((t.inodes_free_crit_pct, t.ntp_offset_crit_ms), (1, 2));
+        assert_eq!(t.by_flag(b"mem-avail-crit").unwrap().1, 100);
+        assert_eq!(t.by_flag(b"offset-warn-ms").unwrap().1, 1_000_000_000_000);
+        assert_eq!(Format::from_name(b"nagios"), Some(Format::Nagios));
+        assert_eq!(Format::from_name(b"line json"), None);
     }
 
     #[test]

@@ -95,6 +95,12 @@ pub fn fields(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty())
 }
 
+/// The position of `name` among the space-separated words of `list` (`"a bc d"`, `b"bc"` → 1).
+/// Name tables are kept as one string: one pointer instead of one per name.
+pub fn word_index(list: &str, name: &[u8]) -> Option<usize> {
+    list.as_bytes().split(|&b| b == b' ').position(|w| w == name)
+}
+
 /// Splits into lines at `\n` (a trailing `\r` is kept: callers trim).
 pub fn lines(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(|&b| b == b'\n')

@@ -139,26 +139,15 @@ impl Thresholds {
     /// The flags (and config keys) that set thresholds, with their largest value: 100 for a
     /// percent, 10^12 for a limit in ms or s (so it can be scaled to µs without overflow).
     /// In the order of [`Thresholds::by_flag`]'s fields.
-    pub const FLAGS: [(&'static [u8], u64); 13] = [
-        (b"disk-free-warn", 100),
-        (b"disk-free-crit", 100),
-        (b"inodes-free-warn", 100),
-        (b"inodes-free-crit", 100),
-        (b"mem-avail-warn", 100),
-        (b"mem-avail-crit", 100),
-        (b"offset-warn-ms", 1_000_000_000_000),
-        (b"offset-crit-ms", 1_000_000_000_000),
-        (b"maxerror-warn-ms", 1_000_000_000_000),
-        (b"maxerror-crit-ms", 1_000_000_000_000),
-        (b"sync-age-warn-s", 1_000_000_000_000),
-        (b"ntp-offset-warn-ms", 1_000_000_000_000),
-        (b"ntp-offset-crit-ms", 1_000_000_000_000),
-    ];
+    /// The first six are percents, the rest limits in ms or s.
+    pub const FLAGS: &'static str = "disk-free-warn disk-free-crit inodes-free-warn \
+        inodes-free-crit mem-avail-warn mem-avail-crit offset-warn-ms offset-crit-ms \
+        maxerror-warn-ms maxerror-crit-ms sync-age-warn-s ntp-offset-warn-ms ntp-offset-crit-ms";
 
     /// The threshold a flag sets, and its largest value.
     pub fn by_flag(&mut self, flag: &[u8]) -> Option<(&mut u64, u64)> {
-        let i = Self::FLAGS.iter().position(|(name, _)| *name == flag)?;
-        let max = Self::FLAGS.get(i)?.1;
+        let i = crate::num::word_index(Self::FLAGS, flag)?;
+        let max = if i < 6 { 100 } else { 1_000_000_000_000 };
         let slot = match i {
             0 => &mut self.disk_free_warn_pct,
             1 => &mut self.disk_free_crit_pct,

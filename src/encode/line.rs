@@ -50,6 +50,7 @@ pub fn escaped(out: &mut Out, name: &[u8]) {
 
 /// One field of a check: `,KEY:VALUE` (top-level ` KEY=VALUE` for the node's). Unknown
 /// values (but for a [`V::Word`]), and false [`IF_TRUE`] booleans, are left out.
+#[inline(never)]
 fn field(out: &mut Out, spec: &Spec, v: V, node: bool) {
     let key = spec.line();
     if key.is_empty() || v == V::Null || (v == V::Bool(false) && spec.np1 & IF_TRUE != 0) {

@@ -23,19 +23,20 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [(&'static str, Format); 5] = [
-        ("line", Format::Line),
-        ("json", Format::Json),
-        ("influx", Format::Influx),
-        ("prom", Format::Prom),
-        ("nagios", Format::Nagios),
+    /// The formats' names, in the order of [`Format::ALL`].
+    pub const NAMES: &'static str = "line json influx prom nagios";
+    pub const ALL: [Format; 5] = [
+        Format::Line,
+        Format::Json,
+        Format::Influx,
+        Format::Prom,
+        Format::Nagios,
     ];
 
     pub fn from_name(name: &[u8]) -> Option<Format> {
         Format::ALL
-            .iter()
-            .find(|(n, _)| n.as_bytes() == name)
-            .map(|(_, f)| *f)
+            .get(crate::num::word_index(Format::NAMES, name)?)
+            .copied()
     }
 
     /// Encodes `r`, seen as `checks` ([`model::checks`]), in this format (check

@@ -33,11 +33,7 @@ pub enum Step {
 impl Step {
     /// The record key after `fix.`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Step::EnableLinger => "enable-linger",
-            Step::RestartTimesyncd => "restart-timesyncd",
-            Step::SetNtp => "set-ntp",
-        }
+        crate::num::word_at("enable-linger restart-timesyncd set-ntp", self as usize)
     }
 
     /// The program (found on the node) and its arguments (the user appended for linger).

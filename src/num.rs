@@ -101,6 +101,32 @@ pub fn word_index(list: &str, name: &[u8]) -> Option<usize> {
     list.as_bytes().split(|&b| b == b' ').position(|w| w == name)
 }
 
+/// The word at `index` in the space-separated `list` (the inverse of [`word_index`]); empty
+/// past the end. Enums name their values this way: one string instead of a table of pointers.
+pub fn word_at(list: &'static str, index: usize) -> &'static str {
+    part(list, b' ', index)
+}
+
+/// The piece at `index` of `list` split at `sep`; empty past the end. A byte loop, not
+/// `str::split`: a few bytes instead of the generic splitter.
+pub fn part(list: &'static str, sep: u8, index: usize) -> &'static str {
+    let (mut start, mut n) = (0, 0);
+    for (i, &b) in list.as_bytes().iter().enumerate() {
+        if b == sep {
+            if n == index {
+                return list.get(start..i).unwrap_or("");
+            }
+            n += 1;
+            start = i + 1;
+        }
+    }
+    if n == index {
+        list.get(start..).unwrap_or("")
+    } else {
+        ""
+    }
+}
+
 /// Splits into lines at `\n` (a trailing `\r` is kept: callers trim).
 pub fn lines(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(|&b| b == b'\n')
@@ -109,6 +135,16 @@ pub fn lines(s: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_tables() {
+        assert_eq!(word_index("a bc d", b"bc"), Some(1));
+        assert_eq!(word_index("a bc d", b"b"), None);
+        assert_eq!(word_index("a bc d", b""), None);
+        assert_eq!((word_at("a bc d", 0), word_at("a bc d", 2), word_at("a bc d", 3)), ("a", "d", ""));
+        assert_eq!(part("x\x1fy\x1f", 0x1f, 2), "");
+        assert_eq!(part("x\x1fy\x1f", 0x1f, 1), "y");
+    }
 
     #[test]
     fn unsigned() {

@@ -78,14 +78,7 @@ pub enum Daemon {
 
 impl Daemon {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Daemon::None => "none",
-            Daemon::Timesyncd => "timesyncd",
-            Daemon::Chronyd => "chronyd",
-            Daemon::Ntpd => "ntpd",
-            Daemon::BusyboxNtpd => "busybox-ntpd",
-            Daemon::Unknown => "unknown",
-        }
+        crate::num::word_at("none timesyncd chronyd ntpd busybox-ntpd unknown", self as usize)
     }
 }
 
@@ -121,12 +114,7 @@ pub enum Linger {
 
 impl Linger {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Linger::On => "on",
-            Linger::Off => "off",
-            Linger::NotApplicable => "n/a",
-            Linger::Unknown => "unknown",
-        }
+        crate::num::word_at("on off n/a unknown", self as usize)
     }
 }
 
@@ -181,12 +169,7 @@ pub enum Via {
 
 impl Via {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Via::Invocation => "inv",
-            Via::Cgroup => "cg",
-            Via::Process => "proc",
-            Via::None => "none",
-        }
+        crate::num::word_at("inv cg proc none", self as usize)
     }
 }
 

@@ -76,11 +76,7 @@ pub enum Problem {
 
 impl Problem {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Problem::New => "new",
-            Problem::Corrupt => "corrupt",
-            Problem::Foreign => "foreign",
-        }
+        crate::num::word_at("new corrupt foreign", self as usize)
     }
 }
 

@@ -38,12 +38,7 @@ impl Status {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Crit => "crit",
-            Status::Unknown => "unknown",
-        }
+        crate::num::word_at("ok warn crit unknown", self as usize)
     }
 
     fn rank(self) -> u8 {
@@ -180,11 +175,7 @@ pub enum SyncRule {
 
 impl SyncRule {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SyncRule::Systemd => "systemd",
-            SyncRule::Busybox => "busybox",
-            SyncRule::No => "no",
-        }
+        crate::num::word_at("systemd busybox no", self as usize)
     }
 }
 

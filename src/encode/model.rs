@@ -61,22 +61,7 @@ pub const IF_TRUE: u8 = 8;
 
 impl Spec {
     fn part(&self, index: usize) -> &'static str {
-        // A byte loop, not `str::split`: a few bytes instead of the generic splitter.
-        let (mut start, mut n) = (0, 0);
-        for (i, &b) in self.packed.as_bytes().iter().enumerate() {
-            if b == 0x1f {
-                if n == index {
-                    return self.packed.get(start..i).unwrap_or("");
-                }
-                n += 1;
-                start = i + 1;
-            }
-        }
-        if n == index {
-            self.packed.get(start..).unwrap_or("")
-        } else {
-            ""
-        }
+        crate::num::part(self.packed, 0x1f, index)
     }
 
     /// JSON key and InfluxDB field name; empty for a Prometheus-only field.

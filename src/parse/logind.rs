@@ -26,28 +26,23 @@ pub enum LoginState {
 }
 
 impl LoginState {
+    const NAMES: &'static str = "offline opening lingering online active closing other";
+    const ALL: [LoginState; 6] = [
+        LoginState::Offline,
+        LoginState::Opening,
+        LoginState::Lingering,
+        LoginState::Online,
+        LoginState::Active,
+        LoginState::Closing,
+    ];
+
     pub fn from_bytes(value: &[u8]) -> LoginState {
-        match value {
-            b"offline" => LoginState::Offline,
-            b"opening" => LoginState::Opening,
-            b"lingering" => LoginState::Lingering,
-            b"online" => LoginState::Online,
-            b"active" => LoginState::Active,
-            b"closing" => LoginState::Closing,
-            _ => LoginState::Other,
-        }
+        let i = crate::num::word_index(LoginState::NAMES, value);
+        i.and_then(|i| LoginState::ALL.get(i)).copied().unwrap_or(LoginState::Other)
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            LoginState::Offline => "offline",
-            LoginState::Opening => "opening",
-            LoginState::Lingering => "lingering",
-            LoginState::Online => "online",
-            LoginState::Active => "active",
-            LoginState::Closing => "closing",
-            LoginState::Other => "other",
-        }
+        crate::num::word_at(LoginState::NAMES, self as usize)
     }
 }
 

@@ -132,7 +132,7 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
             }
         }
         for (spec, v) in c.fields() {
-            field(out, spec, v, node);
+            field(out, &spec, v, node);
         }
     }
 

@@ -38,10 +38,9 @@ fn opt(n: Option<u64>) -> V<'static> {
     n.map_or(V::Null, int)
 }
 
-/// A field: its JSON key and InfluxDB field name, its Prometheus metric and help, and its np1
-/// name, packed in one string (`NAME \x1f PROM \x1f HELP \x1f NP1`: one pointer per field
-/// instead of four).
-#[derive(Debug)]
+/// A field: its JSON key and InfluxDB field name, its Prometheus metric and help, its np1 name
+/// (`NAME \x1f PROM \x1f HELP \x1f NP1`, a piece of its kind's [`Fields`] string) and units.
+#[derive(Debug, Clone, Copy)]
 pub struct Spec {
     packed: &'static str,
     /// The Prometheus value is the value / 10^shift (µs → s: 6, percent → ratio: 2).
@@ -85,13 +84,40 @@ impl Spec {
     }
 }
 
-/// `spec!(NAME, PROM, HELP, SHIFT)`, then `; NP1 [, NP1_FLAGS]` for a field np1 carries.
-macro_rules! spec {
-    ($name:expr, $prom:expr, $help:expr, $shift:expr $(; $line:expr $(, $flags:expr)?)? $(,)?) => {
+/// The fields of a kind: every [`Spec`]'s names in one string (`\x1e` between fields) and one
+/// byte of units per field (`shift | np1 << 3`): two pointers per kind, not one per field.
+#[derive(Debug)]
+pub struct Fields {
+    packed: &'static str,
+    units: &'static [u8],
+}
+
+impl Fields {
+    pub fn len(&self) -> usize {
+        self.units.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+    }
+
+    /// The field at `index` (an empty one past the end).
+    pub fn spec(&self, index: usize) -> Spec {
+        let units = self.units.get(index).copied().unwrap_or(0);
         Spec {
-            packed: concat!($name, "\x1f", $prom, "\x1f", $help, "\x1f" $(, $line)?),
-            shift: $shift,
-            np1: 0 $($(| $flags)?)?,
+            packed: crate::num::part(self.packed, 0x1e, index),
+            shift: units & 7,
+            np1: units >> 3,
+        }
+    }
+}
+
+/// `fields![(NAME, PROM, HELP, SHIFT), ...]`; a field np1 carries adds `; NP1 [, NP1_FLAGS]`.
+macro_rules! fields {
+    ($( ($name:expr, $prom:expr, $help:expr, $shift:expr $(; $line:expr $(, $flags:expr)?)? $(,)?) ),* $(,)?) => {
+        Fields {
+            packed: concat!($($name, "\x1f", $prom, "\x1f", $help, "\x1f", $($line,)? "\x1e",)*),
+            units: &[$($shift | ((0 $($(| $flags)?)?) << 3)),*],
         }
     };
 }
@@ -106,7 +132,7 @@ pub struct Kind {
     /// np1 key (`clock`, `svc`...); empty for the node, whose fields are top-level np1 tokens.
     pub line: &'static str,
     pub list: bool,
-    pub specs: &'static [Spec],
+    pub fields: Fields,
 }
 
 pub static NODE: Kind = Kind {
@@ -114,16 +140,15 @@ pub static NODE: Kind = Kind {
     json: "system",
     line: "",
     list: false,
-    specs: &[
-        spec!("uptime_s", "uptime_seconds", "Time since boot.", 0; "up"),
+    fields: fields![
+        ("uptime_s", "uptime_seconds", "Time since boot.", 0; "up"),
         // np1: `load=1,5,15` (a `,` key continues the token before it).
-        spec!("load1", "load1", "1-minute load average.", 0; "load"),
-        spec!("load5", "load5", "5-minute load average.", 0; ","),
-        spec!("load15", "load15", "15-minute load average.", 0; ","),
-        spec!("boot_id", "boot_info", "Boot id, changes at every boot.", 0; "boot"),
-        spec!("kernel", "kernel_info", "Kernel release.", 0; "kern"),
-        spec!("arch", "arch_info", "CPU of the agent binary.", 0),
-    ],
+        ("load1", "load1", "1-minute load average.", 0; "load"),
+        ("load5", "load5", "5-minute load average.", 0; ","),
+        ("load15", "load15", "15-minute load average.", 0; ","),
+        ("boot_id", "boot_info", "Boot id, changes at every boot.", 0; "boot"),
+        ("kernel", "kernel_info", "Kernel release.", 0; "kern"),
+        ("arch", "arch_info", "CPU of the agent binary.", 0),],
 };
 
 pub static CLOCK: Kind = Kind {
@@ -131,59 +156,58 @@ pub static CLOCK: Kind = Kind {
     json: "clock",
     line: "clock",
     list: false,
-    specs: &[
-        spec!(
+    fields: fields![
+        (
             "sync",
             "clock_sync_info",
             "Rule that found the clock synchronized: systemd, busybox or no.",
             0,
         ),
-        spec!(
+        (
             "sd_synced",
             "clock_systemd_synced",
             "1 if maxerror < 16 s (timedatectl's rule).",
             0; "sd"
         ),
-        spec!(
+        (
             "ne_synced",
             "clock_node_exporter_synced",
             "1 if adjtimex did not return TIME_ERROR (node_exporter's rule).",
             0; "ne"
         ),
-        spec!(
+        (
             "kstate",
             "clock_kernel_state",
             "adjtimex return value, 0 TIME_OK to 5 TIME_ERROR.",
             0; "ks"
         ),
-        spec!("kstatus", "clock_kernel_status_flags", "adjtimex STA_* flags.", 0; "kf", HEX),
-        spec!("offset_us", "clock_offset_seconds", "Remaining kernel PLL offset.", 6; "off_us"),
-        spec!(
+        ("kstatus", "clock_kernel_status_flags", "adjtimex STA_* flags.", 0; "kf", HEX),
+        ("offset_us", "clock_offset_seconds", "Remaining kernel PLL offset.", 6; "off_us"),
+        (
             "freq_ppm",
             "clock_frequency_adjustment_ratio",
             "Kernel frequency correction.",
             6; "ppm"
         ),
-        spec!("maxerror_us", "clock_maxerror_seconds", "Kernel maximum error.", 6; "maxe_ms", MILLI),
-        spec!("esterror_us", "clock_esterror_seconds", "Kernel estimated error.", 6; "este_ms", MILLI),
-        spec!("tai_s", "clock_tai_offset_seconds", "TAI minus UTC.", 0; "tai"),
-        spec!("errno", "", "", 0; "errno"),
-        spec!(
+        ("maxerror_us", "clock_maxerror_seconds", "Kernel maximum error.", 6; "maxe_ms", MILLI),
+        ("esterror_us", "clock_esterror_seconds", "Kernel estimated error.", 6; "este_ms", MILLI),
+        ("tai_s", "clock_tai_offset_seconds", "TAI minus UTC.", 0; "tai"),
+        ("errno", "", "", 0; "errno"),
+        (
             "ntp_offset_us",
             "clock_ntp_offset_seconds",
             "Offset from the --ntp-server, measured by SNTP.",
             6; "ntp_off_us"
         ),
-        spec!("ntp_delay_us", "clock_ntp_delay_seconds", "Round trip to the --ntp-server.", 6; "ntp_rtt_us"),
-        spec!("ntp_stratum", "clock_ntp_stratum", "Stratum of the --ntp-server.", 0; "ntp_st"),
-        spec!("ntp_error", "clock_ntp_error_info", "Why the --ntp-server gave no offset.", 0; "ntp"),
-        spec!(
+        ("ntp_delay_us", "clock_ntp_delay_seconds", "Round trip to the --ntp-server.", 6; "ntp_rtt_us"),
+        ("ntp_stratum", "clock_ntp_stratum", "Stratum of the --ntp-server.", 0; "ntp_st"),
+        ("ntp_error", "clock_ntp_error_info", "Why the --ntp-server gave no offset.", 0; "ntp"),
+        (
             "bad_since_ms",
             "clock_bad_since_timestamp_seconds",
             "Since when the clock check has failed (--state).",
             3; "bad_since"
-        ),
-    ],
+        ),],
 };
 
 pub static TIMESYNC: Kind = Kind {
@@ -191,15 +215,14 @@ pub static TIMESYNC: Kind = Kind {
     json: "timesync",
     line: "ntp",
     list: false,
-    specs: &[
-        spec!("daemon", "timesync_daemon_info", "Time daemon found running.", 0; "d"),
-        spec!(
+    fields: fields![
+        ("daemon", "timesync_daemon_info", "Time daemon found running.", 0; "d"),
+        (
             "synced_age_s",
             "timesync_last_sync_age_seconds",
             "Time since timesyncd's last accepted sample.",
             0; "age_s"
-        ),
-    ],
+        ),],
 };
 
 pub static LINGER: Kind = Kind {
@@ -207,17 +230,16 @@ pub static LINGER: Kind = Kind {
     json: "users",
     line: "linger",
     list: true,
-    specs: &[
-        spec!("uid", "", "", 0; "uid"),
-        spec!("linger", "", "", 0; "lg"),
-        spec!(
+    fields: fields![
+        ("uid", "", "", 0; "uid"),
+        ("linger", "", "", 0; "lg"),
+        (
             "",
             "user_linger_enabled",
             "1 if logind keeps the user's manager without a session.",
             0,
         ),
-        spec!("state", "user_state_info", "logind's state of the user.", 0; "st"),
-    ],
+        ("state", "user_state_info", "logind's state of the user.", 0; "st"),],
 };
 
 pub static SERVICE: Kind = Kind {
@@ -225,29 +247,28 @@ pub static SERVICE: Kind = Kind {
     json: "services",
     line: "svc",
     list: true,
-    specs: &[
-        spec!("via", "", "", 0; "via"),
-        spec!("", "service_active", "1 if the unit or process runs.", 0),
-        spec!("pid", "", "", 0; "pid"),
-        spec!(
+    fields: fields![
+        ("via", "", "", 0; "via"),
+        ("", "service_active", "1 if the unit or process runs.", 0),
+        ("pid", "", "", 0; "pid"),
+        (
             "start_cs",
             "service_start_after_boot_seconds",
             "Start of the main process after boot; changes on a restart.",
             2; "start_cs"
         ),
-        spec!(
+        (
             "restarted",
             "service_restarted",
             "1 if the main process changed since the last run (--state).",
             0; "rs", IF_TRUE
         ),
-        spec!(
+        (
             "down_since_ms",
             "service_down_since_timestamp_seconds",
             "Since when the service has been down (--state).",
             3; "down_since"
-        ),
-    ],
+        ),],
 };
 
 pub static DISK: Kind = Kind {
@@ -255,19 +276,18 @@ pub static DISK: Kind = Kind {
     json: "disks",
     line: "disk",
     list: true,
-    specs: &[
-        spec!("size_bytes", "disk_size_bytes", "Filesystem size.", 0; "mb", MEBI),
-        spec!(
+    fields: fields![
+        ("size_bytes", "disk_size_bytes", "Filesystem size.", 0; "mb", MEBI),
+        (
             "avail_bytes",
             "disk_avail_bytes",
             "Space available to unprivileged users.",
             0; "free_mb", MEBI
         ),
-        spec!("used_pct", "disk_used_ratio", "Space used, as df's Use%.", 2; "use"),
-        spec!("inodes_used_pct", "disk_inodes_used_ratio", "Inodes used.", 2; "ino"),
-        spec!("read_only", "disk_read_only", "1 if mounted read-only.", 0; "ro", IF_TRUE),
-        spec!("errno", "", "", 0; "errno"),
-    ],
+        ("used_pct", "disk_used_ratio", "Space used, as df's Use%.", 2; "use"),
+        ("inodes_used_pct", "disk_inodes_used_ratio", "Inodes used.", 2; "ino"),
+        ("read_only", "disk_read_only", "1 if mounted read-only.", 0; "ro", IF_TRUE),
+        ("errno", "", "", 0; "errno"),],
 };
 
 pub static MEMORY: Kind = Kind {
@@ -275,18 +295,17 @@ pub static MEMORY: Kind = Kind {
     json: "memory",
     line: "mem",
     list: false,
-    specs: &[
-        spec!("total_bytes", "memory_total_bytes", "MemTotal.", 0; "mb", MEBI),
-        spec!(
+    fields: fields![
+        ("total_bytes", "memory_total_bytes", "MemTotal.", 0; "mb", MEBI),
+        (
             "avail_bytes",
             "memory_available_bytes",
             "MemAvailable (estimated before Linux 3.14).",
             0; "avail_mb", MEBI
         ),
-        spec!("swap_total_bytes", "swap_total_bytes", "SwapTotal.", 0; "swap_mb", MEBI),
-        spec!("swap_free_bytes", "swap_free_bytes", "SwapFree.", 0; "swfree_mb", MEBI),
-        spec!("avail_estimated", "", "", 0; "est", IF_TRUE),
-    ],
+        ("swap_total_bytes", "swap_total_bytes", "SwapTotal.", 0; "swap_mb", MEBI),
+        ("swap_free_bytes", "swap_free_bytes", "SwapFree.", 0; "swfree_mb", MEBI),
+        ("avail_estimated", "", "", 0; "est", IF_TRUE),],
 };
 
 /// Most fields of any kind.
@@ -295,7 +314,7 @@ pub const MAX_FIELDS: usize = 16;
 pub const MAX_CHECKS: usize = 4 + MAX_USERS + MAX_SERVICES + MAX_MOUNTS;
 
 /// One check of a record: kind, instance labels, verdict, field values (aligned with
-/// `kind.specs`).
+/// `kind.fields`).
 #[derive(Debug, Clone, Copy)]
 pub struct Check<'a> {
     pub kind: &'static Kind,
@@ -333,8 +352,11 @@ impl<'a> Check<'a> {
     }
 
     /// `(spec, value)` pairs.
-    pub fn fields(&self) -> impl Iterator<Item = (&'static Spec, V<'a>)> + '_ {
-        self.kind.specs.iter().zip(self.values.iter().copied())
+    pub fn fields(&self) -> impl Iterator<Item = (Spec, V<'a>)> + '_ {
+        let kind = self.kind;
+        (0..kind.fields.len()).map(move |i| {
+            (kind.fields.spec(i), self.values.get(i).copied().unwrap_or(V::Null))
+        })
     }
 }
 
@@ -502,3 +524,28 @@ pub fn checks<'a>(r: &'a Record, t: &Thresholds) -> Vec<Check<'a>, MAX_CHECKS> {
     out
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each kind's packed names and units line up, and the values `checks` fills fit.
+    #[test]
+    fn field_tables_line_up() {
+        for kind in [&NODE, &CLOCK, &TIMESYNC, &LINGER, &SERVICE, &DISK, &MEMORY] {
+            let records = kind.fields.packed.matches('\x1e').count();
+            assert_eq!(records, kind.fields.len(), "{}", kind.check);
+            assert!(kind.fields.len() <= MAX_FIELDS, "{}", kind.check);
+            for i in 0..kind.fields.len() {
+                let spec = kind.fields.spec(i);
+                assert_eq!(spec.packed.matches('\x1f').count(), 3, "{} {i}", kind.check);
+                assert!(!(spec.name().is_empty() && spec.prom().is_empty()), "{} {i}", kind.check);
+                assert!(spec.prom().is_empty() || !spec.help().is_empty(), "{} {i}", kind.check);
+            }
+        }
+        let maxerror = CLOCK.fields.spec(7);
+        assert_eq!((maxerror.name(), maxerror.line(), maxerror.shift, maxerror.np1), ("maxerror_us", "maxe_ms", 6, MILLI));
+        assert_eq!(DISK.fields.spec(4).np1, IF_TRUE);
+        assert_eq!(MEMORY.fields.spec(9).name(), "", "past the end: empty");
+    }
+}

@@ -47,7 +47,7 @@ fn sample<'c>(
 }
 
 /// One sample of a field; nothing for an unknown value.
-fn field<'c>(out: &mut Out, spec: &'static Spec, c: &Check<'c>, v: V<'c>) {
+fn field<'c>(out: &mut Out, spec: &Spec, c: &Check<'c>, v: V<'c>) {
     let shift = u32::from(spec.shift);
     match v {
         V::Null | V::Word(_) => return,
@@ -110,14 +110,15 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
             .take_while(|c| core::ptr::eq(c.kind, first.kind))
             .count();
         let group = group.get(..len).unwrap_or(&[]);
-        for (i, spec) in first.kind.specs.iter().enumerate() {
+        for i in 0..first.kind.fields.len() {
+            let spec = first.kind.fields.spec(i);
             let known = |c: &Check| c.values.get(i).is_some_and(|v| !v.is_null());
             if spec.prom().is_empty() || !group.iter().any(known) {
                 continue;
             }
             family(out, spec.prom(), spec.help());
             for c in group {
-                field(out, spec, c, c.values.get(i).copied().unwrap_or(V::Null));
+                field(out, &spec, c, c.values.get(i).copied().unwrap_or(V::Null));
             }
         }
         start += len.max(1);

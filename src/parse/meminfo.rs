@@ -38,15 +38,7 @@ impl MemInfo {
 }
 
 /// The keys read, in the order of [`MemInfo`]'s fields.
-const KEYS: [&[u8]; 7] = [
-    b"MemTotal:",
-    b"MemAvailable:",
-    b"MemFree:",
-    b"Buffers:",
-    b"Cached:",
-    b"SwapTotal:",
-    b"SwapFree:",
-];
+const KEYS: &str = "MemTotal: MemAvailable: MemFree: Buffers: Cached: SwapTotal: SwapFree:";
 
 /// Parses the contents of `/proc/meminfo`.
 pub fn parse(bytes: &[u8]) -> MemInfo {
@@ -56,7 +48,7 @@ pub fn parse(bytes: &[u8]) -> MemInfo {
         let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
             continue;
         };
-        let Some(i) = KEYS.iter().position(|k| *k == key) else {
+        let Some(i) = crate::num::word_index(KEYS, key) else {
             continue;
         };
         let slot = match i {

@@ -8,7 +8,7 @@ use rustix::io::Errno;
 
 use crate::cli::SinkKind;
 use crate::cli::{self, Action, Config};
-use crate::encode::{line, Format, Out};
+use crate::encode::{Format, Out};
 use crate::probe::fs::Root;
 use crate::probe::procs::{self, Want};
 use crate::probe::services::{self, CgroupTree};
@@ -39,16 +39,8 @@ pub fn main(args: &[&[u8]]) -> u8 {
     match cli::parse_into(args, config_file, &mut cfg) {
         Ok(Action::Help) => write_all(crate::sys::stdout(), cli::HELP.as_bytes()).map_or(3, |_| 0),
         Ok(Action::Version) => {
-            let mut buf = [0u8; 128];
-            let mut out = Out::new(&mut buf);
-            for part in [
-                concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, "),
-                line::ARCH,
-                ")\n",
-            ] {
-                out.str(part);
-            }
-            write_all(crate::sys::stdout(), out.as_bytes()).map_or(3, |_| 0)
+            let version = concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, ", crate::arch!(), ")\n");
+            write_all(crate::sys::stdout(), version.as_bytes()).map_or(3, |_| 0)
         }
         Ok(Action::Run) => run(&cfg),
         Err(e) => {

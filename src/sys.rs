@@ -222,21 +222,18 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     let size = core::mem::size_of::<Slots<T, N>>();
     // SAFETY: a fresh anonymous shared mapping, not aliased by anything else.
     let page = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
+        use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
+        let prot = ProtFlags::READ | ProtFlags::WRITE;
+        mmap_anonymous(core::ptr::null_mut(), size, prot, MapFlags::SHARED)
     };
-    if page == libc::MAP_FAILED || page.is_null() {
-        let mut here = Slots::new();
-        here.run(ctx, count, step);
-        return then(Ended::Finished, &here);
-    }
-    let slots = page.cast::<Slots<T, N>>();
+    let slots = match page {
+        Ok(p) if !p.is_null() => p.cast::<Slots<T, N>>(),
+        _ => {
+            let mut here = Slots::new();
+            here.run(ctx, count, step);
+            return then(Ended::Finished, &here);
+        }
+    };
     // SAFETY: the mapping is page-aligned (enough for any `Slots`), `size` bytes long and
     // writable; it is never unmapped, so the reference below lives as long as the process.
     unsafe { slots.write(Slots::new()) };

@@ -22,18 +22,50 @@ use crate::verdict::Status;
 /// The format version, first token of every record.
 pub const VERSION: &str = "np1";
 
+/// The CPU architecture the binary was built for, as a literal (for `concat!`).
+#[cfg(target_arch = "x86_64")]
+#[macro_export]
+macro_rules! arch {
+    () => {
+        "x86_64"
+    };
+}
+#[cfg(target_arch = "aarch64")]
+#[macro_export]
+macro_rules! arch {
+    () => {
+        "aarch64"
+    };
+}
+#[cfg(target_arch = "arm")]
+#[macro_export]
+macro_rules! arch {
+    () => {
+        "armv7"
+    };
+}
+#[cfg(target_arch = "x86")]
+#[macro_export]
+macro_rules! arch {
+    () => {
+        "i686"
+    };
+}
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "x86"
+)))]
+#[macro_export]
+macro_rules! arch {
+    () => {
+        "other"
+    };
+}
+
 /// The CPU architecture the binary was built for.
-pub const ARCH: &str = if cfg!(target_arch = "x86_64") {
-    "x86_64"
-} else if cfg!(target_arch = "aarch64") {
-    "aarch64"
-} else if cfg!(target_arch = "arm") {
-    "armv7"
-} else if cfg!(target_arch = "x86") {
-    "i686"
-} else {
-    "other"
-};
+pub const ARCH: &str = arch!();
 
 /// Writes `name` percent-encoded outside the safe set.
 pub fn escaped(out: &mut Out, name: &[u8]) {
@@ -53,7 +85,7 @@ pub fn escaped(out: &mut Out, name: &[u8]) {
 #[inline(never)]
 fn field(out: &mut Out, spec: &Spec, v: V, node: bool) {
     let key = spec.line();
-    if key.is_empty() || v == V::Null || (v == V::Bool(false) && spec.np1 & IF_TRUE != 0) {
+    if key.is_empty() || matches!(v, V::Null) || (matches!(v, V::Bool(false)) && spec.np1 & IF_TRUE != 0) {
         return;
     }
     if key != "," {

@@ -329,24 +329,8 @@ pub fn parse_into<'a>(
     if cfg.mounts.is_empty() {
         let _ = cfg.mounts.push(b"/");
     }
-    let t = &cfg.thresholds;
-    if t.disk_free_warn_pct < t.disk_free_crit_pct {
-        return err("--disk-free-warn must be >= --disk-free-crit", b"");
-    }
-    if t.inodes_free_warn_pct < t.inodes_free_crit_pct {
-        return err("--inodes-free-warn must be >= --inodes-free-crit", b"");
-    }
-    if t.mem_avail_warn_pct < t.mem_avail_crit_pct {
-        return err("--mem-avail-warn must be >= --mem-avail-crit", b"");
-    }
-    if t.offset_warn_ms > t.offset_crit_ms {
-        return err("--offset-warn-ms must be <= --offset-crit-ms", b"");
-    }
-    if t.maxerror_warn_ms > t.maxerror_crit_ms {
-        return err("--maxerror-warn-ms must be <= --maxerror-crit-ms", b"");
-    }
-    if t.ntp_offset_warn_ms > t.ntp_offset_crit_ms {
-        return err("--ntp-offset-warn-ms must be <= --ntp-offset-crit-ms", b"");
+    if let Some(warn) = cfg.thresholds.misordered() {
+        return err("warning threshold beyond its critical one", warn.as_bytes());
     }
     Ok(Action::Run)
 }
@@ -692,10 +676,19 @@ mod tests {
             run(&["stray"], None).unwrap_err().what,
             "unexpected argument"
         );
-        assert!(
-            run(&["--disk-free-warn", "3"], None).is_err(),
-            "warn below crit"
-        );
+        // Each warning threshold past its critical one is named.
+        for (args, name) in [
+            (&["--disk-free-warn", "3"][..], "disk-free-warn"),
+            (&["--inodes-free-crit", "50"][..], "inodes-free-warn"),
+            (&["--mem-avail-warn", "4"][..], "mem-avail-warn"),
+            (&["--offset-warn-ms", "2000"][..], "offset-warn-ms"),
+            (&["--maxerror-crit-ms", "100"][..], "maxerror-warn-ms"),
+            (&["--ntp-offset-warn-ms", "60001"][..], "ntp-offset-warn-ms"),
+        ] {
+            let e = run(args, None).unwrap_err();
+            assert_eq!((e.what, e.detail), ("warning threshold beyond its critical one", name.as_bytes()));
+        }
+        assert!(run(&["--offset-warn-ms", "1000", "--disk-free-crit", "10"], None).is_ok(), "equal is fine");
         assert!(run(&["--offset-warn-ms", "99999999999999999999"], None).is_err());
         let many = [
             "--user", "a", "--user", "b", "--user", "c", "--user", "d", "--user", "e",

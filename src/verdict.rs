@@ -143,7 +143,26 @@ impl Thresholds {
     pub fn by_flag(&mut self, flag: &[u8]) -> Option<(&mut u64, u64)> {
         let i = crate::num::word_index(Self::FLAGS, flag)?;
         let max = if i < 6 { 100 } else { 1_000_000_000_000 };
-        let slot = match i {
+        Some((self.slot(i), max))
+    }
+
+    /// Warning/critical pairs (positions in [`Thresholds::FLAGS`]); the first three are "free"
+    /// percents (lower is worse), the others limits (higher is worse).
+    const PAIRS: [(usize, usize); 6] = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (11, 12)];
+
+    /// The name of the first warning threshold set beyond its critical one, if any.
+    pub fn misordered(&mut self) -> Option<&'static str> {
+        for (n, (warn, crit)) in Self::PAIRS.into_iter().enumerate() {
+            let (w, c) = (*self.slot(warn), *self.slot(crit));
+            if (n < 3 && w < c) || (n >= 3 && w > c) {
+                return Some(crate::num::word_at(Self::FLAGS, warn));
+            }
+        }
+        None
+    }
+
+    fn slot(&mut self, i: usize) -> &mut u64 {
+        match i {
             0 => &mut self.disk_free_warn_pct,
             1 => &mut self.disk_free_crit_pct,
             2 => &mut self.inodes_free_warn_pct,
@@ -157,8 +176,7 @@ impl Thresholds {
             10 => &mut self.sync_age_warn_s,
             11 => &mut self.ntp_offset_warn_ms,
             _ => &mut self.ntp_offset_crit_ms,
-        };
-        Some((slot, max))
+        }
     }
 }
 

@@ -388,7 +388,7 @@ fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, clock_ok: Option<bool>, de
 /// The absolute path of `program` in `/usr/bin`, `/bin`, `/usr/sbin` or `/sbin` below the
 /// root, if it is there and executable.
 fn find_program<'b>(root: &Root, program: &[u8], buf: &'b mut [u8; crate::probe::fs::PATH_CAP]) -> Option<&'b [u8]> {
-    for dir in [&b"usr/bin/"[..], b"bin/", b"usr/sbin/", b"sbin/"] {
+    for dir in "usr/bin/ bin/ usr/sbin/ sbin/".as_bytes().split(|&b| b == b' ') {
         let exec = rustix::fs::Access::EXEC_OK;
         let found = root.path(&[dir, program], buf).ok().filter(|p| {
             rustix::fs::accessat(rustix::fs::CWD, *p, exec, rustix::fs::AtFlags::empty()).is_ok()

@@ -165,8 +165,8 @@ enum Source {
     Cli,
 }
 
-/// Flags that take no value.
-const SWITCHES: [&[u8]; 4] = [b"help", b"version", b"h", b"V"];
+/// Flags that take no value (and `config`): not allowed as config file keys.
+const SWITCHES: &str = "help version h V config fix-dry-run";
 
 /// The flags that take a value, besides the thresholds ([`Thresholds::by_flag`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,7 +273,7 @@ pub fn parse_into<'a>(
             };
             let key = trim(line.get(..eq).unwrap_or(&[]));
             let value = trim(line.get(eq + 1..).unwrap_or(&[]));
-            if SWITCHES.contains(&key) || key == b"config" {
+            if crate::num::word_index(SWITCHES, key).is_some() {
                 return err("not allowed in a config file", key);
             }
             apply(cfg, &mut replaced, key, value, Source::File)?;

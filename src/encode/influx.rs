@@ -48,7 +48,7 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
     let host: &[u8] = r.host.as_deref().unwrap_or(b"-");
     for c in checks {
         out.str("nodepulse,check=");
-        out.str(c.kind.check);
+        out.str(c.kind.check());
         out.str(",host=");
         lossy(out, host, influx_tag_escape);
         for (name, v) in c.labels().filter(|(_, v)| !v.is_empty()) {

@@ -145,11 +145,11 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
     }
 
     for c in checks {
-        let node = c.kind.line.is_empty();
+        let node = c.kind.line().is_empty();
         if !node {
             // ` KEY[.NAME[:NAME]]=STATUS[:REASON]`: a service's user, then its unit.
             out.str(" ");
-            out.str(c.kind.line);
+            out.str(c.kind.line());
             let mut sep = ".";
             for (_, name) in c.labels().rev().filter(|(_, v)| !v.is_empty()) {
                 out.str(sep);

@@ -125,64 +125,75 @@ macro_rules! fields {
 /// A kind of check: its names and fields.
 #[derive(Debug)]
 pub struct Kind {
-    /// `check` tag and label value.
-    pub check: &'static str,
-    /// JSON member (an array when `list`).
-    pub json: &'static str,
-    /// np1 key (`clock`, `svc`...); empty for the node, whose fields are top-level np1 tokens.
-    pub line: &'static str,
+    /// `CHECK JSON LINE`, one string: the `check` tag and label value; the JSON member (an
+    /// array when `list`); the np1 key (`clock`, `svc`...), empty for the node, whose fields
+    /// are top-level np1 tokens.
+    names: &'static str,
     pub list: bool,
     pub fields: Fields,
 }
 
+impl Kind {
+    /// `check` tag and label value.
+    pub fn check(&self) -> &'static str {
+        crate::num::word_at(self.names, 0)
+    }
+
+    /// JSON member (an array when `list`).
+    pub fn json(&self) -> &'static str {
+        crate::num::word_at(self.names, 1)
+    }
+
+    /// np1 key; empty for the node.
+    pub fn line(&self) -> &'static str {
+        crate::num::word_at(self.names, 2)
+    }
+}
+
 pub static NODE: Kind = Kind {
-    check: "node",
-    json: "system",
-    line: "",
+    names: "node system ",
     list: false,
     fields: fields![
         ("uptime_s", "uptime_seconds", "Time since boot.", 0; "up"),
         // np1: `load=1,5,15` (a `,` key continues the token before it).
-        ("load1", "load1", "1-minute load average.", 0; "load"),
-        ("load5", "load5", "5-minute load average.", 0; ","),
-        ("load15", "load15", "15-minute load average.", 0; ","),
-        ("boot_id", "boot_info", "Boot id, changes at every boot.", 0; "boot"),
+        ("load1", "load1", "Load average, 1 min.", 0; "load"),
+        ("load5", "load5", "Load average, 5 min.", 0; ","),
+        ("load15", "load15", "Load average, 15 min.", 0; ","),
+        ("boot_id", "boot_info", "Boot id.", 0; "boot"),
         ("kernel", "kernel_info", "Kernel release.", 0; "kern"),
-        ("arch", "arch_info", "CPU of the agent binary.", 0),],
+        ("arch", "arch_info", "Agent's CPU.", 0),],
 };
 
 pub static CLOCK: Kind = Kind {
-    check: "clock",
-    json: "clock",
-    line: "clock",
+    names: "clock clock clock",
     list: false,
     fields: fields![
         (
             "sync",
             "clock_sync_info",
-            "Rule that found the clock synchronized: systemd, busybox or no.",
+            "Rule that found it synced.",
             0,
         ),
         (
             "sd_synced",
             "clock_systemd_synced",
-            "1 if maxerror < 16 s (timedatectl's rule).",
+            "maxerror < 16 s (timedatectl).",
             0; "sd"
         ),
         (
             "ne_synced",
             "clock_node_exporter_synced",
-            "1 if adjtimex did not return TIME_ERROR (node_exporter's rule).",
+            "Not TIME_ERROR (node_exporter).",
             0; "ne"
         ),
         (
             "kstate",
             "clock_kernel_state",
-            "adjtimex return value, 0 TIME_OK to 5 TIME_ERROR.",
+            "adjtimex return value.",
             0; "ks"
         ),
         ("kstatus", "clock_kernel_status_flags", "adjtimex STA_* flags.", 0; "kf", HEX),
-        ("offset_us", "clock_offset_seconds", "Remaining kernel PLL offset.", 6; "off_us"),
+        ("offset_us", "clock_offset_seconds", "Kernel PLL offset.", 6; "off_us"),
         (
             "freq_ppm",
             "clock_frequency_adjustment_ratio",
@@ -196,39 +207,35 @@ pub static CLOCK: Kind = Kind {
         (
             "ntp_offset_us",
             "clock_ntp_offset_seconds",
-            "Offset from the --ntp-server, measured by SNTP.",
+            "Offset from --ntp-server.",
             6; "ntp_off_us"
         ),
-        ("ntp_delay_us", "clock_ntp_delay_seconds", "Round trip to the --ntp-server.", 6; "ntp_rtt_us"),
-        ("ntp_stratum", "clock_ntp_stratum", "Stratum of the --ntp-server.", 0; "ntp_st"),
-        ("ntp_error", "clock_ntp_error_info", "Why the --ntp-server gave no offset.", 0; "ntp"),
+        ("ntp_delay_us", "clock_ntp_delay_seconds", "Round trip to --ntp-server.", 6; "ntp_rtt_us"),
+        ("ntp_stratum", "clock_ntp_stratum", "--ntp-server stratum.", 0; "ntp_st"),
+        ("ntp_error", "clock_ntp_error_info", "Why --ntp-server failed.", 0; "ntp"),
         (
             "bad_since_ms",
             "clock_bad_since_timestamp_seconds",
-            "Since when the clock check has failed (--state).",
+            "Clock bad since.",
             3; "bad_since"
         ),],
 };
 
 pub static TIMESYNC: Kind = Kind {
-    check: "timesync",
-    json: "timesync",
-    line: "ntp",
+    names: "timesync timesync ntp",
     list: false,
     fields: fields![
         ("daemon", "timesync_daemon_info", "Time daemon found running.", 0; "d"),
         (
             "synced_age_s",
             "timesync_last_sync_age_seconds",
-            "Time since timesyncd's last accepted sample.",
+            "Since timesyncd's last sync.",
             0; "age_s"
         ),],
 };
 
 pub static LINGER: Kind = Kind {
-    check: "linger",
-    json: "users",
-    line: "linger",
+    names: "linger users linger",
     list: true,
     fields: fields![
         ("uid", "", "", 0; "uid"),
@@ -236,71 +243,65 @@ pub static LINGER: Kind = Kind {
         (
             "",
             "user_linger_enabled",
-            "1 if logind keeps the user's manager without a session.",
+            "Linger on.",
             0,
         ),
-        ("state", "user_state_info", "logind's state of the user.", 0; "st"),],
+        ("state", "user_state_info", "logind user state.", 0; "st"),],
 };
 
 pub static SERVICE: Kind = Kind {
-    check: "service",
-    json: "services",
-    line: "svc",
+    names: "service services svc",
     list: true,
     fields: fields![
         ("via", "", "", 0; "via"),
-        ("", "service_active", "1 if the unit or process runs.", 0),
+        ("", "service_active", "Service runs.", 0),
         ("pid", "", "", 0; "pid"),
         (
             "start_cs",
             "service_start_after_boot_seconds",
-            "Start of the main process after boot; changes on a restart.",
+            "Main process start after boot.",
             2; "start_cs"
         ),
         (
             "restarted",
             "service_restarted",
-            "1 if the main process changed since the last run (--state).",
+            "Restarted since the last run.",
             0; "rs", IF_TRUE
         ),
         (
             "down_since_ms",
             "service_down_since_timestamp_seconds",
-            "Since when the service has been down (--state).",
+            "Service down since.",
             3; "down_since"
         ),],
 };
 
 pub static DISK: Kind = Kind {
-    check: "disk",
-    json: "disks",
-    line: "disk",
+    names: "disk disks disk",
     list: true,
     fields: fields![
         ("size_bytes", "disk_size_bytes", "Filesystem size.", 0; "mb", MEBI),
         (
             "avail_bytes",
             "disk_avail_bytes",
-            "Space available to unprivileged users.",
+            "Space available to users.",
             0; "free_mb", MEBI
         ),
-        ("used_pct", "disk_used_ratio", "Space used, as df's Use%.", 2; "use"),
+        ("used_pct", "disk_used_ratio", "Space used (df Use%).", 2; "use"),
         ("inodes_used_pct", "disk_inodes_used_ratio", "Inodes used.", 2; "ino"),
-        ("read_only", "disk_read_only", "1 if mounted read-only.", 0; "ro", IF_TRUE),
+        ("read_only", "disk_read_only", "Read-only.", 0; "ro", IF_TRUE),
         ("errno", "", "", 0; "errno"),],
 };
 
 pub static MEMORY: Kind = Kind {
-    check: "memory",
-    json: "memory",
-    line: "mem",
+    names: "memory memory mem",
     list: false,
     fields: fields![
         ("total_bytes", "memory_total_bytes", "MemTotal.", 0; "mb", MEBI),
         (
             "avail_bytes",
             "memory_available_bytes",
-            "MemAvailable (estimated before Linux 3.14).",
+            "MemAvailable.",
             0; "avail_mb", MEBI
         ),
         ("swap_total_bytes", "swap_total_bytes", "SwapTotal.", 0; "swap_mb", MEBI),
@@ -534,13 +535,13 @@ mod tests {
     fn field_tables_line_up() {
         for kind in [&NODE, &CLOCK, &TIMESYNC, &LINGER, &SERVICE, &DISK, &MEMORY] {
             let records = kind.fields.packed.matches('\x1e').count();
-            assert_eq!(records, kind.fields.len(), "{}", kind.check);
-            assert!(kind.fields.len() <= MAX_FIELDS, "{}", kind.check);
+            assert_eq!(records, kind.fields.len(), "{}", kind.check());
+            assert!(kind.fields.len() <= MAX_FIELDS, "{}", kind.check());
             for i in 0..kind.fields.len() {
                 let spec = kind.fields.spec(i);
-                assert_eq!(spec.packed.matches('\x1f').count(), 3, "{} {i}", kind.check);
-                assert!(!(spec.name().is_empty() && spec.prom().is_empty()), "{} {i}", kind.check);
-                assert!(spec.prom().is_empty() || !spec.help().is_empty(), "{} {i}", kind.check);
+                assert_eq!(spec.packed.matches('\x1f').count(), 3, "{} {i}", kind.check());
+                assert!(!(spec.name().is_empty() && spec.prom().is_empty()), "{} {i}", kind.check());
+                assert!(spec.prom().is_empty() || !spec.help().is_empty(), "{} {i}", kind.check());
             }
         }
         let maxerror = CLOCK.fields.spec(7);

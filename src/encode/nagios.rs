@@ -68,7 +68,7 @@ pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
     for c in checks.iter().skip(1).filter(|c| c.verdict.status != Status::Ok) {
         out.str(sep);
         sep = ", ";
-        out.str(c.kind.check);
+        out.str(c.kind.check());
         if let Some((_, name)) = c.labels().next() {
             out.str(" ");
             lossy(out, name, label_escape);

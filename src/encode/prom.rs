@@ -34,7 +34,7 @@ fn sample<'c>(
     out.str("nodepulse_");
     out.str(name);
     let mut first = true;
-    let check = check_label.then_some(("check", c.kind.check.as_bytes()));
+    let check = check_label.then_some(("check", c.kind.check().as_bytes()));
     for (label, v) in check.into_iter().chain(c.labels().copied()).chain(extra) {
         out.str(if first { "{" } else { "," });
         first = false;

@@ -298,7 +298,7 @@ pub fn parse_into<'a>(
                 cfg.fix_dry_run = true;
                 continue;
             }
-            _ if flag_of(name).is_none() && Thresholds::default().by_flag(name).is_none() => {
+            _ if flag_of(name).is_none() && crate::num::word_index(Thresholds::FLAGS, name).is_none() => {
                 return err("unknown flag", arg)
             }
             _ => {}

@@ -22,12 +22,7 @@ fn label_escape(b: u8) -> Option<&'static [u8]> {
 }
 
 fn state_word(s: Status) -> &'static str {
-    match s {
-        Status::Ok => "OK",
-        Status::Warn => "WARNING",
-        Status::Crit => "CRITICAL",
-        Status::Unknown => "UNKNOWN",
-    }
+    crate::num::word_at("OK WARNING CRITICAL UNKNOWN", s as usize)
 }
 
 /// ` 'label'=value` then `;warn;crit;min;max` as given; the first item is preceded by ` |`

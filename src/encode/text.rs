@@ -4,7 +4,8 @@
 use super::Out;
 
 /// Writes `bytes` as UTF-8 text: valid UTF-8 as is, each invalid byte as U+FFFD. `escape`
-/// returns the replacement for a byte that the format must quote (or `None` to keep it).
+/// returns the replacement for a byte that the format must quote (or `None` to keep it); the
+/// replacement [`U00`] is followed by the byte's two hex digits (JSON's `\u00XX`).
 pub fn lossy(out: &mut Out, bytes: &[u8], escape: fn(u8) -> Option<&'static [u8]>) {
     let mut rest = bytes;
     while !rest.is_empty() {
@@ -17,7 +18,13 @@ pub fn lossy(out: &mut Out, bytes: &[u8], escape: fn(u8) -> Option<&'static [u8]
         };
         for &b in valid {
             match escape(b) {
-                Some(replacement) => out.bytes(replacement),
+                Some(replacement) => {
+                    out.bytes(replacement);
+                    if replacement == U00 {
+                        const HEX: &[u8; 16] = b"0123456789abcdef";
+                        out.bytes(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+                    }
+                }
                 None => out.bytes(core::slice::from_ref(&b)),
             }
         }
@@ -28,15 +35,16 @@ pub fn lossy(out: &mut Out, bytes: &[u8], escape: fn(u8) -> Option<&'static [u8]
     }
 }
 
-/// Control bytes as `\u00XX` (JSON).
+/// The start of JSON's `\u00XX`: [`lossy`] adds the two hex digits.
+pub const U00: &[u8] = b"\\u00";
+
+/// Quotes, backslashes and control bytes (as `\u00XX`), for JSON strings.
 pub fn json_escape(b: u8) -> Option<&'static [u8]> {
-    // `\u00XX` for every control byte, six bytes each, in one string (no table of pointers).
-    const CONTROL: &[u8; 192] = b"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\u0008\\u0009\\u000a\\u000b\\u000c\\u000d\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f";
     match b {
         b'"' => Some(b"\\\""),
         b'\\' => Some(b"\\\\"),
-        0x7f => Some(b"\\u007f"),
-        _ => CONTROL.get(usize::from(b) * 6..usize::from(b) * 6 + 6),
+        0..=0x1f | 0x7f => Some(U00),
+        _ => None,
     }
 }
 
@@ -90,6 +98,7 @@ mod tests {
             run(b"a\"b\\c\n\x01", json_escape),
             "a\\\"b\\\\c\\u000a\\u0001"
         );
+        assert_eq!(run(b"\x1f\x7f\x00", json_escape), "\\u001f\\u007f\\u0000");
         assert_eq!(
             run(b"caf\xc3\xa9 \xff!", json_escape),
             "caf\u{e9} \u{fffd}!"

@@ -360,28 +360,15 @@ pub fn daemon_of(r: &Record) -> Option<Daemon> {
     r.timesync.map(|ts| ts.daemon)
 }
 
-/// The worst status over every check that ran; UNKNOWN for a run cut short by its deadline
-/// (the record is incomplete).
-pub fn overall(r: &Record, t: &Thresholds) -> Status {
-    if r.timed_out {
-        return Status::Unknown;
+/// The worst of the checks' statuses; UNKNOWN for a run cut short by its deadline (the record
+/// is incomplete). [`crate::encode::model::checks`] judges each check once and asks this.
+pub fn overall(statuses: impl Iterator<Item = Status>, timed_out: bool) -> Status {
+    let worst = statuses.fold(Status::Ok, Status::worst);
+    if timed_out {
+        Status::Unknown
+    } else {
+        worst
     }
-    let now_s = (r.wall_ms / 1000) as i64;
-    let mut worst = Status::Ok;
-    let mut add = |v: Verdict| worst = worst.worst(v.status);
-    if let Some(c) = &r.clock {
-        add(clock(c, daemon_of(r), t));
-    }
-    if let Some(ts) = &r.timesync {
-        add(timesync(ts, now_s, t));
-    }
-    r.users.iter().flatten().for_each(|u| add(user(u)));
-    r.services.iter().flatten().for_each(|s| add(service(s)));
-    r.disks.iter().flatten().for_each(|d| add(disk(d, t)));
-    if let Some(m) = &r.memory {
-        add(memory(m, t));
-    }
-    worst
 }
 
 #[cfg(test)]
@@ -616,6 +603,15 @@ mod tests {
         assert_eq!(st(memory(&m(99), &t)), Status::Warn);
         assert_eq!(st(memory(&m(49), &t)), Status::Crit);
         assert_eq!(st(memory(&Memory { stat: None }, &t)), Status::Unknown);
+    }
+
+    #[test]
+    fn overall_is_the_worst_unless_cut_short() {
+        use Status::*;
+        assert_eq!(overall([].into_iter(), false), Ok);
+        assert_eq!(overall([Ok, Unknown, Warn].into_iter(), false), Warn);
+        assert_eq!(overall([Unknown, Crit, Ok].into_iter(), false), Crit);
+        assert_eq!(overall([Crit].into_iter(), true), Unknown);
     }
 
     #[test]

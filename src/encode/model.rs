@@ -515,12 +515,9 @@ pub fn checks<'a>(r: &'a Record, t: &Thresholds) -> Vec<Check<'a>, MAX_CHECKS> {
         push(Check::new(&MEMORY, verdict::memory(m, t), &values));
     }
 
-    let mut worst = Status::Ok;
-    for c in out.iter().skip(1) {
-        worst = worst.worst(c.verdict.status);
-    }
+    let status = verdict::overall(out.iter().skip(1).map(|c| c.verdict.status), r.timed_out);
     if let Some(node) = out.first_mut() {
-        node.verdict.status = if r.timed_out { Status::Unknown } else { worst };
+        node.verdict.status = status;
     }
     out
 }

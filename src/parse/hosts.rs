@@ -53,7 +53,8 @@ fn parse_v6(text: &[u8]) -> Option<[u8; 16]> {
     while !rest.is_empty() {
         let end = rest.iter().position(|&b| b == b':').unwrap_or(rest.len());
         let part = rest.get(..end)?;
-        let bytes = if end == rest.len() && part.contains(&b'.') {
+        let v4_tail = end == rest.len() && part.contains(&b'.');
+        let bytes = if v4_tail {
             parse_v4(part)?
         } else {
             if part.is_empty() || part.len() > 4 {
@@ -66,7 +67,7 @@ fn parse_v6(text: &[u8]) -> Option<[u8; 16]> {
             let [hi, lo] = word.to_be_bytes();
             [hi, lo, 0, 0]
         };
-        let len = if part.contains(&b'.') { 4 } else { 2 };
+        let len = if v4_tail { 4 } else { 2 };
         out.get_mut(n..n + len)?.copy_from_slice(bytes.get(..len)?);
         n += len;
         let separated = end < rest.len();

@@ -1,7 +1,8 @@
 //! The agent binary: `no_std`, `no_main`, no allocator, started by musl's C runtime.
 //!
-//! `main` turns `argv` into byte slices once and hands them to [`nodepulse::agent::main`]. A
-//! panic (which the library is written never to reach) prints one line and exits 3 (UNKNOWN).
+//! `main` hands rustix the auxiliary vector, turns `argv` into byte slices once and hands them
+//! to [`nodepulse::agent::main`]. A panic (which the library is written never to reach) prints
+//! one line and exits 3 (UNKNOWN).
 
 #![no_std]
 #![no_main]
@@ -19,7 +20,11 @@ const MAX_ARGS: usize = 256;
 // The C runtime's entry point: the pointers come from the kernel's argv, checked below.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 #[no_mangle]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+pub extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *mut *mut u8) -> c_int {
+    // SAFETY: `envp` is the environment block the kernel set up, as the C runtime passes it;
+    // rustix finds the auxiliary vector after it (page size, the vDSO that i686 makes every
+    // syscall through) instead of asking the kernel with prctl or /proc/self/auxv.
+    unsafe { rustix::param::init(envp) };
     let mut args: heapless::Vec<&'static [u8], MAX_ARGS> = heapless::Vec::new();
     let count = usize::try_from(argc).unwrap_or(0);
     for i in 0..count {

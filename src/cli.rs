@@ -362,6 +362,14 @@ fn split_format(value: &[u8]) -> (Option<Format>, &[u8]) {
     (None, value)
 }
 
+/// Whether `target` can never be an `ADDR:PORT` (a host name is fine: it is resolved when sending).
+fn syntax_error(target: &[u8]) -> bool {
+    matches!(
+        crate::sink::udp::resolve(target, Some(b"")),
+        Err(crate::sink::udp::AddrError::Syntax)
+    )
+}
+
 fn apply<'a>(
     cfg: &mut Config<'a>,
     replaced: &mut [bool; 5],
@@ -471,8 +479,7 @@ fn apply<'a>(
             if target.is_empty() || target.len() > PATH_MAX || target.contains(&0) {
                 return err("bad value", value);
             }
-            let syntax = Err(crate::sink::udp::AddrError::Syntax);
-            if kind == SinkKind::Udp && crate::sink::udp::resolve(target, Some(b"")) == syntax {
+            if kind == SinkKind::Udp && syntax_error(target) {
                 return err("expected ADDR:PORT for --udp", value);
             }
             if fresh(4) {
@@ -503,8 +510,7 @@ fn apply<'a>(
         }
         Flag::NtpServer => {
             let mut buf = [0u8; crate::probe::sntp::SERVER_CAP];
-            let syntax = Err(crate::sink::udp::AddrError::Syntax);
-            if crate::probe::sntp::with_port(value, &mut buf).map(|t| crate::sink::udp::resolve(t, Some(b""))) == Some(syntax) {
+            if crate::probe::sntp::with_port(value, &mut buf).is_some_and(syntax_error) {
                 return err("expected ADDR[:PORT] for --ntp-server", value);
             }
             cfg.ntp_server = Some(value);

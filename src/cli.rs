@@ -103,6 +103,8 @@ pub struct Config<'a> {
 pub const FIX_LINGER: u8 = 1;
 /// `--fix timesync`: restart systemd-timesyncd and `timedatectl set-ntp true` when unsynced.
 pub const FIX_TIMESYNC: u8 = 2;
+/// The fixes, as named by `--fix`: the fix at position i is bit `1 << i` of [`Config::fixes`].
+const FIXES: &str = "linger timesync";
 
 /// Default `--state` (for `--root /`).
 pub const DEFAULT_STATE: &[u8] = b"/var/lib/nodepulse/state";
@@ -343,11 +345,12 @@ fn valid_name(name: &[u8], max: usize) -> bool {
         && !name.iter().any(|&b| b == b'/' || b < b' ' || b == 0x7f)
 }
 
-fn checks_mask(list: &[u8]) -> Option<u8> {
+/// A comma-separated `list` of words from `names` → the bit set with bit `1 << i` for the word
+/// at position i; `None` for a word not in `names` (or an empty one).
+fn mask(names: &str, list: &[u8]) -> Option<u8> {
     let mut mask = 0;
     for name in list.split(|&b| b == b',') {
-        let name = trim(name);
-        mask |= 1 << crate::num::word_index(CHECKS, name)?;
+        mask |= 1 << crate::num::word_index(names, trim(name))?;
     }
     Some(mask)
 }
@@ -499,14 +502,10 @@ fn apply<'a>(
         Flag::State if value.is_empty() || value.len() > PATH_MAX || value.contains(&0) => return Err(bad),
         Flag::State => cfg.state = Some(value),
         Flag::Fix => {
-            cfg.fixes = 0;
-            for name in value.split(|&b| b == b',') {
-                cfg.fixes |= match trim(name) {
-                    b"linger" => FIX_LINGER,
-                    b"timesync" => FIX_TIMESYNC,
-                    _ => return err("unknown fix (linger, timesync) in", value),
-                };
-            }
+            cfg.fixes = mask(FIXES, value).ok_or(CliError {
+                what: "unknown fix (linger, timesync) in",
+                detail: value,
+            })?
         }
         Flag::NtpServer => {
             let mut buf = [0u8; crate::probe::sntp::SERVER_CAP];
@@ -517,7 +516,7 @@ fn apply<'a>(
         }
         Flag::Timeout => cfg.timeout_s = parse_u64(value).filter(|s| (1..=3600).contains(s)).ok_or(bad)?,
         Flag::Skip | Flag::Only => {
-            let mask = checks_mask(value).ok_or(CliError {
+            let mask = mask(CHECKS, value).ok_or(CliError {
                 what: "unknown check in",
                 detail: value,
             })?;
@@ -573,8 +572,10 @@ mod tests {
         }
         assert_eq!(flag_of(b"roo"), None);
         assert_eq!(flag_of(b""), None);
-        assert_eq!(checks_mask(b"clock,system"), Some(CLOCK | SYSTEM));
-        assert_eq!(checks_mask(b"memory"), Some(MEMORY));
+        assert_eq!(mask(CHECKS, b"clock,system"), Some(CLOCK | SYSTEM));
+        assert_eq!(mask(CHECKS, b"memory"), Some(MEMORY));
+        assert_eq!(mask(FIXES, b"timesync, linger"), Some(FIX_LINGER | FIX_TIMESYNC));
+        assert_eq!(mask(FIXES, b"linger,"), None);
         assert_eq!(CHECKS.split(' ').count(), 7);
         let mut t = Thresholds::default();
         assert_eq!(Thresholds::FLAGS.split(' ').count(), 13);

@@ -167,8 +167,9 @@ enum Source {
     Cli,
 }
 
-/// Flags that take no value (and `config`): not allowed as config file keys.
-const SWITCHES: &str = "help version h V config fix-dry-run";
+/// Flags that take no value (and `config`): not allowed as config file keys. On the command
+/// line, words 0 and 1 ask for help, 2 and 3 for the version, 4 sets `fix_dry_run`.
+const SWITCHES: &str = "help h version V fix-dry-run config";
 
 /// The flags that take a value, besides the thresholds ([`Thresholds::by_flag`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,10 +294,10 @@ pub fn parse_into<'a>(
             Some(eq) => (flag.get(..eq).unwrap_or(&[]), flag.get(eq + 1..)),
             None => (flag, None),
         };
-        match name {
-            b"help" | b"h" => return Ok(Action::Help),
-            b"version" | b"V" => return Ok(Action::Version),
-            b"fix-dry-run" if inline.is_none() => {
+        match crate::num::word_index(SWITCHES, name) {
+            Some(0 | 1) => return Ok(Action::Help),
+            Some(2 | 3) => return Ok(Action::Version),
+            Some(4) if inline.is_none() => {
                 cfg.fix_dry_run = true;
                 continue;
             }
@@ -785,6 +786,10 @@ mod tests {
     fn help_and_version() {
         assert_eq!(parse(&[b"np", b"--help"], None), Ok(Command::Help));
         assert_eq!(parse(&[b"np", b"-V"], None), Ok(Command::Version));
+        assert_eq!(parse(&[b"np", b"-h"], None), Ok(Command::Help));
+        assert_eq!(parse(&[b"np", b"--version"], None), Ok(Command::Version));
+        assert!(run(&["--fix-dry-run"], None).unwrap().fix_dry_run);
+        assert_eq!(run(&["--fix-dry-run=1"], None).unwrap_err().what, "unknown flag");
     }
 
     #[test]

@@ -224,7 +224,7 @@ fn flag_of(name: &[u8]) -> Option<Flag> {
 
 /// The path given with `--config`, if any (the caller reads it, then calls [`parse`]).
 pub fn config_path<'a>(args: &[&'a [u8]]) -> Option<&'a [u8]> {
-    let mut it = args.iter().skip(1);
+    let mut it = args.get(1..).unwrap_or(&[]).iter();
     let mut path = None;
     while let Some(arg) = it.next() {
         if *arg == b"--config" {
@@ -282,7 +282,7 @@ pub fn parse_into<'a>(
             apply(cfg, &mut replaced, key, value, Source::File)?;
         }
     }
-    let mut it = args.iter().skip(1);
+    let mut it = args.get(1..).unwrap_or(&[]).iter();
     while let Some(&arg) = it.next() {
         let Some(flag) = arg
             .strip_prefix(b"--")

@@ -284,11 +284,10 @@ pub fn parse_into<'a>(
     }
     let mut it = args.get(1..).unwrap_or(&[]).iter();
     while let Some(&arg) = it.next() {
-        let Some(flag) = arg
-            .strip_prefix(b"--")
-            .or_else(|| arg.strip_prefix(b"-").filter(|f| f.len() == 1))
-        else {
-            return err("unexpected argument", arg);
+        let flag = match arg {
+            [b'-', b'-', flag @ ..] => flag,
+            [b'-', letter] => core::slice::from_ref(letter),
+            _ => return err("unexpected argument", arg),
         };
         let (name, inline) = match flag.iter().position(|&b| b == b'=') {
             Some(eq) => (flag.get(..eq).unwrap_or(&[]), flag.get(eq + 1..)),

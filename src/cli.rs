@@ -314,13 +314,9 @@ pub fn parse_into<'a>(
         };
         apply(cfg, &mut replaced, name, value, Source::Cli)?;
     }
-    let owners = cfg
-        .services
-        .iter()
-        .filter_map(|s| s.user)
-        .filter(|o| !cfg.users.contains(o));
-    let mut distinct: Vec<&[u8], MAX_USERS> = Vec::new();
-    for name in cfg.users.iter().copied().chain(owners) {
+    // The users (distinct already) and the owners of user services are probed together.
+    let mut distinct = cfg.users.clone();
+    for name in cfg.services.iter().filter_map(|s| s.user) {
         if !distinct.contains(&name) && distinct.push(name).is_err() {
             return err(
                 "too many users (--user and --user-service owners, max 4)",

@@ -697,6 +697,17 @@ mod tests {
             "--user", "a", "--user", "b", "--user", "c", "--user", "d", "--user", "e",
         ];
         assert_eq!(run(&many, None).unwrap_err().what, "too many values for");
+        // Users and the owners of user services count together; each name once.
+        let owners = [
+            "--user", "a", "--user", "b", "--user-service", "a:x", "--user-service", "c:x",
+            "--user-service", "c:y", "--user-service", "d:x",
+        ];
+        assert!(run(&owners, None).is_ok());
+        let e = run(&[&owners[..], &["--user-service", "e:x"]].concat(), None).unwrap_err();
+        assert_eq!(e, CliError {
+            what: "too many users (--user and --user-service owners, max 4)",
+            detail: b"e",
+        });
     }
 
     #[test]

@@ -333,6 +333,11 @@ pub fn parse_into<'a>(
     Ok(Action::Run)
 }
 
+/// A path the agent may open: not empty, at most [`PATH_MAX`] bytes, no NUL.
+fn valid_path(path: &[u8]) -> bool {
+    !path.is_empty() && path.len() <= PATH_MAX && !path.contains(&0)
+}
+
 fn valid_name(name: &[u8], max: usize) -> bool {
     !name.is_empty()
         && name.len() <= max
@@ -475,7 +480,7 @@ fn apply<'a>(
                 Flag::Append => SinkKind::Append,
                 _ => SinkKind::Udp,
             };
-            if target.is_empty() || target.len() > PATH_MAX || target.contains(&0) {
+            if !valid_path(target) {
                 return err("bad value", value);
             }
             if kind == SinkKind::Udp && syntax_error(target) {
@@ -495,7 +500,7 @@ fn apply<'a>(
         Flag::MaxBytes => cfg.max_bytes = parse_u64(value).filter(|&n| n >= 1024).ok_or(bad)?,
         Flag::KeyFile if value.is_empty() => return Err(bad),
         Flag::KeyFile => cfg.key_file = Some(value),
-        Flag::State if value.is_empty() || value.len() > PATH_MAX || value.contains(&0) => return Err(bad),
+        Flag::State if !valid_path(value) => return Err(bad),
         Flag::State => cfg.state = Some(value),
         Flag::Fix => {
             cfg.fixes = mask(FIXES, value).ok_or(CliError {

@@ -314,7 +314,7 @@ pub fn parse_into<'a>(
         };
         apply(cfg, &mut replaced, name, value, Source::Cli)?;
     }
-    // The users (distinct already) and the owners of user services are probed together.
+    // --user's names (distinct already) and the owners of user services share MAX_USERS slots.
     let mut distinct = cfg.users.clone();
     for name in cfg.services.iter().filter_map(|s| s.user) {
         if !distinct.contains(&name) && distinct.push(name).is_err() {

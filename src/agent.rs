@@ -355,27 +355,25 @@ fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, clock_ok: Option<bool>, de
         }
     }
     for f in plan.iter_mut().filter(|f| f.outcome == Outcome::Planned) {
-        let (program, args) = f.step.command();
+        let [program, verb, object] = f.step.command();
+        // `PROGRAM VERB OBJECT`, the object of linger being the user.
+        let object = if object.is_empty() { f.user.unwrap_or(b"") } else { object };
         let mut path_buf = [0u8; crate::probe::fs::PATH_CAP];
         let Some(path) = find_program(&root, program, &mut path_buf) else {
             f.outcome = Outcome::NoProgram;
             continue;
         };
-        let user = f.user.unwrap_or(b"");
-        let arg = |i: usize| args.get(i).copied().unwrap_or(b"");
         if cfg.fix_dry_run || !is_root {
             let what: &[u8] = if cfg.fix_dry_run { b"would run: " } else { b"--fix needs root, not run: " };
             if cfg.fix_dry_run || !told {
-                let last = if args.len() > 1 { arg(1) } else { user };
-                fail(&[what, path, b" ", arg(0), b" ", last]);
+                fail(&[what, path, b" ", verb, b" ", object]);
             }
             told = true;
             f.outcome = if cfg.fix_dry_run { Outcome::DryRun } else { Outcome::NotRoot };
             continue;
         }
-        // `PROGRAM ARG` + `ARG2` or `USER` (no step has both).
-        let argv = [path, arg(0), if args.len() > 1 { arg(1) } else { user }];
-        let count = if args.len() > 1 || !user.is_empty() { 3 } else { 2 };
+        let argv = [path, verb, object];
+        let count = if object.is_empty() { 2 } else { 3 };
         f.outcome = match crate::sys::run_program(argv.get(..count).unwrap_or(&argv), deadline_ms) {
             Ok(code) => Outcome::Ran(code),
             Err(crate::sys::ProgramError::Timeout) => Outcome::Timeout,

@@ -36,12 +36,13 @@ impl Step {
         crate::num::word_at("enable-linger restart-timesyncd set-ntp", self as usize)
     }
 
-    /// The program (found on the node) and its arguments (the user appended for linger).
-    pub fn command(self) -> (&'static [u8], &'static [&'static [u8]]) {
+    /// The program (found on the node) and its two arguments; the second is empty for linger,
+    /// whose user comes there.
+    pub fn command(self) -> [&'static [u8]; 3] {
         match self {
-            Step::EnableLinger => (b"loginctl", &[b"enable-linger"]),
-            Step::RestartTimesyncd => (b"systemctl", &[b"restart", b"systemd-timesyncd"]),
-            Step::SetNtp => (b"timedatectl", &[b"set-ntp", b"true"]),
+            Step::EnableLinger => [b"loginctl", b"enable-linger", b""],
+            Step::RestartTimesyncd => [b"systemctl", b"restart", b"systemd-timesyncd"],
+            Step::SetNtp => [b"timedatectl", b"set-ntp", b"true"],
         }
     }
 }

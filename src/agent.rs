@@ -472,16 +472,18 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
             SinkKind::Replace => file::replace(sink.target, bytes),
             SinkKind::Append => file::append(sink.target, bytes, cfg.max_bytes),
             SinkKind::Udp => {
-                if hosts.is_none() && udp::resolve(sink.target, None).is_err() {
+                // A name: /etc/hosts is read once, at the first sink that needs it.
+                let mut addr = udp::resolve(sink.target, hosts);
+                if addr.is_err() && hosts.is_none() {
                     hosts = Some(
                         crate::probe::fs::read_path(b"/etc/hosts", &mut hosts_buf).unwrap_or(&[]),
                     );
+                    addr = udp::resolve(sink.target, hosts);
                 }
-                match udp::resolve(sink.target, hosts) {
-                    Ok(addr) if sink.format.unwrap_or(cfg.format) == Format::Influx => {
-                        udp::send_lines(&addr, bytes)
+                match addr {
+                    Ok(addr) => {
+                        udp::send(&addr, bytes, sink.format.unwrap_or(cfg.format) == Format::Influx)
                     }
-                    Ok(addr) => udp::send(&addr, bytes),
                     Err(_) => Err(SinkError::plain("name not found in /etc/hosts")),
                 }
             }

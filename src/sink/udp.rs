@@ -2,7 +2,7 @@
 //! literal in brackets (`[2001:db8::1]:8089`) or a name found in `/etc/hosts` (no DNS: the node
 //! may have none). A record longer than [`MAX_PAYLOAD`] is an error, never truncated; the one
 //! exception is InfluxDB line protocol, where every line is a complete point: it is sent as
-//! several datagrams of whole lines ([`send_lines`]), as Telegraf and InfluxDB's UDP listener
+//! several datagrams of whole lines ([`send`]), as Telegraf and InfluxDB's UDP listener
 //! expect, and only a single line over the limit is an error.
 
 use core::net::{IpAddr, SocketAddr};
@@ -56,28 +56,21 @@ pub fn resolve(target: &[u8], hosts: Option<&[u8]>) -> Result<SocketAddr, AddrEr
     Ok(SocketAddr::new(ip, port))
 }
 
-/// Sends `bytes` as one datagram.
-pub fn send(addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
-    if bytes.len() > MAX_PAYLOAD {
+/// Sends `bytes` as one datagram; or, `lines` (line protocol), as datagrams of whole lines,
+/// each at most [`MAX_PAYLOAD`]. Nothing is sent if the record (`lines`: one line alone) is
+/// too long.
+pub fn send(addr: &SocketAddr, bytes: &[u8], lines: bool) -> Result<(), SinkError> {
+    if !lines && bytes.len() > MAX_PAYLOAD {
         return Err(SinkError::plain("record larger than 1232 bytes, not sent"));
     }
-    let fd = socket(addr)?;
-    sendto(&fd, addr, bytes)
-}
-
-/// Sends line-oriented `bytes` as datagrams of whole lines, each at most [`MAX_PAYLOAD`].
-/// Nothing is sent if one line alone is too long.
-pub fn send_lines(addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
-    if bytes
-        .split(|&b| b == b'\n')
-        .any(|line| line.len() + 1 > MAX_PAYLOAD)
-    {
+    if lines && bytes.split(|&b| b == b'\n').any(|line| line.len() + 1 > MAX_PAYLOAD) {
         return Err(SinkError::plain("a line longer than 1232 bytes, not sent"));
     }
     let fd = socket(addr)?;
     let mut rest = bytes;
-    while !rest.is_empty() {
-        // The longest run of whole lines that fits.
+    loop {
+        // All that is left when it fits (always, without `lines`), else the longest run of
+        // whole lines that fits.
         let cut = if rest.len() <= MAX_PAYLOAD {
             rest.len()
         } else {
@@ -90,8 +83,10 @@ pub fn send_lines(addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
         let (chunk, tail) = rest.split_at(cut);
         sendto(&fd, addr, chunk)?;
         rest = tail;
+        if rest.is_empty() {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 /// A close-on-exec UDP socket of `addr`'s family (also the SNTP client's).
@@ -125,7 +120,7 @@ mod tests {
         let addr = rx.local_addr().unwrap();
         let line = format!("{}\n", "x".repeat(499));
         let text = line.repeat(5); // 2500 bytes: 2 + 2 + 1 lines
-        send_lines(&addr, text.as_bytes()).unwrap();
+        send(&addr, text.as_bytes(), true).unwrap();
         let mut got = Vec::new();
         let mut buf = [0u8; 2048];
         for _ in 0..3 {
@@ -135,8 +130,8 @@ mod tests {
         }
         assert_eq!(got, text.as_bytes());
         let long = format!("{}\n", "y".repeat(1300));
-        assert!(send_lines(&addr, long.as_bytes()).is_err());
-        assert!(send(&addr, text.as_bytes()).is_err());
+        assert!(send(&addr, long.as_bytes(), true).is_err());
+        assert!(send(&addr, text.as_bytes(), false).is_err());
     }
 
     #[test]

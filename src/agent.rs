@@ -416,7 +416,7 @@ fn remember(cfg: &Config, rec: &mut Record, clock_ok: Option<bool>) {
         Err(_) => Err(Problem::Corrupt),
     };
     let mut now: Vec<ServiceNow, MAX_SERVICES> = Vec::new();
-    for s in rec.services.iter().flatten() {
+    for s in rec.services.as_deref().unwrap_or(&[]) {
         let _ = now.push(ServiceNow {
             key: state::fnv1a(&[s.user.unwrap_or(b""), b":", s.name]),
             up: match s.active {
@@ -490,13 +490,11 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
         };
         if let Err(e) = result {
             failed = true;
-            let flag: &[u8] = match sink.kind {
-                SinkKind::Replace => b"--out ",
-                SinkKind::Append => b"--append ",
-                SinkKind::Udp => b"--udp ",
-            };
+            // The flag of the sink, in the order of `SinkKind`.
+            let flag = crate::num::word_at("--out --append --udp", sink.kind as usize);
             fail(&[
-                flag,
+                flag.as_bytes(),
+                b" ",
                 sink.target,
                 b": ",
                 e.step.as_bytes(),

@@ -87,27 +87,26 @@ pub fn plan<'a>(
     systemd: bool,
 ) -> Vec<Fix<'a>, MAX_FIXES> {
     let mut out = Vec::new();
-    let mut add = |step, user, systemd_needed: bool| {
-        let outcome = if systemd_needed && !systemd { Outcome::NoSystemd } else { Outcome::Planned };
+    // Every step needs systemd (linger: its logind).
+    let outcome = if systemd { Outcome::Planned } else { Outcome::NoSystemd };
+    let mut add = |step, user| {
         let _ = out.push(Fix { step, user, outcome });
     };
     if fixes & crate::cli::FIX_LINGER != 0 {
         for u in users.iter().filter(|u| u.needs_linger) {
-            match u.linger {
-                Linger::Off => add(Step::EnableLinger, Some(u.name), true),
-                Linger::NotApplicable => add(Step::EnableLinger, Some(u.name), true),
-                Linger::On | Linger::Unknown => {}
+            if matches!(u.linger, Linger::Off | Linger::NotApplicable) {
+                add(Step::EnableLinger, Some(u.name));
             }
         }
     }
     if fixes & crate::cli::FIX_TIMESYNC != 0 && clock_ok == Some(false) {
         match daemon {
             Some(Daemon::Timesyncd) => {
-                add(Step::RestartTimesyncd, None, true);
-                add(Step::SetNtp, None, true);
+                add(Step::RestartTimesyncd, None);
+                add(Step::SetNtp, None);
             }
             // No systemd at all: say so once, rather than stay silent.
-            _ if !systemd => add(Step::RestartTimesyncd, None, true),
+            _ if !systemd => add(Step::RestartTimesyncd, None),
             _ => {}
         }
     }

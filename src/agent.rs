@@ -484,7 +484,7 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
                     Ok(addr) => {
                         udp::send(&addr, bytes, sink.format.unwrap_or(cfg.format) == Format::Influx)
                     }
-                    Err(_) => Err(SinkError::plain("name not found in /etc/hosts")),
+                    Err(_) => Err(SinkError::plain(crate::sink::Step::NameNotFound)),
                 }
             }
         };
@@ -497,7 +497,7 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
                 b" ",
                 sink.target,
                 b": ",
-                e.step.as_bytes(),
+                e.step.as_str().as_bytes(),
                 if e.errno.is_some() { b": " } else { b"" },
                 e.errno.map_or(&b""[..], errno_text),
             ]);

@@ -16,7 +16,7 @@
 use rustix::fs::{self, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
-use super::{write_all, SinkError};
+use super::{write_all, SinkError, Step};
 use crate::probe::fs::{cpath, PATH_CAP};
 
 const MODE: Mode = Mode::from_bits_truncate(0o644);
@@ -39,21 +39,22 @@ pub fn replace_with(path: &[u8], bytes: &[u8], durable: bool) -> Result<(), Sink
         .unsigned_abs();
     let pid = crate::probe::decimal(u64::from(pid), &mut digits);
     let mut tmp_buf = [0u8; PATH_CAP];
-    let tmp = cpath(&[path, b".tmp.", pid], &mut tmp_buf).map_err(|e| SinkError::new("path", e))?;
+    let tmp =
+        cpath(&[path, b".tmp.", pid], &mut tmp_buf).map_err(|e| SinkError::new(Step::Path, e))?;
     let mut final_buf = [0u8; PATH_CAP];
-    let target = cpath(&[path], &mut final_buf).map_err(|e| SinkError::new("path", e))?;
+    let target = cpath(&[path], &mut final_buf).map_err(|e| SinkError::new(Step::Path, e))?;
 
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = fs::openat(CWD, tmp, flags, MODE)
-        .map_err(|e| SinkError::new("create temporary file", e))?;
+        .map_err(|e| SinkError::new(Step::CreateTemporary, e))?;
     let written = (|| {
-        fs::fchmod(&fd, MODE).map_err(|e| SinkError::new("chmod", e))?;
-        write_all(rustix::fd::AsFd::as_fd(&fd), bytes).map_err(|e| SinkError::new("write", e))?;
+        fs::fchmod(&fd, MODE).map_err(|e| SinkError::new(Step::Chmod, e))?;
+        write_all(rustix::fd::AsFd::as_fd(&fd), bytes).map_err(|e| SinkError::new(Step::Write, e))?;
         if durable {
-            fs::fsync(&fd).map_err(|e| SinkError::new("fsync", e))?;
+            fs::fsync(&fd).map_err(|e| SinkError::new(Step::Fsync, e))?;
         }
         drop(fd);
-        fs::renameat(CWD, tmp, CWD, target).map_err(|e| SinkError::new("rename", e))
+        fs::renameat(CWD, tmp, CWD, target).map_err(|e| SinkError::new(Step::Rename, e))
     })();
     if written.is_err() {
         let _ = fs::unlinkat(CWD, tmp, fs::AtFlags::empty());
@@ -65,24 +66,24 @@ pub fn replace_with(path: &[u8], bytes: &[u8], durable: bool) -> Result<(), Sink
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError> {
     let mut path_buf = [0u8; PATH_CAP];
-    let target = cpath(&[path], &mut path_buf).map_err(|e| SinkError::new("path", e))?;
+    let target = cpath(&[path], &mut path_buf).map_err(|e| SinkError::new(Step::Path, e))?;
     let flags =
         OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let mut fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new("open", e))?;
+    let mut fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new(Step::Open, e))?;
     let size = fs::fstat(&fd)
-        .map_err(|e| SinkError::new("stat", e))?
+        .map_err(|e| SinkError::new(Step::Stat, e))?
         .st_size as u64;
     if size > 0 && size.saturating_add(bytes.len() as u64) > max_bytes {
         let mut old_buf = [0u8; PATH_CAP];
-        let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new("path", e))?;
-        fs::renameat(CWD, target, CWD, old).map_err(|e| SinkError::new("rotate", e))?;
+        let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new(Step::Path, e))?;
+        fs::renameat(CWD, target, CWD, old).map_err(|e| SinkError::new(Step::Rotate, e))?;
         fd = fs::openat(CWD, target, flags | OFlags::EXCL, MODE)
-            .map_err(|e| SinkError::new("open after rotation", e))?;
+            .map_err(|e| SinkError::new(Step::OpenAfterRotation, e))?;
     }
-    fs::fchmod(&fd, MODE).map_err(|e| SinkError::new("chmod", e))?;
+    fs::fchmod(&fd, MODE).map_err(|e| SinkError::new(Step::Chmod, e))?;
     match rustix::io::write(&fd, bytes) {
         Ok(n) if n == bytes.len() => Ok(()),
-        Ok(_) => Err(SinkError::new("write", Errno::NOSPC)),
-        Err(e) => Err(SinkError::new("write", e)),
+        Ok(_) => Err(SinkError::new(Step::Write, Errno::NOSPC)),
+        Err(e) => Err(SinkError::new(Step::Write, e)),
     }
 }

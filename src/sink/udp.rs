@@ -9,7 +9,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use rustix::net::{self, AddressFamily, SendFlags, SocketFlags, SocketType};
 
-use super::SinkError;
+use super::{SinkError, Step};
 use crate::num::parse_u32;
 
 /// The largest payload sent: 1280 (IPv6 minimum MTU) - 40 (IPv6) - 8 (UDP), safe on any path.
@@ -61,10 +61,10 @@ pub fn resolve(target: &[u8], hosts: Option<&[u8]>) -> Result<SocketAddr, AddrEr
 /// too long.
 pub fn send(addr: &SocketAddr, bytes: &[u8], lines: bool) -> Result<(), SinkError> {
     if !lines && bytes.len() > MAX_PAYLOAD {
-        return Err(SinkError::plain("record larger than 1232 bytes, not sent"));
+        return Err(SinkError::plain(Step::RecordTooLong));
     }
     if lines && bytes.split(|&b| b == b'\n').any(|line| line.len() + 1 > MAX_PAYLOAD) {
-        return Err(SinkError::plain("a line longer than 1232 bytes, not sent"));
+        return Err(SinkError::plain(Step::LineTooLong));
     }
     let fd = socket(addr)?;
     let mut rest = bytes;
@@ -97,14 +97,14 @@ pub fn socket(addr: &SocketAddr) -> Result<rustix::fd::OwnedFd, SinkError> {
         AddressFamily::INET6
     };
     net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None)
-        .map_err(|e| SinkError::new("socket", e))
+        .map_err(|e| SinkError::new(Step::Socket, e))
 }
 
 fn sendto(fd: &rustix::fd::OwnedFd, addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
     match net::sendto(fd, bytes, SendFlags::empty(), addr) {
         Ok(n) if n == bytes.len() => Ok(()),
-        Ok(_) => Err(SinkError::plain("short send")),
-        Err(e) => Err(SinkError::new("send", e)),
+        Ok(_) => Err(SinkError::plain(Step::ShortSend)),
+        Err(e) => Err(SinkError::new(Step::Send, e)),
     }
 }
 

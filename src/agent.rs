@@ -226,8 +226,8 @@ pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
         });
     }
     for (i, svc) in svcs.iter_mut().enumerate() {
+        let found = wants.get(first_service_want + i).and_then(|w| w.found);
         if scan_for.get(i) == Some(&true) {
-            let found = wants.get(first_service_want + i).and_then(|w| w.found);
             if let Some(f) = found {
                 svc.pid = Some(f.pid);
                 svc.start_cs = Some(f.start_cs);
@@ -241,7 +241,6 @@ pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
                 svc.via = Via::Process;
             }
         } else if let Some(pid) = svc.pid {
-            let found = wants.get(first_service_want + i).and_then(|w| w.found);
             svc.start_cs = match found {
                 Some(f) => Some(f.start_cs),
                 None if scanned => None, // gone since its cgroup was read

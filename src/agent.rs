@@ -36,22 +36,22 @@ pub fn main(args: &[&[u8]]) -> u8 {
         },
     };
     let mut cfg = Config::default();
-    match cli::parse_into(args, config_file, &mut cfg) {
-        Ok(Action::Help) => write_all(crate::sys::stdout(), cli::HELP.as_bytes()).map_or(3, |_| 0),
+    let text = match cli::parse_into(args, config_file, &mut cfg) {
+        Ok(Action::Help) => cli::HELP,
         Ok(Action::Version) => {
-            let version = concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, ", crate::arch!(), ")\n");
-            write_all(crate::sys::stdout(), version.as_bytes()).map_or(3, |_| 0)
+            concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, ", crate::arch!(), ")\n")
         }
-        Ok(Action::Run) => run(&cfg),
+        Ok(Action::Run) => return run(&cfg),
         Err(e) => {
             fail(&[
                 e.what.as_bytes(),
                 if e.detail.is_empty() { b"" } else { b": " },
                 e.detail,
             ]);
-            3
+            return 3;
         }
-    }
+    };
+    write_all(crate::sys::stdout(), text.as_bytes()).map_or(3, |_| 0)
 }
 
 fn read_config<'b>(path: &[u8], buf: &'b mut [u8; CONFIG_CAP]) -> Result<&'b [u8], &'static [u8]> {

@@ -463,8 +463,8 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
     let mut hosts: Option<&[u8]> = None;
     let mut failed = false;
     for sink in &cfg.sinks {
-        let Some(bytes) = encode(rec, &checks, cfg, key, sink.format.unwrap_or(cfg.format), &mut buf)
-        else {
+        let format = sink.format.unwrap_or(cfg.format);
+        let Some(bytes) = encode(rec, &checks, cfg, key, format, &mut buf) else {
             return 3;
         };
         let result = match sink.kind {
@@ -481,7 +481,7 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
                 }
                 match addr {
                     Ok(addr) => {
-                        udp::send(&addr, bytes, sink.format.unwrap_or(cfg.format) == Format::Influx)
+                        udp::send(&addr, bytes, format == Format::Influx)
                     }
                     Err(_) => Err(SinkError::plain(crate::sink::Step::NameNotFound)),
                 }

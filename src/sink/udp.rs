@@ -59,6 +59,7 @@ pub fn resolve(target: &[u8], hosts: Option<&[u8]>) -> Result<SocketAddr, AddrEr
 /// Sends `bytes` as one datagram; or, `lines` (line protocol), as datagrams of whole lines,
 /// each at most [`MAX_PAYLOAD`]. Nothing is sent if the record (`lines`: one line alone) is
 /// too long.
+#[inline(never)] // out of line: inlined into the agent's record writing it costs ~100 bytes
 pub fn send(addr: &SocketAddr, bytes: &[u8], lines: bool) -> Result<(), SinkError> {
     if !lines && bytes.len() > MAX_PAYLOAD {
         return Err(SinkError::plain(Step::RecordTooLong));

@@ -489,10 +489,8 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
         };
         if let Err(e) = result {
             failed = true;
-            // The flag of the sink, in the order of `SinkKind`.
-            let flag = crate::num::word_at("--out --append --udp", sink.kind as usize);
             fail(&[
-                flag.as_bytes(),
+                sink.kind.flag().as_bytes(),
                 b" ",
                 sink.target,
                 b": ",

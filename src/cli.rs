@@ -60,6 +60,13 @@ pub enum SinkKind {
     Udp,
 }
 
+impl SinkKind {
+    /// The flag that names this kind of sink (`--out`, `--append`, `--udp`).
+    pub fn flag(self) -> &'static str {
+        crate::num::word_at("--out --append --udp", self as usize)
+    }
+}
+
 /// One sink: its kind, its own format (`FORMAT:` prefix) and its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SinkArg<'a> {
@@ -561,6 +568,9 @@ mod tests {
     /// The name tables are one string each: every name lands on its own flag, check or slot.
     #[test]
     fn name_tables_line_up() {
+        assert_eq!(SinkKind::Replace.flag(), "--out");
+        assert_eq!(SinkKind::Append.flag(), "--append");
+        assert_eq!(SinkKind::Udp.flag(), "--udp");
         assert_eq!(FLAG_NAMES.split(' ').count(), FLAGS.len());
         for (name, flag) in [
             ("root", Flag::Root),

@@ -8,7 +8,7 @@ use heapless::Vec;
 
 use crate::probe::clock as kclock;
 use crate::record::{Active, Linger, Record, SyncFile, MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
-use crate::verdict::{self, Status, Thresholds, Verdict};
+use crate::verdict::{self, Thresholds, Verdict};
 
 /// A field's value. `Null` is unknown (JSON `null`; left out by InfluxDB and Prometheus).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,26 +327,6 @@ pub struct Check<'a> {
 }
 
 impl<'a> Check<'a> {
-    fn new(kind: &'static Kind, verdict: Verdict, values: &[V<'a>]) -> Check<'a> {
-        let mut all = [V::Null; MAX_FIELDS];
-        for (slot, v) in all.iter_mut().zip(values) {
-            *slot = *v;
-        }
-        Check {
-            kind,
-            labels: [("", b""), ("", b"")],
-            verdict,
-            values: all,
-        }
-    }
-
-    fn label(mut self, i: usize, name: &'static str, value: &'a [u8]) -> Check<'a> {
-        if let Some(slot) = self.labels.get_mut(i) {
-            *slot = (name, value);
-        }
-        self
-    }
-
     /// The labels in use.
     pub fn labels(&self) -> impl DoubleEndedIterator<Item = &(&'static str, &'a [u8])> {
         self.labels.iter().filter(|(name, _)| !name.is_empty())
@@ -361,158 +341,146 @@ impl<'a> Check<'a> {
     }
 }
 
+/// Appends a check of `kind` with every value unknown and returns its values for the caller
+/// to fill in (`None` only when `out` is full, which [`MAX_CHECKS`] rules out).
+fn add<'v, 'a>(
+    out: &'v mut Vec<Check<'a>, MAX_CHECKS>,
+    kind: &'static Kind,
+    verdict: Verdict,
+    labels: [(&'static str, &'a [u8]); 2],
+) -> Option<&'v mut [V<'a>; MAX_FIELDS]> {
+    out.push(Check { kind, labels, verdict, values: [V::Null; MAX_FIELDS] }).ok()?;
+    out.last_mut().map(|c| &mut c.values)
+}
+
+/// No instance labels.
+const NONE: [(&str, &[u8]); 2] = [("", b""), ("", b"")];
+
 /// The checks of a record, in record order: node first (its status the worst of the others;
-/// UNKNOWN for a run cut short by its deadline), then every check that ran.
+/// UNKNOWN for a run cut short by its deadline), then every check that ran. Each check starts
+/// with every value unknown and gets the values its source knows.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn checks<'a>(r: &'a Record, t: &Thresholds) -> Vec<Check<'a>, MAX_CHECKS> {
     let mut out = Vec::new();
-    let mut push = |c: Check<'a>| {
-        let _ = out.push(c);
-    };
     let now_s = (r.wall_ms / 1000) as i64;
-    let load = |i: usize| {
-        r.system.as_ref().and_then(|s| s.load).map_or(V::Null, |l| {
-            V::Dec(i64::try_from(l[i]).unwrap_or(i64::MAX), 2)
-        })
-    };
-    let sys = r.system.as_ref();
-    push(Check::new(
-        &NODE,
-        Verdict { status: Status::Ok, why: "" },
-        &[
-            opt(sys.and_then(|s| s.uptime_s)),
-            load(0),
-            load(1),
-            load(2),
-            sys.and_then(|s| s.boot_id.as_ref())
-                .map_or(V::Null, |b| V::Text(b)),
-            sys.and_then(|s| s.kernel.as_deref())
-                .map_or(V::Null, V::Text),
-            if sys.is_some() {
-                V::Text(super::line::ARCH.as_bytes())
-            } else {
-                V::Null
-            },
-        ],
-    ));
+
+    let node = add(&mut out, &NODE, Verdict::OK, NONE);
+    if let (Some(v), Some(s)) = (node, &r.system) {
+        v[0] = opt(s.uptime_s);
+        if let Some(load) = s.load {
+            for (slot, l) in v[1..4].iter_mut().zip(load) {
+                *slot = V::Dec(i64::try_from(l).unwrap_or(i64::MAX), 2);
+            }
+        }
+        if let Some(b) = &s.boot_id {
+            v[4] = V::Text(b);
+        }
+        if let Some(k) = &s.kernel {
+            v[5] = V::Text(k);
+        }
+        v[6] = V::Text(super::line::ARCH.as_bytes());
+    }
 
     let history = r.history.as_ref();
     let daemon = verdict::daemon_of(r);
     if let Some(c) = &r.clock {
-        let mut values = [V::Null; MAX_FIELDS];
-        match &c.timex {
-            Ok(tx) => {
-                let kernel = [
-                    V::Text(verdict::sync_rule(tx, daemon).as_str().as_bytes()),
-                    V::Bool(kclock::systemd_synced(tx)),
-                    V::Bool(kclock::node_exporter_synced(tx)),
-                    V::Int(i64::from(tx.state)),
-                    V::Int(i64::from(tx.status)),
-                    V::Int(kclock::offset_us(tx)),
-                    V::Dec(kclock::freq_ppb(tx), 3),
-                    V::Int(tx.maxerror),
-                    V::Int(tx.esterror),
-                    V::Int(i64::from(tx.tai)),
-                ];
-                values[..10].copy_from_slice(&kernel);
+        if let Some(v) = add(&mut out, &CLOCK, verdict::clock(c, daemon, t), NONE) {
+            match &c.timex {
+                Ok(tx) => {
+                    v[0] = V::Text(verdict::sync_rule(tx, daemon).as_str().as_bytes());
+                    v[1] = V::Bool(kclock::systemd_synced(tx));
+                    v[2] = V::Bool(kclock::node_exporter_synced(tx));
+                    v[3] = V::Int(i64::from(tx.state));
+                    v[4] = V::Int(i64::from(tx.status));
+                    v[5] = V::Int(kclock::offset_us(tx));
+                    v[6] = V::Dec(kclock::freq_ppb(tx), 3);
+                    v[7] = V::Int(tx.maxerror);
+                    v[8] = V::Int(tx.esterror);
+                    v[9] = V::Int(i64::from(tx.tai));
+                }
+                Err(errno) => v[10] = V::Int(i64::from(*errno)),
             }
-            Err(errno) => values[10] = V::Int(i64::from(*errno)),
-        }
-        match &c.sntp {
-            Some(Ok(reply)) => {
-                values[11] = V::Int(reply.offset_ns / 1000);
-                values[12] = V::Int(reply.delay_ns / 1000);
-                values[13] = V::Int(i64::from(reply.stratum));
+            match &c.sntp {
+                Some(Ok(reply)) => {
+                    v[11] = V::Int(reply.offset_ns / 1000);
+                    v[12] = V::Int(reply.delay_ns / 1000);
+                    v[13] = V::Int(i64::from(reply.stratum));
+                }
+                Some(Err(failure)) => v[14] = V::Text(failure.as_str().as_bytes()),
+                None => {}
             }
-            Some(Err(failure)) => values[14] = V::Text(failure.as_str().as_bytes()),
-            None => {}
+            v[15] = opt(history.and_then(|h| h.clock_bad_since_ms));
         }
-        values[15] = opt(history.and_then(|h| h.clock_bad_since_ms));
-        push(Check::new(&CLOCK, verdict::clock(c, daemon, t), &values));
     }
 
     if let Some(ts) = &r.timesync {
-        let age = match ts.sync_file {
-            SyncFile::Present { mtime_s } => V::Int(now_s.saturating_sub(mtime_s).max(0)),
-            SyncFile::Missing => V::Word("none"),
-            SyncFile::NotApplicable => V::Word("n/a"),
-            SyncFile::Unknown => V::Null,
-        };
-        push(Check::new(
-            &TIMESYNC,
-            verdict::timesync(ts, now_s, t),
-            &[V::Text(ts.daemon.as_str().as_bytes()), age],
-        ));
+        if let Some(v) = add(&mut out, &TIMESYNC, verdict::timesync(ts, now_s, t), NONE) {
+            v[0] = V::Text(ts.daemon.as_str().as_bytes());
+            v[1] = match ts.sync_file {
+                SyncFile::Present { mtime_s } => V::Int(now_s.saturating_sub(mtime_s).max(0)),
+                SyncFile::Missing => V::Word("none"),
+                SyncFile::NotApplicable => V::Word("n/a"),
+                SyncFile::Unknown => V::Null,
+            };
+        }
     }
 
     for u in r.users.iter().flatten() {
-        let enabled = match u.linger {
-            Linger::On => V::Bool(true),
-            Linger::Off => V::Bool(false),
-            _ => V::Null,
-        };
-        let values = [
-            opt(u.uid.map(u64::from)),
-            V::Text(u.linger.as_str().as_bytes()),
-            enabled,
-            V::Text(u.login.as_str().as_bytes()),
-        ];
-        push(Check::new(&LINGER, verdict::user(u), &values).label(0, "user", u.name));
+        let labels = [("user", u.name), ("", b"")];
+        if let Some(v) = add(&mut out, &LINGER, verdict::user(u), labels) {
+            v[0] = opt(u.uid.map(u64::from));
+            v[1] = V::Text(u.linger.as_str().as_bytes());
+            v[2] = match u.linger {
+                Linger::On => V::Bool(true),
+                Linger::Off => V::Bool(false),
+                _ => V::Null,
+            };
+            v[3] = V::Text(u.login.as_str().as_bytes());
+        }
     }
 
     for (i, s) in r.services.iter().flatten().enumerate() {
-        let active = match s.active {
-            Active::Yes => V::Bool(true),
-            Active::No => V::Bool(false),
-            Active::Unknown => V::Null,
-        };
-        let seen = history.and_then(|h| h.services.get(i));
-        let values = [
-            V::Text(s.via.as_str().as_bytes()),
-            active,
-            opt(s.pid.map(u64::from)),
-            opt(s.start_cs),
-            seen.map_or(V::Null, |h| V::Bool(h.restarted)),
-            opt(seen.and_then(|h| h.down_since_ms)),
-        ];
-        push(
-            Check::new(&SERVICE, verdict::service(s), &values)
-                .label(0, "service", s.name)
-                .label(1, "user", s.user.unwrap_or(b"")),
-        );
+        let labels = [("service", s.name), ("user", s.user.unwrap_or(b""))];
+        if let Some(v) = add(&mut out, &SERVICE, verdict::service(s), labels) {
+            let seen = history.and_then(|h| h.services.get(i));
+            v[0] = V::Text(s.via.as_str().as_bytes());
+            v[1] = match s.active {
+                Active::Yes => V::Bool(true),
+                Active::No => V::Bool(false),
+                Active::Unknown => V::Null,
+            };
+            v[2] = opt(s.pid.map(u64::from));
+            v[3] = opt(s.start_cs);
+            v[4] = seen.map_or(V::Null, |h| V::Bool(h.restarted));
+            v[5] = opt(seen.and_then(|h| h.down_since_ms));
+        }
     }
 
     for d in r.disks.iter().flatten() {
-        let values = match &d.stat {
-            Ok(st) => [
-                int(st.size_b),
-                int(st.avail_b),
-                int(u64::from(st.used_pct)),
-                opt(st.inodes_used_pct.map(u64::from)),
-                V::Bool(st.read_only),
-                V::Null,
-            ],
-            Err(errno) => {
-                let mut values = [V::Null; 6];
-                values[5] = V::Int(i64::from(*errno));
-                values
+        let labels = [("mount", d.path), ("", b"")];
+        if let Some(v) = add(&mut out, &DISK, verdict::disk(d, t), labels) {
+            match &d.stat {
+                Ok(st) => {
+                    v[0] = int(st.size_b);
+                    v[1] = int(st.avail_b);
+                    v[2] = int(u64::from(st.used_pct));
+                    v[3] = opt(st.inodes_used_pct.map(u64::from));
+                    v[4] = V::Bool(st.read_only);
+                }
+                Err(errno) => v[5] = V::Int(i64::from(*errno)),
             }
-        };
-        push(Check::new(&DISK, verdict::disk(d, t), &values).label(0, "mount", d.path));
+        }
     }
 
     if let Some(m) = &r.memory {
-        let values = match &m.stat {
-            Some(st) => [
-                int(st.total_kb.saturating_mul(1024)),
-                int(st.avail_kb.saturating_mul(1024)),
-                int(st.swap_total_kb.saturating_mul(1024)),
-                int(st.swap_free_kb.saturating_mul(1024)),
-                V::Bool(st.avail_estimated),
-            ],
-            None => [V::Null; 5],
-        };
-        push(Check::new(&MEMORY, verdict::memory(m, t), &values));
+        let v = add(&mut out, &MEMORY, verdict::memory(m, t), NONE);
+        if let (Some(v), Some(st)) = (v, &m.stat) {
+            v[0] = int(st.total_kb.saturating_mul(1024));
+            v[1] = int(st.avail_kb.saturating_mul(1024));
+            v[2] = int(st.swap_total_kb.saturating_mul(1024));
+            v[3] = int(st.swap_free_kb.saturating_mul(1024));
+            v[4] = V::Bool(st.avail_estimated);
+        }
     }
 
     let status = verdict::overall(out.iter().skip(1).map(|c| c.verdict.status), r.timed_out);

@@ -475,10 +475,10 @@ pub fn checks<'a>(r: &'a Record, t: &Thresholds) -> Vec<Check<'a>, MAX_CHECKS> {
     if let Some(m) = &r.memory {
         let v = add(&mut out, &MEMORY, verdict::memory(m, t), NONE);
         if let (Some(v), Some(st)) = (v, &m.stat) {
-            v[0] = int(st.total_kb.saturating_mul(1024));
-            v[1] = int(st.avail_kb.saturating_mul(1024));
-            v[2] = int(st.swap_total_kb.saturating_mul(1024));
-            v[3] = int(st.swap_free_kb.saturating_mul(1024));
+            let kb = [st.total_kb, st.avail_kb, st.swap_total_kb, st.swap_free_kb];
+            for (slot, kb) in v.iter_mut().zip(kb) {
+                *slot = int(kb.saturating_mul(1024));
+            }
             v[4] = V::Bool(st.avail_estimated);
         }
     }

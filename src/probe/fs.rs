@@ -178,10 +178,10 @@ fn read_cstr<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     bytes
 }
 
-/// Reads `name` relative to the directory `dir` and closes it.
-pub fn read_at<'b>(dir: BorrowedFd, name: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+/// Reads the file named by `parts` (joined) relative to the directory `dir` and closes it.
+pub fn read_at<'b>(dir: BorrowedFd, parts: &[&[u8]], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     let mut path = [0u8; PATH_CAP];
-    let fd = open_read(dir, join(0, &[name], &mut path)?)?;
+    let fd = open_read(dir, join(0, parts, &mut path)?)?;
     read_fd(fd.as_fd(), buf)
 }
 

@@ -75,12 +75,10 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
         let Some(pid) = parse_u32(name) else { continue };
-        let mut path = [0u8; 32];
-        let Some(stat_path) = join_stat(name, &mut path) else {
-            continue;
-        };
+        // `PID/stat`, opened relative to the `/proc` descriptor: a shorter path walk for the
+        // kernel than the full path below the root.
         let mut buf = [0u8; 512];
-        let Ok(bytes) = read_at(dir.as_fd(), stat_path, &mut buf) else {
+        let Ok(bytes) = read_at(dir.as_fd(), &[name, b"/stat"], &mut buf) else {
             continue;
         };
         let Some(stat) = procfs::parse_stat(bytes) else {
@@ -119,15 +117,6 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
     // The directory stays open to the end of this one-shot process (see `fs::read_cstr`).
     core::mem::forget(dir);
     Ok(())
-}
-
-/// `PID/stat` in `buf` (the scan opens it relative to the `/proc` descriptor: a shorter path
-/// walk for the kernel than the full path below the root).
-fn join_stat<'b>(pid: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
-    let len = pid.len() + 5;
-    buf.get_mut(..pid.len())?.copy_from_slice(pid);
-    buf.get_mut(pid.len()..len)?.copy_from_slice(b"/stat");
-    buf.get(..len)
 }
 
 /// Start time of one process (`/proc/PID/stat`), for a pid learnt elsewhere (a cgroup).

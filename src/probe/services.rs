@@ -96,23 +96,20 @@ pub struct UnitState {
     pub needs_scan: bool,
 }
 
-/// What one cgroup directory says: `Some(populated, first pid)`, `None` if it is absent.
-fn cgroup_dir(root: &Root, tree: CgroupTree, dir: &[&[u8]]) -> Option<(bool, Option<u32>)> {
-    let base = tree.base()?;
-    let mut parts: Vec<&[u8], 16> = Vec::new();
-    parts.push(base).ok()?;
-    parts.extend_from_slice(dir).ok()?;
+/// What one cgroup directory (`dir`, its base and path below it) says: `Some(populated, first
+/// pid)`, `None` if it is absent. `dir` gets the file names appended.
+fn cgroup_dir(root: &Root, unified: bool, dir: &mut Vec<&[u8], 16>) -> Option<(bool, Option<u32>)> {
     let mut buf = [0u8; 1024];
-    let populated = if let CgroupTree::Unified(_) = tree {
-        parts.push(b"/cgroup.events").ok()?;
-        let events = root.read(&parts, &mut buf).ok()?;
-        parts.pop();
+    let populated = if unified {
+        dir.push(b"/cgroup.events").ok()?;
+        let events = root.read(dir, &mut buf).ok()?;
+        dir.pop();
         cgroup::parse_populated(events)
     } else {
         None
     };
-    parts.push(b"/cgroup.procs").ok()?;
-    let pid = root.read(&parts, &mut buf).ok().and_then(cgroup::first_pid);
+    dir.push(b"/cgroup.procs").ok()?;
+    let pid = root.read(dir, &mut buf).ok().and_then(cgroup::first_pid);
     Some((populated.unwrap_or(pid.is_some()), pid))
 }
 
@@ -131,38 +128,42 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
         .iter()
         .position(|&b| b == b'@')
         .and_then(|at| unit.get(..at));
-    let mut dir: Vec<&[u8], 12> = Vec::new();
-    let cgroup = match uid {
-        None => {
-            let _ = dir.push(b"system.slice/");
-            if let Some(prefix) = template {
-                let _ = dir.extend_from_slice(&[b"system-", prefix, b".slice/"]);
-            }
-            let _ = dir.push(unit);
-            cgroup_dir(root, tree, &dir)
-        }
-        Some(_) => {
-            let _ = dir.extend_from_slice(&[
-                b"user.slice/user-",
-                uid_text,
-                b".slice/user@",
-                uid_text,
-                b".service/",
-            ]);
-            let manager = dir.len();
-            let _ = dir.push(b"app.slice/");
-            if let Some(prefix) = template {
-                let _ = dir.extend_from_slice(&[b"app-", prefix, b".slice/"]);
-            }
-            let _ = dir.push(unit);
-            cgroup_dir(root, tree, &dir).or_else(|| {
-                // systemd < 247 put user units directly below user@UID.service.
-                dir.truncate(manager);
+    let unified = matches!(tree, CgroupTree::Unified(_));
+    let mut dir: Vec<&[u8], 16> = Vec::new();
+    let cgroup = tree.base().and_then(|base| {
+        let _ = dir.push(base);
+        match uid {
+            None => {
+                let _ = dir.push(b"system.slice/");
+                if let Some(prefix) = template {
+                    let _ = dir.extend_from_slice(&[b"system-", prefix, b".slice/"]);
+                }
                 let _ = dir.push(unit);
-                cgroup_dir(root, tree, &dir)
-            })
+                cgroup_dir(root, unified, &mut dir)
+            }
+            Some(_) => {
+                let _ = dir.extend_from_slice(&[
+                    b"user.slice/user-",
+                    uid_text,
+                    b".slice/user@",
+                    uid_text,
+                    b".service/",
+                ]);
+                let manager = dir.len();
+                let _ = dir.push(b"app.slice/");
+                if let Some(prefix) = template {
+                    let _ = dir.extend_from_slice(&[b"app-", prefix, b".slice/"]);
+                }
+                let _ = dir.push(unit);
+                cgroup_dir(root, unified, &mut dir).or_else(|| {
+                    // systemd < 247 put user units directly below user@UID.service.
+                    dir.truncate(manager);
+                    let _ = dir.push(unit);
+                    cgroup_dir(root, unified, &mut dir)
+                })
+            }
         }
-    };
+    });
     let pid = cgroup.and_then(|(_, pid)| pid);
     match (link, cgroup) {
         (Ok(_), _) => UnitState {

@@ -55,22 +55,27 @@ pub struct UserFile {
     pub sessions: u32,
 }
 
+/// The user's `STATE` in the contents of `/run/systemd/users/UID` (the first `STATE=` line);
+/// `None` when there is none (truncated or not a logind file). All the agent reads.
+pub fn state(bytes: &[u8]) -> Option<LoginState> {
+    lines(bytes)
+        .find_map(|line| trim(line).strip_prefix(b"STATE="))
+        .map(LoginState::from_bytes)
+}
+
 /// Parses the contents of `/run/systemd/users/UID`.
 pub fn parse_user(bytes: &[u8]) -> UserFile {
-    let mut file = UserFile {
-        state: None,
-        sessions: 0,
-    };
+    let mut sessions = 0;
     for line in lines(bytes) {
-        let line = trim(line);
-        if let Some(value) = line.strip_prefix(b"STATE=") {
-            file.state.get_or_insert(LoginState::from_bytes(value));
-        } else if let Some(value) = line.strip_prefix(b"SESSIONS=") {
+        if let Some(value) = trim(line).strip_prefix(b"SESSIONS=") {
             let count = crate::num::fields(value).count();
-            file.sessions = u32::try_from(count).unwrap_or(u32::MAX);
+            sessions = u32::try_from(count).unwrap_or(u32::MAX);
         }
     }
-    file
+    UserFile {
+        state: state(bytes),
+        sessions,
+    }
 }
 
 #[cfg(test)]

@@ -89,9 +89,7 @@ pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
                     ],
                     &mut file,
                 ) {
-                    Ok(bytes) => logind::parse_user(bytes)
-                        .state
-                        .map_or(Login::Unknown, Login::State),
+                    Ok(bytes) => logind::state(bytes).map_or(Login::Unknown, Login::State),
                     Err(Errno::NOENT) => Login::State(logind::LoginState::Offline),
                     Err(_) => Login::Unknown,
                 }

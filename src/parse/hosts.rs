@@ -85,10 +85,14 @@ fn parse_v6(text: &[u8]) -> Option<[u8; 16]> {
     }
     match gap {
         None if n == 16 => Some(out),
-        // `::` stands for the zero groups between the head and the tail.
+        // `::` stands for the zero groups between the head and the tail: the tail moves to the
+        // end.
         Some(at) if n < 16 => {
-            out.get_mut(at..)?.rotate_right(16 - n);
-            Some(out)
+            let mut full = [0u8; 16];
+            for (i, &b) in out.iter().enumerate().take(n) {
+                *full.get_mut(if i < at { i } else { i + 16 - n })? = b;
+            }
+            Some(full)
         }
         _ => None,
     }

@@ -25,10 +25,10 @@ fn state_word(s: Status) -> &'static str {
     crate::num::word_at("OK WARNING CRITICAL UNKNOWN", s as usize)
 }
 
-/// ` 'label'=value` then `;warn;crit;min;max` as given; the first item is preceded by ` |`
-/// (the summary never holds a `|`: names pass through `label_escape`), so a record without
-/// perfdata has no dangling pipe.
-fn perf(out: &mut Out, label: &[&[u8]], value: impl FnOnce(&mut Out), rest: &str) {
+/// ` 'label'=`, the start of a perfdata item (the caller writes `value[UOM];warn;crit;min;max`);
+/// the first item is preceded by ` |` (the summary never holds a `|`: names pass through
+/// `label_escape`), so a record without perfdata has no dangling pipe.
+fn perf(out: &mut Out, label: &[&[u8]]) {
     if !out.as_bytes().contains(&b'|') {
         out.str(" |");
     }
@@ -37,13 +37,13 @@ fn perf(out: &mut Out, label: &[&[u8]], value: impl FnOnce(&mut Out), rest: &str
         lossy(out, part, label_escape);
     }
     out.str("'=");
-    value(out);
-    out.str(rest)
 }
 
 /// A percentage that alerts when it falls below `warn` or `crit` (range `N:`), on 0..100.
 fn percent_below(out: &mut Out, label: &[&[u8]], pct: u64, warn: u64, crit: u64) {
-    perf(out, label, |o| o.u64(pct), "%;");
+    perf(out, label);
+    out.u64(pct);
+    out.str("%;");
     out.u64(warn);
     out.str(":;");
     out.u64(crit);
@@ -83,29 +83,16 @@ pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
 
     if let Some(Ok(tx)) = r.clock.as_ref().map(|c| &c.timex) {
         let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        perf(
-            out,
-            &[b"clock_offset"],
-            |o| {
-                o.fixed(kclock::offset_us(tx), 6);
-                o.str("s")
-            },
-            "",
-        );
-        out.str(";");
+        perf(out, &[b"clock_offset"]);
+        out.fixed(kclock::offset_us(tx), 6);
+        out.str("s;");
         out.fixed(ms(t.offset_warn_ms), 3);
         out.str(";");
         out.fixed(ms(t.offset_crit_ms), 3);
         out.str(";;");
-        perf(
-            out,
-            &[b"clock_maxerror"],
-            |o| {
-                o.fixed(tx.maxerror, 6);
-                o.str("s")
-            },
-            ";",
-        );
+        perf(out, &[b"clock_maxerror"]);
+        out.fixed(tx.maxerror, 6);
+        out.str("s;");
         out.fixed(ms(t.maxerror_warn_ms), 3);
         out.str(";");
         out.fixed(ms(t.maxerror_crit_ms), 3);
@@ -121,15 +108,9 @@ pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
                 t.disk_free_warn_pct,
                 t.disk_free_crit_pct,
             );
-            perf(
-                out,
-                &[b"disk_avail ", d.path],
-                |o| {
-                    o.u64(st.avail_b);
-                    o.str("B")
-                },
-                ";;;0;",
-            );
+            perf(out, &[b"disk_avail ", d.path]);
+            out.u64(st.avail_b);
+            out.str("B;;;0;");
             out.u64(st.size_b);
         }
     }
@@ -145,12 +126,9 @@ pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
     }
     if let Some([a, b, c]) = r.system.as_ref().and_then(|s| s.load) {
         for (name, l) in [(&b"load1"[..], a), (b"load5", b), (b"load15", c)] {
-            perf(
-                out,
-                &[name],
-                |o| o.fixed(i64::try_from(l).unwrap_or(0), 2),
-                ";;;0;",
-            );
+            perf(out, &[name]);
+            out.fixed(i64::try_from(l).unwrap_or(0), 2);
+            out.str(";;;0;");
         }
     }
     out.str("\n")

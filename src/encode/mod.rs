@@ -131,24 +131,23 @@ impl<'b> Out<'b> {
         self.u64(n.unsigned_abs())
     }
 
-    /// `value / 10^decimals` with exactly `decimals` fraction digits: `fixed(-12345, 3)` is
-    /// `-12.345`.
+    /// `value / 10^decimals` with exactly `decimals` (at most 18) fraction digits:
+    /// `fixed(-12345, 3)` is `-12.345`. The digits are written once and the point put in
+    /// among them: no 64-bit division by a power of ten.
     pub fn fixed(&mut self, value: i64, decimals: u32) {
-        let scale = 10u64.pow(decimals.min(18));
         if value < 0 {
             self.bytes(b"-");
         }
-        let magnitude = value.unsigned_abs();
-        self.u64(magnitude / scale);
+        let mut digits = [b'0'; 20];
+        let len = crate::probe::decimal(value.unsigned_abs(), &mut digits).len();
+        let decimals = decimals.min(18) as usize;
+        let (int, frac) = digits.split_at(digits.len() - decimals);
+        // The integer digits, or the buffer's fill of zeros: at least one before the point.
+        let first = (digits.len() - len).min(int.len() - 1);
+        self.bytes(int.get(first..).unwrap_or(&[]));
         if decimals > 0 {
             self.bytes(b".");
-            let frac = magnitude % scale;
-            let mut digits = [0u8; 20];
-            let text = crate::probe::decimal(frac, &mut digits);
-            for _ in text.len()..decimals as usize {
-                self.bytes(b"0");
-            }
-            self.bytes(text);
+            self.bytes(frac);
         }
     }
 
@@ -190,6 +189,14 @@ mod tests {
         out.str(" ");
         out.fixed(5, 2);
         out.str(" ");
+        out.fixed(-5, 3);
+        out.str(" ");
+        out.fixed(120, 0);
+        out.str(" ");
+        out.fixed(0, 1);
+        out.str(" ");
+        out.fixed(i64::MIN, 18);
+        out.str(" ");
         out.i64(i64::MIN);
         out.str(" ");
         out.hex(0x2041);
@@ -197,7 +204,7 @@ mod tests {
         out.hex(0);
         assert_eq!(
             out.finish(),
-            Ok(&b"-12.345 0.05 -9223372036854775808 2041 0"[..])
+            Ok(&b"-12.345 0.05 -0.005 120 0.0 -9.223372036854775808 -9223372036854775808 2041 0"[..])
         );
     }
 

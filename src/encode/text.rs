@@ -7,16 +7,8 @@ use super::Out;
 /// returns the replacement for a byte that the format must quote (or `None` to keep it); the
 /// replacement [`U00`] is followed by the byte's two hex digits (JSON's `\u00XX`).
 pub fn lossy(out: &mut Out, bytes: &[u8], escape: fn(u8) -> Option<&'static [u8]>) {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (valid, bad) = match core::str::from_utf8(rest) {
-            Ok(s) => (s.as_bytes(), 0),
-            Err(e) => (
-                rest.get(..e.valid_up_to()).unwrap_or(&[]),
-                e.error_len().unwrap_or(rest.len() - e.valid_up_to()),
-            ),
-        };
-        for &b in valid {
+    for chunk in bytes.utf8_chunks() {
+        for &b in chunk.valid().as_bytes() {
             match escape(b) {
                 Some(replacement) => {
                     out.bytes(replacement);
@@ -28,10 +20,9 @@ pub fn lossy(out: &mut Out, bytes: &[u8], escape: fn(u8) -> Option<&'static [u8]
                 None => out.bytes(core::slice::from_ref(&b)),
             }
         }
-        if bad > 0 {
+        if !chunk.invalid().is_empty() {
             out.str("\u{fffd}");
         }
-        rest = rest.get(valid.len() + bad..).unwrap_or(&[]);
     }
 }
 
@@ -107,5 +98,7 @@ mod tests {
         assert_eq!(run(b"say \"hi\"", influx_string_escape), "say \\\"hi\\\"");
         assert_eq!(run(b"x\"\\\n", prom_escape), "x\\\"\\\\\\n");
         assert_eq!(run(b"\xe2\x82", json_escape), "\u{fffd}");
+        assert_eq!(run(b"\xe2\x82A\xc0\x80\xf0\x9f\x98\x80", json_escape), "\u{fffd}A\u{fffd}\u{fffd}\u{1f600}");
+        assert_eq!(run(b"\xed\xa0\x80z\xf4\x90\x80\x80", json_escape), "\u{fffd}\u{fffd}\u{fffd}z\u{fffd}\u{fffd}\u{fffd}\u{fffd}");
     }
 }

@@ -33,53 +33,46 @@ fn sample<'c>(
 ) {
     out.str("nodepulse_");
     out.str(name);
-    let mut first = true;
-    let check = check_label.then_some(("check", c.kind.check().as_bytes()));
-    for (label, v) in check.into_iter().chain(c.labels().copied()).chain(extra) {
-        out.str(if first { "{" } else { "," });
-        first = false;
-        out.str(label);
-        out.str("=\"");
-        lossy(out, v, prom_escape);
-        out.str("\"");
+    let mut sep = "{";
+    if check_label {
+        label(out, &mut sep, "check", c.kind.check().as_bytes());
     }
-    out.str(if first { " " } else { "} " })
+    for (name, v) in c.labels() {
+        label(out, &mut sep, name, v);
+    }
+    if let Some((name, v)) = extra {
+        label(out, &mut sep, name, v);
+    }
+    out.str(if sep == "{" { " " } else { "} " })
 }
 
-/// One sample of a field; nothing for an unknown value.
+/// `{name="value"` for the first label, `,name="value"` for the others.
+fn label(out: &mut Out, sep: &mut &str, name: &str, value: &[u8]) {
+    out.str(sep);
+    *sep = ",";
+    out.str(name);
+    out.str("=\"");
+    lossy(out, value, prom_escape);
+    out.str("\"");
+}
+
+/// One sample of a field; nothing for an unknown value. A text becomes an info metric's label.
 fn field<'c>(out: &mut Out, spec: &Spec, c: &Check<'c>, v: V<'c>) {
     let shift = u32::from(spec.shift);
-    match v {
+    let info = match v {
         V::Null | V::Word(_) => return,
         V::Text(text) => {
-            sample(
-                out,
-                spec.prom(),
-                c,
-                false,
-                Some((
-                    if spec.name().is_empty() {
-                        "value"
-                    } else {
-                        spec.name()
-                    },
-                    text,
-                )),
-            );
-            out.str("1");
+            let name = if spec.name().is_empty() { "value" } else { spec.name() };
+            Some((name, text))
         }
-        V::Int(n) => {
-            sample(out, spec.prom(), c, false, None);
-            out.fixed(n, shift);
-        }
-        V::Dec(n, d) => {
-            sample(out, spec.prom(), c, false, None);
-            out.fixed(n, u32::from(d) + shift);
-        }
-        V::Bool(b) => {
-            sample(out, spec.prom(), c, false, None);
-            out.str(if b { "1" } else { "0" });
-        }
+        _ => None,
+    };
+    sample(out, spec.prom(), c, false, info);
+    match v {
+        V::Int(n) => out.fixed(n, shift),
+        V::Dec(n, d) => out.fixed(n, u32::from(d) + shift),
+        V::Bool(b) => out.str(if b { "1" } else { "0" }),
+        _ => out.str("1"), // an info metric
     }
     out.str("\n")
 }

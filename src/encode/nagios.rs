@@ -50,6 +50,19 @@ fn percent_below(out: &mut Out, label: &[&[u8]], pct: u64, warn: u64, crit: u64)
     out.str(":;0;100");
 }
 
+/// A time in seconds from microseconds, its thresholds in milliseconds, then `min_max`
+/// (`;MIN;MAX`).
+fn seconds(out: &mut Out, label: &[u8], us: i64, warn_ms: u64, crit_ms: u64, min_max: &str) {
+    let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    perf(out, &[label]);
+    out.fixed(us, 6);
+    out.str("s;");
+    out.fixed(ms(warn_ms), 3);
+    out.str(";");
+    out.fixed(ms(crit_ms), 3);
+    out.str(min_max);
+}
+
 /// Encodes the record as one plugin output line: the checks' verdicts ([`model::checks`]) in
 /// the summary, the values against `t` in the perfdata.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
@@ -82,21 +95,10 @@ pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
     }
 
     if let Some(Ok(tx)) = r.clock.as_ref().map(|c| &c.timex) {
-        let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        perf(out, &[b"clock_offset"]);
-        out.fixed(kclock::offset_us(tx), 6);
-        out.str("s;");
-        out.fixed(ms(t.offset_warn_ms), 3);
-        out.str(";");
-        out.fixed(ms(t.offset_crit_ms), 3);
-        out.str(";;");
-        perf(out, &[b"clock_maxerror"]);
-        out.fixed(tx.maxerror, 6);
-        out.str("s;");
-        out.fixed(ms(t.maxerror_warn_ms), 3);
-        out.str(";");
-        out.fixed(ms(t.maxerror_crit_ms), 3);
-        out.str(";0;");
+        // The offset may be negative: no minimum.
+        let (offset, maxerror) = (kclock::offset_us(tx), tx.maxerror);
+        seconds(out, b"clock_offset", offset, t.offset_warn_ms, t.offset_crit_ms, ";;");
+        seconds(out, b"clock_maxerror", maxerror, t.maxerror_warn_ms, t.maxerror_crit_ms, ";0;");
     }
     for d in r.disks.iter().flatten() {
         if let Ok(st) = &d.stat {

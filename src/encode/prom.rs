@@ -79,7 +79,7 @@ fn field<'c>(out: &mut Out, spec: &Spec, c: &Check<'c>, v: V<'c>) {
 
 /// Encodes the record as a Prometheus text file.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
+pub fn encode<'a>(r: &Record, checks: &[Check<'a>], out: &mut Out) {
     family(
         out,
         "status",
@@ -95,25 +95,18 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
     out.fixed(i64::try_from(r.wall_ms).unwrap_or(i64::MAX), 3);
     out.str("\n");
     // Checks of one kind are adjacent: each field is one family over all of them.
-    let mut start = 0;
-    while let Some(first) = checks.get(start) {
-        let group = checks.get(start..).unwrap_or(&[]);
-        let len = group
-            .iter()
-            .take_while(|c| core::ptr::eq(c.kind, first.kind))
-            .count();
-        let group = group.get(..len).unwrap_or(&[]);
+    for group in checks.chunk_by(|a, b| core::ptr::eq(a.kind, b.kind)) {
+        let Some(first) = group.first() else { continue };
         for i in 0..first.kind.fields.len() {
             let spec = first.kind.fields.spec(i);
-            let known = |c: &Check| c.values.get(i).is_some_and(|v| !v.is_null());
-            if spec.prom().is_empty() || !group.iter().any(known) {
+            let value = |c: &Check<'a>| c.values.get(i).copied().unwrap_or(V::Null);
+            if spec.prom().is_empty() || group.iter().all(|c| value(c).is_null()) {
                 continue;
             }
             family(out, spec.prom(), spec.help());
             for c in group {
-                field(out, &spec, c, c.values.get(i).copied().unwrap_or(V::Null));
+                field(out, &spec, c, value(c));
             }
         }
-        start += len.max(1);
     }
 }

@@ -18,12 +18,12 @@ use super::text::{influx_string_escape, influx_tag_escape, lossy};
 use super::Out;
 use crate::record::Record;
 
-fn field(out: &mut Out, first: &mut bool, name: &str, v: V) {
+/// `,name=value` after the first field (`status`); nothing for an unknown value.
+fn field(out: &mut Out, name: &str, v: V) {
     if v.is_null() {
         return;
     }
-    out.str(if *first { " " } else { "," });
-    *first = false;
+    out.str(",");
     out.str(name);
     out.str("=");
     match v {
@@ -57,18 +57,14 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
             out.str("=");
             lossy(out, v, influx_tag_escape);
         }
-        let mut first = true;
-        field(
-            out,
-            &mut first,
-            "status",
-            V::Int(i64::from(c.verdict.status.code())),
-        );
+        out.str(" status=");
+        out.u64(u64::from(c.verdict.status.code()));
+        out.str("i");
         if !c.verdict.why.is_empty() {
-            field(out, &mut first, "why", V::Text(c.verdict.why.as_bytes()));
+            field(out, "why", V::Text(c.verdict.why.as_bytes()));
         }
         for (spec, v) in c.fields().filter(|(s, _)| !s.name().is_empty()) {
-            field(out, &mut first, spec.name(), v);
+            field(out, spec.name(), v);
         }
         out.str(" ");
         out.u64(r.wall_ms);

@@ -25,23 +25,24 @@ fn state_word(s: Status) -> &'static str {
     crate::num::word_at("OK WARNING CRITICAL UNKNOWN", s as usize)
 }
 
-/// ` 'label'=`, the start of a perfdata item (the caller writes `value[UOM];warn;crit;min;max`);
-/// the first item is preceded by ` |` (the summary never holds a `|`: names pass through
-/// `label_escape`), so a record without perfdata has no dangling pipe.
-fn perf(out: &mut Out, label: &[&[u8]]) {
+/// ` 'LABELNAME'=`, the start of a perfdata item (the caller writes
+/// `value[UOM];warn;crit;min;max`): a label of ours, then the instance's name from the node (a
+/// mount path, or empty) through `label_escape`. The first item is preceded by ` |` (the
+/// summary never holds a `|`: names pass through `label_escape`), so a record without perfdata
+/// has no dangling pipe.
+fn perf(out: &mut Out, label: &str, name: &[u8]) {
     if !out.as_bytes().contains(&b'|') {
         out.str(" |");
     }
     out.str(" '");
-    for part in label {
-        lossy(out, part, label_escape);
-    }
+    out.str(label);
+    lossy(out, name, label_escape);
     out.str("'=");
 }
 
 /// A percentage that alerts when it falls below `warn` or `crit` (range `N:`), on 0..100.
-fn percent_below(out: &mut Out, label: &[&[u8]], pct: u64, warn: u64, crit: u64) {
-    perf(out, label);
+fn percent_below(out: &mut Out, label: &str, name: &[u8], pct: u64, warn: u64, crit: u64) {
+    perf(out, label, name);
     out.u64(pct);
     out.str("%;");
     out.u64(warn);
@@ -52,9 +53,9 @@ fn percent_below(out: &mut Out, label: &[&[u8]], pct: u64, warn: u64, crit: u64)
 
 /// A time in seconds from microseconds, its thresholds in milliseconds, then `min_max`
 /// (`;MIN;MAX`).
-fn seconds(out: &mut Out, label: &[u8], us: i64, warn_ms: u64, crit_ms: u64, min_max: &str) {
+fn seconds(out: &mut Out, label: &str, us: i64, warn_ms: u64, crit_ms: u64, min_max: &str) {
     let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    perf(out, &[label]);
+    perf(out, label, b"");
     out.fixed(us, 6);
     out.str("s;");
     out.fixed(ms(warn_ms), 3);
@@ -97,20 +98,15 @@ pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
     if let Some(Ok(tx)) = r.clock.as_ref().map(|c| &c.timex) {
         // The offset may be negative: no minimum.
         let (offset, maxerror) = (kclock::offset_us(tx), tx.maxerror);
-        seconds(out, b"clock_offset", offset, t.offset_warn_ms, t.offset_crit_ms, ";;");
-        seconds(out, b"clock_maxerror", maxerror, t.maxerror_warn_ms, t.maxerror_crit_ms, ";0;");
+        seconds(out, "clock_offset", offset, t.offset_warn_ms, t.offset_crit_ms, ";;");
+        seconds(out, "clock_maxerror", maxerror, t.maxerror_warn_ms, t.maxerror_crit_ms, ";0;");
     }
     for d in r.disks.iter().flatten() {
         if let Ok(st) = &d.stat {
             let free = 100 - u64::from(st.used_pct);
-            percent_below(
-                out,
-                &[b"disk_free ", d.path],
-                free,
-                t.disk_free_warn_pct,
-                t.disk_free_crit_pct,
-            );
-            perf(out, &[b"disk_avail ", d.path]);
+            let (warn, crit) = (t.disk_free_warn_pct, t.disk_free_crit_pct);
+            percent_below(out, "disk_free_", d.path, free, warn, crit);
+            perf(out, "disk_avail_", d.path);
             out.u64(st.avail_b);
             out.str("B;;;0;");
             out.u64(st.size_b);
@@ -118,17 +114,11 @@ pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
     }
     if let Some(st) = r.memory.as_ref().and_then(|m| m.stat) {
         let pct = verdict::mem_avail_pct(&st);
-        percent_below(
-            out,
-            &[b"mem_avail"],
-            pct,
-            t.mem_avail_warn_pct,
-            t.mem_avail_crit_pct,
-        );
+        percent_below(out, "mem_avail", b"", pct, t.mem_avail_warn_pct, t.mem_avail_crit_pct);
     }
-    if let Some([a, b, c]) = r.system.as_ref().and_then(|s| s.load) {
-        for (name, l) in [(&b"load1"[..], a), (b"load5", b), (b"load15", c)] {
-            perf(out, &[name]);
+    if let Some(load) = r.system.as_ref().and_then(|s| s.load) {
+        for (name, l) in ["load1", "load5", "load15"].iter().zip(load) {
+            perf(out, name, b"");
             out.fixed(i64::try_from(l).unwrap_or(0), 2);
             out.str(";;;0;");
         }

@@ -145,11 +145,12 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
     }
 
     for c in checks {
-        let node = c.kind.line().is_empty();
+        let key = c.kind.line();
+        let node = key.is_empty();
         if !node {
             // ` KEY[.NAME[:NAME]]=STATUS[:REASON]`: a service's user, then its unit.
             out.str(" ");
-            out.str(c.kind.line());
+            out.str(key);
             let mut sep = ".";
             for (_, name) in c.labels().rev().filter(|(_, v)| !v.is_empty()) {
                 out.str(sep);

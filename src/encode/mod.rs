@@ -124,11 +124,9 @@ impl<'b> Out<'b> {
         self.bytes(crate::probe::decimal(n, &mut digits))
     }
 
+    /// A fixed-point number without fraction digits.
     pub fn i64(&mut self, n: i64) {
-        if n < 0 {
-            self.bytes(b"-");
-        }
-        self.u64(n.unsigned_abs())
+        self.fixed(n, 0)
     }
 
     /// `value / 10^decimals` with exactly `decimals` (at most 18) fraction digits:

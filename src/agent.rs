@@ -472,12 +472,12 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
             SinkKind::Append => file::append(sink.target, bytes, cfg.max_bytes),
             SinkKind::Udp => {
                 // A name: /etc/hosts is read once, at the first sink that needs it.
-                let mut addr = udp::resolve(sink.target, hosts);
+                let mut addr = crate::parse::addr::resolve(sink.target, hosts);
                 if addr.is_err() && hosts.is_none() {
                     hosts = Some(
                         crate::probe::fs::read_path(b"/etc/hosts", &mut hosts_buf).unwrap_or(&[]),
                     );
-                    addr = udp::resolve(sink.target, hosts);
+                    addr = crate::parse::addr::resolve(sink.target, hosts);
                 }
                 match addr {
                     Ok(addr) => {

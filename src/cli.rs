@@ -373,14 +373,6 @@ fn split_format(value: &[u8]) -> (Option<Format>, &[u8]) {
     (None, value)
 }
 
-/// Whether `target` can never be an `ADDR:PORT` (a host name is fine: it is resolved when sending).
-fn syntax_error(target: &[u8]) -> bool {
-    matches!(
-        crate::sink::udp::resolve(target, Some(b"")),
-        Err(crate::sink::udp::AddrError::Syntax)
-    )
-}
-
 fn apply<'a>(
     cfg: &mut Config<'a>,
     replaced: &mut [bool; 5],
@@ -490,7 +482,7 @@ fn apply<'a>(
             if !valid_path(target) {
                 return err("bad value", value);
             }
-            if kind == SinkKind::Udp && syntax_error(target) {
+            if kind == SinkKind::Udp && crate::parse::addr::is_syntax_error(target) {
                 return err("expected ADDR:PORT for --udp", value);
             }
             if fresh(4) {
@@ -516,8 +508,9 @@ fn apply<'a>(
             })?
         }
         Flag::NtpServer => {
-            let mut buf = [0u8; crate::probe::sntp::SERVER_CAP];
-            if crate::probe::sntp::with_port(value, &mut buf).is_some_and(syntax_error) {
+            let mut buf = [0u8; crate::parse::addr::SERVER_CAP];
+            let target = crate::parse::addr::with_ntp_port(value, &mut buf);
+            if target.is_some_and(crate::parse::addr::is_syntax_error) {
                 return err("expected ADDR[:PORT] for --ntp-server", value);
             }
             cfg.ntp_server = Some(value);

@@ -16,6 +16,19 @@ use heapless::Vec;
 
 use crate::record::{Daemon, Linger, User};
 
+crate::words! {
+    /// The repairs `--fix` names.
+    pub enum Repair {
+        /// `loginctl enable-linger USER` for a user whose user service needs linger.
+        Linger = "linger",
+        /// `systemctl restart systemd-timesyncd` and `timedatectl set-ntp true` when unsynced.
+        Timesync = "timesync",
+    }
+}
+
+/// The repairs a run may make.
+pub type Repairs = crate::num::Set<Repair>;
+
 /// Most commands one run may plan (a linger per user, and the two for timesyncd).
 pub const MAX_FIXES: usize = crate::record::MAX_USERS + 2;
 

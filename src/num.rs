@@ -1,4 +1,5 @@
-//! Number and text helpers shared by the parsers: decimal parsing over bytes and trimming.
+//! Number and text helpers below every layer: decimal parsing and writing over bytes,
+//! trimming, word tables (the [`words!`](crate::words) macro).
 //!
 //! Every function is total: no indexing can panic and every arithmetic step is checked, so a
 //! hostile file yields `None`, never a panic or a wrapped value.
@@ -90,6 +91,24 @@ pub fn percent(part: u64, whole: u64, up: bool) -> u64 {
     pct.min(100)
 }
 
+/// Writes `n` in decimal at the end of `buf` and returns the digits; the bytes before them are
+/// left as they were (`Out::fixed` relies on that to pad with zeros).
+pub fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or(&[])
+}
+
 /// Splits on runs of ASCII whitespace, skipping empty pieces.
 pub fn fields(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty())
@@ -127,6 +146,137 @@ pub fn part(list: &'static str, sep: u8, index: usize) -> &'static str {
     }
 }
 
+/// An enum whose variants have words: each variant and its word on one line, both conversions
+/// generated, so no table is kept in step with the enum by hand (smoltcp's `enum_with_unknown!`
+/// in spirit).
+///
+/// ```text
+/// words! {
+///     /// A check's result.
+///     pub enum Status {
+///         Ok = "ok",
+///         Warn = "warn",
+///     }
+/// }
+/// ```
+///
+/// gives `Status::Ok.as_str() == "ok"`, `Status::from_word(b"warn") == Some(Status::Warn)`
+/// and `Status::ALL`, in declaration order. The words are kept in one string (separated by
+/// `\x1f`, so a word may hold spaces): one pointer for the whole table.
+#[macro_export]
+macro_rules! words {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $word:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// Every word, in declaration order, each followed by `\x1f`.
+            pub const WORDS: &'static str = concat!($($word, "\x1f"),+);
+
+            /// The variant's word.
+            pub fn as_str(self) -> &'static str {
+                $crate::num::part(Self::WORDS, 0x1f, self as usize)
+            }
+
+            /// The variant whose word is `word`.
+            pub fn from_word(word: &[u8]) -> Option<$name> {
+                let i = Self::WORDS.as_bytes().split(|&b| b == 0x1f).position(|w| w == word)?;
+                Self::ALL.get(i).copied()
+            }
+        }
+
+        impl $crate::num::Word for $name {
+            const ALL: &'static [$name] = $name::ALL;
+            const WORDS: &'static str = $name::WORDS;
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+    };
+}
+
+/// What [`words!`](crate::words) gives every enum it declares (for [`Set`] and error texts).
+pub trait Word: Copy + 'static {
+    const ALL: &'static [Self];
+    /// Every word, in declaration order, each followed by `\x1f`.
+    const WORDS: &'static str;
+    /// The variant's position in [`Word::ALL`].
+    fn index(self) -> usize;
+}
+
+/// The words of `E` joined by `sep` (`clock, timesync, ...`), as error messages list them.
+pub fn each_word<E: Word>() -> impl Iterator<Item = &'static str> {
+    E::WORDS.split('\x1f').filter(|w| !w.is_empty())
+}
+
+/// A set of the variants of a [`words!`](crate::words) enum (at most 32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Set<E> {
+    bits: u32,
+    of: core::marker::PhantomData<E>,
+}
+
+impl<E: Word> Set<E> {
+    pub const EMPTY: Set<E> = Set { bits: 0, of: core::marker::PhantomData };
+
+    /// Every variant.
+    pub fn all() -> Set<E> {
+        E::ALL.iter().fold(Self::EMPTY, |set, &e| set.with(e))
+    }
+
+    pub fn contains(self, e: E) -> bool {
+        self.bits & (1 << e.index()) != 0
+    }
+
+    /// Whether any variant of `other` is in the set.
+    pub fn any_of(self, other: Set<E>) -> bool {
+        self.bits & other.bits != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.bits == 0
+    }
+
+    pub fn with(self, e: E) -> Set<E> {
+        Set { bits: self.bits | (1 << e.index()), of: self.of }
+    }
+
+    pub fn without(self, e: E) -> Set<E> {
+        Set { bits: self.bits & !(1 << e.index()), of: self.of }
+    }
+
+    /// The variants of `self` not in `other`.
+    pub fn minus(self, other: Set<E>) -> Set<E> {
+        Set { bits: self.bits & !other.bits, of: self.of }
+    }
+
+    /// Parses a comma-separated list of words (spaces around each allowed); `Err` holds the
+    /// first piece that is not a word of `E` (an empty piece included).
+    pub fn parse_list(list: &[u8]) -> Result<Set<E>, &[u8]> {
+        let mut set = Self::EMPTY;
+        for piece in list.split(|&b| b == b',') {
+            let piece = trim(piece);
+            let found = E::ALL
+                .iter()
+                .zip(each_word::<E>())
+                .find(|(_, w)| w.as_bytes() == piece)
+                .map(|(e, _)| *e);
+            set = set.with(found.ok_or(piece)?);
+        }
+        Ok(set)
+    }
+}
+
 /// Splits into lines at `\n` (a trailing `\r` is kept: callers trim).
 pub fn lines(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(|&b| b == b'\n')
@@ -135,6 +285,41 @@ pub fn lines(s: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::words! {
+        /// A test enum.
+        enum Colour {
+            Red = "red",
+            /// With a space.
+            DarkBlue = "dark blue",
+        }
+    }
+
+    #[test]
+    fn words_both_ways() {
+        assert_eq!(Colour::Red.as_str(), "red");
+        assert_eq!(Colour::DarkBlue.as_str(), "dark blue");
+        assert_eq!(Colour::from_word(b"dark blue"), Some(Colour::DarkBlue));
+        assert_eq!(Colour::from_word(b"red"), Some(Colour::Red));
+        assert_eq!(Colour::from_word(b""), None);
+        assert_eq!(Colour::from_word(b"dark"), None);
+        assert_eq!(Colour::ALL, [Colour::Red, Colour::DarkBlue]);
+        assert_eq!(each_word::<Colour>().collect::<std::vec::Vec<_>>(), ["red", "dark blue"]);
+    }
+
+    #[test]
+    fn sets_of_words() {
+        let set = Set::<Colour>::parse_list(b"dark blue, red").unwrap();
+        assert!(set.contains(Colour::Red) && set.contains(Colour::DarkBlue));
+        assert_eq!(set, Set::all());
+        assert_eq!(Set::<Colour>::parse_list(b"red,"), Err(&b""[..]));
+        assert_eq!(Set::<Colour>::parse_list(b"red,green"), Err(&b"green"[..]));
+        let red = Set::EMPTY.with(Colour::Red);
+        assert!(!red.contains(Colour::DarkBlue));
+        assert_eq!(Set::all().minus(red), Set::EMPTY.with(Colour::DarkBlue));
+        assert!(red.any_of(Set::all()) && !red.any_of(Set::all().without(Colour::Red)));
+        assert!(Set::<Colour>::EMPTY.is_empty());
+    }
 
     #[test]
     fn word_tables() {

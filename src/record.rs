@@ -22,6 +22,22 @@ pub const WORD_MAX: usize = 64;
 /// A short text copied out of a file (hostname, kernel release).
 pub type Word = Vec<u8, WORD_MAX>;
 
+crate::words! {
+    /// The checks, as `--skip` and `--only` name them.
+    pub enum Check {
+        Clock = "clock",
+        Timesync = "timesync",
+        Linger = "linger",
+        Service = "service",
+        Disk = "disk",
+        Memory = "memory",
+        System = "system",
+    }
+}
+
+/// The checks a run makes.
+pub type Checks = crate::num::Set<Check>;
+
 /// Everything one run saw.
 #[derive(Debug, Clone, Default)]
 pub struct Record<'a> {

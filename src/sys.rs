@@ -141,6 +141,13 @@ pub fn poll_readable(fd: rustix::fd::BorrowedFd, ms: u64) -> bool {
     matches!(poll(&mut fds, Some(&nap)), Ok(n) if n > 0)
 }
 
+/// A close-on-exec UDP socket of `addr`'s family: the `--udp` sink's and the SNTP client's.
+pub fn udp_socket(addr: &core::net::SocketAddr) -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
+    rustix::net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None)
+}
+
 /// How a job given to [`each_with_deadline`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {

@@ -2,7 +2,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use nodepulse::parse::hosts;
-use nodepulse::sink::udp;
+use nodepulse::parse::addr;
 
 fuzz_target!(|data: &[u8]| {
     let (target, file) = match data.iter().position(|&b| b == 0) {
@@ -16,9 +16,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = hosts::find(file, name);
     }
     let _ = hosts::find(data, b"localhost");
-    if let Ok(addr) = udp::resolve(target, file) {
+    if let Ok(addr) = addr::resolve(target, file) {
         assert_ne!(addr.port(), 0);
     }
-    let _ = udp::resolve(target, None);
-    let _ = udp::resolve(data, Some(b""));
+    let _ = addr::resolve(target, None);
+    let _ = addr::resolve(data, Some(b""));
 });

@@ -121,7 +121,7 @@ impl<'b> Out<'b> {
 
     pub fn u64(&mut self, n: u64) {
         let mut digits = [0u8; 20];
-        self.bytes(crate::probe::decimal(n, &mut digits))
+        self.bytes(crate::num::decimal(n, &mut digits))
     }
 
     /// A fixed-point number without fraction digits.
@@ -137,7 +137,7 @@ impl<'b> Out<'b> {
             self.bytes(b"-");
         }
         let mut digits = [b'0'; 20];
-        let len = crate::probe::decimal(value.unsigned_abs(), &mut digits).len();
+        let len = crate::num::decimal(value.unsigned_abs(), &mut digits).len();
         let decimals = decimals.min(18) as usize;
         let (int, frac) = digits.split_at(digits.len() - decimals);
         // The integer digits, or the buffer's fill of zeros: at least one before the point.

@@ -3,6 +3,7 @@
 //! Each function takes `&[u8]` and returns a value; none allocates, none panics on any input,
 //! none does I/O. The probes in [`crate::probe`] read the files and hand the bytes here.
 
+pub mod addr;
 pub mod cgroup;
 pub mod hosts;
 pub mod logind;

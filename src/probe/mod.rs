@@ -28,19 +28,3 @@ pub fn systemd_booted(root: &Root) -> bool {
         })
         .unwrap_or(false)
 }
-
-/// Writes `n` in decimal at the end of `buf` and returns the digits; the bytes before them are
-/// left as they were (`Out::fixed` relies on that to pad with zeros).
-pub fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}

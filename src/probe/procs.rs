@@ -127,7 +127,7 @@ pub fn start_of(root: &Root, pid: u32) -> Option<u64> {
         .read(
             &[
                 b"proc/",
-                super::decimal(u64::from(pid), &mut digits),
+                crate::num::decimal(u64::from(pid), &mut digits),
                 b"/stat",
             ],
             &mut buf,

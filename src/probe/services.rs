@@ -117,7 +117,7 @@ fn cgroup_dir(root: &Root, unified: bool, dir: &mut Vec<&[u8], 16>) -> Option<(b
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) -> UnitState {
     let mut digits = [0u8; 20];
-    let uid_text: &[u8] = uid.map_or(&b""[..], |u| super::decimal(u64::from(u), &mut digits));
+    let uid_text: &[u8] = uid.map_or(&b""[..], |u| crate::num::decimal(u64::from(u), &mut digits));
     let link = match uid {
         None => root.lstat(&[b"run/systemd/units/invocation:", unit]),
         Some(_) => root.lstat(&[b"run/user/", uid_text, b"/systemd/units/invocation:", unit]),

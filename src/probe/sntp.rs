@@ -11,10 +11,9 @@
 use rustix::fd::AsFd;
 use rustix::net::{self, RecvFlags, SendFlags};
 
+use crate::parse::addr;
 use crate::parse::sntp::{self, Reply};
 
-/// Longest `--ntp-server` value plus `:123`.
-pub const SERVER_CAP: usize = 264;
 /// The longest wait for the answer (less when the run's deadline is nearer).
 pub const WAIT_MS: u64 = 1000;
 
@@ -42,28 +41,13 @@ impl Failure {
     }
 }
 
-/// `server` as `ADDR:PORT`: unchanged when it names a port, else with `:123` (NTP) appended.
-pub fn with_port<'b>(server: &'b [u8], buf: &'b mut [u8; SERVER_CAP]) -> Option<&'b [u8]> {
-    let bare_v6 = server.first() == Some(&b'[') && server.last() == Some(&b']');
-    let has_port = !bare_v6
-        && (server.iter().filter(|&&b| b == b':').count() == 1 || server.first() == Some(&b'['));
-    if has_port {
-        return Some(server);
-    }
-    let len = server.len() + 4;
-    let out = buf.get_mut(..len)?;
-    out.get_mut(..server.len())?.copy_from_slice(server);
-    out.get_mut(server.len()..)?.copy_from_slice(b":123");
-    Some(out)
-}
-
 /// Sends one request to `server` and waits at most `wait_ms` for a valid answer.
 pub fn measure(server: &[u8], hosts: Option<&[u8]>, wait_ms: u64) -> Result<Reply, Failure> {
-    let mut buf = [0u8; SERVER_CAP];
-    let target = with_port(server, &mut buf).ok_or(Failure::Unresolved)?;
-    let addr = crate::sink::udp::resolve(target, hosts).map_err(|_| Failure::Unresolved)?;
+    let mut buf = [0u8; addr::SERVER_CAP];
+    let target = addr::with_ntp_port(server, &mut buf).ok_or(Failure::Unresolved)?;
+    let addr = addr::resolve(target, hosts).map_err(|_| Failure::Unresolved)?;
     let os = |e: rustix::io::Errno| Failure::Os(e.raw_os_error());
-    let fd = crate::sink::udp::socket(&addr).map_err(|e| Failure::Os(e.errno.map_or(0, |e| e.raw_os_error())))?;
+    let fd = crate::sys::udp_socket(&addr).map_err(os)?;
     net::connect(&fd, &addr).map_err(os)?;
     let t1 = crate::sys::wall_ns();
     let request = sntp::request(t1);
@@ -97,22 +81,6 @@ pub fn measure(server: &[u8], hosts: Option<&[u8]>, wait_ms: u64) -> Result<Repl
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_port() {
-        let mut buf = [0u8; SERVER_CAP];
-        assert_eq!(with_port(b"192.0.2.1", &mut buf), Some(&b"192.0.2.1:123"[..]));
-        let mut buf = [0u8; SERVER_CAP];
-        assert_eq!(with_port(b"192.0.2.1:11123", &mut buf), Some(&b"192.0.2.1:11123"[..]));
-        let mut buf = [0u8; SERVER_CAP];
-        assert_eq!(with_port(b"[::1]", &mut buf), Some(&b"[::1]:123"[..]));
-        let mut buf = [0u8; SERVER_CAP];
-        assert_eq!(with_port(b"[::1]:9", &mut buf), Some(&b"[::1]:9"[..]));
-        let mut buf = [0u8; SERVER_CAP];
-        assert_eq!(with_port(b"ntp.lan", &mut buf), Some(&b"ntp.lan:123"[..]));
-        let mut buf = [0u8; SERVER_CAP];
-        assert_eq!(with_port(&[b'a'; 261], &mut buf), None);
-    }
 
     #[test]
     fn nothing_listening_is_a_clean_failure() {

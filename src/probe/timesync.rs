@@ -44,7 +44,7 @@ fn is_busybox(root: &Root, pid: u32) -> bool {
     let Ok(target) = root.readlink(
         &[
             b"proc/",
-            super::decimal(u64::from(pid), &mut digits),
+            crate::num::decimal(u64::from(pid), &mut digits),
             b"/exe",
         ],
         &mut target,

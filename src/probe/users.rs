@@ -85,7 +85,7 @@ pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
                 match root.read(
                     &[
                         b"run/systemd/users/",
-                        super::decimal(u64::from(uid), &mut digits),
+                        crate::num::decimal(u64::from(uid), &mut digits),
                     ],
                     &mut file,
                 ) {

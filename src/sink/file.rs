@@ -37,7 +37,7 @@ pub fn replace_with(path: &[u8], bytes: &[u8], durable: bool) -> Result<(), Sink
         .as_raw_nonzero()
         .get()
         .unsigned_abs();
-    let pid = crate::probe::decimal(u64::from(pid), &mut digits);
+    let pid = crate::num::decimal(u64::from(pid), &mut digits);
     let mut tmp_buf = [0u8; PATH_CAP];
     let tmp =
         cpath(&[path, b".tmp.", pid], &mut tmp_buf).map_err(|e| SinkError::new(Step::Path, e))?;

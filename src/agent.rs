@@ -121,7 +121,7 @@ pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
         if let Some(server) = cfg.ntp_server {
             let wait = crate::probe::sntp::WAIT_MS.min(cfg.timeout_s * 500);
             let mut measured = crate::probe::sntp::measure(server, None, wait);
-            if measured == Err(crate::probe::sntp::Failure::Unresolved) {
+            if measured == Err(crate::record::SntpFailure::Unresolved) {
                 let mut hosts = [0u8; 8192];
                 let hosts = crate::probe::fs::read_path(b"/etc/hosts", &mut hosts).unwrap_or(&[]);
                 measured = crate::probe::sntp::measure(server, Some(hosts), wait);

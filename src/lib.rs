@@ -21,6 +21,7 @@ pub mod agent;
 pub mod cli;
 pub mod encode;
 pub mod fix;
+pub mod kernel;
 pub mod num;
 pub mod parse;
 pub mod probe;

@@ -8,7 +8,7 @@
 use heapless::Vec;
 
 use crate::parse::logind::LoginState;
-pub use crate::sys::Timex;
+pub use crate::kernel::Timex;
 
 /// Most `--user` names (each `--user-service` user counts once).
 pub const MAX_USERS: usize = 4;
@@ -76,7 +76,31 @@ pub struct System {
 pub struct Clock {
     pub timex: Result<Timex, i32>,
     /// The offset measured from `--ntp-server`, when one is given.
-    pub sntp: Option<Result<crate::parse::sntp::Reply, crate::probe::sntp::Failure>>,
+    pub sntp: Option<Result<crate::parse::sntp::Reply, SntpFailure>>,
+}
+
+/// Why `--ntp-server` gave no offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SntpFailure {
+    /// No valid answer before the wait ended.
+    Timeout,
+    /// The name is not an address and not in `/etc/hosts`.
+    Unresolved,
+    /// A socket call failed (errno).
+    Os(i32),
+    /// Answers came, none valid (the last one's reason).
+    Wire(crate::parse::sntp::Error),
+}
+
+impl SntpFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SntpFailure::Timeout => "timeout",
+            SntpFailure::Unresolved => "unresolved",
+            SntpFailure::Os(_) => "socket",
+            SntpFailure::Wire(e) => e.as_str(),
+        }
+    }
 }
 
 /// Which time daemon runs, from one pass over `/proc/*/stat`.

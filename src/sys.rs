@@ -8,25 +8,6 @@
 //! - adjtimex(2)
 //! - Linux `kernel/time/ntp.c`, `__do_adjtimex()`
 
-/// The fields of `struct timex` the agent reports, widened to fixed-size integers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timex {
-    /// Return value: `TIME_OK` (0) ... `TIME_ERROR` (5).
-    pub state: i32,
-    /// `STA_*` flags.
-    pub status: i32,
-    /// Remaining PLL offset, in µs, or in ns when `STA_NANO` is set.
-    pub offset: i64,
-    /// Frequency offset in ppm scaled by 2^16.
-    pub freq: i64,
-    /// Maximum error estimate, µs.
-    pub maxerror: i64,
-    /// Estimated error, µs.
-    pub esterror: i64,
-    /// TAI - UTC offset, seconds.
-    pub tai: i32,
-}
-
 /// `struct timex` as the `adjtimex` system call takes it (`include/uapi/linux/timex.h`): every
 /// field a C `long` or `int`, on 32- and 64-bit CPUs alike. Calling the system call directly
 /// spares musl's 32-bit wrapper, which converts a 64-bit-time copy (1 KiB of code on i686).
@@ -54,6 +35,8 @@ struct KernelTimex {
     tai: core::ffi::c_int,
     padding: [core::ffi::c_int; 11],
 }
+
+use crate::kernel::Timex;
 
 /// Reads the clock state; on failure returns the errno.
 pub fn read_timex() -> Result<Timex, i32> {

@@ -12,7 +12,7 @@
 //! flags cannot speak for it. Unsynchronized is CRITICAL. A synchronized clock is then held to
 //! the offset and maxerror thresholds. adjtimex failing is UNKNOWN, never OK.
 
-use crate::probe::clock;
+use crate::kernel as clock;
 use crate::record::{
     Active, Clock, Daemon, Disk, Linger, Login, Memory, Record, Service, SyncFile, Timesync, User,
 };
@@ -193,7 +193,7 @@ impl SyncRule {
 }
 
 /// Decides whether the clock is synchronized, and by which rule.
-pub fn sync_rule(tx: &crate::sys::Timex, daemon: Option<Daemon>) -> SyncRule {
+pub fn sync_rule(tx: &crate::kernel::Timex, daemon: Option<Daemon>) -> SyncRule {
     if clock::systemd_synced(tx) {
         SyncRule::Systemd
     } else if daemon == Some(Daemon::BusyboxNtpd)
@@ -374,7 +374,7 @@ pub fn overall(statuses: impl Iterator<Item = Status>, timed_out: bool) -> Statu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::clock::{STA_NANO, STA_PLL, STA_UNSYNC, TIME_ERROR};
+    use crate::kernel::{STA_NANO, STA_PLL, STA_UNSYNC, TIME_ERROR};
     use crate::record::{DiskStat, MemStat, Timex};
 
     fn tx(state: i32, status: i32, offset: i64, maxerror: i64) -> Clock {

@@ -266,7 +266,7 @@ fn built_records_in_every_format() {
     // An SNTP failure, and names that need escaping in every format.
     let failed = Clock {
         timex: Ok(timex(0, STA_PLL, 5, 1_000)),
-        sntp: Some(Err(nodepulse::probe::sntp::Failure::Timeout)),
+        sntp: Some(Err(nodepulse::record::SntpFailure::Timeout)),
     };
     let mut rec = full(failed, Daemon::Ntpd, &[disk(b"/mnt/my disk,=\"x\"\\", 40, Some(40))]);
     rec.host = Some(Word::from_slice(b"edge \"17\",=\\\xff").unwrap());

@@ -6,7 +6,7 @@
 
 use heapless::Vec;
 
-use crate::probe::clock as kclock;
+use crate::kernel as kclock;
 use crate::record::{Active, Linger, Record, SyncFile, MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
 use crate::verdict::{self, Thresholds, Verdict};
 

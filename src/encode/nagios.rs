@@ -8,7 +8,7 @@
 
 use super::text::lossy;
 use super::Out;
-use crate::probe::clock as kclock;
+use crate::kernel as kclock;
 use crate::record::Record;
 use super::model::Check;
 use crate::verdict::{self, Status, Thresholds};

@@ -13,33 +13,10 @@ use rustix::net::{self, RecvFlags, SendFlags};
 
 use crate::parse::addr;
 use crate::parse::sntp::{self, Reply};
+use crate::record::SntpFailure as Failure;
 
 /// The longest wait for the answer (less when the run's deadline is nearer).
 pub const WAIT_MS: u64 = 1000;
-
-/// Why no offset was measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// No valid answer before the wait ended.
-    Timeout,
-    /// The name is not an address and not in `/etc/hosts`.
-    Unresolved,
-    /// A socket call failed (errno).
-    Os(i32),
-    /// Answers came, none valid (the last one's reason).
-    Wire(sntp::Error),
-}
-
-impl Failure {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Failure::Timeout => "timeout",
-            Failure::Unresolved => "unresolved",
-            Failure::Os(_) => "socket",
-            Failure::Wire(e) => e.as_str(),
-        }
-    }
-}
 
 /// Sends one request to `server` and waits at most `wait_ms` for a valid answer.
 pub fn measure(server: &[u8], hosts: Option<&[u8]>, wait_ms: u64) -> Result<Reply, Failure> {

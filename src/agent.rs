@@ -315,36 +315,28 @@ pub fn run(cfg: &Config) -> u8 {
         if cfg.runs(cli::DISK) {
             disks_of(cfg, &mut rec, ended, stats);
         }
-        let clock_ok = clock_ok(cfg, &rec);
-        repair(cfg, &mut rec, clock_ok, deadline);
-        remember(cfg, &mut rec, clock_ok);
-        write_record(cfg, key, &rec)
+        let judged = verdict::judge(&rec, &cfg.thresholds);
+        let fixes = repair(cfg, &rec, judged.clock_ok(), deadline);
+        let history = remember(cfg, &rec, judged.clock_ok());
+        let model = crate::model::build(&rec, &judged, &cfg.thresholds, history.as_ref(), &fixes);
+        write_record(cfg, key, &model)
     })
-}
-
-/// Whether the clock check passed: `None` when it did not run or could not tell.
-fn clock_ok(cfg: &Config, rec: &Record) -> Option<bool> {
-    let c = rec.clock.as_ref()?;
-    match verdict::clock(c, verdict::daemon_of(rec), &cfg.thresholds).status {
-        verdict::Status::Ok => Some(true),
-        verdict::Status::Unknown => None,
-        _ => Some(false),
-    }
 }
 
 /// `--fix` / `--fix-dry-run`: plans the repairs the record calls for, runs (or prints) them
 /// until `deadline_ms`, and puts each outcome in the record.
 #[inline(never)]
-fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, clock_ok: Option<bool>, deadline_ms: u64) {
+fn repair<'a>(cfg: &Config<'a>, rec: &Record<'a>, clock_ok: Option<bool>, deadline_ms: u64) -> Vec<crate::fix::Fix<'a>, { crate::fix::MAX_FIXES }> {
     use crate::fix::{self, Outcome};
     if cfg.fixes == 0 && !cfg.fix_dry_run {
-        return;
+        return Vec::new();
     }
     let wanted = if cfg.fixes == 0 { cli::FIX_LINGER | cli::FIX_TIMESYNC } else { cfg.fixes };
     let root = Root::new(cfg.root);
     let users = rec.users.as_deref().unwrap_or(&[]);
     let systemd = probes::systemd_booted(&root);
-    let mut plan = fix::plan(wanted, users, clock_ok, verdict::daemon_of(rec), systemd);
+    let daemon = rec.timesync.map(|ts| ts.daemon);
+    let mut plan = fix::plan(wanted, users, clock_ok, daemon, systemd);
     let is_root = rustix::process::geteuid().is_root();
     let mut told = false;
     for f in plan.iter().filter(|f| f.outcome == Outcome::NoSystemd) {
@@ -379,7 +371,7 @@ fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, clock_ok: Option<bool>, de
             Err(_) => Outcome::Failed,
         };
     }
-    rec.fixes = Some(plan);
+    plan
 }
 
 /// The absolute path of `program` in `/usr/bin`, `/bin`, `/usr/sbin` or `/sbin` below the
@@ -402,11 +394,9 @@ fn find_program<'b>(root: &Root, program: &[u8], buf: &'b mut [u8; crate::probe:
 /// in the record and saves the new state. A missing, corrupt or foreign file is reported in the
 /// record (`prev=`) and replaced; a failed save too (`save_errno=`). Neither stops the run.
 #[inline(never)]
-fn remember(cfg: &Config, rec: &mut Record, clock_ok: Option<bool>) {
+fn remember(cfg: &Config, rec: &Record, clock_ok: Option<bool>) -> Option<crate::state::History> {
     use crate::state::{self, Problem, ServiceNow};
-    let Some(path) = cfg.state_path() else {
-        return;
-    };
+    let path = cfg.state_path()?;
     let host = state::fnv1a(&[rec.host.as_deref().unwrap_or(b"")]);
     let mut buf = [0u8; state::LEN + 1];
     let saved = match crate::probe::fs::read_path(path, &mut buf) {
@@ -441,16 +431,15 @@ fn remember(cfg: &Config, rec: &mut Record, clock_ok: Option<bool>) {
         }
     }
     history.save_errno = saved.err().map(|e| e.errno.map_or(0, |e| e.raw_os_error()));
-    rec.history = Some(history);
+    Some(history)
 }
 
 /// Encodes the record for each sink and writes it; returns the exit code.
-fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
-    let checks = crate::encode::model::checks(rec, &cfg.thresholds);
-    let status = checks.first().map_or(verdict::Status::Unknown, |c| c.verdict.status);
+fn write_record(cfg: &Config, key: Option<&[u8]>, model: &crate::model::Model) -> u8 {
+    let status = model.status;
     let mut buf = [0u8; OUT_CAP];
     if cfg.sinks.is_empty() {
-        let Some(bytes) = encode(rec, &checks, cfg, key, cfg.format, &mut buf) else {
+        let Some(bytes) = encode(model, key, cfg.format, &mut buf) else {
             return 3;
         };
         if let Err(e) = write_all(crate::sys::stdout(), bytes) {
@@ -464,7 +453,7 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
     let mut failed = false;
     for sink in &cfg.sinks {
         let format = sink.format.unwrap_or(cfg.format);
-        let Some(bytes) = encode(rec, &checks, cfg, key, format, &mut buf) else {
+        let Some(bytes) = encode(model, key, format, &mut buf) else {
             return 3;
         };
         let result = match sink.kind {
@@ -509,15 +498,13 @@ fn write_record(cfg: &Config, key: Option<&[u8]>, rec: &Record) -> u8 {
 
 /// Encodes the record in `format` into `buf`; a record too large for the buffer is reported.
 fn encode<'b>(
-    rec: &Record,
-    checks: &[crate::encode::model::Check],
-    cfg: &Config,
+    model: &crate::model::Model,
     key: Option<&[u8]>,
     format: Format,
     buf: &'b mut [u8; OUT_CAP],
 ) -> Option<&'b [u8]> {
     let mut out = Out::new(buf);
-    format.encode(rec, checks, &cfg.thresholds, &mut out);
+    format.encode(model, &mut out);
     if let (Format::Line, Some(key)) = (format, key) {
         // ` mac=HEX` before the newline: HMAC-SHA256 of everything before it.
         let line = out.as_bytes();

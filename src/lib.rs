@@ -22,6 +22,7 @@ pub mod cli;
 pub mod encode;
 pub mod fix;
 pub mod kernel;
+pub mod model;
 pub mod num;
 pub mod parse;
 pub mod probe;

@@ -54,10 +54,6 @@ pub struct Record<'a> {
     pub memory: Option<Memory>,
     /// The run hit its deadline (`--timeout`): the disks did not answer in time.
     pub timed_out: bool,
-    /// What this run learned from the previous one (`--state`); `None` when no state is kept.
-    pub history: Option<crate::state::History>,
-    /// What `--fix`/`--fix-dry-run` ran or would run.
-    pub fixes: Option<Vec<crate::fix::Fix<'a>, { crate::fix::MAX_FIXES }>>,
 }
 
 /// The `system` check: identity and load.
@@ -226,6 +222,9 @@ pub struct Service<'a> {
     /// Process start, centiseconds since boot (changes when the service restarts).
     pub start_cs: Option<u64>,
 }
+
+/// The errno a disk's `statvfs` is given when the run's deadline passed first (`ETIMEDOUT`).
+pub const TIMED_OUT: i32 = 110;
 
 /// One `--mount`: `statvfs` or its errno.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Thresholds → ok / warn / crit / unknown for each check, and the process exit code.
 //!
-//! Pure functions of the [`Record`]; every default is documented on [`Thresholds`] and in the
+//! [`judge`] is the one place that decides a status: a pure function of the [`Record`] and the
+//! [`Thresholds`], called once per run. Every default is documented on [`Thresholds`] and in the
 //! README. The overall status follows the monitoring-plugins convention, exit 0/1/2/3 for
 //! OK/WARNING/CRITICAL/UNKNOWN, with CRITICAL > WARNING > UNKNOWN > OK: an unreadable source
 //! never hides a real problem elsewhere, and never passes for OK.
@@ -13,27 +14,27 @@
 //! the offset and maxerror thresholds. adjtimex failing is UNKNOWN, never OK.
 
 use crate::kernel as clock;
+use heapless::Vec;
+
 use crate::record::{
     Active, Clock, Daemon, Disk, Linger, Login, Memory, Record, Service, SyncFile, Timesync, User,
+    MAX_MOUNTS, MAX_SERVICES, MAX_USERS,
 };
 
-/// A check's result, ordered by how much it matters to the overall status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Ok,
-    Warn,
-    Crit,
-    Unknown,
+crate::words! {
+    /// A check's result, declared in exit-code order (0 OK ... 3 UNKNOWN).
+    pub enum Status {
+        Ok = "ok",
+        Warn = "warn",
+        Crit = "crit",
+        Unknown = "unknown",
+    }
 }
 
 impl Status {
     /// The monitoring-plugins exit code.
     pub fn code(self) -> u8 {
         self as u8 // declared in exit-code order
-    }
-
-    pub fn as_str(self) -> &'static str {
-        crate::num::word_at("ok warn crit unknown", self as usize)
     }
 
     fn rank(self) -> u8 {
@@ -175,25 +176,20 @@ impl Thresholds {
     }
 }
 
-/// Which rule found the clock synchronized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncRule {
-    /// systemd's `maxerror < 16 s`.
-    Systemd,
-    /// BusyBox ntpd running with the kernel PLL on.
-    Busybox,
-    /// Neither: unsynchronized.
-    No,
-}
-
-impl SyncRule {
-    pub fn as_str(self) -> &'static str {
-        crate::num::word_at("systemd busybox no", self as usize)
+crate::words! {
+    /// Which rule found the clock synchronized.
+    pub enum SyncRule {
+        /// systemd's `maxerror < 16 s`.
+        Systemd = "systemd",
+        /// BusyBox ntpd running with the kernel PLL on.
+        Busybox = "busybox",
+        /// Neither: unsynchronized.
+        No = "no",
     }
 }
 
 /// Decides whether the clock is synchronized, and by which rule.
-pub fn sync_rule(tx: &crate::kernel::Timex, daemon: Option<Daemon>) -> SyncRule {
+fn sync_rule(tx: &crate::kernel::Timex, daemon: Option<Daemon>) -> SyncRule {
     if clock::systemd_synced(tx) {
         SyncRule::Systemd
     } else if daemon == Some(Daemon::BusyboxNtpd)
@@ -229,7 +225,7 @@ fn lower(free_pct: u64, warn: u64, crit: u64, why: &'static str) -> Verdict {
 }
 
 /// The clock check. `daemon` is the time daemon when the timesync check ran.
-pub fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
+fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
     // An offset measured from an NTP server (`--ntp-server`) is the truth the kernel's flags
     // cannot give (BusyBox ntpd, chrony without rtcsync): the verdict rests on it.
     if let Some(Ok(reply)) = &c.sntp {
@@ -265,7 +261,7 @@ pub fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
 }
 
 /// The timesync check; `now_s` is the wall clock in seconds.
-pub fn timesync(ts: &Timesync, now_s: i64, t: &Thresholds) -> Verdict {
+fn timesync(ts: &Timesync, now_s: i64, t: &Thresholds) -> Verdict {
     match ts.daemon {
         Daemon::Unknown => Verdict::new(Status::Unknown, "proc"),
         Daemon::None => Verdict::new(Status::Warn, "no-daemon"),
@@ -284,7 +280,7 @@ pub fn timesync(ts: &Timesync, now_s: i64, t: &Thresholds) -> Verdict {
 }
 
 /// The linger check for one user.
-pub fn user(u: &User) -> Verdict {
+fn user(u: &User) -> Verdict {
     match u.linger {
         Linger::NotApplicable => Verdict::OK,
         Linger::Off if u.needs_linger => Verdict::new(Status::Crit, "linger-off"),
@@ -296,7 +292,7 @@ pub fn user(u: &User) -> Verdict {
 }
 
 /// The service check for one unit.
-pub fn service(s: &Service) -> Verdict {
+fn service(s: &Service) -> Verdict {
     match s.active {
         Active::Yes => Verdict::OK,
         Active::No => Verdict::new(Status::Crit, "down"),
@@ -305,10 +301,10 @@ pub fn service(s: &Service) -> Verdict {
 }
 
 /// The disk check for one mount.
-pub fn disk(d: &Disk, t: &Thresholds) -> Verdict {
+fn disk(d: &Disk, t: &Thresholds) -> Verdict {
     let st = match &d.stat {
         Ok(st) => st,
-        Err(crate::probe::disk::TIMED_OUT) => return Verdict::new(Status::Unknown, "timeout"),
+        Err(crate::record::TIMED_OUT) => return Verdict::new(Status::Unknown, "timeout"),
         Err(_) => return Verdict::new(Status::Unknown, "statvfs"),
     };
     let space = lower(
@@ -342,7 +338,7 @@ pub fn mem_avail_pct(st: &crate::record::MemStat) -> u64 {
 }
 
 /// The memory check.
-pub fn memory(m: &Memory, t: &Thresholds) -> Verdict {
+fn memory(m: &Memory, t: &Thresholds) -> Verdict {
     let Some(st) = &m.stat else {
         return Verdict::new(Status::Unknown, "meminfo");
     };
@@ -355,14 +351,9 @@ pub fn memory(m: &Memory, t: &Thresholds) -> Verdict {
     )
 }
 
-/// The time daemon, if the timesync check ran.
-pub fn daemon_of(r: &Record) -> Option<Daemon> {
-    r.timesync.map(|ts| ts.daemon)
-}
-
 /// The worst of the checks' statuses; UNKNOWN for a run cut short by its deadline (the record
-/// is incomplete). [`crate::encode::model::checks`] judges each check once and asks this.
-pub fn overall(statuses: impl Iterator<Item = Status>, timed_out: bool) -> Status {
+/// is incomplete).
+fn overall(statuses: impl Iterator<Item = Status>, timed_out: bool) -> Status {
     let worst = statuses.fold(Status::Ok, Status::worst);
     if timed_out {
         Status::Unknown
@@ -371,10 +362,66 @@ pub fn overall(statuses: impl Iterator<Item = Status>, timed_out: bool) -> Statu
     }
 }
 
+/// Every check of a record judged, once: what the model, the encoders and the exit code read.
+/// Each list follows the record's list (`users[i]` is the verdict of `record.users[i]`); a
+/// check that did not run is `None` (or an empty list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judged {
+    /// The worst of the checks' statuses; UNKNOWN for a run cut short by its deadline.
+    pub status: Status,
+    pub clock: Option<Verdict>,
+    /// The rule that found the clock synchronized, when adjtimex answered.
+    pub sync_rule: Option<SyncRule>,
+    pub timesync: Option<Verdict>,
+    pub users: Vec<Verdict, MAX_USERS>,
+    pub services: Vec<Verdict, MAX_SERVICES>,
+    pub disks: Vec<Verdict, MAX_MOUNTS>,
+    pub memory: Option<Verdict>,
+}
+
+impl Judged {
+    /// The monitoring-plugins exit code of the run.
+    pub fn exit_code(&self) -> u8 {
+        self.status.code()
+    }
+
+    /// Whether the clock check passed: `None` when it did not run or could not tell.
+    pub fn clock_ok(&self) -> Option<bool> {
+        match self.clock?.status {
+            Status::Ok => Some(true),
+            Status::Unknown => None,
+            _ => Some(false),
+        }
+    }
+}
+
+/// Judges every check of `r` against `t`: the one place that decides a status.
+#[inline(never)] // out of line: one copy for every caller
+pub fn judge(r: &Record, t: &Thresholds) -> Judged {
+    let daemon = r.timesync.map(|ts| ts.daemon);
+    let now_s = (r.wall_ms / 1000) as i64;
+    let mut judged = Judged {
+        status: Status::Ok,
+        clock: r.clock.as_ref().map(|c| clock(c, daemon, t)),
+        sync_rule: r.clock.as_ref().and_then(|c| c.timex.as_ref().ok()).map(|tx| sync_rule(tx, daemon)),
+        timesync: r.timesync.as_ref().map(|ts| timesync(ts, now_s, t)),
+        users: r.users.iter().flatten().map(user).collect(),
+        services: r.services.iter().flatten().map(service).collect(),
+        disks: r.disks.iter().flatten().map(|d| disk(d, t)).collect(),
+        memory: r.memory.as_ref().map(|m| memory(m, t)),
+    };
+    let singles = [judged.clock, judged.timesync, judged.memory];
+    let lists = judged.users.iter().chain(&judged.services).chain(&judged.disks);
+    let statuses = singles.into_iter().flatten().chain(lists.copied()).map(|v| v.status);
+    judged.status = overall(statuses, r.timed_out);
+    judged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kernel::{STA_NANO, STA_PLL, STA_UNSYNC, TIME_ERROR};
+    use crate::record::Record;
     use crate::record::{DiskStat, MemStat, Timex};
 
     fn tx(state: i32, status: i32, offset: i64, maxerror: i64) -> Clock {
@@ -612,6 +659,43 @@ mod tests {
         assert_eq!(overall([Ok, Unknown, Warn].into_iter(), false), Warn);
         assert_eq!(overall([Unknown, Crit, Ok].into_iter(), false), Crit);
         assert_eq!(overall([Crit].into_iter(), true), Unknown);
+    }
+
+    #[test]
+    fn judge_once_for_every_check() {
+        let t = Thresholds::default();
+        let mut r = Record::default();
+        assert_eq!(judge(&r, &t).status, Status::Ok, "nothing ran: nothing wrong");
+        r.clock = Some(tx(TIME_ERROR, STA_UNSYNC, 0, 16_000_000));
+        r.timesync = Some(Timesync { daemon: Daemon::Chronyd, sync_file: SyncFile::NotApplicable });
+        r.memory = Some(Memory { stat: None });
+        let mut disks = Vec::new();
+        for stat in [Err(2), Err(crate::record::TIMED_OUT)] {
+            disks.push(Disk { path: b"/", stat }).unwrap();
+        }
+        r.disks = Some(disks);
+        let j = judge(&r, &t);
+        assert_eq!(j.clock, Some(Verdict { status: Status::Crit, why: "unsynced" }));
+        assert_eq!(j.sync_rule, Some(SyncRule::No));
+        assert_eq!(j.clock_ok(), Some(false));
+        assert_eq!(j.timesync, Some(Verdict::OK));
+        assert_eq!(j.memory.map(st), Some(Status::Unknown));
+        assert_eq!(j.disks.iter().map(|v| v.why).collect::<std::vec::Vec<_>>(), ["statvfs", "timeout"]);
+        assert!(j.users.is_empty() && j.services.is_empty());
+        assert_eq!((j.status, j.exit_code()), (Status::Crit, 2));
+        r.timed_out = true;
+        assert_eq!(judge(&r, &t).exit_code(), 3, "cut short: UNKNOWN");
+        r.timed_out = false;
+        r.clock = Some(Clock { timex: Err(1), sntp: None });
+        let j = judge(&r, &t);
+        assert_eq!((j.clock_ok(), j.sync_rule, j.status), (None, None, Status::Unknown));
+        r.clock = Some(tx(0, STA_PLL, 0, 1000));
+        r.disks = None;
+        r.memory = None;
+        let j = judge(&r, &t);
+        assert_eq!((j.clock_ok(), j.sync_rule, j.status), (Some(true), Some(SyncRule::Systemd), Status::Ok));
+        r.clock = Some(tx(0, STA_PLL, 200_000, 1000));
+        assert_eq!(judge(&r, &t).clock_ok(), Some(false), "a warning is not OK");
     }
 
     #[test]

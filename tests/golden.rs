@@ -39,25 +39,32 @@ fn collect<'a>(cfg: &nodepulse::cli::Config<'a>) -> Record<'a> {
     rec
 }
 
-/// The one place that knows how the library turns a record into bytes.
-fn encode(rec: &Record, t: &nodepulse::verdict::Thresholds, format: nodepulse::encode::Format) -> (Vec<u8>, u8) {
-    let checks = nodepulse::encode::model::checks(rec, t);
-    let code = checks[0].verdict.status.code();
+/// What a run adds to its record: the history from the state file and the fixes' outcomes.
+#[derive(Default)]
+struct Extra {
+    history: Option<nodepulse::state::History>,
+    fixes: Vec<nodepulse::fix::Fix<'static>>,
+}
+
+/// The one place that knows how the library turns a record into bytes: judge, model, encode.
+fn encode(rec: &Record, extra: &Extra, t: &nodepulse::verdict::Thresholds, format: nodepulse::encode::Format) -> (Vec<u8>, u8) {
+    let judged = nodepulse::verdict::judge(rec, t);
+    let model = nodepulse::model::build(rec, &judged, t, extra.history.as_ref(), &extra.fixes);
     let mut buf = vec![0u8; 65536];
     let mut out = nodepulse::encode::Out::new(&mut buf);
-    format.encode(rec, &checks, t, &mut out);
-    (out.finish().expect("fits").to_vec(), code)
+    format.encode(&model, &mut out);
+    (out.finish().expect("fits").to_vec(), judged.exit_code())
 }
 
 /// Compares (or with `GOLDEN_UPDATE=1` writes) every format of `rec`; the exit code is the
 /// first line of the `.code` file.
-fn check(name: &str, rec: &Record, t: &nodepulse::verdict::Thresholds) -> Vec<String> {
+fn check(name: &str, rec: &Record, extra: &Extra, t: &nodepulse::verdict::Thresholds) -> Vec<String> {
     let dir = repo().join("tests/golden");
     let update = std::env::var_os("GOLDEN_UPDATE").is_some();
     let mut wrong = Vec::new();
     let mut code = 0;
     for (ext, format) in FORMATS {
-        let (bytes, c) = encode(rec, t, format);
+        let (bytes, c) = encode(rec, extra, t, format);
         code = c;
         let path = dir.join(format!("{name}.{ext}"));
         if update {
@@ -117,7 +124,7 @@ fn fixture_roots_in_every_format() {
             other => panic!("{other:?}"),
         };
         let rec = collect(&cfg);
-        wrong.extend(check(name, &rec, &cfg.thresholds));
+        wrong.extend(check(name, &rec, &Extra::default(), &cfg.thresholds));
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
@@ -194,8 +201,6 @@ fn full(clock: Clock, daemon: Daemon, disks: &[Disk<'static>]) -> Record<'static
             }),
         }),
         timed_out: false,
-        history: None,
-        fixes: None,
     }
 }
 
@@ -212,30 +217,30 @@ fn built_records_in_every_format() {
 
     // Synced under timesyncd, warning offset; history of a second run after a reboot.
     let synced = Clock { timex: Ok(timex(0, STA_PLL | STA_NANO, 150_000_000, 20_000)), sntp: None };
-    let mut rec = full(synced, Daemon::Timesyncd, &disks);
+    let rec = full(synced, Daemon::Timesyncd, &disks);
     let mut services = [nodepulse::state::ServiceHistory { restarted: false, down_since_ms: None }; MAX_SERVICES];
     services[0].restarted = true;
     services[1].down_since_ms = Some(WALL_MS - 3_600_000);
-    rec.history = Some(nodepulse::state::History {
+    let history = Some(nodepulse::state::History {
         seq: 42,
         prev: Ok(nodepulse::state::Prev { gap_ms: 3_601_500, rebooted: true }),
         clock_bad_since_ms: None,
         services,
         save_errno: None,
     });
-    wrong.extend(check("full-synced", &rec, &t));
+    wrong.extend(check("full-synced", &rec, &Extra { history, fixes: vec![] }, &t));
 
     // Unsynchronized (this VM's kernel state), a failed save, the fixes planned and run.
     let unsynced = Clock { timex: Ok(timex(TIME_ERROR, STA_UNSYNC, 0, 16_000_000)), sntp: None };
-    let mut rec = full(unsynced, Daemon::None, &disks[..1]);
-    rec.history = Some(nodepulse::state::History {
+    let rec = full(unsynced, Daemon::None, &disks[..1]);
+    let history = Some(nodepulse::state::History {
         seq: 1,
         prev: Err(nodepulse::state::Problem::Corrupt),
         clock_bad_since_ms: Some(WALL_MS - 120_000),
         services: [nodepulse::state::ServiceHistory { restarted: false, down_since_ms: None }; MAX_SERVICES],
         save_errno: Some(28),
     });
-    let mut fixes = heapless::Vec::new();
+    let mut fixes = Vec::new();
     use nodepulse::fix::{Fix, Outcome, Step};
     for (step, user, outcome) in [
         (Step::EnableLinger, Some(&b"claw"[..]), Outcome::Ran(0)),
@@ -243,17 +248,16 @@ fn built_records_in_every_format() {
         (Step::RestartTimesyncd, None, Outcome::DryRun),
         (Step::SetNtp, None, Outcome::Timeout),
     ] {
-        fixes.push(Fix { step, user, outcome }).unwrap();
+        fixes.push(Fix { step, user, outcome });
     }
-    rec.fixes = Some(fixes);
-    wrong.extend(check("full-unsynced", &rec, &t));
+    wrong.extend(check("full-unsynced", &rec, &Extra { history, fixes }, &t));
 
     // BusyBox ntpd with the PLL on; maxerror at its cap does not count. A run cut short.
     let busybox = Clock { timex: Ok(timex(TIME_ERROR, STA_PLL | STA_UNSYNC, -300, 16_000_000)), sntp: None };
-    let mut rec = full(busybox, Daemon::BusyboxNtpd, &[disk(b"/", 10, Some(1)), Disk { path: b"/nfs", stat: Err(nodepulse::probe::disk::TIMED_OUT) }]);
+    let mut rec = full(busybox, Daemon::BusyboxNtpd, &[disk(b"/", 10, Some(1)), Disk { path: b"/nfs", stat: Err(nodepulse::record::TIMED_OUT) }]);
     rec.timed_out = true;
     rec.users = None;
-    wrong.extend(check("full-busybox-timeout", &rec, &t));
+    wrong.extend(check("full-busybox-timeout", &rec, &Extra::default(), &t));
 
     // An SNTP measurement decides the clock; adjtimex failed; memory unreadable.
     let reply = nodepulse::parse::sntp::Reply { leap: 0, version: 4, stratum: 2, offset_ns: -1_500_000_000, delay_ns: 2_345_678 };
@@ -261,7 +265,7 @@ fn built_records_in_every_format() {
     let mut rec = full(measured, Daemon::Chronyd, &[Disk { path: b"/", stat: Err(13) }]);
     rec.memory = Some(Memory { stat: None });
     rec.system = None;
-    wrong.extend(check("full-sntp", &rec, &t));
+    wrong.extend(check("full-sntp", &rec, &Extra::default(), &t));
 
     // An SNTP failure, and names that need escaping in every format.
     let failed = Clock {
@@ -270,7 +274,7 @@ fn built_records_in_every_format() {
     };
     let mut rec = full(failed, Daemon::Ntpd, &[disk(b"/mnt/my disk,=\"x\"\\", 40, Some(40))]);
     rec.host = Some(Word::from_slice(b"edge \"17\",=\\\xff").unwrap());
-    wrong.extend(check("full-escapes", &rec, &t));
+    wrong.extend(check("full-escapes", &rec, &Extra::default(), &t));
 
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

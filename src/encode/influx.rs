@@ -8,15 +8,14 @@
 //! ```
 //!
 //! VictoriaMetrics stores each field as the series `nodepulse_FIELD{check=..,host=..}`.
-//! Fields and units: [`super::model`].
+//! Fields and units: [`crate::model`].
 //!
 //! # References
 //! - InfluxDB line protocol reference (escaping of tag values and string fields)
 
-use super::model::{Check, V};
+use crate::model::{Model, V};
 use super::text::{influx_string_escape, influx_tag_escape, lossy};
 use super::Out;
-use crate::record::Record;
 
 /// `,name=value` after the first field (`status`); nothing for an unknown value.
 fn field(out: &mut Out, name: &str, v: V) {
@@ -44,9 +43,9 @@ fn field(out: &mut Out, name: &str, v: V) {
 
 /// Encodes the record as line protocol, one line per check.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
-    let host: &[u8] = r.host.as_deref().unwrap_or(b"-");
-    for c in checks {
+pub fn encode(m: &Model, out: &mut Out) {
+    let host: &[u8] = m.host.unwrap_or(b"-");
+    for c in &m.sections {
         out.str("nodepulse,check=");
         out.str(c.kind.check());
         out.str(",host=");
@@ -67,7 +66,7 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
             field(out, spec.name(), v);
         }
         out.str(" ");
-        out.u64(r.wall_ms);
+        out.u64(m.t_ms);
         out.str("000000\n");
     }
 }

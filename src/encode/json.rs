@@ -6,13 +6,11 @@
 //!  "system":{"uptime_s":86400,"load1":0.12,...},"clock":{"status":"crit","why":"unsynced",...},
 //!  "users":[{"user":"node","status":"ok","uid":1000,...}],"services":[...],"disks":[...],"memory":{...}}
 //! ```
-//! Fields and units: [`super::model`].
+//! Fields and units: [`crate::model`].
 
-use super::model::{Check, NODE, V};
+use crate::model::{Model, Section, NODE, V};
 use super::text::{json_escape, lossy};
 use super::Out;
-use crate::record::Record;
-use crate::verdict::Status;
 
 fn string(out: &mut Out, bytes: &[u8]) {
     out.str("\"");
@@ -42,7 +40,7 @@ pub fn value(out: &mut Out, v: V) {
 }
 
 /// One check's object: labels, status, why, fields.
-fn object(out: &mut Out, c: &Check) {
+fn object(out: &mut Out, c: &Section) {
     out.str("{");
     let mut first = true;
     for (name, v) in c.labels() {
@@ -66,15 +64,15 @@ fn object(out: &mut Out, c: &Check) {
 
 /// Encodes the record as one JSON object and a newline.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
-    let status = checks.first().map_or(Status::Unknown, |c| c.verdict.status);
+pub fn encode(m: &Model, out: &mut Out) {
+    let checks = &m.sections;
     out.str("{\"v\":\"np1\",\"host\":");
-    value(out, r.host.as_deref().map_or(V::Null, V::Text));
+    value(out, m.host.map_or(V::Null, V::Text));
     out.str(",\"t_ms\":");
-    out.u64(r.wall_ms);
+    out.u64(m.t_ms);
     out.str(",\"status\":");
-    string(out, status.as_str().as_bytes());
-    if let Some(h) = &r.history {
+    string(out, m.status.as_str().as_bytes());
+    if let Some(h) = m.history {
         // Top level, as `seq=` in np1: the collector counts lost records from it.
         out.str(",\"seq\":");
         out.u64(h.seq);
@@ -87,10 +85,10 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
             out.i64(i64::from(errno));
         }
     }
-    let mut prev: Option<&Check> = None;
+    let mut prev: Option<&Section> = None;
     for (i, c) in checks.iter().enumerate() {
         let opens = prev.is_none_or(|p| !core::ptr::eq(p.kind, c.kind));
-        let skipped_system = core::ptr::eq(c.kind, &NODE) && r.system.is_none();
+        let skipped_system = core::ptr::eq(c.kind, &NODE) && m.record.system.is_none();
         if !skipped_system {
             if opens {
                 out.str(",\"");

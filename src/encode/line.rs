@@ -14,58 +14,11 @@
 //! `[A-Za-z0-9._/@+~-]`, so a value never contains a space, `=`, `,` or `:` of its own.
 //! Every key and unit is listed in the README.
 
-use super::model::{Check, Spec, HEX, IF_TRUE, MEBI, MILLI, V};
+use crate::model::{Model, Spec, HEX, IF_TRUE, MEBI, MILLI, V};
 use super::Out;
-use crate::record::Record;
-use crate::verdict::Status;
 
 /// The format version, first token of every record.
 pub const VERSION: &str = "np1";
-
-/// The CPU architecture the binary was built for, as a literal (for `concat!`).
-#[cfg(target_arch = "x86_64")]
-#[macro_export]
-macro_rules! arch {
-    () => {
-        "x86_64"
-    };
-}
-#[cfg(target_arch = "aarch64")]
-#[macro_export]
-macro_rules! arch {
-    () => {
-        "aarch64"
-    };
-}
-#[cfg(target_arch = "arm")]
-#[macro_export]
-macro_rules! arch {
-    () => {
-        "armv7"
-    };
-}
-#[cfg(target_arch = "x86")]
-#[macro_export]
-macro_rules! arch {
-    () => {
-        "i686"
-    };
-}
-#[cfg(not(any(
-    target_arch = "x86_64",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "x86"
-)))]
-#[macro_export]
-macro_rules! arch {
-    () => {
-        "other"
-    };
-}
-
-/// The CPU architecture the binary was built for.
-pub const ARCH: &str = arch!();
 
 /// Writes `name` percent-encoded outside the safe set.
 pub fn escaped(out: &mut Out, name: &[u8]) {
@@ -108,21 +61,20 @@ fn field(out: &mut Out, spec: &Spec, v: V, node: bool) {
     }
 }
 
-/// Encodes the record's checks (from [`model::checks`]) as one `np1` line ending in `\n`.
+/// Encodes the model as one `np1` line ending in `\n`.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
-    let status = checks.first().map_or(Status::Unknown, |c| c.verdict.status);
+pub fn encode(m: &Model, out: &mut Out) {
     out.str(VERSION);
     out.str(" host=");
-    match &r.host {
+    match m.host {
         Some(h) => escaped(out, h),
         None => out.str("-"),
     }
     out.str(" t=");
-    out.u64(r.wall_ms);
+    out.u64(m.t_ms);
     out.str(" st=");
-    out.str(status.as_str());
-    if let Some(h) = &r.history {
+    out.str(m.status.as_str());
+    if let Some(h) = m.history {
         out.str(" seq=");
         out.u64(h.seq);
         match h.prev {
@@ -144,7 +96,7 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
         }
     }
 
-    for c in checks {
+    for c in &m.sections {
         let key = c.kind.line();
         let node = key.is_empty();
         if !node {
@@ -169,7 +121,7 @@ pub fn encode(r: &Record, checks: &[Check], out: &mut Out) {
         }
     }
 
-    for f in r.fixes.iter().flatten() {
+    for f in m.fixes {
         out.str(" fix.");
         out.str(f.step.as_str());
         if let Some(user) = f.user {
@@ -199,6 +151,7 @@ mod tests {
     use super::*;
     use crate::parse::np1;
     use crate::record::*;
+    use crate::verdict::Status;
 
     /// Encode → parse → the same values: the strongest test of the encoder.
     #[test]
@@ -248,16 +201,15 @@ mod tests {
             disks: Some(disks),
             memory: Some(Memory { stat: None }),
             timed_out: false,
-            history: None,
-            fixes: None,
         };
         let t = crate::verdict::Thresholds::default();
-        let checks = crate::encode::model::checks(&record, &t);
-        let status = checks[0].verdict.status;
+        let judged = crate::verdict::judge(&record, &t);
+        let model = crate::model::build(&record, &judged, &t, None, &[]);
+        let status = model.status;
         assert_eq!(status, Status::Crit, "the worst check: the service is down");
         let mut buf = [0u8; 2048];
         let mut out = Out::new(&mut buf);
-        encode(&record, &checks, &mut out);
+        encode(&model, &mut out);
         let bytes = out.finish().unwrap();
         let parsed = np1::parse(bytes).unwrap();
         let mut name = [0u8; 64];
@@ -276,7 +228,7 @@ mod tests {
         );
         assert_eq!(
             checks[1].status,
-            crate::verdict::user(&record.users.as_ref().unwrap()[0]).status
+            judged.users[0].status
         );
         assert_eq!(
             np1::decode(checks[1].name, &mut name),

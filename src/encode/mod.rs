@@ -1,16 +1,14 @@
-//! Encoders: pure functions from a [`Record`](crate::record::Record) to bytes in a caller's
-//! buffer. One file per format. A full buffer is an error ([`Full`]), never a truncated record.
+//! Encoders: pure functions from the [`Model`] of a judged record to bytes in a caller's
+//! buffer; they decide no status (the verdicts come with the model). One file per format. A full buffer is an error ([`Full`]), never a truncated record.
 
 pub mod influx;
 pub mod json;
 pub mod line;
-pub mod model;
 pub mod nagios;
 pub mod prom;
 pub mod text;
 
-use crate::record::Record;
-use crate::verdict::Thresholds;
+use crate::model::Model;
 
 /// The output formats (`--format`, or a sink's `FORMAT:` prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,15 +37,14 @@ impl Format {
             .copied()
     }
 
-    /// Encodes `r`, seen as `checks` ([`model::checks`]), in this format (check
-    /// [`Out::finish`] for overflow).
-    pub fn encode(self, r: &Record, checks: &[model::Check], t: &Thresholds, out: &mut Out) {
+    /// Encodes the model in this format (check [`Out::finish`] for overflow).
+    pub fn encode(self, m: &Model, out: &mut Out) {
         match self {
-            Format::Line => line::encode(r, checks, out),
-            Format::Json => json::encode(r, checks, out),
-            Format::Influx => influx::encode(r, checks, out),
-            Format::Prom => prom::encode(r, checks, out),
-            Format::Nagios => nagios::encode(r, checks, t, out),
+            Format::Line => line::encode(m, out),
+            Format::Json => json::encode(m, out),
+            Format::Influx => influx::encode(m, out),
+            Format::Prom => prom::encode(m, out),
+            Format::Nagios => nagios::encode(m, out),
         }
     }
 }

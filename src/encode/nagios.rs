@@ -8,10 +8,9 @@
 
 use super::text::lossy;
 use super::Out;
-use crate::kernel as kclock;
-use crate::record::Record;
-use super::model::Check;
-use crate::verdict::{self, Status, Thresholds};
+use crate::kernel;
+use crate::model::Model;
+use crate::verdict::{self, Status};
 
 /// Perfdata labels and summary names: keep them free of quotes, `=`, `|` and spaces.
 fn label_escape(b: u8) -> Option<&'static [u8]> {
@@ -64,17 +63,17 @@ fn seconds(out: &mut Out, label: &str, us: i64, warn_ms: u64, crit_ms: u64, min_
     out.str(min_max);
 }
 
-/// Encodes the record as one plugin output line: the checks' verdicts ([`model::checks`]) in
+/// Encodes the model as one plugin output line: the checks' verdicts in
 /// the summary, the values against `t` in the perfdata.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
-    let status = checks.first().map_or(Status::Unknown, |c| c.verdict.status);
+pub fn encode(m: &Model, out: &mut Out) {
+    let (r, t) = (m.record, m.thresholds);
     out.str("NODEPULSE ");
-    out.str(state_word(status));
+    out.str(state_word(m.status));
     out.str(" - ");
     // `check[ name] status[ (why)]` for each check that is not OK, comma-separated.
     let mut sep = "";
-    for c in checks.iter().skip(1).filter(|c| c.verdict.status != Status::Ok) {
+    for c in m.sections.iter().skip(1).filter(|c| c.verdict.status != Status::Ok) {
         out.str(sep);
         sep = ", ";
         out.str(c.kind.check());
@@ -92,12 +91,12 @@ pub fn encode(r: &Record, checks: &[Check], t: &Thresholds, out: &mut Out) {
     }
     if sep.is_empty() {
         out.str("all checks ok on ");
-        lossy(out, r.host.as_deref().unwrap_or(b"-"), label_escape);
+        lossy(out, m.host.unwrap_or(b"-"), label_escape);
     }
 
     if let Some(Ok(tx)) = r.clock.as_ref().map(|c| &c.timex) {
         // The offset may be negative: no minimum.
-        let (offset, maxerror) = (kclock::offset_us(tx), tx.maxerror);
+        let (offset, maxerror) = (kernel::offset_us(tx), tx.maxerror);
         seconds(out, "clock_offset", offset, t.offset_warn_ms, t.offset_crit_ms, ";;");
         seconds(out, "clock_maxerror", maxerror, t.maxerror_warn_ms, t.maxerror_crit_ms, ";0;");
     }

@@ -2,16 +2,15 @@
 //! names `nodepulse_*`, base units (seconds, bytes, ratios), one `# HELP` and `# TYPE` per
 //! family with all its samples together, label values escaped, unknown values left out. A text
 //! field becomes an info metric: `nodepulse_timesync_daemon_info{daemon="chronyd"} 1`.
-//! Fields and units: [`super::model`].
+//! Fields and units: [`crate::model`].
 //!
 //! # References
 //! - Prometheus "Exposition formats" (text format), metric and label naming conventions
 //! - node_exporter textfile collector (`*.prom` files, written atomically)
 
-use super::model::{Check, Spec, V};
+use crate::model::{Model, Section, Spec, V};
 use super::text::{lossy, prom_escape};
 use super::Out;
-use crate::record::Record;
 
 fn family(out: &mut Out, name: &str, help: &str) {
     out.str("# HELP nodepulse_");
@@ -27,7 +26,7 @@ fn family(out: &mut Out, name: &str, help: &str) {
 fn sample<'c>(
     out: &mut Out,
     name: &str,
-    c: &Check<'c>,
+    c: &Section<'c>,
     check_label: bool,
     extra: Option<(&'static str, &'c [u8])>,
 ) {
@@ -57,7 +56,7 @@ fn label(out: &mut Out, sep: &mut &str, name: &str, value: &[u8]) {
 }
 
 /// One sample of a field; nothing for an unknown value. A text becomes an info metric's label.
-fn field<'c>(out: &mut Out, spec: &Spec, c: &Check<'c>, v: V<'c>) {
+fn field<'c>(out: &mut Out, spec: &Spec, c: &Section<'c>, v: V<'c>) {
     let shift = u32::from(spec.shift);
     let info = match v {
         V::Null | V::Word(_) => return,
@@ -79,7 +78,8 @@ fn field<'c>(out: &mut Out, spec: &Spec, c: &Check<'c>, v: V<'c>) {
 
 /// Encodes the record as a Prometheus text file.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn encode<'a>(r: &Record, checks: &[Check<'a>], out: &mut Out) {
+pub fn encode<'a>(m: &Model<'a>, out: &mut Out) {
+    let checks = m.sections.as_slice();
     family(
         out,
         "status",
@@ -92,14 +92,14 @@ pub fn encode<'a>(r: &Record, checks: &[Check<'a>], out: &mut Out) {
     }
     family(out, "last_run_timestamp_seconds", "When the agent ran.");
     out.str("nodepulse_last_run_timestamp_seconds ");
-    out.fixed(i64::try_from(r.wall_ms).unwrap_or(i64::MAX), 3);
+    out.fixed(i64::try_from(m.t_ms).unwrap_or(i64::MAX), 3);
     out.str("\n");
     // Checks of one kind are adjacent: each field is one family over all of them.
     for group in checks.chunk_by(|a, b| core::ptr::eq(a.kind, b.kind)) {
         let Some(first) = group.first() else { continue };
         for i in 0..first.kind.fields.len() {
             let spec = first.kind.fields.spec(i);
-            let value = |c: &Check<'a>| c.values.get(i).copied().unwrap_or(V::Null);
+            let value = |c: &Section<'a>| c.values.get(i).copied().unwrap_or(V::Null);
             if spec.prom().is_empty() || group.iter().all(|c| value(c).is_null()) {
                 continue;
             }

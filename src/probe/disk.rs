@@ -9,8 +9,7 @@
 use super::fs::{relative, Root};
 use crate::record::{Disk, DiskStat};
 
-/// The errno a mount gets when its `statvfs` did not answer before the deadline (ETIMEDOUT).
-pub const TIMED_OUT: i32 = 110;
+pub use crate::record::TIMED_OUT;
 
 /// `part * 100 / whole` rounded up (as `df`), 0 for an empty whole, capped at 100.
 pub fn percent_ceil(part: u64, whole: u64) -> u8 {

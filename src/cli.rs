@@ -40,40 +40,12 @@ pub enum Command<'a> {
 }
 
 /// One unit to check: `user` is `None` for a system unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServiceArg<'a> {
-    pub user: Option<&'a [u8]>,
-    pub name: &'a [u8],
-}
+pub use crate::record::ServiceName as ServiceArg;
 
 /// Most sinks (`--out`, `--append`, `--udp` together).
 pub const MAX_SINKS: usize = 8;
 
-/// Where a record goes besides stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SinkKind {
-    /// `--out PATH`: replace the file atomically.
-    Replace,
-    /// `--append PATH`: append, rotating at `--max-bytes`.
-    Append,
-    /// `--udp ADDR:PORT`: one datagram.
-    Udp,
-}
-
-impl SinkKind {
-    /// The flag that names this kind of sink (`--out`, `--append`, `--udp`).
-    pub fn flag(self) -> &'static str {
-        crate::num::word_at("--out --append --udp", self as usize)
-    }
-}
-
-/// One sink: its kind, its own format (`FORMAT:` prefix) and its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SinkArg<'a> {
-    pub kind: SinkKind,
-    pub format: Option<Format>,
-    pub target: &'a [u8],
-}
+pub use crate::sink::{SinkArg, SinkKind};
 
 /// The agent's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -126,6 +126,93 @@ pub fn plan<'a>(
     out
 }
 
+/// What a run asks of the repairs: plain values from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'r> {
+    /// `--root`: the programs are looked for below it.
+    pub root: &'r [u8],
+    /// `--fix` (`--fix-dry-run` alone asks for every repair).
+    pub repairs: u8,
+    /// `--fix-dry-run`: print the commands, run none.
+    pub dry_run: bool,
+}
+
+/// `--fix` / `--fix-dry-run`: plans the repairs the judged record calls for, runs (or prints)
+/// them until `deadline_ms`, and returns each step's outcome. Empty when neither flag is given.
+#[inline(never)]
+pub fn run<'a>(
+    ask: &Ask,
+    users: &[User<'a>],
+    clock_ok: Option<bool>,
+    daemon: Option<Daemon>,
+    deadline_ms: u64,
+) -> Vec<Fix<'a>, MAX_FIXES> {
+    use crate::sink::say;
+    if ask.repairs == 0 && !ask.dry_run {
+        return Vec::new();
+    }
+    let wanted = if ask.repairs == 0 { crate::cli::FIX_LINGER | crate::cli::FIX_TIMESYNC } else { ask.repairs };
+    let root = crate::probe::fs::Root::new(ask.root);
+    let systemd = crate::probe::systemd_booted(&root);
+    let mut plan = plan(wanted, users, clock_ok, daemon, systemd);
+    let is_root = rustix::process::geteuid().is_root();
+    let mut told = false;
+    for f in plan.iter().filter(|f| f.outcome == Outcome::NoSystemd) {
+        match f.user {
+            Some(user) => say(&[b"cannot fix linger of ", user, b": no logind"]),
+            None => say(&[b"cannot fix timesync: no systemd"]),
+        }
+    }
+    for f in plan.iter_mut().filter(|f| f.outcome == Outcome::Planned) {
+        let [program, verb, object] = f.step.command();
+        // `PROGRAM VERB OBJECT`, the object of linger being the user.
+        let object = if object.is_empty() { f.user.unwrap_or(b"") } else { object };
+        let mut path_buf = [0u8; crate::path::PATH_CAP];
+        let Some(path) = find_program(&root, program, &mut path_buf) else {
+            f.outcome = Outcome::NoProgram;
+            continue;
+        };
+        if ask.dry_run || !is_root {
+            let what: &[u8] = if ask.dry_run { b"would run: " } else { b"--fix needs root, not run: " };
+            if ask.dry_run || !told {
+                say(&[what, path, b" ", verb, b" ", object]);
+            }
+            told = true;
+            f.outcome = if ask.dry_run { Outcome::DryRun } else { Outcome::NotRoot };
+            continue;
+        }
+        let argv = [path, verb, object];
+        let count = if object.is_empty() { 2 } else { 3 };
+        f.outcome = match crate::sys::run_program(argv.get(..count).unwrap_or(&argv), deadline_ms) {
+            Ok(code) => Outcome::Ran(code),
+            Err(crate::sys::ProgramError::Timeout) => Outcome::Timeout,
+            Err(_) => Outcome::Failed,
+        };
+    }
+    plan
+}
+
+/// The absolute path of `program` in `/usr/bin`, `/bin`, `/usr/sbin` or `/sbin` below the
+/// root, if it is there and executable.
+fn find_program<'b>(
+    root: &crate::probe::fs::Root,
+    program: &[u8],
+    buf: &'b mut [u8; crate::path::PATH_CAP],
+) -> Option<&'b [u8]> {
+    const DIRS: [&[u8]; 4] = [b"usr/bin/", b"bin/", b"usr/sbin/", b"sbin/"];
+    for dir in DIRS {
+        let exec = rustix::fs::Access::EXEC_OK;
+        let found = root.path(&[dir, program], buf).ok().filter(|p| {
+            rustix::fs::accessat(rustix::fs::CWD, *p, exec, rustix::fs::AtFlags::empty()).is_ok()
+        });
+        if let Some(path) = found {
+            let len = path.to_bytes().len();
+            return buf.get(..len);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

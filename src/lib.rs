@@ -25,6 +25,7 @@ pub mod kernel;
 pub mod model;
 pub mod num;
 pub mod parse;
+pub mod path;
 pub mod probe;
 pub mod record;
 pub mod sha256;

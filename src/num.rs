@@ -184,11 +184,13 @@ macro_rules! words {
             pub const WORDS: &'static str = concat!($($word, "\x1f"),+);
 
             /// The variant's word.
+            #[allow(dead_code)]
             pub fn as_str(self) -> &'static str {
                 $crate::num::part(Self::WORDS, 0x1f, self as usize)
             }
 
             /// The variant whose word is `word`.
+            #[allow(dead_code)]
             pub fn from_word(word: &[u8]) -> Option<$name> {
                 let i = Self::WORDS.as_bytes().split(|&b| b == 0x1f).position(|w| w == word)?;
                 Self::ALL.get(i).copied()

@@ -209,6 +209,14 @@ impl Via {
     }
 }
 
+/// A service as the user named it: `--service NAME` (`user` is `None`) or
+/// `--user-service USER:NAME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceName<'a> {
+    pub user: Option<&'a [u8]>,
+    pub name: &'a [u8],
+}
+
 /// One `--service` (system unit) or `--user-service USER:NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Service<'a> {

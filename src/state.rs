@@ -16,7 +16,8 @@
 //! | 68 | 8 × 24 | each service: FNV-1a of `USER:NAME` (4), main pid (4), its start in 1/100 s after boot (8), when it was first seen down (8; 0: up) |
 //! | 260 | 4 | FNV-1a of bytes 0..260 (a damaged file is *corrupt*) |
 //!
-//! Parsing and encoding are pure functions; the agent does the I/O.
+//! Parsing, encoding and [`advance`] are pure functions; [`remember`] reads the file (through
+//! the probes' file layer) and replaces it (through the file sink).
 
 use heapless::Vec;
 
@@ -266,6 +267,50 @@ pub fn advance(
         let _ = next.services.push(saved);
     }
     (history, next)
+}
+
+/// Memory across runs (`--state PATH`): compares this run with the state file, returns what it
+/// learned and saves the new state. A missing, corrupt or foreign file is reported in the
+/// history (`prev=`) and replaced; a failed save too (`save_errno=`). Neither stops the run.
+/// The first run on a node creates the file's directory (one level, 0755).
+#[inline(never)]
+pub fn remember(path: &[u8], rec: &crate::record::Record, clock_ok: Option<bool>) -> History {
+    use crate::record::Active;
+    let host = fnv1a(&[rec.host.as_deref().unwrap_or(b"")]);
+    let mut buf = [0u8; LEN + 1];
+    let saved = match crate::probe::fs::read_path(path, &mut buf) {
+        Ok(bytes) => parse(bytes, host),
+        Err(rustix::io::Errno::NOENT) => Err(Problem::New),
+        Err(_) => Err(Problem::Corrupt),
+    };
+    let mut now: Vec<ServiceNow, MAX_SERVICES> = Vec::new();
+    for s in rec.services.as_deref().unwrap_or(&[]) {
+        let _ = now.push(ServiceNow {
+            key: fnv1a(&[s.user.unwrap_or(b""), b":", s.name]),
+            up: match s.active {
+                Active::Yes => Some(true),
+                Active::No => Some(false),
+                Active::Unknown => None,
+            },
+            pid: s.pid,
+            start_cs: s.start_cs,
+        });
+    }
+    let boot = rec.system.as_ref().and_then(|s| s.boot_id.as_ref());
+    let (mut history, next) =
+        advance(saved.as_ref().map_err(|p| *p), host, rec.wall_ms, boot, clock_ok, &now);
+    let mut out = [0u8; LEN];
+    encode(&next, &mut out);
+    let mut written = crate::sink::file::replace_with(path, &out, false);
+    if written.is_err() {
+        // First run on this node: create the directory, then retry.
+        let dir = path.iter().rposition(|&b| b == b'/').and_then(|i| path.get(..i));
+        if crate::sink::file::mkdir(dir.unwrap_or(b"")).is_ok() {
+            written = crate::sink::file::replace_with(path, &out, false);
+        }
+    }
+    history.save_errno = written.err().map(|e| e.errno.map_or(0, |e| e.raw_os_error()));
+    history
 }
 
 #[cfg(test)]

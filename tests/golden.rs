@@ -27,9 +27,9 @@ fn repo() -> PathBuf {
 }
 
 /// The record of `args` run against the fixture root `root`, clock fixed.
-fn collect<'a>(cfg: &nodepulse::cli::Config<'a>) -> Record<'a> {
+fn collect<'a>(cfg: &'a nodepulse::cli::Config<'a>) -> Record<'a> {
     let mut rec = Record::default();
-    nodepulse::agent::collect(cfg, &mut rec);
+    nodepulse::probe::collect(&nodepulse::agent::plan(cfg), &mut rec);
     rec.wall_ms = WALL_MS;
     if let Some(ts) = rec.timesync.as_mut() {
         if let SyncFile::Present { .. } = ts.sync_file {

@@ -32,7 +32,7 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *mut *mut 
         // string that lives, unmodified, until the process exits.
         let arg = unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes();
         if args.push(arg).is_err() {
-            nodepulse::agent::fail(&[b"too many arguments (max 256)"]);
+            nodepulse::sink::say(&[b"too many arguments (max 256)"]);
             return 3;
         }
     }

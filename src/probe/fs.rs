@@ -10,8 +10,8 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
-/// Longest path the agent builds (root prefix plus a path below it, plus the NUL).
-pub const PATH_CAP: usize = 512;
+pub use crate::path::{cpath, relative, PATH_CAP};
+use crate::path::join;
 
 /// A root directory prefix under which every probe reads (`--root`, default `/`).
 #[derive(Debug, Clone, Copy)]
@@ -185,51 +185,40 @@ pub fn read_at<'b>(dir: BorrowedFd, parts: &[&[u8]], buf: &'b mut [u8]) -> Resul
     read_fd(fd.as_fd(), buf)
 }
 
-/// Appends `parts` to the first `start` bytes of `buf` and NUL-terminates.
-fn join<'b>(start: usize, parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
-    let mut len = start;
-    for piece in parts.iter().copied() {
-        if piece.contains(&0) {
-            return Err(Errno::INVAL);
-        }
-        let end = len + piece.len();
-        buf.get_mut(len..end)
-            .ok_or(Errno::NAMETOOLONG)?
-            .copy_from_slice(piece);
-        len = end;
-    }
-    *buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
-    CStr::from_bytes_with_nul(buf.get(..=len).ok_or(Errno::NAMETOOLONG)?).map_err(|_| Errno::INVAL)
-}
-
-/// A path as given (not below a root), made of `parts` joined as they are, NUL-terminated.
-pub fn cpath<'b>(parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
-    if parts.first().is_none_or(|first| first.is_empty()) {
-        return Err(Errno::INVAL);
-    }
-    join(0, parts, buf)
-}
-
 /// Reads the start of a file named by a path as given (not below a root): the config file.
 pub fn read_path<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     let mut cbuf = [0u8; PATH_CAP];
     read_cstr(cpath(&[path], &mut cbuf)?, buf)
 }
 
-/// Creates the directory `path` (mode 0755), for the state file's first run.
-pub fn mkdir(path: &[u8]) -> Result<(), Errno> {
-    let mut cbuf = [0u8; PATH_CAP];
-    fs::mkdirat(CWD, cpath(&[path], &mut cbuf)?, Mode::from_bits_truncate(0o755))
+/// Why a whole file could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileError {
+    Os(Errno),
+    /// The file fills the whole buffer: it may be longer, and is refused rather than cut.
+    TooLarge,
 }
 
-/// Strips a leading `/` so an absolute path given by the user can be joined below the root.
-pub fn relative(path: &[u8]) -> &[u8] {
-    let mut path = path;
-    while let [b'/', rest @ ..] = path {
-        path = rest;
+/// Reads a whole small file named by a path as given (the config file, the key file): a file
+/// that fills `buf` is [`FileError::TooLarge`], never a truncated one.
+pub fn read_whole<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], FileError> {
+    let cap = buf.len();
+    let bytes = read_path(path, buf).map_err(FileError::Os)?;
+    if bytes.len() == cap {
+        return Err(FileError::TooLarge);
     }
-    path
+    Ok(bytes)
 }
+
+/// Size of the buffer `/etc/hosts` is read into (its start: a name further down is not found).
+pub const HOSTS_CAP: usize = 8192;
+
+/// This machine's `/etc/hosts` (not below `--root`: the agent sends from this machine), or
+/// nothing when it cannot be read.
+pub fn read_hosts(buf: &mut [u8; HOSTS_CAP]) -> &[u8] {
+    read_path(b"/etc/hosts", buf).unwrap_or(&[])
+}
+
 
 #[cfg(test)]
 mod tests {
@@ -253,7 +242,6 @@ mod tests {
         assert_eq!(root.path(&[b"a\0b"], &mut buf), Err(Errno::INVAL));
         let long = [b'x'; PATH_CAP];
         assert_eq!(root.path(&[&long], &mut buf), Err(Errno::NAMETOOLONG));
-        assert_eq!(relative(b"//var/lib"), b"var/lib");
     }
 
     #[test]

@@ -26,8 +26,114 @@ use heapless::Vec;
 use rustix::io::Errno;
 
 use super::fs::Root;
+use super::procs::{self, Want};
+use super::timesync;
 use crate::parse::cgroup;
-use crate::record::{Active, Via};
+use crate::record::{Active, Daemon, Service, ServiceName, User, Via, MAX_SERVICES};
+
+/// What [`resolve`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved<'a> {
+    /// One per service asked for, in order.
+    pub services: Vec<Service<'a>, MAX_SERVICES>,
+    /// The time daemon, when asked for (`Unknown` when `/proc` could not be read).
+    pub daemon: Option<Daemon>,
+}
+
+/// Settles every service: systemd's files first (invocation link, cgroup); whatever they
+/// cannot settle, and the time daemon when `want_daemon`, from one pass over `/proc`. `users`
+/// gives the uid of each user service's owner.
+#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
+pub fn resolve<'a>(
+    root: &Root,
+    systemd: bool,
+    want_daemon: bool,
+    asked: &[ServiceName<'a>],
+    users: &[User],
+) -> Resolved<'a> {
+    let uid_of = |name: &[u8]| users.iter().find(|u| u.name == name).and_then(|u| u.uid);
+    let mut svcs: Vec<Service<'a>, MAX_SERVICES> = Vec::new();
+    let mut scan_for: Vec<bool, MAX_SERVICES> = Vec::new();
+    let tree = if systemd && !asked.is_empty() { CgroupTree::find(root) } else { CgroupTree::None };
+    for arg in asked {
+        let mut svc = Service {
+            user: arg.user,
+            name: arg.name,
+            active: Active::Unknown,
+            via: Via::None,
+            pid: None,
+            start_cs: None,
+        };
+        let uid = arg.user.and_then(uid_of);
+        let needs_scan = match unit_name(arg.name) {
+            // A user unit whose user has no uid: no path, no process owner to look for.
+            _ if arg.user.is_some() && uid.is_none() => false,
+            Some(unit) if systemd => {
+                let st = unit_state(root, tree, &unit, uid);
+                svc.active = st.active;
+                svc.via = st.via;
+                svc.pid = st.pid;
+                st.needs_scan
+            }
+            _ => true,
+        };
+        let _ = svcs.push(svc);
+        let _ = scan_for.push(needs_scan);
+    }
+
+    // One pass over /proc for the time daemons and the services left open.
+    let mut wants: Vec<Want, { timesync::DAEMONS.len() + MAX_SERVICES }> = Vec::new();
+    if want_daemon {
+        let _ = wants.extend_from_slice(&timesync::wants());
+    }
+    // Per service: its name when systemd could not settle it, else its known pid (for the
+    // start time, free when the scan runs anyway), else a placeholder.
+    let first_service_want = wants.len();
+    for (svc, &needed) in svcs.iter().zip(&scan_for) {
+        let want = match (needed, svc.pid) {
+            (true, _) => Want::new(comm_of(svc.name), svc.user.and_then(uid_of)),
+            (false, Some(pid)) => Want::by_pid(pid),
+            (false, None) => Want::by_pid(0),
+        };
+        let _ = wants.push(want);
+    }
+    // Did the scan run and read /proc? (It runs only when a name is wanted.)
+    let scanned = wants.iter().any(Want::by_name) && procs::scan(root, &mut wants).is_ok();
+
+    let daemon = want_daemon.then(|| {
+        let found: [Option<procs::Found>; timesync::DAEMONS.len()] =
+            core::array::from_fn(|i| wants.get(i).and_then(|w| w.found));
+        if scanned {
+            timesync::daemon(root, &found)
+        } else {
+            Daemon::Unknown
+        }
+    });
+    for (i, svc) in svcs.iter_mut().enumerate() {
+        let found = wants.get(first_service_want + i).and_then(|w| w.found);
+        if scan_for.get(i) == Some(&true) {
+            if let Some(f) = found {
+                svc.pid = Some(f.pid);
+                svc.start_cs = Some(f.start_cs);
+                if svc.active == Active::Unknown {
+                    svc.active = Active::Yes;
+                    svc.via = Via::Process;
+                }
+            } else if svc.active == Active::Unknown && scanned && (svc.user.is_none() || !systemd) {
+                // Without systemd (or for a unit systemd did not settle) no process means down.
+                svc.active = Active::No;
+                svc.via = Via::Process;
+            }
+        } else if let Some(pid) = svc.pid {
+            svc.start_cs = match found {
+                Some(f) => Some(f.start_cs),
+                None if scanned => None, // gone since its cgroup was read
+                None => procs::start_of(root, pid),
+            };
+        }
+    }
+    Resolved { services: svcs, daemon }
+}
 
 /// Longest unit name systemd accepts (`UNIT_NAME_MAX` - 1) plus room for `.service`.
 pub const UNIT_MAX: usize = 256;

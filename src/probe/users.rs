@@ -16,7 +16,7 @@ use rustix::io::Errno;
 
 use super::fs::Root;
 use crate::parse::{logind, passwd};
-use crate::record::{Linger, Login, User};
+use crate::record::{Linger, Login, ServiceName, User, MAX_USERS};
 
 /// Longest escaped user name: every byte may become `\xNN`.
 const ESCAPED_MAX: usize = 4 * 64;
@@ -49,6 +49,25 @@ pub fn cescape(name: &[u8]) -> Option<Vec<u8, ESCAPED_MAX>> {
         out.extend_from_slice(escaped).ok()?;
     }
     Some(out)
+}
+
+/// The users a run looks at: those named (`--user`), then the owner of every user service
+/// (each once; an owner needs linger), each probed ([`probe`]).
+pub fn of<'a>(root: &Root, systemd: bool, names: &[&'a [u8]], services: &[ServiceName<'a>]) -> Vec<User<'a>, MAX_USERS> {
+    let mut users: Vec<User<'a>, MAX_USERS> = Vec::new();
+    let owners = services.iter().filter_map(|s| s.user);
+    for name in names.iter().copied().chain(owners) {
+        let needs_linger = services.iter().any(|s| s.user == Some(name));
+        if let Some(u) = users.iter_mut().find(|u| u.name == name) {
+            u.needs_linger |= needs_linger;
+        } else {
+            let fresh = User { name, uid: None, linger: Linger::Unknown, login: Login::Unknown, needs_linger };
+            // The command line allows at most MAX_USERS distinct users in all.
+            let _ = users.push(fresh);
+        }
+    }
+    probe(root, systemd, &mut users);
+    users
 }
 
 /// Fills uid, linger and login state for every user. One pass over `/etc/passwd` for all.

@@ -17,7 +17,7 @@ use rustix::fs::{self, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
 use super::{write_all, SinkError, Step};
-use crate::probe::fs::{cpath, PATH_CAP};
+use crate::path::{cpath, PATH_CAP};
 
 const MODE: Mode = Mode::from_bits_truncate(0o644);
 
@@ -60,6 +60,12 @@ pub fn replace_with(path: &[u8], bytes: &[u8], durable: bool) -> Result<(), Sink
         let _ = fs::unlinkat(CWD, tmp, fs::AtFlags::empty());
     }
     written
+}
+
+/// Creates the directory `path` (mode 0755), for the state file's first run.
+pub fn mkdir(path: &[u8]) -> Result<(), Errno> {
+    let mut cbuf = [0u8; PATH_CAP];
+    fs::mkdirat(CWD, cpath(&[path], &mut cbuf)?, Mode::from_bits_truncate(0o755))
 }
 
 /// Appends `bytes` to `path`, rotating once to `PATH.1` at `max_bytes`.

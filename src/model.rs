@@ -388,7 +388,7 @@ fn add<'v, 'a>(
 const NONE: [(&str, &[u8]); 2] = [("", b""), ("", b"")];
 
 /// A verdict the judge did not give (a list shorter than the record's): never OK.
-const UNJUDGED: Verdict = Verdict { status: Status::Unknown, why: "" };
+const UNJUDGED: Verdict = Verdict { status: Status::Unknown, why: None };
 
 /// The model of `r` as `judged` judged it, with the run's history and fixes. Each section
 /// starts with every value unknown and gets the values its source knows.
@@ -403,7 +403,7 @@ pub fn build<'a>(
     let mut out = Vec::new();
     let now_s = (r.wall_ms / 1000) as i64;
 
-    let node_verdict = Verdict { status: judged.status, why: "" };
+    let node_verdict = Verdict { status: judged.status, why: None };
     let node = add(&mut out, &NODE, node_verdict, NONE);
     if let (Some(v), Some(s)) = (node, &r.system) {
         v[node::UPTIME_S] = opt(s.uptime_s);

@@ -56,20 +56,68 @@ impl Status {
     }
 }
 
-/// A check's status and, when not OK, a one-word reason.
+crate::words! {
+    /// Why a check is not OK: the word in every format (`why:down`, `"why":"down"`).
+    pub enum Reason {
+        /// No rule finds the clock synchronized.
+        Unsynced = "unsynced",
+        /// The kernel PLL offset.
+        Offset = "offset",
+        /// The kernel's maximum error.
+        Maxerror = "maxerror",
+        /// The offset measured from `--ntp-server`.
+        NtpOffset = "ntp-offset",
+        /// adjtimex failed.
+        Adjtimex = "adjtimex",
+        /// No time daemon runs.
+        NoDaemon = "no-daemon",
+        /// timesyncd runs but never accepted a sample.
+        NeverSynced = "never-synced",
+        /// timesyncd's last sample is old.
+        SyncAge = "sync-age",
+        /// `/proc` could not be read: the time daemon is unknown.
+        Proc = "proc",
+        /// Linger is off for a user whose user service needs it.
+        LingerOff = "linger-off",
+        /// The user is not in `/etc/passwd`.
+        NoSuchUser = "no-such-user",
+        /// The linger file could not be read.
+        Linger = "linger",
+        /// logind's user file could not be read.
+        Logind = "logind",
+        /// The service is not running.
+        Down = "down",
+        /// Whether the service runs could not be read.
+        Unreadable = "unreadable",
+        /// Free disk space.
+        Space = "space",
+        /// Free inodes.
+        Inodes = "inodes",
+        /// `statvfs` failed.
+        Statvfs = "statvfs",
+        /// The disk did not answer before the deadline.
+        Timeout = "timeout",
+        /// Available memory.
+        Available = "available",
+        /// `/proc/meminfo` could not be read.
+        Meminfo = "meminfo",
+    }
+}
+
+/// A check's status and, when not OK, its reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdict {
     pub status: Status,
-    pub why: &'static str,
+    pub why: Option<Reason>,
 }
 
 impl Verdict {
     pub const OK: Verdict = Verdict {
         status: Status::Ok,
-        why: "",
+        why: None,
     };
-    const fn new(status: Status, why: &'static str) -> Verdict {
-        Verdict { status, why }
+    const fn new(status: Status, why: Reason) -> Verdict {
+        Verdict { status, why: Some(why) }
     }
 }
 
@@ -203,7 +251,7 @@ fn sync_rule(tx: &crate::kernel::Timex, daemon: Option<Daemon>) -> SyncRule {
 }
 
 /// `value` against warn/crit limits where larger is worse.
-fn upper(value: u64, warn: u64, crit: u64, why: &'static str) -> Verdict {
+fn upper(value: u64, warn: u64, crit: u64, why: Reason) -> Verdict {
     if value >= crit {
         Verdict::new(Status::Crit, why)
     } else if value >= warn {
@@ -214,7 +262,7 @@ fn upper(value: u64, warn: u64, crit: u64, why: &'static str) -> Verdict {
 }
 
 /// `free` percent against warn/crit limits where smaller is worse.
-fn lower(free_pct: u64, warn: u64, crit: u64, why: &'static str) -> Verdict {
+fn lower(free_pct: u64, warn: u64, crit: u64, why: Reason) -> Verdict {
     if free_pct < crit {
         Verdict::new(Status::Crit, why)
     } else if free_pct < warn {
@@ -233,21 +281,21 @@ fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
             reply.offset_ns.unsigned_abs() / 1_000_000,
             t.ntp_offset_warn_ms,
             t.ntp_offset_crit_ms,
-            "ntp-offset",
+            Reason::NtpOffset,
         );
     }
     let Ok(tx) = &c.timex else {
-        return Verdict::new(Status::Unknown, "adjtimex");
+        return Verdict::new(Status::Unknown, Reason::Adjtimex);
     };
     let rule = sync_rule(tx, daemon);
     if rule == SyncRule::No {
-        return Verdict::new(Status::Crit, "unsynced");
+        return Verdict::new(Status::Crit, Reason::Unsynced);
     }
     let offset = upper(
         clock::offset_us(tx).unsigned_abs(),
         t.offset_warn_ms * 1000,
         t.offset_crit_ms * 1000,
-        "offset",
+        Reason::Offset,
     );
     if offset.status != Status::Ok || rule == SyncRule::Busybox {
         return offset;
@@ -256,22 +304,22 @@ fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
         u64::try_from(tx.maxerror).unwrap_or(0),
         t.maxerror_warn_ms * 1000,
         t.maxerror_crit_ms * 1000,
-        "maxerror",
+        Reason::Maxerror,
     )
 }
 
 /// The timesync check; `now_s` is the wall clock in seconds.
 fn timesync(ts: &Timesync, now_s: i64, t: &Thresholds) -> Verdict {
     match ts.daemon {
-        Daemon::Unknown => Verdict::new(Status::Unknown, "proc"),
-        Daemon::None => Verdict::new(Status::Warn, "no-daemon"),
+        Daemon::Unknown => Verdict::new(Status::Unknown, Reason::Proc),
+        Daemon::None => Verdict::new(Status::Warn, Reason::NoDaemon),
         Daemon::Timesyncd => match ts.sync_file {
-            SyncFile::Missing => Verdict::new(Status::Warn, "never-synced"),
+            SyncFile::Missing => Verdict::new(Status::Warn, Reason::NeverSynced),
             SyncFile::Present { mtime_s } => upper(
                 now_s.saturating_sub(mtime_s).max(0) as u64,
                 t.sync_age_warn_s,
                 u64::MAX,
-                "sync-age",
+                Reason::SyncAge,
             ),
             SyncFile::Unknown | SyncFile::NotApplicable => Verdict::OK,
         },
@@ -283,10 +331,10 @@ fn timesync(ts: &Timesync, now_s: i64, t: &Thresholds) -> Verdict {
 fn user(u: &User) -> Verdict {
     match u.linger {
         Linger::NotApplicable => Verdict::OK,
-        Linger::Off if u.needs_linger => Verdict::new(Status::Crit, "linger-off"),
-        Linger::Unknown => Verdict::new(Status::Unknown, "linger"),
-        _ if u.uid.is_none() => Verdict::new(Status::Unknown, "no-such-user"),
-        _ if u.login == Login::Unknown => Verdict::new(Status::Unknown, "logind"),
+        Linger::Off if u.needs_linger => Verdict::new(Status::Crit, Reason::LingerOff),
+        Linger::Unknown => Verdict::new(Status::Unknown, Reason::Linger),
+        _ if u.uid.is_none() => Verdict::new(Status::Unknown, Reason::NoSuchUser),
+        _ if u.login == Login::Unknown => Verdict::new(Status::Unknown, Reason::Logind),
         _ => Verdict::OK,
     }
 }
@@ -295,8 +343,8 @@ fn user(u: &User) -> Verdict {
 fn service(s: &Service) -> Verdict {
     match s.active {
         Active::Yes => Verdict::OK,
-        Active::No => Verdict::new(Status::Crit, "down"),
-        Active::Unknown => Verdict::new(Status::Unknown, "unreadable"),
+        Active::No => Verdict::new(Status::Crit, Reason::Down),
+        Active::Unknown => Verdict::new(Status::Unknown, Reason::Unreadable),
     }
 }
 
@@ -304,14 +352,14 @@ fn service(s: &Service) -> Verdict {
 fn disk(d: &Disk, t: &Thresholds) -> Verdict {
     let st = match &d.stat {
         Ok(st) => st,
-        Err(crate::record::TIMED_OUT) => return Verdict::new(Status::Unknown, "timeout"),
-        Err(_) => return Verdict::new(Status::Unknown, "statvfs"),
+        Err(crate::record::TIMED_OUT) => return Verdict::new(Status::Unknown, Reason::Timeout),
+        Err(_) => return Verdict::new(Status::Unknown, Reason::Statvfs),
     };
     let space = lower(
         100 - u64::from(st.used_pct),
         t.disk_free_warn_pct,
         t.disk_free_crit_pct,
-        "space",
+        Reason::Space,
     );
     if space.status == Status::Crit {
         return space;
@@ -321,7 +369,7 @@ fn disk(d: &Disk, t: &Thresholds) -> Verdict {
             100 - u64::from(used),
             t.inodes_free_warn_pct,
             t.inodes_free_crit_pct,
-            "inodes",
+            Reason::Inodes,
         ),
         None => Verdict::OK,
     };
@@ -340,14 +388,14 @@ pub fn mem_avail_pct(st: &crate::record::MemStat) -> u64 {
 /// The memory check.
 fn memory(m: &Memory, t: &Thresholds) -> Verdict {
     let Some(st) = &m.stat else {
-        return Verdict::new(Status::Unknown, "meminfo");
+        return Verdict::new(Status::Unknown, Reason::Meminfo);
     };
     let avail_pct = mem_avail_pct(st);
     lower(
         avail_pct,
         t.mem_avail_warn_pct,
         t.mem_avail_crit_pct,
-        "available",
+        Reason::Available,
     )
 }
 
@@ -405,11 +453,21 @@ pub fn judge(r: &Record, t: &Thresholds) -> Judged {
         clock: r.clock.as_ref().map(|c| clock(c, daemon, t)),
         sync_rule: r.clock.as_ref().and_then(|c| c.timex.as_ref().ok()).map(|tx| sync_rule(tx, daemon)),
         timesync: r.timesync.as_ref().map(|ts| timesync(ts, now_s, t)),
-        users: r.users.iter().flatten().map(user).collect(),
-        services: r.services.iter().flatten().map(service).collect(),
-        disks: r.disks.iter().flatten().map(|d| disk(d, t)).collect(),
+        users: Vec::new(),
+        services: Vec::new(),
+        disks: Vec::new(),
         memory: r.memory.as_ref().map(|m| memory(m, t)),
     };
+    // Each list has the capacity of the record's.
+    for u in r.users.iter().flatten() {
+        let _ = judged.users.push(user(u));
+    }
+    for s in r.services.iter().flatten() {
+        let _ = judged.services.push(service(s));
+    }
+    for d in r.disks.iter().flatten() {
+        let _ = judged.disks.push(disk(d, t));
+    }
     let singles = [judged.clock, judged.timesync, judged.memory];
     let lists = judged.users.iter().chain(&judged.services).chain(&judged.disks);
     let statuses = singles.into_iter().flatten().chain(lists.copied()).map(|v| v.status);
@@ -499,7 +557,7 @@ mod tests {
             ),
             Verdict {
                 status: Status::Crit,
-                why: "unsynced"
+                why: Some(Reason::Unsynced)
             }
         );
     }
@@ -511,7 +569,7 @@ mod tests {
             clock(&tx(0, 0, 150_000, 1000), None, &t),
             Verdict {
                 status: Status::Warn,
-                why: "offset"
+                why: Some(Reason::Offset)
             }
         );
         assert_eq!(
@@ -522,14 +580,14 @@ mod tests {
             clock(&tx(0, 0, 0, 6_000_000), None, &t),
             Verdict {
                 status: Status::Warn,
-                why: "maxerror"
+                why: Some(Reason::Maxerror)
             }
         );
         assert_eq!(
             clock(&Clock { timex: Err(1), sntp: None }, None, &t),
             Verdict {
                 status: Status::Unknown,
-                why: "adjtimex"
+                why: Some(Reason::Adjtimex)
             }
         );
         // Extreme offsets do not overflow.
@@ -610,21 +668,21 @@ mod tests {
             disk(&d(91, Some(10)), &t),
             Verdict {
                 status: Status::Warn,
-                why: "space"
+                why: Some(Reason::Space)
             }
         );
         assert_eq!(
             disk(&d(96, None), &t),
             Verdict {
                 status: Status::Crit,
-                why: "space"
+                why: Some(Reason::Space)
             }
         );
         assert_eq!(
             disk(&d(91, Some(99)), &t),
             Verdict {
                 status: Status::Crit,
-                why: "inodes"
+                why: Some(Reason::Inodes)
             }
         );
         assert_eq!(
@@ -675,12 +733,12 @@ mod tests {
         }
         r.disks = Some(disks);
         let j = judge(&r, &t);
-        assert_eq!(j.clock, Some(Verdict { status: Status::Crit, why: "unsynced" }));
+        assert_eq!(j.clock, Some(Verdict { status: Status::Crit, why: Some(Reason::Unsynced) }));
         assert_eq!(j.sync_rule, Some(SyncRule::No));
         assert_eq!(j.clock_ok(), Some(false));
         assert_eq!(j.timesync, Some(Verdict::OK));
         assert_eq!(j.memory.map(st), Some(Status::Unknown));
-        assert_eq!(j.disks.iter().map(|v| v.why).collect::<std::vec::Vec<_>>(), ["statvfs", "timeout"]);
+        assert_eq!(j.disks.iter().map(|v| v.why).collect::<std::vec::Vec<_>>(), [Some(Reason::Statvfs), Some(Reason::Timeout)]);
         assert!(j.users.is_empty() && j.services.is_empty());
         assert_eq!((j.status, j.exit_code()), (Status::Crit, 2));
         r.timed_out = true;

@@ -59,8 +59,8 @@ pub fn encode(m: &Model, out: &mut Out) {
         out.str(" status=");
         out.u64(u64::from(c.verdict.status.code()));
         out.str("i");
-        if !c.verdict.why.is_empty() {
-            field(out, "why", V::Text(c.verdict.why.as_bytes()));
+        if let Some(why) = c.verdict.why {
+            field(out, "why", V::Text(why.as_str().as_bytes()));
         }
         for (spec, v) in c.fields().filter(|(s, _)| !s.name().is_empty()) {
             field(out, spec.name(), v);

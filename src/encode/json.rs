@@ -50,9 +50,9 @@ fn object(out: &mut Out, c: &Section) {
     if !core::ptr::eq(c.kind, &NODE) {
         key(out, &mut first, "status");
         string(out, c.verdict.status.as_str().as_bytes());
-        if !c.verdict.why.is_empty() {
+        if let Some(why) = c.verdict.why {
             key(out, &mut first, "why");
-            string(out, c.verdict.why.as_bytes());
+            string(out, why.as_str().as_bytes());
         }
     }
     for (spec, v) in c.fields().filter(|(s, _)| !s.name().is_empty()) {

@@ -111,9 +111,9 @@ pub fn encode(m: &Model, out: &mut Out) {
             }
             out.str("=");
             out.str(c.verdict.status.as_str());
-            if !c.verdict.why.is_empty() {
+            if let Some(why) = c.verdict.why {
                 out.str(":");
-                out.str(c.verdict.why);
+                out.str(why.as_str());
             }
         }
         for (spec, v) in c.fields() {

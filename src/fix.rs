@@ -32,23 +32,19 @@ pub type Repairs = crate::num::Set<Repair>;
 /// Most commands one run may plan (a linger per user, and the two for timesyncd).
 pub const MAX_FIXES: usize = crate::record::MAX_USERS + 2;
 
-/// One step of a repair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// `loginctl enable-linger USER`.
-    EnableLinger,
-    /// `systemctl restart systemd-timesyncd`.
-    RestartTimesyncd,
-    /// `timedatectl set-ntp true`.
-    SetNtp,
+crate::words! {
+    /// One step of a repair, named by its record key (after `fix.`).
+    pub enum Step {
+        /// `loginctl enable-linger USER`.
+        EnableLinger = "enable-linger",
+        /// `systemctl restart systemd-timesyncd`.
+        RestartTimesyncd = "restart-timesyncd",
+        /// `timedatectl set-ntp true`.
+        SetNtp = "set-ntp",
+    }
 }
 
 impl Step {
-    /// The record key after `fix.`.
-    pub fn as_str(self) -> &'static str {
-        crate::num::word_at("enable-linger restart-timesyncd set-ntp", self as usize)
-    }
-
     /// The program (found on the node) and its two arguments; the second is empty for linger,
     /// whose user comes there.
     pub fn command(self) -> [&'static [u8]; 3] {

@@ -147,32 +147,18 @@ macro_rules! fields {
     };
 }
 
-/// A kind of check: its names and fields.
+/// A kind of section: its names and fields.
 #[derive(Debug)]
 pub struct Kind {
-    /// `CHECK JSON LINE`, one string: the `check` tag and label value; the JSON member (an
-    /// array when `list`); the np1 key (`clock`, `svc`...), empty for the node, whose fields
-    /// are top-level np1 tokens.
-    names: &'static str,
+    /// The `check` tag and label value (InfluxDB, Prometheus), the Nagios summary's word.
+    pub check: &'static str,
+    /// The JSON member (an array when `list`).
+    pub json: &'static str,
+    /// The np1 key (`clock`, `svc`...); empty for the node, whose fields are top-level tokens.
+    pub line: &'static str,
+    /// One section per instance (user, service, mount).
     pub list: bool,
     pub fields: Fields,
-}
-
-impl Kind {
-    /// `check` tag and label value.
-    pub fn check(&self) -> &'static str {
-        crate::num::word_at(self.names, 0)
-    }
-
-    /// JSON member (an array when `list`).
-    pub fn json(&self) -> &'static str {
-        crate::num::word_at(self.names, 1)
-    }
-
-    /// np1 key; empty for the node.
-    pub fn line(&self) -> &'static str {
-        crate::num::word_at(self.names, 2)
-    }
 }
 
 fields! {
@@ -264,13 +250,55 @@ fields! {
     }
 }
 
-pub static NODE: Kind = Kind { names: "node system ", list: false, fields: node::FIELDS };
-pub static CLOCK: Kind = Kind { names: "clock clock clock", list: false, fields: clock::FIELDS };
-pub static TIMESYNC: Kind = Kind { names: "timesync timesync ntp", list: false, fields: timesync::FIELDS };
-pub static LINGER: Kind = Kind { names: "linger users linger", list: true, fields: linger::FIELDS };
-pub static SERVICE: Kind = Kind { names: "service services svc", list: true, fields: service::FIELDS };
-pub static DISK: Kind = Kind { names: "disk disks disk", list: true, fields: disk::FIELDS };
-pub static MEMORY: Kind = Kind { names: "memory memory mem", list: false, fields: memory::FIELDS };
+pub static NODE: Kind = Kind {
+    check: "node",
+    json: "system",
+    line: "",
+    list: false,
+    fields: node::FIELDS,
+};
+pub static CLOCK: Kind = Kind {
+    check: "clock",
+    json: "clock",
+    line: "clock",
+    list: false,
+    fields: clock::FIELDS,
+};
+pub static TIMESYNC: Kind = Kind {
+    check: "timesync",
+    json: "timesync",
+    line: "ntp",
+    list: false,
+    fields: timesync::FIELDS,
+};
+pub static LINGER: Kind = Kind {
+    check: "linger",
+    json: "users",
+    line: "linger",
+    list: true,
+    fields: linger::FIELDS,
+};
+pub static SERVICE: Kind = Kind {
+    check: "service",
+    json: "services",
+    line: "svc",
+    list: true,
+    fields: service::FIELDS,
+};
+pub static DISK: Kind = Kind {
+    check: "disk",
+    json: "disks",
+    line: "disk",
+    list: true,
+    fields: disk::FIELDS,
+};
+pub static MEMORY: Kind = Kind {
+    check: "memory",
+    json: "memory",
+    line: "mem",
+    list: false,
+    fields: memory::FIELDS,
+};
 
 /// The CPU architecture the binary was built for, as a literal (for `concat!`).
 #[cfg(target_arch = "x86_64")]
@@ -548,13 +576,13 @@ mod tests {
     fn field_tables_line_up() {
         for kind in [&NODE, &CLOCK, &TIMESYNC, &LINGER, &SERVICE, &DISK, &MEMORY] {
             let records = kind.fields.packed.matches('\x1e').count();
-            assert_eq!(records, kind.fields.len(), "{}", kind.check());
-            assert!(kind.fields.len() <= MAX_FIELDS, "{}", kind.check());
+            assert_eq!(records, kind.fields.len(), "{}", kind.check);
+            assert!(kind.fields.len() <= MAX_FIELDS, "{}", kind.check);
             for i in 0..kind.fields.len() {
                 let spec = kind.fields.spec(i);
-                assert_eq!(spec.packed.matches('\x1f').count(), 3, "{} {i}", kind.check());
-                assert!(!(spec.name().is_empty() && spec.prom().is_empty()), "{} {i}", kind.check());
-                assert!(spec.prom().is_empty() || !spec.help().is_empty(), "{} {i}", kind.check());
+                assert_eq!(spec.packed.matches('\x1f').count(), 3, "{} {i}", kind.check);
+                assert!(!(spec.name().is_empty() && spec.prom().is_empty()), "{} {i}", kind.check);
+                assert!(spec.prom().is_empty() || !spec.help().is_empty(), "{} {i}", kind.check);
             }
         }
         let maxerror = CLOCK.fields.spec(clock::MAXERROR_US);

@@ -99,22 +99,18 @@ impl SntpFailure {
     }
 }
 
-/// Which time daemon runs, from one pass over `/proc/*/stat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Daemon {
-    None,
-    Timesyncd,
-    Chronyd,
-    /// ntp.org ntpd, ntpsec or OpenNTPD (all `ntpd`), or a BusyBox ntpd we could not identify.
-    Ntpd,
-    BusyboxNtpd,
-    /// `/proc` could not be read.
-    Unknown,
-}
-
-impl Daemon {
-    pub fn as_str(self) -> &'static str {
-        crate::num::word_at("none timesyncd chronyd ntpd busybox-ntpd unknown", self as usize)
+crate::words! {
+    /// Which time daemon runs, from one pass over `/proc/*/stat`.
+    pub enum Daemon {
+        None = "none",
+        Timesyncd = "timesyncd",
+        Chronyd = "chronyd",
+        /// ntp.org ntpd, ntpsec or OpenNTPD (all `ntpd`), or a BusyBox ntpd we could not
+        /// identify.
+        Ntpd = "ntpd",
+        BusyboxNtpd = "busybox-ntpd",
+        /// `/proc` could not be read.
+        Unknown = "unknown",
     }
 }
 
@@ -138,19 +134,14 @@ pub struct Timesync {
     pub sync_file: SyncFile,
 }
 
-/// Whether `/var/lib/systemd/linger/NAME` exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Linger {
-    On,
-    Off,
-    /// No systemd/logind on this node.
-    NotApplicable,
-    Unknown,
-}
-
-impl Linger {
-    pub fn as_str(self) -> &'static str {
-        crate::num::word_at("on off n/a unknown", self as usize)
+crate::words! {
+    /// Whether `/var/lib/systemd/linger/NAME` exists.
+    pub enum Linger {
+        On = "on",
+        Off = "off",
+        /// No systemd/logind on this node.
+        NotApplicable = "n/a",
+        Unknown = "unknown",
     }
 }
 
@@ -191,21 +182,16 @@ pub enum Active {
     Unknown,
 }
 
-/// Which source decided `Active`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// systemd's `invocation:UNIT` link in `/run`.
-    Invocation,
-    /// The unit's cgroup (`cgroup.events` or `cgroup.procs`).
-    Cgroup,
-    /// A process whose `comm` matches (no systemd).
-    Process,
-    None,
-}
-
-impl Via {
-    pub fn as_str(self) -> &'static str {
-        crate::num::word_at("inv cg proc none", self as usize)
+crate::words! {
+    /// Which source decided `Active`.
+    pub enum Via {
+        /// systemd's `invocation:UNIT` link in `/run`.
+        Invocation = "inv",
+        /// The unit's cgroup (`cgroup.events` or `cgroup.procs`).
+        Cgroup = "cg",
+        /// A process whose `comm` matches (no systemd).
+        Process = "proc",
+        None = "none",
     }
 }
 

@@ -64,20 +64,15 @@ pub struct Saved {
     pub services: Vec<SavedService, MAX_SERVICES>,
 }
 
-/// Why the previous run's state could not be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Problem {
-    /// No state file (first run, or state kept nowhere before).
-    New,
-    /// Not a state file of ours, or a damaged one.
-    Corrupt,
-    /// A state file of another host (an image copied between nodes).
-    Foreign,
-}
-
-impl Problem {
-    pub fn as_str(self) -> &'static str {
-        crate::num::word_at("new corrupt foreign", self as usize)
+crate::words! {
+    /// Why the previous run's state could not be used (`prev=` in the record).
+    pub enum Problem {
+        /// No state file (first run, or state kept nowhere before).
+        New = "new",
+        /// Not a state file of ours, or a damaged one.
+        Corrupt = "corrupt",
+        /// A state file of another host (an image copied between nodes).
+        Foreign = "foreign",
     }
 }
 

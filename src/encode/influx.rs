@@ -47,7 +47,7 @@ pub fn encode(m: &Model, out: &mut Out) {
     let host: &[u8] = m.host.unwrap_or(b"-");
     for c in &m.sections {
         out.str("nodepulse,check=");
-        out.str(c.kind.check());
+        out.str(c.kind.check);
         out.str(",host=");
         lossy(out, host, influx_tag_escape);
         for (name, v) in c.labels().filter(|(_, v)| !v.is_empty()) {

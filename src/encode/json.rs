@@ -92,7 +92,7 @@ pub fn encode(m: &Model, out: &mut Out) {
         if !skipped_system {
             if opens {
                 out.str(",\"");
-                out.str(c.kind.json());
+                out.str(c.kind.json);
                 out.str(if c.kind.list { "\":[" } else { "\":" });
             } else {
                 out.str(",");

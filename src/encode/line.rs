@@ -97,7 +97,7 @@ pub fn encode(m: &Model, out: &mut Out) {
     }
 
     for c in &m.sections {
-        let key = c.kind.line();
+        let key = c.kind.line;
         let node = key.is_empty();
         if !node {
             // ` KEY[.NAME[:NAME]]=STATUS[:REASON]`: a service's user, then its unit.

@@ -10,31 +10,25 @@ pub mod text;
 
 use crate::model::Model;
 
-/// The output formats (`--format`, or a sink's `FORMAT:` prefix).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Line,
-    Json,
-    Influx,
-    Prom,
-    Nagios,
+crate::words! {
+    /// The output formats (`--format`, or a sink's `FORMAT:` prefix).
+    pub enum Format {
+        /// The native np1 line ([`line`]).
+        Line = "line",
+        Json = "json",
+        /// InfluxDB line protocol.
+        Influx = "influx",
+        /// Prometheus text exposition.
+        Prom = "prom",
+        /// Monitoring-plugins output.
+        Nagios = "nagios",
+    }
 }
 
 impl Format {
-    /// The formats' names, in the order of [`Format::ALL`].
-    pub const NAMES: &'static str = "line json influx prom nagios";
-    pub const ALL: [Format; 5] = [
-        Format::Line,
-        Format::Json,
-        Format::Influx,
-        Format::Prom,
-        Format::Nagios,
-    ];
-
+    /// The format named `name`.
     pub fn from_name(name: &[u8]) -> Option<Format> {
-        Format::ALL
-            .get(crate::num::word_index(Format::NAMES, name)?)
-            .copied()
+        Format::from_word(name)
     }
 
     /// Encodes the model in this format (check [`Out::finish`] for overflow).

@@ -20,8 +20,14 @@ fn label_escape(b: u8) -> Option<&'static [u8]> {
     }
 }
 
+/// The plugin's state word.
 fn state_word(s: Status) -> &'static str {
-    crate::num::word_at("OK WARNING CRITICAL UNKNOWN", s as usize)
+    match s {
+        Status::Ok => "OK",
+        Status::Warn => "WARNING",
+        Status::Crit => "CRITICAL",
+        Status::Unknown => "UNKNOWN",
+    }
 }
 
 /// ` 'LABELNAME'=`, the start of a perfdata item (the caller writes
@@ -76,7 +82,7 @@ pub fn encode(m: &Model, out: &mut Out) {
     for c in m.sections.iter().skip(1).filter(|c| c.verdict.status != Status::Ok) {
         out.str(sep);
         sep = ", ";
-        out.str(c.kind.check());
+        out.str(c.kind.check);
         if let Some((_, name)) = c.labels().next() {
             out.str(" ");
             lossy(out, name, label_escape);

@@ -34,7 +34,7 @@ fn sample<'c>(
     out.str(name);
     let mut sep = "{";
     if check_label {
-        label(out, &mut sep, "check", c.kind.check().as_bytes());
+        label(out, &mut sep, "check", c.kind.check.as_bytes());
     }
     for (name, v) in c.labels() {
         label(out, &mut sep, name, v);

@@ -12,37 +12,28 @@
 
 use crate::num::{lines, trim};
 
-/// A user's state as logind names it (`user_state_to_string()`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginState {
-    Offline,
-    Opening,
-    Lingering,
-    Online,
-    Active,
-    Closing,
-    /// A value this version does not know (a newer systemd).
-    Other,
+crate::words! {
+    /// A user's state as logind names it (`user_state_to_string()`).
+    pub enum LoginState {
+        Offline = "offline",
+        Opening = "opening",
+        Lingering = "lingering",
+        Online = "online",
+        Active = "active",
+        Closing = "closing",
+        /// A value this version does not know (a newer systemd).
+        Other = "other",
+    }
 }
 
 impl LoginState {
-    const NAMES: &'static str = "offline opening lingering online active closing other";
-    const ALL: [LoginState; 6] = [
-        LoginState::Offline,
-        LoginState::Opening,
-        LoginState::Lingering,
-        LoginState::Online,
-        LoginState::Active,
-        LoginState::Closing,
-    ];
-
+    /// The state logind wrote; [`LoginState::Other`] for a word this version does not know
+    /// (`other` itself included: logind never writes it).
     pub fn from_bytes(value: &[u8]) -> LoginState {
-        let i = crate::num::word_index(LoginState::NAMES, value);
-        i.and_then(|i| LoginState::ALL.get(i)).copied().unwrap_or(LoginState::Other)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        crate::num::word_at(LoginState::NAMES, self as usize)
+        match LoginState::from_word(value) {
+            Some(LoginState::Other) | None => LoginState::Other,
+            Some(state) => state,
+        }
     }
 }
 

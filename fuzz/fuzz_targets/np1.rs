@@ -1,7 +1,7 @@
 //! The collector's datagram parser: parse, then every accessor on what it accepts.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use nodepulse::parse::np1;
+use nodepulse::encode::line as np1;
 
 fuzz_target!(|data: &[u8]| {
     let mut buf = [0u8; 256];

@@ -8,7 +8,6 @@ pub mod cgroup;
 pub mod hosts;
 pub mod logind;
 pub mod meminfo;
-pub mod np1;
 pub mod passwd;
 pub mod procfs;
 pub mod sntp;

@@ -1,12 +1,12 @@
 //! One datagram → one [`Obs`], or the reason it is dropped.
 //!
-//! `np1` records go through the library's parser ([`nodepulse::parse::np1`]); the agent's JSON
+//! `np1` records go through the library's parser ([`nodepulse::encode::line`]); the agent's JSON
 //! object (`--format json`) through [`crate::json`]. Both give the same observation.
 
 use crate::fleet::{worse, Drop, Metrics, Obs, Problem};
 use crate::json::{self, Value};
 use nodepulse::num::{parse_hundredths, parse_i64, parse_u64};
-use nodepulse::parse::np1;
+use nodepulse::encode::line as np1;
 use nodepulse::verdict::Status;
 use std::borrow::Cow;
 

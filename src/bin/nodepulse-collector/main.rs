@@ -2,7 +2,7 @@
 //! node, and says who is offline, whose clock is off, who rebooted, lost records or flaps.
 //!
 //! Unlike the agent this binary uses std (threads, collections, formatting); it shares the
-//! record parser with the agent ([`nodepulse::parse::np1`]). Modules:
+//! record parser with the agent ([`nodepulse::encode::line`]). Modules:
 //! - `ingest`: a datagram → an observation (np1 or the agent's JSON) or a drop reason;
 //! - `fleet`: the compact per-node table and its verdicts (offline, skew, reboot, seq, flapping);
 //! - `state`: the state file (atomic writes, reload); `report`: status, Prometheus, influx;

@@ -83,7 +83,7 @@ fn node_json(s: &mut String, host: &str, n: &Node, fleet: &Fleet, now_ms: u64) {
     s.push_str("{\"host\":");
     json::push_str(s, host);
     let mut name = [0u8; 256];
-    if let Some(decoded) = nodepulse::parse::np1::decode(host.as_bytes(), &mut name) {
+    if let Some(decoded) = nodepulse::encode::line::decode(host.as_bytes(), &mut name) {
         s.push_str(",\"name\":");
         json::push_str(s, &String::from_utf8_lossy(decoded));
     }

@@ -30,43 +30,52 @@ fn state_word(s: Status) -> &'static str {
     }
 }
 
-/// ` 'LABELNAME'=`, the start of a perfdata item (the caller writes
-/// `value[UOM];warn;crit;min;max`): a label of ours, then the instance's name from the node (a
-/// mount path, or empty) through `label_escape`. The first item is preceded by ` |` (the
-/// summary never holds a `|`: names pass through `label_escape`), so a record without perfdata
-/// has no dangling pipe.
-fn perf(out: &mut Out, label: &str, name: &[u8]) {
-    if !out.as_bytes().contains(&b'|') {
-        out.str(" |");
+/// The perfdata part of the line: ` |` before the first item (so a record without perfdata
+/// has no dangling pipe), then one ` 'LABEL'=value[UOM];warn;crit;min;max` per item.
+struct Perfdata<'o, 'b> {
+    out: &'o mut Out<'b>,
+    started: bool,
+}
+
+impl<'b> Perfdata<'_, 'b> {
+    /// ` 'LABELNAME'=`, the start of an item (the caller writes `value[UOM];warn;crit;min;max`):
+    /// a label of ours, then the instance's name from the node (a mount path, or empty)
+    /// through `label_escape`.
+    fn item(&mut self, label: &str, name: &[u8]) -> &mut Out<'b> {
+        if !self.started {
+            self.out.str(" |");
+            self.started = true;
+        }
+        self.out.str(" '");
+        self.out.str(label);
+        lossy(self.out, name, label_escape);
+        self.out.str("'=");
+        self.out
     }
-    out.str(" '");
-    out.str(label);
-    lossy(out, name, label_escape);
-    out.str("'=");
-}
 
-/// A percentage that alerts when it falls below `warn` or `crit` (range `N:`), on 0..100.
-fn percent_below(out: &mut Out, label: &str, name: &[u8], pct: u64, warn: u64, crit: u64) {
-    perf(out, label, name);
-    out.u64(pct);
-    out.str("%;");
-    out.u64(warn);
-    out.str(":;");
-    out.u64(crit);
-    out.str(":;0;100");
-}
+    /// A percentage that alerts when it falls below `warn` or `crit` (range `N:`), on 0..100.
+    fn percent_below(&mut self, label: &str, name: &[u8], pct: u64, warn: u64, crit: u64) {
+        let out = self.item(label, name);
+        out.u64(pct);
+        out.str("%;");
+        out.u64(warn);
+        out.str(":;");
+        out.u64(crit);
+        out.str(":;0;100");
+    }
 
-/// A time in seconds from microseconds, its thresholds in milliseconds, then `min_max`
-/// (`;MIN;MAX`).
-fn seconds(out: &mut Out, label: &str, us: i64, warn_ms: u64, crit_ms: u64, min_max: &str) {
-    let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    perf(out, label, b"");
-    out.fixed(us, 6);
-    out.str("s;");
-    out.fixed(ms(warn_ms), 3);
-    out.str(";");
-    out.fixed(ms(crit_ms), 3);
-    out.str(min_max);
+    /// A time in seconds from microseconds, its thresholds in milliseconds, then `min_max`
+    /// (`;MIN;MAX`).
+    fn seconds(&mut self, label: &str, us: i64, warn_ms: u64, crit_ms: u64, min_max: &str) {
+        let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let out = self.item(label, b"");
+        out.fixed(us, 6);
+        out.str("s;");
+        out.fixed(ms(warn_ms), 3);
+        out.str(";");
+        out.fixed(ms(crit_ms), 3);
+        out.str(min_max);
+    }
 }
 
 /// Encodes the model as one plugin output line: the checks' verdicts in
@@ -100,18 +109,19 @@ pub fn encode(m: &Model, out: &mut Out) {
         lossy(out, m.host.unwrap_or(b"-"), label_escape);
     }
 
+    let mut perf = Perfdata { out, started: false };
     if let Some(Ok(tx)) = r.clock.as_ref().map(|c| &c.timex) {
         // The offset may be negative: no minimum.
         let (offset, maxerror) = (kernel::offset_us(tx), tx.maxerror);
-        seconds(out, "clock_offset", offset, t.offset_warn_ms, t.offset_crit_ms, ";;");
-        seconds(out, "clock_maxerror", maxerror, t.maxerror_warn_ms, t.maxerror_crit_ms, ";0;");
+        perf.seconds("clock_offset", offset, t.offset_warn_ms, t.offset_crit_ms, ";;");
+        perf.seconds("clock_maxerror", maxerror, t.maxerror_warn_ms, t.maxerror_crit_ms, ";0;");
     }
     for d in r.disks.iter().flatten() {
         if let Ok(st) = &d.stat {
             let free = 100 - u64::from(st.used_pct);
             let (warn, crit) = (t.disk_free_warn_pct, t.disk_free_crit_pct);
-            percent_below(out, "disk_free_", d.path, free, warn, crit);
-            perf(out, "disk_avail_", d.path);
+            perf.percent_below("disk_free_", d.path, free, warn, crit);
+            let out = perf.item("disk_avail_", d.path);
             out.u64(st.avail_b);
             out.str("B;;;0;");
             out.u64(st.size_b);
@@ -119,14 +129,14 @@ pub fn encode(m: &Model, out: &mut Out) {
     }
     if let Some(st) = r.memory.as_ref().and_then(|m| m.stat) {
         let pct = verdict::mem_avail_pct(&st);
-        percent_below(out, "mem_avail", b"", pct, t.mem_avail_warn_pct, t.mem_avail_crit_pct);
+        perf.percent_below("mem_avail", b"", pct, t.mem_avail_warn_pct, t.mem_avail_crit_pct);
     }
     if let Some(load) = r.system.as_ref().and_then(|s| s.load) {
         for (name, l) in ["load1", "load5", "load15"].iter().zip(load) {
-            perf(out, name, b"");
+            let out = perf.item(name, b"");
             out.fixed(i64::try_from(l).unwrap_or(0), 2);
             out.str(";;;0;");
         }
     }
-    out.str("\n")
+    perf.out.str("\n")
 }

@@ -1,12 +1,31 @@
-//! `adjtimex`—reads the kernel's clock discipline state. The one call rustix does not wrap.
+//! The system calls the library makes itself, each behind a safe function. This is the only
+//! module besides the binary's `main` shim with `unsafe`; the rest of the library denies it.
 //!
-//! Called with `modes = 0`, which only reads: the kernel checks `CAP_SYS_TIME` only when
-//! `modes != 0` (`kernel/time/timekeeping.c`, `do_adjtimex()` → `ntp_validate_timex()`), so any
-//! user may call it. This is the only module besides the binary's `main` shim with `unsafe`.
+//! - `adjtimex`—[`read_timex`] reads the kernel's clock discipline state. The one call rustix
+//!   does not wrap. Called with `modes = 0`, which only reads: the kernel checks `CAP_SYS_TIME`
+//!   only when `modes != 0` (`kernel/time/timekeeping.c`, `do_adjtimex()` →
+//!   `ntp_validate_timex()`), so any user may call it.
+//! - `clock_gettime`—[`wall_ms`], [`wall_ns`] and [`monotonic_ms`] read the real-time and
+//!   monotonic clocks from the vDSO, without a system call.
+//! - Standard fds—[`stdout`] and [`stderr`] borrow fds 1 and 2 for the sinks and messages.
+//! - `poll`—[`poll_readable`] waits, bounded, for one fd to become readable (the SNTP reply,
+//!   the deadline child's pidfd).
+//! - `socket`—[`udp_socket`] opens the close-on-exec UDP socket of the `--udp` sink and the
+//!   SNTP client.
+//! - `mmap`, `clone`, pidfd `poll`, `waitpid`, `kill`—[`each_with_deadline`] runs steps that
+//!   may sleep in the kernel for ever (`statvfs` on a dead NFS server) in a forked child that
+//!   publishes each result in a shared page ([`Slots`]), and abandons it at the deadline.
+//! - `clone`, `setsid`, `execve`—[`run_program`] runs a repair program (no shell, minimal
+//!   environment) and kills its process group at the deadline; [`exit_now`] is `_exit`.
+//!
+//! Nothing here allocates or panics; a failed call is returned as a value (an errno, `None`,
+//! `false`, 0 for a clock before 1970) or, for the deadline child, falls back to running here.
 //!
 //! # References
-//! - adjtimex(2)
-//! - Linux `kernel/time/ntp.c`, `__do_adjtimex()`
+//! - adjtimex(2); Linux `kernel/time/ntp.c`, `__do_adjtimex()`
+//! - clock_gettime(2), vdso(7)
+//! - clone(2) (`CLONE_PIDFD`), pidfd_open(2), poll(2), waitpid(2), close_range(2), mmap(2)
+//! - execve(2), setsid(2), \_exit(2)
 
 /// `struct timex` as the `adjtimex` system call takes it (`include/uapi/linux/timex.h`): every
 /// field a C `long` or `int`, on 32- and 64-bit CPUs alike. Calling the system call directly
@@ -143,28 +162,33 @@ pub enum Ended {
 
 /// Results published by [`each_with_deadline`]'s steps, one slot per step, in memory shared
 /// with the child that runs them.
+///
+/// The child writes the slots while the parent holds a `&Slots`, so every slot is an
+/// [`UnsafeCell`](core::cell::UnsafeCell) (writes behind a shared reference are allowed there
+/// and only there). The protocol that keeps it free of data races: each slot is written once,
+/// before a Release store raises `done` past it; [`get`](Self::get) loads `done` with Acquire
+/// and reads only slots below it; nothing hands out a reference into a slot (`T: Copy` is read
+/// out by value). `UnsafeCell` also makes `Slots` `!Sync`: no second thread can share it.
 pub struct Slots<T, const N: usize> {
-    items: [core::mem::MaybeUninit<T>; N],
+    items: [core::cell::UnsafeCell<core::mem::MaybeUninit<T>>; N],
     done: core::sync::atomic::AtomicUsize,
 }
 
 impl<T: Copy, const N: usize> Slots<T, N> {
     const fn new() -> Self {
         Slots {
-            items: [const { core::mem::MaybeUninit::uninit() }; N],
+            items: [const { core::cell::UnsafeCell::new(core::mem::MaybeUninit::uninit()) }; N],
             done: core::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     /// Step `i`'s result, if it was published.
     pub fn get(&self, i: usize) -> Option<T> {
-        let done = self.published();
+        let slot = self.items.get(..self.published())?.get(i)?;
         // SAFETY: every slot below `done` was initialised before `done` was raised past it
-        // (Release/Acquire), and is never written again.
-        self.items
-            .get(..done)?
-            .get(i)
-            .map(|v| unsafe { v.assume_init() })
+        // (Release in `run`, Acquire in `published`), and is never written again, so this
+        // read races with no write.
+        Some(unsafe { slot.get().read().assume_init() })
     }
 
     /// How many steps published their result.
@@ -173,13 +197,17 @@ impl<T: Copy, const N: usize> Slots<T, N> {
     }
 
     /// Runs the steps, publishing each result before the next starts.
-    fn run<C>(&mut self, ctx: &C, count: usize, step: fn(&C, usize) -> T) {
-        for i in 0..count.min(N) {
-            if let Some(slot) = self.items.get_mut(i) {
-                *slot = core::mem::MaybeUninit::new(step(ctx, i));
-                self.done
-                    .store(i + 1, core::sync::atomic::Ordering::Release);
-            }
+    ///
+    /// # Safety
+    /// At most one `run` per `Slots`, by its only writer (in this process or, for a shared
+    /// mapping, in one child process); everyone else reads it through [`get`](Self::get) alone.
+    unsafe fn run<C>(&self, ctx: &C, count: usize, step: fn(&C, usize) -> T) {
+        for (i, slot) in self.items.iter().take(count).enumerate() {
+            let value = step(ctx, i);
+            // SAFETY: slot `i` is not yet published (`done` is `i`), so no `get` reads it;
+            // the caller promises no other writer, and it is written this once.
+            unsafe { slot.get().write(core::mem::MaybeUninit::new(value)) };
+            self.done.store(i + 1, core::sync::atomic::Ordering::Release);
         }
     }
 }
@@ -219,27 +247,31 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     let slots = match page {
         Ok(p) if !p.is_null() => p.cast::<Slots<T, N>>(),
         _ => {
-            let mut here = Slots::new();
-            here.run(ctx, count, step);
+            let here = Slots::new();
+            // SAFETY: `here` is local and this is its only `run`; `then` reads it afterwards.
+            unsafe { here.run(ctx, count, step) };
             return then(Ended::Finished, &here);
         }
     };
     // SAFETY: the mapping is page-aligned (enough for any `Slots`), `size` bytes long and
-    // writable; it is never unmapped, so the reference below lives as long as the process.
+    // writable, and nothing refers to it yet.
     unsafe { slots.write(Slots::new()) };
+    // SAFETY: the mapping is never unmapped, so the reference lives as long as the process.
+    // All later writes (the child's, or this process's below) go through the slots'
+    // `UnsafeCell`s or the atomic, which a shared reference permits.
+    let shared = unsafe { &*slots };
     let child = fork();
     if let Some((0, _)) = child {
         close_stdio();
-        // SAFETY: in the child, the shared mapping is written by this process only.
-        unsafe { (*slots).run(ctx, count, step) };
+        // SAFETY: the child is a separate process after `fork`, the only writer of the shared
+        // page, and runs once; the parent only reads it through `get`, which reads a slot only
+        // after the Release store of `done` that publishes it (Acquire on its side).
+        unsafe { shared.run(ctx, count, step) };
         exit_now(0);
     }
-    // SAFETY: from here on the mapping is only read through `&` (the child writes its slots
-    // before publishing them with a Release store; `get` reads only published slots).
-    let shared = unsafe { &*slots };
     let Some((pid, pidfd)) = child else {
-        // SAFETY: no child exists; this process is the only writer.
-        unsafe { (*slots).run(ctx, count, step) };
+        // SAFETY: no child exists; this process is the only writer and runs once.
+        unsafe { shared.run(ctx, count, step) };
         return then(Ended::Finished, shared);
     };
     match wait_child(pid, pidfd, deadline_ms, false) {
@@ -374,5 +406,72 @@ fn close_stdio() {
             // SAFETY: as above; an already closed fd gives EBADF, ignored.
             unsafe { rustix::io::close(fd) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(base: &u32, i: usize) -> u32 {
+        base + (i as u32) * (i as u32)
+    }
+
+    fn stall(_: &u32, i: usize) -> u32 {
+        if i == 1 {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+        }
+        i as u32
+    }
+
+    /// The in-process fallback (`mmap` or `clone` failed): a local `Slots`, run here.
+    #[test]
+    fn slots_run_in_process_publish_every_step() {
+        let here: Slots<u32, 4> = Slots::new();
+        assert_eq!(here.get(0), None);
+        // SAFETY: a local `Slots`, run once, read only through `get`.
+        unsafe { here.run(&10, 3, square) };
+        assert_eq!([here.get(0), here.get(1), here.get(2)], [Some(10), Some(11), Some(14)]);
+        assert_eq!(here.get(3), None, "not run: not published");
+        assert_eq!(here.get(4), None, "beyond N");
+    }
+
+    #[test]
+    fn slots_run_stops_at_capacity() {
+        let here: Slots<u32, 2> = Slots::new();
+        // SAFETY: as above.
+        unsafe { here.run(&0, 5, square) };
+        assert_eq!(here.published(), 2);
+        assert_eq!([here.get(0), here.get(1), here.get(2)], [Some(0), Some(1), None]);
+    }
+
+    #[test]
+    fn each_with_deadline_child_publishes_every_step() {
+        let deadline = monotonic_ms() + 10_000;
+        let code = each_with_deadline(&100, 3, square, deadline, |ended, slots: &Slots<u32, 4>| {
+            assert_eq!(ended, Ended::Finished);
+            assert_eq!([slots.get(0), slots.get(1), slots.get(2), slots.get(3)], [Some(100), Some(101), Some(104), None]);
+            7
+        });
+        assert_eq!(code, 7);
+    }
+
+    #[test]
+    fn each_with_deadline_none_to_run() {
+        let code = each_with_deadline(&0, 0, square, 0, |ended, slots: &Slots<u32, 4>| {
+            assert_eq!((ended, slots.get(0)), (Ended::Finished, None));
+            1
+        });
+        assert_eq!(code, 1);
+    }
+
+    #[test]
+    fn each_with_deadline_abandons_a_stuck_child_and_keeps_what_it_published() {
+        let deadline = monotonic_ms() + 500;
+        each_with_deadline(&0, 3, stall, deadline, |ended, slots: &Slots<u32, 4>| {
+            assert_eq!(ended, Ended::TimedOut);
+            assert_eq!([slots.get(0), slots.get(1), slots.get(2)], [Some(0), None, None]);
+            0
+        });
     }
 }

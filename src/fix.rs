@@ -77,6 +77,35 @@ pub enum Outcome {
     Failed,
 }
 
+impl Outcome {
+    /// The exit code of a step that ran.
+    pub fn exit_code(self) -> Option<i32> {
+        match self {
+            Outcome::Ran(code) => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl Fix<'_> {
+    /// How the record names the outcome of a step that did not run (`dry`, `no-logind`...);
+    /// empty for one that ran (its exit code is written instead).
+    pub fn outcome_word(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Ran(_) => "",
+            Outcome::Planned => "planned",
+            Outcome::DryRun => "dry",
+            // Linger is logind's; the timesync steps need systemd itself.
+            Outcome::NoSystemd if self.user.is_some() => "no-logind",
+            Outcome::NoSystemd => "no-systemd",
+            Outcome::NotRoot => "not-root",
+            Outcome::NoProgram => "no-program",
+            Outcome::Timeout => "timeout",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
 /// One planned or done step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fix<'a> {

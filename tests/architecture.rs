@@ -34,6 +34,18 @@ const RULES: &[(Set, Set)] = &[
     (AllBut(&["agent", "cli"]), These(&["cli"])),
 ];
 
+/// Macros exported at the crate root (`crate::words!`), and the module that defines each: a
+/// use of the macro is a use of that module.
+const MACROS: &[(&str, &str)] = &[("words", "num"), ("arch", "model")];
+
+/// The module a path's first name stands for.
+fn module_of(name: String) -> String {
+    match MACROS.iter().find(|(mac, _)| *mac == name) {
+        Some((_, module)) => module.to_string(),
+        None => name,
+    }
+}
+
 /// Most lines of `src/agent.rs` before its test block: it wires the layers, nothing else.
 const AGENT_MAX_LINES: usize = 200;
 
@@ -251,7 +263,7 @@ fn deps(text: &str, depth: usize) -> Vec<Dep> {
                         let from = i - code[item..i].trim_start().len();
                         let name = first_name(text);
                         if !name.is_empty() && name != "self" {
-                            found.push(Dep { line: line_of(from), module: name, path: written(from, i) });
+                            found.push(Dep { line: line_of(from), module: module_of(name), path: written(from, i) });
                         }
                         item = i + 1;
                         if b[i] == b'}' {
@@ -269,7 +281,7 @@ fn deps(text: &str, depth: usize) -> Vec<Dep> {
             let name = first_name(&code[at..]);
             if !name.is_empty() {
                 let end = end.max(at + name.len());
-                found.push(Dep { line: line_of(start), module: name, path: written(at, end) });
+                found.push(Dep { line: line_of(start), module: module_of(name), path: written(at, end) });
             }
             pos = end.max(pos + 1);
         }

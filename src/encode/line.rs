@@ -141,18 +141,9 @@ pub fn encode(m: &Model, out: &mut Out) {
             escaped(out, user);
         }
         out.str("=");
-        match f.outcome {
-            crate::fix::Outcome::Ran(code) => out.i64(i64::from(code)),
-            other => out.str(match other {
-                crate::fix::Outcome::DryRun => "dry",
-                crate::fix::Outcome::NoSystemd if f.user.is_some() => "no-logind",
-                crate::fix::Outcome::NoSystemd => "no-systemd",
-                crate::fix::Outcome::NotRoot => "not-root",
-                crate::fix::Outcome::NoProgram => "no-program",
-                crate::fix::Outcome::Timeout => "timeout",
-                crate::fix::Outcome::Failed => "failed",
-                _ => "planned",
-            }),
+        match f.outcome.exit_code() {
+            Some(code) => out.i64(i64::from(code)),
+            None => out.str(f.outcome_word()),
         }
     }
     out.str("\n")

@@ -13,7 +13,7 @@ use crate::model::Model;
 crate::words! {
     /// The output formats (`--format`, or a sink's `FORMAT:` prefix).
     pub enum Format {
-        /// The native np1 line ([`line`]).
+        /// The native np1 line ([`mod@line`]).
         Line = "line",
         Json = "json",
         /// InfluxDB line protocol.

@@ -1,7 +1,10 @@
 //! The probes: the only I/O on the way in. Each reads one source below the `--root` prefix and
-//! fills its part of the [`Record`](crate::record::Record); the bytes go to the pure parsers in
-//! [`crate::parse`]. A missing or unreadable source becomes an "unknown" field, never an error
-//! that stops the run.
+//! fills its part of the [`Record`]; the bytes go to the pure parsers in [`crate::parse`]. A
+//! missing or unreadable source becomes an "unknown" field, never an error that stops the run.
+//!
+//! [`collect`] runs them all from a [`Plan`] (plain values: a root, names, the checks to make);
+//! the disks' `statvfs` calls are [`disk_step`]s, which the agent runs in a child under the
+//! run's deadline (a dead NFS server never wakes from one).
 
 pub mod clock;
 pub mod disk;

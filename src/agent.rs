@@ -521,10 +521,7 @@ fn encode<'b>(
     if let (Format::Line, Some(key)) = (format, key) {
         // ` mac=HEX` before the newline: HMAC-SHA256 of everything before it.
         let line = out.as_bytes();
-        let tag = crate::sha256::hex(&crate::sha256::hmac(
-            key,
-            &[line.strip_suffix(b"\n").unwrap_or(line)],
-        ));
+        let tag = crate::sink::mac::tag(key, line.strip_suffix(b"\n").unwrap_or(line));
         out.truncate(out.len().saturating_sub(1));
         out.str(" mac=");
         out.bytes(&tag);

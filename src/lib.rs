@@ -25,7 +25,6 @@ pub mod num;
 pub mod parse;
 pub mod probe;
 pub mod record;
-pub mod sha256;
 pub mod sink;
 pub mod state;
 #[allow(unsafe_code)]

@@ -32,7 +32,6 @@ pub mod parse;
 pub mod path;
 pub mod probe;
 pub mod record;
-pub mod sha256;
 pub mod sink;
 pub mod state;
 #[allow(unsafe_code)]

@@ -7,6 +7,7 @@
 //! and goes on with the other sinks. Nothing here allocates.
 
 pub mod file;
+pub mod mac;
 pub mod udp;
 
 use rustix::io::Errno;
@@ -166,10 +167,7 @@ pub fn render<'b>(
     if let (Format::Line, Some(key)) = (format, key) {
         // ` mac=HEX` before the newline: HMAC-SHA256 of everything before it.
         let line = out.as_bytes();
-        let tag = crate::sha256::hex(&crate::sha256::hmac(
-            key,
-            &[line.strip_suffix(b"\n").unwrap_or(line)],
-        ));
+        let tag = mac::tag(key, line.strip_suffix(b"\n").unwrap_or(line));
         out.truncate(out.len().saturating_sub(1));
         out.str(" mac=");
         out.bytes(&tag);

@@ -7,6 +7,7 @@ use crate::fleet::{worse, Drop, Metrics, Obs, Problem};
 use crate::json::{self, Value};
 use nodepulse::num::{parse_hundredths, parse_i64, parse_u64};
 use nodepulse::encode::line as np1;
+use nodepulse::sink::mac;
 use nodepulse::verdict::Status;
 use std::borrow::Cow;
 
@@ -58,8 +59,7 @@ pub fn verify<'b>(bytes: &'b [u8], key: &[u8]) -> Result<&'b [u8], Drop> {
         .rposition(|w| w == b" mac=")
         .ok_or(Drop::NoMac)?;
     let (body, tag) = (&line[..at], &line[at + 5..]);
-    let want = nodepulse::sha256::hex(&nodepulse::sha256::hmac(key, &[body]));
-    if nodepulse::sha256::same(tag, &want) {
+    if mac::verify(key, body, tag) {
         Ok(body)
     } else {
         Err(Drop::BadMac)
@@ -322,7 +322,7 @@ mod tests {
     fn macs() {
         let key = b"k3y";
         let body = b"np1 host=a t=1 st=ok";
-        let tag = nodepulse::sha256::hex(&nodepulse::sha256::hmac(key, &[body]));
+        let tag = mac::tag(key, body);
         let mut signed = body.to_vec();
         signed.extend_from_slice(b" mac=");
         signed.extend_from_slice(&tag);

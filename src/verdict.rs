@@ -756,6 +756,127 @@ mod tests {
         assert_eq!(judge(&r, &t).clock_ok(), Some(false), "a warning is not OK");
     }
 
+    /// Every limit at, just below and just above its threshold: `>=` for the upper limits,
+    /// `<` for the free percents.
+    #[test]
+    fn boundaries() {
+        let t = Thresholds::default();
+        let why = |v: Verdict| (v.status, v.why);
+        assert_eq!(why(upper(99, 100, 1000, Reason::Offset)), (Status::Ok, None));
+        assert_eq!(why(upper(100, 100, 1000, Reason::Offset)), (Status::Warn, Some(Reason::Offset)));
+        assert_eq!(why(upper(999, 100, 1000, Reason::Offset)), (Status::Warn, Some(Reason::Offset)));
+        assert_eq!(why(upper(1000, 100, 1000, Reason::Offset)), (Status::Crit, Some(Reason::Offset)));
+        assert_eq!(why(lower(10, 10, 5, Reason::Space)), (Status::Ok, None));
+        assert_eq!(why(lower(9, 10, 5, Reason::Space)), (Status::Warn, Some(Reason::Space)));
+        assert_eq!(why(lower(5, 10, 5, Reason::Space)), (Status::Warn, Some(Reason::Space)));
+        assert_eq!(why(lower(4, 10, 5, Reason::Space)), (Status::Crit, Some(Reason::Space)));
+        // The clock: 100 ms offset warns, 1 s is critical; maxerror 5 s warns, 16 s is not synced.
+        assert_eq!(clock(&tx(0, 0, 99_999, 1000), None, &t), Verdict::OK);
+        assert_eq!(st(clock(&tx(0, 0, 100_000, 1000), None, &t)), Status::Warn);
+        assert_eq!(st(clock(&tx(0, 0, -1_000_000, 1000), None, &t)), Status::Crit);
+        assert_eq!(clock(&tx(0, 0, 0, 4_999_999), None, &t), Verdict::OK);
+        assert_eq!(st(clock(&tx(0, 0, 0, 5_000_000), None, &t)), Status::Warn);
+        assert_eq!(st(clock(&tx(0, 0, 0, 15_999_999), None, &t)), Status::Warn, "16 s: unsynced first");
+        let tight = Thresholds { maxerror_crit_ms: 10_000, ..t };
+        assert_eq!(why(clock(&tx(0, 0, 0, 10_000_000), None, &tight)), (Status::Crit, Some(Reason::Maxerror)));
+        assert_eq!(st(clock(&tx(0, 0, 0, 9_999_999), None, &tight)), Status::Warn);
+        assert_eq!(clock(&tx(0, 0, 0, 16_000_000), None, &t).why, Some(Reason::Unsynced));
+        // STA_NANO: the offset is in ns.
+        assert_eq!(clock(&tx(0, STA_NANO, 99_999_000, 1000), None, &t), Verdict::OK);
+        assert_eq!(st(clock(&tx(0, STA_NANO, 100_000_000, 1000), None, &t)), Status::Warn);
+        // BusyBox: the offset still counts, maxerror does not; STA_CLOCKERR is not synced.
+        let bb = Some(Daemon::BusyboxNtpd);
+        assert_eq!(clock(&tx(TIME_ERROR, STA_PLL, 150_000, 16_000_000), bb, &t).why, Some(Reason::Offset));
+        let clockerr = crate::kernel::STA_CLOCKERR;
+        assert_eq!(clock(&tx(TIME_ERROR, STA_PLL | clockerr, 0, 16_000_000), bb, &t).why, Some(Reason::Unsynced));
+        // An SNTP answer decides: 1 s warns, 60 s is critical, the kernel is not asked.
+        let sntp = |offset_ns: i64| Clock {
+            timex: Err(1),
+            sntp: Some(Ok(crate::parse::sntp::Reply { leap: 0, version: 4, stratum: 1, offset_ns, delay_ns: 0 })),
+        };
+        assert_eq!(clock(&sntp(999_999_999), None, &t), Verdict::OK);
+        assert_eq!(why(clock(&sntp(-1_000_000_000), None, &t)), (Status::Warn, Some(Reason::NtpOffset)));
+        assert_eq!(st(clock(&sntp(60_000_000_000), None, &t)), Status::Crit);
+        let failed = Clock { timex: Err(1), sntp: Some(Err(crate::record::SntpFailure::Timeout)) };
+        assert_eq!(clock(&failed, None, &t).why, Some(Reason::Adjtimex), "a failed SNTP falls back");
+        // timesyncd's last sync: 7200 s is old.
+        let ts = Timesync { daemon: Daemon::Timesyncd, sync_file: SyncFile::Present { mtime_s: 1000 } };
+        assert_eq!(timesync(&ts, 8199, &t), Verdict::OK);
+        assert_eq!(why(timesync(&ts, 8200, &t)), (Status::Warn, Some(Reason::SyncAge)));
+        assert_eq!(timesync(&ts, 0, &t), Verdict::OK, "a file from the future is fresh");
+        let ts = |daemon| Timesync { daemon, sync_file: SyncFile::Unknown };
+        assert_eq!(timesync(&ts(Daemon::Timesyncd), 0, &t), Verdict::OK);
+        assert_eq!(timesync(&ts(Daemon::Ntpd), 0, &t), Verdict::OK);
+        assert_eq!(timesync(&ts(Daemon::BusyboxNtpd), 0, &t), Verdict::OK);
+        assert_eq!(timesync(&ts(Daemon::None), 0, &t).why, Some(Reason::NoDaemon));
+        assert_eq!(timesync(&ts(Daemon::Unknown), 0, &t).why, Some(Reason::Proc));
+        // Memory: the percent is rounded down.
+        let m = |avail_kb| Memory {
+            stat: Some(MemStat { total_kb: 1000, avail_kb, avail_estimated: false, swap_total_kb: 0, swap_free_kb: 0 }),
+        };
+        assert_eq!(mem_avail_pct(&m(109).stat.unwrap()), 10);
+        assert_eq!(memory(&m(100), &t), Verdict::OK);
+        assert_eq!(why(memory(&m(99), &t)), (Status::Warn, Some(Reason::Available)));
+        assert_eq!(why(memory(&m(50), &t)), (Status::Warn, Some(Reason::Available)));
+        assert_eq!(why(memory(&m(49), &t)), (Status::Crit, Some(Reason::Available)));
+        assert_eq!(memory(&Memory { stat: None }, &t).why, Some(Reason::Meminfo));
+    }
+
+    #[test]
+    fn every_reason_of_users_services_and_disks() {
+        let t = Thresholds::default();
+        let login = Login::State(crate::parse::logind::LoginState::Active);
+        let u = |uid, linger, login, needs_linger| User { name: b"node", uid, linger, login, needs_linger };
+        assert_eq!(user(&u(Some(1), Linger::Off, login, true)).why, Some(Reason::LingerOff));
+        assert_eq!(user(&u(None, Linger::Off, login, true)).why, Some(Reason::LingerOff), "linger off wins");
+        assert_eq!(user(&u(Some(1), Linger::Unknown, login, true)).why, Some(Reason::Linger));
+        assert_eq!(user(&u(None, Linger::On, login, true)).why, Some(Reason::NoSuchUser));
+        assert_eq!(user(&u(None, Linger::Off, login, false)).why, Some(Reason::NoSuchUser));
+        assert_eq!(user(&u(Some(1), Linger::On, Login::Unknown, true)).why, Some(Reason::Logind));
+        assert_eq!(user(&u(None, Linger::NotApplicable, Login::NotApplicable, true)), Verdict::OK);
+        assert_eq!(user(&u(Some(1), Linger::Off, Login::NotApplicable, false)), Verdict::OK);
+        assert_eq!(user(&u(None, Linger::On, login, true)).status, Status::Unknown);
+        assert_eq!(user(&u(Some(1), Linger::Off, login, true)).status, Status::Crit);
+        let s = |active| Service { user: None, name: b"x", active, via: crate::record::Via::None, pid: None, start_cs: None };
+        assert_eq!(service(&s(Active::Yes)), Verdict::OK);
+        assert_eq!(service(&s(Active::No)), Verdict { status: Status::Crit, why: Some(Reason::Down) });
+        assert_eq!(service(&s(Active::Unknown)), Verdict { status: Status::Unknown, why: Some(Reason::Unreadable) });
+        let d = |used_pct, inodes| Disk {
+            path: b"/",
+            stat: Ok(DiskStat { size_b: 1, avail_b: 1, used_pct, inodes_used_pct: inodes, read_only: false }),
+        };
+        assert_eq!(disk(&d(90, Some(90)), &t), Verdict::OK, "10% free is not below 10");
+        assert_eq!(disk(&d(91, Some(10)), &t).status, Status::Warn);
+        assert_eq!(disk(&d(95, None), &t).status, Status::Warn, "5% free is not below 5");
+        assert_eq!(disk(&d(96, None), &t).status, Status::Crit);
+        assert_eq!(disk(&d(10, Some(91)), &t), Verdict { status: Status::Warn, why: Some(Reason::Inodes) });
+        assert_eq!(disk(&d(10, Some(96)), &t), Verdict { status: Status::Crit, why: Some(Reason::Inodes) });
+        assert_eq!(disk(&d(91, Some(91)), &t).why, Some(Reason::Space), "equal: space first");
+        assert_eq!(disk(&d(96, Some(99)), &t).why, Some(Reason::Space), "critical space stops there");
+        let failed = |errno| Disk { path: b"/", stat: Err(errno) };
+        assert_eq!(disk(&failed(crate::record::TIMED_OUT), &t).why, Some(Reason::Timeout));
+        assert_eq!(disk(&failed(13), &t).why, Some(Reason::Statvfs));
+    }
+
+    #[test]
+    fn statuses_and_codes() {
+        let codes: std::vec::Vec<u8> = Status::ALL.iter().map(|s| s.code()).collect();
+        assert_eq!(codes, [0, 1, 2, 3]);
+        assert_eq!(Status::Warn.as_str(), "warn");
+        assert_eq!(Status::from_word(b"unknown"), Some(Status::Unknown));
+        assert_eq!(Reason::NoSuchUser.as_str(), "no-such-user");
+        assert_eq!(SyncRule::Busybox.as_str(), "busybox");
+        for a in Status::ALL {
+            for b in Status::ALL {
+                let w = a.worst(*b);
+                assert_eq!(w, b.worst(*a), "{a:?} {b:?}");
+                assert!(w == *a || w == *b);
+            }
+        }
+        assert_eq!(Status::Warn.worst(Status::Crit), Status::Crit);
+        assert_eq!(Status::Ok.worst(Status::Ok), Status::Ok);
+    }
+
     #[test]
     fn worst_order() {
         assert_eq!(Status::Ok.worst(Status::Unknown), Status::Unknown);

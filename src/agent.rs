@@ -114,7 +114,7 @@ pub fn run(cfg: &Config) -> u8 {
         }
         let judged = verdict::judge(&rec, &cfg.thresholds);
         let ask = fix::Ask { root: cfg.root, repairs: cfg.fixes, dry_run: cfg.fix_dry_run };
-        let users = rec.users.as_deref().unwrap_or(&[]);
+        let users = rec.users();
         let daemon = rec.timesync.map(|ts| ts.daemon);
         let fixes = fix::run(&ask, users, judged.clock_ok(), daemon, deadline);
         let history = cfg.state_path().map(|path| state::remember(path, &rec, judged.clock_ok()));

@@ -493,7 +493,7 @@ pub fn build<'a>(
         }
     }
 
-    for (i, u) in r.users.iter().flatten().enumerate() {
+    for (i, u) in r.users().iter().enumerate() {
         let labels = [("user", u.name), ("", b"")];
         let verdict = judged.users.get(i).copied().unwrap_or(UNJUDGED);
         if let Some(v) = add(&mut out, &LINGER, verdict, labels) {
@@ -508,7 +508,7 @@ pub fn build<'a>(
         }
     }
 
-    for (i, s) in r.services.iter().flatten().enumerate() {
+    for (i, s) in r.services().iter().enumerate() {
         let labels = [("service", s.name), ("user", s.user.unwrap_or(b""))];
         let verdict = judged.services.get(i).copied().unwrap_or(UNJUDGED);
         if let Some(v) = add(&mut out, &SERVICE, verdict, labels) {
@@ -526,7 +526,7 @@ pub fn build<'a>(
         }
     }
 
-    for (i, d) in r.disks.iter().flatten().enumerate() {
+    for (i, d) in r.disks().iter().enumerate() {
         let labels = [("mount", d.path), ("", b"")];
         let verdict = judged.disks.get(i).copied().unwrap_or(UNJUDGED);
         if let Some(v) = add(&mut out, &DISK, verdict, labels) {

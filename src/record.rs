@@ -56,6 +56,23 @@ pub struct Record<'a> {
     pub timed_out: bool,
 }
 
+impl<'a> Record<'a> {
+    /// The users the linger check looked at (none when it did not run).
+    pub fn users(&self) -> &[User<'a>] {
+        self.users.as_deref().unwrap_or(&[])
+    }
+
+    /// The services the service check looked at (none when it did not run).
+    pub fn services(&self) -> &[Service<'a>] {
+        self.services.as_deref().unwrap_or(&[])
+    }
+
+    /// The mounts the disk check looked at (none when it did not run).
+    pub fn disks(&self) -> &[Disk<'a>] {
+        self.disks.as_deref().unwrap_or(&[])
+    }
+}
+
 /// The `system` check: identity and load.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct System {

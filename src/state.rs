@@ -279,7 +279,7 @@ pub fn remember(path: &[u8], rec: &crate::record::Record, clock_ok: Option<bool>
         Err(_) => Err(Problem::Corrupt),
     };
     let mut now: Vec<ServiceNow, MAX_SERVICES> = Vec::new();
-    for s in rec.services.as_deref().unwrap_or(&[]) {
+    for s in rec.services() {
         let _ = now.push(ServiceNow {
             key: fnv1a(&[s.user.unwrap_or(b""), b":", s.name]),
             up: match s.active {

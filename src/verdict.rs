@@ -459,13 +459,13 @@ pub fn judge(r: &Record, t: &Thresholds) -> Judged {
         memory: r.memory.as_ref().map(|m| memory(m, t)),
     };
     // Each list has the capacity of the record's.
-    for u in r.users.iter().flatten() {
+    for u in r.users() {
         let _ = judged.users.push(user(u));
     }
-    for s in r.services.iter().flatten() {
+    for s in r.services() {
         let _ = judged.services.push(service(s));
     }
-    for d in r.disks.iter().flatten() {
+    for d in r.disks() {
         let _ = judged.disks.push(disk(d, t));
     }
     let singles = [judged.clock, judged.timesync, judged.memory];

@@ -116,7 +116,7 @@ pub fn encode(m: &Model, out: &mut Out) {
         perf.seconds("clock_offset", offset, t.offset_warn_ms, t.offset_crit_ms, ";;");
         perf.seconds("clock_maxerror", maxerror, t.maxerror_warn_ms, t.maxerror_crit_ms, ";0;");
     }
-    for d in r.disks.iter().flatten() {
+    for d in r.disks() {
         if let Ok(st) = &d.stat {
             let free = 100 - u64::from(st.used_pct);
             let (warn, crit) = (t.disk_free_warn_pct, t.disk_free_crit_pct);

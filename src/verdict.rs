@@ -754,6 +754,16 @@ mod tests {
         assert_eq!((j.clock_ok(), j.sync_rule, j.status), (Some(true), Some(SyncRule::Systemd), Status::Ok));
         r.clock = Some(tx(0, STA_PLL, 200_000, 1000));
         assert_eq!(judge(&r, &t).clock_ok(), Some(false), "a warning is not OK");
+        // The last sync's age is taken against the record's wall clock, in seconds.
+        r.wall_ms = 1_764_000_000_123;
+        let sync = |age_s: i64| Timesync {
+            daemon: Daemon::Timesyncd,
+            sync_file: SyncFile::Present { mtime_s: 1_764_000_000 - age_s },
+        };
+        r.timesync = Some(sync(10));
+        assert_eq!(judge(&r, &t).timesync, Some(Verdict::OK));
+        r.timesync = Some(sync(7200));
+        assert_eq!(judge(&r, &t).timesync.and_then(|v| v.why), Some(Reason::SyncAge));
     }
 
     /// Every limit at, just below and just above its threshold: `>=` for the upper limits,

@@ -366,7 +366,7 @@ fn mask(names: &str, list: &[u8]) -> Option<u8> {
 /// `[FORMAT:]TARGET` → the format (if the prefix names one) and the target.
 fn split_format(value: &[u8]) -> (Option<Format>, &[u8]) {
     if let Some(colon) = value.iter().position(|&b| b == b':') {
-        if let Some(format) = Format::from_name(value.get(..colon).unwrap_or(&[])) {
+        if let Some(format) = Format::from_word(value.get(..colon).unwrap_or(&[])) {
             return (Some(format), value.get(colon + 1..).unwrap_or(&[]));
         }
     }
@@ -467,7 +467,7 @@ fn apply<'a>(
             }
         }
         Flag::Format => {
-            cfg.format = Format::from_name(value).ok_or(CliError {
+            cfg.format = Format::from_word(value).ok_or(CliError {
                 what: "unknown format (line, json, influx, prom, nagios)",
                 detail: value,
             })?
@@ -588,8 +588,8 @@ mod tests {
         assert_eq!((t.inodes_free_crit_pct, t.ntp_offset_crit_ms), (1, 2));
         assert_eq!(t.by_flag(b"mem-avail-crit").unwrap().1, 100);
         assert_eq!(t.by_flag(b"offset-warn-ms").unwrap().1, 1_000_000_000_000);
-        assert_eq!(Format::from_name(b"nagios"), Some(Format::Nagios));
-        assert_eq!(Format::from_name(b"line json"), None);
+        assert_eq!(Format::from_word(b"nagios"), Some(Format::Nagios));
+        assert_eq!(Format::from_word(b"line json"), None);
     }
 
     #[test]

@@ -12,33 +12,18 @@ pub mod text;
 use crate::record::Record;
 use crate::verdict::Thresholds;
 
-/// The output formats (`--format`, or a sink's `FORMAT:` prefix).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Line,
-    Json,
-    Influx,
-    Prom,
-    Nagios,
+crate::words! {
+    /// The output formats (`--format`, or a sink's `FORMAT:` prefix).
+    pub enum Format {
+        Line = "line",
+        Json = "json",
+        Influx = "influx",
+        Prom = "prom",
+        Nagios = "nagios",
+    }
 }
 
 impl Format {
-    /// The formats' names, in the order of [`Format::ALL`].
-    pub const NAMES: &'static str = "line json influx prom nagios";
-    pub const ALL: [Format; 5] = [
-        Format::Line,
-        Format::Json,
-        Format::Influx,
-        Format::Prom,
-        Format::Nagios,
-    ];
-
-    pub fn from_name(name: &[u8]) -> Option<Format> {
-        Format::ALL
-            .get(crate::num::word_index(Format::NAMES, name)?)
-            .copied()
-    }
-
     /// Encodes `r`, seen as `checks` ([`model::checks`]), in this format (check
     /// [`Out::finish`] for overflow).
     pub fn encode(self, r: &Record, checks: &[model::Check], t: &Thresholds, out: &mut Out) {

@@ -11,7 +11,7 @@ use heapless::Vec;
 use crate::encode::Format;
 use crate::num::{parse_u64, trim};
 use crate::record::{MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
-use crate::verdict::Thresholds;
+use crate::verdict::{Limit, Thresholds};
 
 /// The checks, as named by `--skip` and `--only`: the check at position i is bit `1 << i` of
 /// [`Config::checks`].
@@ -307,7 +307,7 @@ pub fn parse_into<'a>(
                 cfg.fix_dry_run = true;
                 continue;
             }
-            _ if flag_of(name).is_none() && crate::num::word_index(Thresholds::FLAGS, name).is_none() => {
+            _ if flag_of(name).is_none() && Limit::from_word(name).is_none() => {
                 return err("unknown flag", arg)
             }
             _ => {}
@@ -334,8 +334,8 @@ pub fn parse_into<'a>(
     if cfg.mounts.is_empty() {
         let _ = cfg.mounts.push(b"/");
     }
-    if let Some(warn) = cfg.thresholds.misordered() {
-        return err("warning threshold beyond its critical one", warn.as_bytes());
+    if let Some(pair) = cfg.thresholds.misordered() {
+        return err("warning threshold beyond its critical one", pair.warn.as_str().as_bytes());
     }
     Ok(Action::Run)
 }
@@ -396,8 +396,9 @@ fn apply<'a>(
         what: "too many values for",
         detail: key,
     };
-    if let Some((slot, max)) = cfg.thresholds.by_flag(key) {
-        *slot = parse_u64(value).filter(|&v| v <= max).ok_or(bad)?;
+    if let Some(limit) = Limit::from_word(key) {
+        let max = limit.max();
+        *cfg.thresholds.field(limit) = parse_u64(value).filter(|&v| v <= max).ok_or(bad)?;
         return Ok(());
     }
     let Some(flag) = flag_of(key) else {
@@ -581,13 +582,7 @@ mod tests {
         assert_eq!(mask(FIXES, b"timesync, linger"), Some(FIX_LINGER | FIX_TIMESYNC));
         assert_eq!(mask(FIXES, b"linger,"), None);
         assert_eq!(CHECKS.split(' ').count(), 7);
-        let mut t = Thresholds::default();
-        assert_eq!(Thresholds::FLAGS.split(' ').count(), 13);
-        *t.by_flag(b"inodes-free-crit").unwrap().0 = 1;
-        *t.by_flag(b"ntp-offset-crit-ms").unwrap().0 = 2;
-        assert_eq!((t.inodes_free_crit_pct, t.ntp_offset_crit_ms), (1, 2));
-        assert_eq!(t.by_flag(b"mem-avail-crit").unwrap().1, 100);
-        assert_eq!(t.by_flag(b"offset-warn-ms").unwrap().1, 1_000_000_000_000);
+        assert_eq!(Limit::ALL.len(), 13);
         assert_eq!(Format::from_word(b"nagios"), Some(Format::Nagios));
         assert_eq!(Format::from_word(b"line json"), None);
     }

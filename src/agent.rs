@@ -13,7 +13,7 @@ use crate::probe::fs::Root;
 use crate::probe::procs::{self, Want};
 use crate::probe::services::{self, CgroupTree};
 use crate::probe::{self as probes, clock, disk, memory, system, timesync, users};
-use crate::record::{Active, Record, Service, Timesync, User, Via, MAX_SERVICES, MAX_USERS};
+use crate::record::{Active, Check, Record, Service, Timesync, User, Via, MAX_SERVICES, MAX_USERS};
 use crate::sink::{file, udp, write_all, SinkError};
 use crate::verdict;
 
@@ -28,7 +28,7 @@ pub fn main(args: &[&[u8]]) -> u8 {
     let config_file = match cli::config_path(args) {
         None => None,
         Some(path) => match read_config(path, &mut config_buf) {
-            Ok(bytes) => Some(bytes),
+            Ok(bytes) => Some(cli::ConfigFile { path, bytes }),
             Err(what) => {
                 fail(&[b"cannot read config file ", path, b": ", what]);
                 return 3;
@@ -43,11 +43,10 @@ pub fn main(args: &[&[u8]]) -> u8 {
         }
         Ok(Action::Run) => return run(&cfg),
         Err(e) => {
-            fail(&[
-                e.what.as_bytes(),
-                if e.detail.is_empty() { b"" } else { b": " },
-                e.detail,
-            ]);
+            let mut buf = [0u8; 1000];
+            let mut out = Out::new(&mut buf);
+            e.write(&mut out);
+            fail(&[out.as_bytes()]);
             return 3;
         }
     };
@@ -113,10 +112,10 @@ pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
     let root = Root::new(cfg.root);
     rec.wall_ms = crate::sys::wall_ms();
     rec.host = system::hostname(&root);
-    if cfg.runs(cli::SYSTEM) {
+    if cfg.runs(Check::System) {
         rec.system = Some(system::probe(&root));
     }
-    if cfg.runs(cli::CLOCK) {
+    if cfg.runs(Check::Clock) {
         let mut c = clock::probe();
         if let Some(server) = cfg.ntp_server {
             let wait = crate::probe::sntp::WAIT_MS.min(cfg.timeout_s * 500);
@@ -130,12 +129,12 @@ pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
         }
         rec.clock = Some(c);
     }
-    let systemd =
-        cfg.runs(cli::TIMESYNC | cli::LINGER | cli::SERVICE) && probes::systemd_booted(&root);
+    let systemd = (cfg.runs(Check::Timesync) || cfg.runs(Check::Linger) || cfg.runs(Check::Service))
+        && probes::systemd_booted(&root);
 
     // Users: those named, plus the owner of every user service (uids are needed for both checks).
     let mut users: Vec<User<'a>, MAX_USERS> = Vec::new();
-    if cfg.runs(cli::LINGER | cli::SERVICE) {
+    if cfg.runs(Check::Linger) || cfg.runs(Check::Service) {
         let owners = cfg.services.iter().filter_map(|s| s.user);
         for name in cfg.users.iter().copied().chain(owners) {
             let needs_linger = cfg.services.iter().any(|s| s.user == Some(name));
@@ -160,7 +159,7 @@ pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
     // Services: systemd's files first; whatever they cannot settle goes to the process scan.
     let mut svcs: Vec<Service<'a>, MAX_SERVICES> = Vec::new();
     let mut scan_for: Vec<bool, MAX_SERVICES> = Vec::new();
-    if cfg.runs(cli::SERVICE) {
+    if cfg.runs(Check::Service) {
         let tree = if systemd && !cfg.services.is_empty() {
             CgroupTree::find(&root)
         } else {
@@ -195,7 +194,7 @@ pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
 
     // One pass over /proc for the time daemons and the services left open.
     let mut wants: Vec<Want, { 3 + MAX_SERVICES }> = Vec::new();
-    if cfg.runs(cli::TIMESYNC) {
+    if cfg.runs(Check::Timesync) {
         let _ = wants.extend_from_slice(&timesync::wants());
     }
     // Per service: its name when systemd could not settle it, else its known pid (for the
@@ -212,7 +211,7 @@ pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
     // Did the scan run and read /proc? (It runs only when a name is wanted.)
     let scanned = wants.iter().any(Want::by_name) && procs::scan(&root, &mut wants).is_ok();
 
-    if cfg.runs(cli::TIMESYNC) {
+    if cfg.runs(Check::Timesync) {
         let found: [Option<procs::Found>; 3] =
             core::array::from_fn(|i| wants.get(i).and_then(|w| w.found));
         let daemon = if scanned {
@@ -249,13 +248,13 @@ pub fn collect<'a>(cfg: &Config<'a>, rec: &mut Record<'a>) {
         }
     }
 
-    if cfg.runs(cli::LINGER) {
+    if cfg.runs(Check::Linger) {
         rec.users = Some(users);
     }
-    if cfg.runs(cli::SERVICE) {
+    if cfg.runs(Check::Service) {
         rec.services = Some(svcs);
     }
-    if cfg.runs(cli::MEMORY) {
+    if cfg.runs(Check::Memory) {
         rec.memory = Some(memory::probe(&root));
     }
 }
@@ -310,9 +309,9 @@ pub fn run(cfg: &Config) -> u8 {
     // deadline it is abandoned; mounts it had not answered say `timeout`, exit 3, and the
     // record is still written.
     let deadline = started.saturating_add(cfg.timeout_s * 1000);
-    let mounts = if cfg.runs(cli::DISK) { cfg.mounts.len() } else { 0 };
+    let mounts = if cfg.runs(Check::Disk) { cfg.mounts.len() } else { 0 };
     crate::sys::each_with_deadline(cfg, mounts, disk_step, deadline, |ended, stats: &DiskStats| {
-        if cfg.runs(cli::DISK) {
+        if cfg.runs(Check::Disk) {
             disks_of(cfg, &mut rec, ended, stats);
         }
         let clock_ok = clock_ok(cfg, &rec);
@@ -337,10 +336,10 @@ fn clock_ok(cfg: &Config, rec: &Record) -> Option<bool> {
 #[inline(never)]
 fn repair<'a>(cfg: &Config<'a>, rec: &mut Record<'a>, clock_ok: Option<bool>, deadline_ms: u64) {
     use crate::fix::{self, Outcome};
-    if cfg.fixes == 0 && !cfg.fix_dry_run {
+    if cfg.fixes.is_empty() && !cfg.fix_dry_run {
         return;
     }
-    let wanted = if cfg.fixes == 0 { cli::FIX_LINGER | cli::FIX_TIMESYNC } else { cfg.fixes };
+    let wanted = if cfg.fixes.is_empty() { fix::Repairs::all() } else { cfg.fixes };
     let root = Root::new(cfg.root);
     let users = rec.users.as_deref().unwrap_or(&[]);
     let systemd = probes::systemd_booted(&root);

@@ -90,10 +90,10 @@ pub struct Fix<'a> {
     pub outcome: Outcome,
 }
 
-/// The steps the record calls for: `fixes` is the `--fix` bit set; `clock_ok` whether the
+/// The steps the record calls for: `fixes` are the `--fix` repairs; `clock_ok` whether the
 /// clock check passed (`None`: not run or unknown); `systemd`: `/run/systemd/system` exists.
 pub fn plan<'a>(
-    fixes: u8,
+    fixes: Repairs,
     users: &[User<'a>],
     clock_ok: Option<bool>,
     daemon: Option<Daemon>,
@@ -105,14 +105,14 @@ pub fn plan<'a>(
     let mut add = |step, user| {
         let _ = out.push(Fix { step, user, outcome });
     };
-    if fixes & crate::cli::FIX_LINGER != 0 {
+    if fixes.contains(Repair::Linger) {
         for u in users.iter().filter(|u| u.needs_linger) {
             if matches!(u.linger, Linger::Off | Linger::NotApplicable) {
                 add(Step::EnableLinger, Some(u.name));
             }
         }
     }
-    if fixes & crate::cli::FIX_TIMESYNC != 0 && clock_ok == Some(false) {
+    if fixes.contains(Repair::Timesync) && clock_ok == Some(false) {
         match daemon {
             Some(Daemon::Timesyncd) => {
                 add(Step::RestartTimesyncd, None);
@@ -129,7 +129,6 @@ pub fn plan<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{FIX_LINGER, FIX_TIMESYNC};
     use crate::record::Login;
 
     fn user(name: &'static [u8], linger: Linger, needs: bool) -> User<'static> {
@@ -138,27 +137,29 @@ mod tests {
 
     #[test]
     fn linger_off_for_a_user_service_only() {
+        let linger = Repairs::EMPTY.with(Repair::Linger);
         let users = [
             user(b"node", Linger::Off, true),
             user(b"watch", Linger::Off, false),
             user(b"ok", Linger::On, true),
         ];
-        let p = plan(FIX_LINGER, &users, Some(false), Some(Daemon::Timesyncd), true);
+        let p = plan(linger, &users, Some(false), Some(Daemon::Timesyncd), true);
         assert_eq!(p.as_slice(), [Fix { step: Step::EnableLinger, user: Some(b"node"), outcome: Outcome::Planned }]);
-        assert!(plan(0, &users, Some(false), Some(Daemon::Timesyncd), true).is_empty());
-        let p = plan(FIX_LINGER, &[user(b"node", Linger::NotApplicable, true)], None, None, false);
+        assert!(plan(Repairs::EMPTY, &users, Some(false), Some(Daemon::Timesyncd), true).is_empty());
+        let p = plan(linger, &[user(b"node", Linger::NotApplicable, true)], None, None, false);
         assert_eq!(p[0].outcome, Outcome::NoSystemd);
     }
 
     #[test]
     fn timesync_only_when_unsynced_under_timesyncd() {
-        let p = plan(FIX_TIMESYNC, &[], Some(false), Some(Daemon::Timesyncd), true);
+        let timesync = Repairs::EMPTY.with(Repair::Timesync);
+        let p = plan(timesync, &[], Some(false), Some(Daemon::Timesyncd), true);
         let steps: std::vec::Vec<_> = p.iter().map(|f| (f.step, f.outcome)).collect();
         assert_eq!(steps, [(Step::RestartTimesyncd, Outcome::Planned), (Step::SetNtp, Outcome::Planned)]);
-        assert!(plan(FIX_TIMESYNC, &[], Some(true), Some(Daemon::Timesyncd), true).is_empty());
-        assert!(plan(FIX_TIMESYNC, &[], None, Some(Daemon::Timesyncd), true).is_empty());
-        assert!(plan(FIX_TIMESYNC, &[], Some(false), Some(Daemon::Chronyd), true).is_empty());
-        let p = plan(FIX_TIMESYNC, &[], Some(false), Some(Daemon::BusyboxNtpd), false);
+        assert!(plan(timesync, &[], Some(true), Some(Daemon::Timesyncd), true).is_empty());
+        assert!(plan(timesync, &[], None, Some(Daemon::Timesyncd), true).is_empty());
+        assert!(plan(timesync, &[], Some(false), Some(Daemon::Chronyd), true).is_empty());
+        let p = plan(timesync, &[], Some(false), Some(Daemon::BusyboxNtpd), false);
         assert_eq!((p[0].step, p[0].outcome), (Step::RestartTimesyncd, Outcome::NoSystemd));
     }
 }

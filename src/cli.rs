@@ -622,9 +622,8 @@ fn config_line<'a>(cfg: &mut Config<'a>, line: &'a [u8]) -> Result<(), CliError<
     }
 }
 
-/// [`set`], the error naming the flag as it was written (`name`). Not inlined: one copy of the
-/// error's conversion for the command line and the config file (128 bytes on i686).
-#[inline(never)]
+/// [`set`], the error naming the flag as it was written (`name`): one conversion of the error
+/// for the command line and the config file.
 fn apply<'a>(
     cfg: &mut Config<'a>,
     key: Key,

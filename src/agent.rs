@@ -6,7 +6,7 @@
 use crate::cli::{self, Action, Config};
 use crate::probe::fs::{read_whole, FileError};
 use crate::probe::{self, Plan};
-use crate::record::{Check, Checks, Record};
+use crate::record::{Check, Record};
 use crate::sink::{self, say, Delivery};
 use crate::{fix, model, state, sys, verdict};
 
@@ -21,7 +21,7 @@ pub fn main(args: &[&[u8]]) -> u8 {
     let config_file = match cli::config_path(args) {
         None => None,
         Some(path) => match read_whole(path, &mut config_buf) {
-            Ok(bytes) => Some(bytes),
+            Ok(bytes) => Some(cli::ConfigFile { path, bytes }),
             Err(e) => {
                 say(&[b"cannot read config file ", path, b": ", file_error(e, b"larger than 16 KiB")]);
                 return 3;
@@ -36,8 +36,10 @@ pub fn main(args: &[&[u8]]) -> u8 {
         }
         Ok(Action::Run) => return run(&cfg),
         Err(e) => {
-            let sep: &[u8] = if e.detail.is_empty() { b"" } else { b": " };
-            say(&[e.what.as_bytes(), sep, e.detail]);
+            let mut buf = [0u8; 1000];
+            let mut out = crate::encode::Out::new(&mut buf);
+            e.write(&mut out);
+            say(&[out.as_bytes()]);
             return 3;
         }
     };
@@ -62,20 +64,11 @@ fn read_key<'b>(path: &[u8], buf: &'b mut [u8; KEY_CAP]) -> Result<&'b [u8], &'s
     Ok(key)
 }
 
-/// The checks of the command line's bit set (`cli`'s order is `Check`'s).
-fn checks_of(cfg: &Config) -> Checks {
-    Check::ALL
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| cfg.checks & (1 << i) != 0)
-        .fold(Checks::EMPTY, |set, (_, &check)| set.with(check))
-}
-
 /// What the probes are to look at, from the configuration.
 pub fn plan<'a>(cfg: &'a Config<'a>) -> Plan<'a> {
     Plan {
         root: cfg.root,
-        checks: checks_of(cfg),
+        checks: cfg.checks,
         users: &cfg.users,
         services: &cfg.services,
         mounts: &cfg.mounts,

@@ -1,31 +1,28 @@
 //! Command line and `--config` file → [`Config`]. Pure: takes the arguments and the config
-//! file's bytes, returns the configuration or one error naming the offending flag or value.
+//! file's bytes, returns the configuration or one [`CliError`] that names the flag, the value
+//! and what is allowed. No allocation; no input makes it panic.
 //!
 //! A flag takes its value as `--flag VALUE` or `--flag=VALUE`. A config file holds lines
 //! `key = value` with the flags' names (no `--`), `#` comments and blank lines. Flags override
 //! the file: a scalar given on the command line wins, and a list flag (`--user`, `--service`,
-//! `--user-service`, `--mount`) given on the command line replaces the file's list.
+//! `--user-service`, `--mount`, and the sinks `--out`, `--append`, `--udp` as one list) given on
+//! the command line replaces the file's list.
+//!
+//! Each flag is declared once: its name in [`Flag`] (the thresholds' in [`Limit`]), whether it
+//! is a switch, takes a value or adds to a list in [`Flag::takes`], and what it sets, through
+//! which validator, in `set`'s `match`; the compiler asks for the last two when a name is added.
+//! An error is a [`CliError`]: the flag, the offending bytes and a [`Problem`] whose message
+//! names what is allowed (`--timeout: 0 is outside 1..3600`).
 
 use heapless::Vec;
 
-use crate::encode::Format;
-use crate::num::{parse_u64, trim};
-use crate::record::{MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
-use crate::verdict::Thresholds;
+use crate::encode::{Format, Out};
+use crate::fix::{Repair, Repairs};
+use crate::num::{parse_u64, trim, Set, Word};
+use crate::record::{Check, Checks, MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
+use crate::verdict::{Limit, Thresholds, Worse};
 
-/// The checks, as named by `--skip` and `--only`: the check at position i is bit `1 << i` of
-/// [`Config::checks`].
-pub const CHECKS: &str = "clock timesync linger service disk memory system";
-pub const CLOCK: u8 = 1;
-pub const TIMESYNC: u8 = 2;
-pub const LINGER: u8 = 4;
-pub const SERVICE: u8 = 8;
-pub const DISK: u8 = 16;
-pub const MEMORY: u8 = 32;
-pub const SYSTEM: u8 = 64;
-pub const ALL_CHECKS: u8 = 127;
-
-/// Longest user name, unit name and mount path accepted.
+/// Longest user name, unit name and path accepted.
 pub const NAME_MAX: usize = 64;
 pub const UNIT_MAX: usize = 200;
 pub const PATH_MAX: usize = 256;
@@ -54,8 +51,8 @@ pub struct Config<'a> {
     pub users: Vec<&'a [u8], MAX_USERS>,
     pub services: Vec<ServiceArg<'a>, MAX_SERVICES>,
     pub mounts: Vec<&'a [u8], MAX_MOUNTS>,
-    /// Bit set of [`CHECKS`] to run.
-    pub checks: u8,
+    /// The checks to run (`--skip`, `--only`).
+    pub checks: Checks,
     pub thresholds: Thresholds,
     /// Format of stdout and of sinks without their own.
     pub format: Format,
@@ -67,8 +64,8 @@ pub struct Config<'a> {
     pub key_file: Option<&'a [u8]>,
     /// Every run ends within this many seconds (`--timeout`).
     pub timeout_s: u64,
-    /// `--fix linger,timesync`: bit set of [`FIX_LINGER`], [`FIX_TIMESYNC`].
-    pub fixes: u8,
+    /// `--fix linger,timesync`: the repairs to make.
+    pub fixes: Repairs,
     /// `--fix-dry-run`: say which commands `--fix` would run, run none.
     pub fix_dry_run: bool,
     /// `--ntp-server ADDR[:PORT]`: measure the clock offset with one SNTP request.
@@ -77,13 +74,6 @@ pub struct Config<'a> {
     /// is `/`, none below another root (fixture trees, another system's files).
     pub state: Option<&'a [u8]>,
 }
-
-/// `--fix linger`: `loginctl enable-linger USER` when a user service needs linger and it is off.
-pub const FIX_LINGER: u8 = 1;
-/// `--fix timesync`: restart systemd-timesyncd and `timedatectl set-ntp true` when unsynced.
-pub const FIX_TIMESYNC: u8 = 2;
-/// The fixes, as named by `--fix`: the fix at position i is bit `1 << i` of [`Config::fixes`].
-const FIXES: &str = "linger timesync";
 
 /// Default `--state` (for `--root /`).
 pub const DEFAULT_STATE: &[u8] = b"/var/lib/nodepulse/state";
@@ -98,7 +88,7 @@ impl Default for Config<'_> {
             users: Vec::new(),
             services: Vec::new(),
             mounts: Vec::new(),
-            checks: ALL_CHECKS,
+            checks: Checks::all(),
             thresholds: Thresholds::default(),
             format: Format::Line,
             sinks: Vec::new(),
@@ -107,15 +97,16 @@ impl Default for Config<'_> {
             timeout_s: 5,
             state: None,
             ntp_server: None,
-            fixes: 0,
+            fixes: Repairs::EMPTY,
             fix_dry_run: false,
         }
     }
 }
 
 impl Config<'_> {
-    pub fn runs(&self, check: u8) -> bool {
-        self.checks & check != 0
+    /// Whether `check` runs (`--skip`, `--only`).
+    pub fn runs(&self, check: Check) -> bool {
+        self.checks.contains(check)
     }
 
     /// Where the state file is kept, if anywhere.
@@ -126,79 +117,351 @@ impl Config<'_> {
             None => (self.root == b"/").then_some(DEFAULT_STATE),
         }
     }
+
+    /// Empties `list`: the first of its flags on the command line replaces the file's list.
+    fn clear(&mut self, list: List) {
+        match list {
+            List::Users => self.users.clear(),
+            List::Services | List::UserServices => {
+                let of_users = list == List::UserServices;
+                self.services.retain(|s| s.user.is_some() != of_users)
+            }
+            List::Mounts => self.mounts.clear(),
+            List::Sinks => self.sinks.clear(),
+        }
+    }
 }
 
-/// A rejected flag or value: printed as `nodepulse: WHAT: DETAIL`.
+crate::words! {
+    /// Every flag but the thresholds ([`Limit`]), as the command line (`--NAME`, `-h`, `-V`) and
+    /// the config file (`NAME = VALUE`) name it.
+    pub enum Flag {
+        Help = "help",
+        H = "h",
+        Version = "version",
+        V = "V",
+        FixDryRun = "fix-dry-run",
+        Root = "root",
+        Config = "config",
+        User = "user",
+        Service = "service",
+        UserService = "user-service",
+        Mount = "mount",
+        Skip = "skip",
+        Only = "only",
+        Format = "format",
+        Out = "out",
+        Append = "append",
+        Udp = "udp",
+        MaxBytes = "max-bytes",
+        KeyFile = "key-file",
+        Timeout = "timeout",
+        State = "state",
+        NtpServer = "ntp-server",
+        Fix = "fix",
+    }
+}
+
+crate::words! {
+    /// The lists of [`Config`] that flags add to.
+    pub enum List {
+        Users = "users",
+        Services = "services",
+        UserServices = "user services",
+        Mounts = "mounts",
+        /// `--out`, `--append` and `--udp` together.
+        Sinks = "sinks",
+    }
+}
+
+/// What a flag takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    /// Nothing: a switch, which is no config file key.
+    Nothing,
+    /// One value; given again, the last one wins.
+    Value,
+    /// One value of a list; repeatable.
+    ListItem(List),
+}
+
+impl Flag {
+    pub fn takes(self) -> Takes {
+        use Flag::*;
+        match self {
+            Help | H | Version | V | FixDryRun => Takes::Nothing,
+            Root | Config | Skip | Only | Format | MaxBytes | KeyFile | Timeout | State
+            | NtpServer | Fix => Takes::Value,
+            User => Takes::ListItem(List::Users),
+            Service => Takes::ListItem(List::Services),
+            UserService => Takes::ListItem(List::UserServices),
+            Mount => Takes::ListItem(List::Mounts),
+            Out | Append | Udp => Takes::ListItem(List::Sinks),
+        }
+    }
+}
+
+/// A flag or config key: a [`Flag`] or a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Flag(Flag),
+    Limit(Limit),
+}
+
+impl Key {
+    fn of(name: &[u8]) -> Option<Key> {
+        match Flag::from_word(name) {
+            Some(flag) => Some(Key::Flag(flag)),
+            None => Limit::from_word(name).map(Key::Limit),
+        }
+    }
+
+    fn takes(self) -> Takes {
+        match self {
+            Key::Flag(flag) => flag.takes(),
+            Key::Limit(_) => Takes::Value,
+        }
+    }
+}
+
+/// A rejected argument, value or config line. [`CliError::write`] prints it as
+/// `[FILE:LINE: ][--]FLAG: PROBLEM` (`--` on the command line), e.g.
+/// `--timeout: 0 is outside 1..3600` or `/etc/nodepulse.conf:3: unknown key 'monut'`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CliError<'a> {
-    pub what: &'static str,
-    pub detail: &'a [u8],
+    /// The config file line it is on; `None`: the command line, or the settings together
+    /// (too many users, a warning threshold beyond its critical one).
+    pub at: Option<FileLine<'a>>,
+    /// The flag or key it is about, without `--`; empty when the argument or line is the problem.
+    pub flag: &'a [u8],
+    /// The offending bytes: the value, the bad word of a list, the argument or the line.
+    pub value: &'a [u8],
+    pub problem: Problem,
 }
 
-fn err<'a, T>(what: &'static str, detail: &'a [u8]) -> Result<T, CliError<'a>> {
-    Err(CliError { what, detail })
-}
-
-/// Where a setting came from.
+/// A line of the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    File,
-    Cli,
+pub struct FileLine<'a> {
+    /// [`ConfigFile::path`].
+    pub path: &'a [u8],
+    /// From 1.
+    pub line: usize,
 }
 
-/// Flags that take no value (and `config`): not allowed as config file keys. On the command
-/// line, words 0 and 1 ask for help, 2 and 3 for the version, 4 sets `fix_dry_run`.
-const SWITCHES: &str = "help h version V fix-dry-run config";
+/// Declares an enum whose variants (with or without one payload) each have a message on their
+/// line, in the manner of [`words!`](crate::words): `text()` gives it, the messages being kept
+/// in one string.
+macro_rules! messages {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident $(($($payload:ty),+))? = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant $(($($payload),+))? ),+
+        }
 
-/// The flags that take a value, besides the thresholds ([`Thresholds::by_flag`]).
+        impl $name {
+            /// Every message, in declaration order, each followed by `\x1f`.
+            const TEXTS: &'static str = concat!($($text, "\x1f"),+);
+
+            /// The message (its holes: [`CliError::write`]).
+            pub fn text(self) -> &'static str {
+                /// The variants' positions.
+                #[allow(dead_code)]
+                enum Position {
+                    $($variant),+
+                }
+                let position = match self {
+                    $( $name::$variant { .. } => Position::$variant as usize ),+
+                };
+                crate::num::part(Self::TEXTS, 0x1f, position)
+            }
+        }
+    };
+}
+
+messages! {
+    /// What is wrong with [`CliError::value`], and what is allowed instead.
+    pub enum Problem {
+        /// An argument that is neither `--FLAG` nor `-F`.
+        NotAFlag = "unexpected argument '{v}'",
+        UnknownFlag = "unknown flag '{v}'",
+        UnknownKey = "unknown key '{v}'",
+        /// A config file line that is not `key = value`.
+        NotKeyValue = "expected KEY = VALUE, got '{v}'",
+        /// A switch, or `config`, in the config file.
+        NotInFile = "not allowed in a config file",
+        MissingValue = "missing value",
+        /// A switch given `=VALUE`.
+        TakesNoValue = "takes no value, got '{v}'",
+        NotANumber = "'{v}' is not a number",
+        /// Below the smallest number the flag takes, which takes any larger.
+        BelowMin(u64) = "{v} is below the minimum {n}",
+        /// Above the largest number the flag takes, which takes any smaller.
+        AboveMax(u64) = "{v} is above the maximum {n}",
+        /// Outside the numbers the flag takes.
+        Outside(u64, u64) = "{v} is outside {n}..{m}",
+        /// Not one of the words of a vocabulary.
+        NotIn(&'static Vocabulary) = "unknown {s} '{v}' ({w})",
+        /// Empty, longer than [`PATH_MAX`] or holding a NUL byte.
+        NotAPath = "'{v}' is not a path (1 to {n} bytes, no NUL)",
+        NotAbsolute = "'{v}' is not an absolute path",
+        /// Not a user or unit name of 1 to this many bytes: empty, `.`, `..`, or with a `/` or a
+        /// control character.
+        NotAName(usize) = "'{v}' is not a name (1 to {n} bytes; no '/', control characters, '.' or '..')",
+        /// Not of this form (`ADDR:PORT`, ...).
+        Expected(&'static str) = "expected {s}, got '{v}'",
+        /// One value too many for a list of this capacity.
+        TooMany(usize) = "'{v}' is one too many (at most {n})",
+        /// One user too many: `--user` names and `--user-service` owners share [`MAX_USERS`].
+        TooManyUsers = "'{v}' is one user too many (at most {n} --user names and --user-service owners)",
+        /// A warning threshold of a free percent below its critical one, this [`Limit`] (the
+        /// error's flag is the warning's).
+        WarnBelowCrit(Limit) = "must be at least --{s}",
+        /// A warning threshold of a limit above its critical one, this [`Limit`].
+        WarnAboveCrit(Limit) = "must be at most --{s}",
+    }
+}
+
+/// How messages name the words of a [`words!`](crate::words) enum:
+/// `unknown NOUN 'x' (PLURAL: a, b)`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Vocabulary {
+    pub noun: &'static str,
+    pub plural: &'static str,
+    /// The enum's `WORDS`.
+    pub words: &'static str,
+}
+
+/// A [`words!`](crate::words) enum whose values a flag takes.
+pub trait Named: Word {
+    const VOCABULARY: &'static Vocabulary;
+}
+
+impl Named for Check {
+    const VOCABULARY: &'static Vocabulary =
+        &Vocabulary { noun: "check", plural: "checks", words: <Check as Word>::WORDS };
+}
+
+impl Named for Format {
+    const VOCABULARY: &'static Vocabulary =
+        &Vocabulary { noun: "format", plural: "formats", words: <Format as Word>::WORDS };
+}
+
+impl Named for Repair {
+    const VOCABULARY: &'static Vocabulary =
+        &Vocabulary { noun: "fix", plural: "fixes", words: <Repair as Word>::WORDS };
+}
+
+impl CliError<'_> {
+    /// The numbers in the message (`{n}`, `{m}`): the bounds the value crossed, the longest
+    /// name or path, or the capacity of a list.
+    pub fn numbers(&self) -> (u64, u64) {
+        match self.problem {
+            Problem::BelowMin(min) => (min, 0),
+            Problem::AboveMax(max) => (max, 0),
+            Problem::Outside(min, max) => (min, max),
+            Problem::NotAName(n) | Problem::TooMany(n) => (n as u64, 0),
+            Problem::NotAPath => (PATH_MAX as u64, 0),
+            Problem::TooManyUsers => (MAX_USERS as u64, 0),
+            _ => (0, 0),
+        }
+    }
+
+    /// The message, without `nodepulse: ` before it or a newline after it.
+    pub fn write(&self, out: &mut Out) {
+        if let Some(at) = self.at {
+            out.bytes(at.path);
+            out.str(":");
+            out.u64(at.line as u64);
+            out.str(": ");
+        }
+        if !self.flag.is_empty() {
+            if self.at.is_none() {
+                out.str("--");
+            }
+            out.bytes(self.flag);
+            out.str(": ");
+        }
+        // The holes: `{v}` the offending value, `{s}` the problem's name, `{n}` and `{m}` its
+        // numbers, `{w}` the vocabulary's words ([`Problem::words`]).
+        let mut rest = self.problem.text().as_bytes();
+        while let Some(open) = rest.iter().position(|&c| c == b'{') {
+            out.bytes(rest.get(..open).unwrap_or(&[]));
+            let (n, m) = self.numbers();
+            match rest.get(open + 1) {
+                Some(b'v') => out.bytes(self.value),
+                Some(b's') => out.str(self.problem.name()),
+                Some(b'n') => out.u64(n),
+                Some(b'm') => out.u64(m),
+                _ => self.problem.words(out),
+            }
+            rest = rest.get(open + 3..).unwrap_or(&[]);
+        }
+        out.bytes(rest);
+    }
+}
+
+impl Problem {
+    /// The name in the message (`{s}`): the vocabulary's noun, the form, the critical threshold.
+    pub fn name(self) -> &'static str {
+        match self {
+            Problem::NotIn(vocabulary) => vocabulary.noun,
+            Problem::Expected(form) => form,
+            Problem::WarnBelowCrit(crit) | Problem::WarnAboveCrit(crit) => crit.as_str(),
+            _ => "",
+        }
+    }
+
+    /// The vocabulary's words in the message (`{w}`): `PLURAL: a, b, c`.
+    fn words(self, out: &mut Out) {
+        if let Problem::NotIn(vocabulary) = self {
+            out.str(vocabulary.plural);
+            let mut sep = ": ";
+            for word in vocabulary.words.as_bytes().split(|&c| c == 0x1f).filter(|w| !w.is_empty()) {
+                out.str(sep);
+                out.bytes(word);
+                sep = ", ";
+            }
+        }
+    }
+}
+
+/// An error about `value` (of the flag `flag`, when not empty).
+fn bad<'a, T>(flag: &'a [u8], value: &'a [u8], problem: Problem) -> Result<T, CliError<'a>> {
+    Err(CliError {
+        at: None,
+        flag,
+        value,
+        problem,
+    })
+}
+
+/// What a validator refused: the bytes and why (the caller knows the flag and the line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flag {
-    Root,
-    Config,
-    User,
-    Service,
-    UserService,
-    Mount,
-    Skip,
-    Only,
-    Format,
-    Out,
-    Append,
-    Udp,
-    MaxBytes,
-    KeyFile,
-    Timeout,
-    State,
-    NtpServer,
-    Fix,
+struct Rejected<'a> {
+    value: &'a [u8],
+    problem: Problem,
 }
 
-/// The names of [`FLAGS`], in order.
-const FLAG_NAMES: &str = "root config user service user-service mount skip only format out \
-                          append udp max-bytes key-file timeout state ntp-server fix";
-const FLAGS: [Flag; 18] = [
-    Flag::Root,
-    Flag::Config,
-    Flag::User,
-    Flag::Service,
-    Flag::UserService,
-    Flag::Mount,
-    Flag::Skip,
-    Flag::Only,
-    Flag::Format,
-    Flag::Out,
-    Flag::Append,
-    Flag::Udp,
-    Flag::MaxBytes,
-    Flag::KeyFile,
-    Flag::Timeout,
-    Flag::State,
-    Flag::NtpServer,
-    Flag::Fix,
-];
+impl<'a> Rejected<'a> {
+    /// The error of the flag (or key) `flag`.
+    fn of(self, flag: &'a [u8]) -> CliError<'a> {
+        CliError {
+            at: None,
+            flag,
+            value: self.value,
+            problem: self.problem,
+        }
+    }
+}
 
-fn flag_of(name: &[u8]) -> Option<Flag> {
-    FLAGS.get(crate::num::word_index(FLAG_NAMES, name)?).copied()
+fn reject<T>(value: &[u8], problem: Problem) -> Result<T, Rejected<'_>> {
+    Err(Rejected { value, problem })
 }
 
 /// The path given with `--config`, if any (the caller reads it, then calls [`parse`]).
@@ -215,6 +478,13 @@ pub fn config_path<'a>(args: &[&'a [u8]]) -> Option<&'a [u8]> {
     path
 }
 
+/// The `--config` file: its path (for messages) and its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigFile<'a> {
+    pub path: &'a [u8],
+    pub bytes: &'a [u8],
+}
+
 /// What the command line asks for besides a run's configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -223,10 +493,10 @@ pub enum Action {
     Version,
 }
 
-/// Parses `args` (with `args[0]` the program name) over the contents of the config file.
+/// Parses `args` (with `args[0]` the program name) over the config file, if any.
 pub fn parse<'a>(
     args: &[&'a [u8]],
-    config_file: Option<&'a [u8]>,
+    config_file: Option<ConfigFile<'a>>,
 ) -> Result<Command<'a>, CliError<'a>> {
     let mut cfg = Config::default();
     Ok(match parse_into(args, config_file, &mut cfg)? {
@@ -240,267 +510,272 @@ pub fn parse<'a>(
 /// configuration is filled where it lives, not copied out of a returned value.
 pub fn parse_into<'a>(
     args: &[&'a [u8]],
-    config_file: Option<&'a [u8]>,
+    config_file: Option<ConfigFile<'a>>,
     cfg: &mut Config<'a>,
 ) -> Result<Action, CliError<'a>> {
-    let mut replaced = [false; 5];
-    if let Some(bytes) = config_file {
-        for line in crate::num::lines(bytes) {
-            let line = trim(line);
-            if line.is_empty() || line.first() == Some(&b'#') {
-                continue;
-            }
-            let Some(eq) = line.iter().position(|&b| b == b'=') else {
-                return err("config line without '='", line);
-            };
-            let key = trim(line.get(..eq).unwrap_or(&[]));
-            let value = trim(line.get(eq + 1..).unwrap_or(&[]));
-            if crate::num::word_index(SWITCHES, key).is_some() {
-                return err("not allowed in a config file", key);
-            }
-            apply(cfg, &mut replaced, key, value, Source::File)?;
+    if let Some(file) = config_file {
+        for (i, line) in crate::num::lines(file.bytes).enumerate() {
+            let at = Some(FileLine { path: file.path, line: i + 1 });
+            config_line(cfg, line).map_err(|e| CliError { at, ..e })?;
         }
     }
+    let mut replaced = Set::<List>::EMPTY;
     let mut it = args.get(1..).unwrap_or(&[]).iter();
     while let Some(&arg) = it.next() {
         let flag = match arg {
             [b'-', b'-', flag @ ..] => flag,
             [b'-', letter] => core::slice::from_ref(letter),
-            _ => return err("unexpected argument", arg),
+            _ => return bad(b"", arg, Problem::NotAFlag),
         };
         let (name, inline) = match flag.iter().position(|&b| b == b'=') {
             Some(eq) => (flag.get(..eq).unwrap_or(&[]), flag.get(eq + 1..)),
             None => (flag, None),
         };
-        match crate::num::word_index(SWITCHES, name) {
-            Some(0 | 1) => return Ok(Action::Help),
-            Some(2 | 3) => return Ok(Action::Version),
-            Some(4) if inline.is_none() => {
-                cfg.fix_dry_run = true;
-                continue;
-            }
-            _ if flag_of(name).is_none() && crate::num::word_index(Thresholds::FLAGS, name).is_none() => {
-                return err("unknown flag", arg)
-            }
-            _ => {}
-        }
-        let value = match inline {
-            Some(v) => v,
-            None => match it.next() {
-                Some(v) => v,
-                None => return err("missing value for", arg),
-            },
+        let Some(key) = Key::of(name) else {
+            return bad(b"", arg, Problem::UnknownFlag);
         };
-        apply(cfg, &mut replaced, name, value, Source::Cli)?;
+        let value = match (key.takes(), inline, it.as_slice().first()) {
+            (Takes::Nothing, None, _) => &[][..],
+            (Takes::Nothing, Some(v), _) => return bad(name, v, Problem::TakesNoValue),
+            (_, Some(v), _) => v,
+            (_, None, Some(&v)) => {
+                it.next();
+                v
+            }
+            (_, None, None) => return bad(name, b"", Problem::MissingValue),
+        };
+        if let Takes::ListItem(list) = key.takes() {
+            if !replaced.contains(list) {
+                replaced = replaced.with(list);
+                cfg.clear(list);
+            }
+        }
+        let action = apply(cfg, key, name, value)?;
+        if let Some(action) = action {
+            return Ok(action);
+        }
     }
     // --user's names (distinct already) and the owners of user services share MAX_USERS slots.
     let mut distinct = cfg.users.clone();
     for name in cfg.services.iter().filter_map(|s| s.user) {
         if !distinct.contains(&name) && distinct.push(name).is_err() {
-            return err(
-                "too many users (--user and --user-service owners, max 4)",
-                name,
-            );
+            return bad(Flag::UserService.as_str().as_bytes(), name, Problem::TooManyUsers);
         }
     }
     if cfg.mounts.is_empty() {
         let _ = cfg.mounts.push(b"/");
     }
-    if let Some(warn) = cfg.thresholds.misordered() {
-        return err("warning threshold beyond its critical one", warn.as_bytes());
+    if let Some(pair) = cfg.thresholds.misordered() {
+        let problem = match pair.worse {
+            Worse::Lower => Problem::WarnBelowCrit(pair.crit),
+            Worse::Higher => Problem::WarnAboveCrit(pair.crit),
+        };
+        return bad(pair.warn.as_str().as_bytes(), b"", problem);
     }
     Ok(Action::Run)
 }
 
-/// A path the agent may open: not empty, at most [`PATH_MAX`] bytes, no NUL.
-fn valid_path(path: &[u8]) -> bool {
-    !path.is_empty() && path.len() <= PATH_MAX && !path.contains(&0)
-}
-
-fn valid_name(name: &[u8], max: usize) -> bool {
-    !name.is_empty()
-        && name.len() <= max
-        && name != b"."
-        && name != b".."
-        && !name.iter().any(|&b| b == b'/' || b < b' ' || b == 0x7f)
-}
-
-/// A comma-separated `list` of words from `names` → the bit set with bit `1 << i` for the word
-/// at position i; `None` for a word not in `names` (or an empty one).
-fn mask(names: &str, list: &[u8]) -> Option<u8> {
-    let mut mask = 0;
-    for name in list.split(|&b| b == b',') {
-        mask |= 1 << crate::num::word_index(names, trim(name))?;
+/// One config file line: `key = value`, a `#` comment or blank.
+fn config_line<'a>(cfg: &mut Config<'a>, line: &'a [u8]) -> Result<(), CliError<'a>> {
+    let line = trim(line);
+    if line.is_empty() || line.first() == Some(&b'#') {
+        return Ok(());
     }
-    Some(mask)
+    let Some(eq) = line.iter().position(|&b| b == b'=') else {
+        return bad(b"", line, Problem::NotKeyValue);
+    };
+    let name = trim(line.get(..eq).unwrap_or(&[]));
+    let value = trim(line.get(eq + 1..).unwrap_or(&[]));
+    match Key::of(name) {
+        None => bad(b"", name, Problem::UnknownKey),
+        Some(Key::Flag(Flag::Config)) => bad(name, b"", Problem::NotInFile),
+        Some(key) if key.takes() == Takes::Nothing => bad(name, b"", Problem::NotInFile),
+        Some(key) => apply(cfg, key, name, value).map(drop),
+    }
+}
+
+/// [`set`], the error naming the flag as it was written (`name`): one conversion of the error
+/// for the command line and the config file.
+fn apply<'a>(
+    cfg: &mut Config<'a>,
+    key: Key,
+    name: &'a [u8],
+    value: &'a [u8],
+) -> Result<Option<Action>, CliError<'a>> {
+    set(cfg, key, value).map_err(|r| r.of(name))
+}
+
+/// Sets what `key` sets from `value`, through its validator; `--help` and `--version` end the
+/// parse with their [`Action`].
+fn set<'a>(
+    cfg: &mut Config<'a>,
+    key: Key,
+    value: &'a [u8],
+) -> Result<Option<Action>, Rejected<'a>> {
+    let flag = match key {
+        Key::Flag(flag) => flag,
+        Key::Limit(limit) => {
+            *cfg.thresholds.field(limit) = number(value, 0, limit.max())?;
+            return Ok(None);
+        }
+    };
+    match flag {
+        Flag::Help | Flag::H => return Ok(Some(Action::Help)),
+        Flag::Version | Flag::V => return Ok(Some(Action::Version)),
+        Flag::FixDryRun => cfg.fix_dry_run = true,
+        Flag::Root => {
+            path(value)?;
+            cfg.root = value;
+        }
+        // Read by the caller, who found it with config_path().
+        Flag::Config => path(value)?,
+        Flag::User => {
+            name(value, NAME_MAX)?;
+            add(&mut cfg.users, value, value)?
+        }
+        Flag::Service => {
+            name(value, UNIT_MAX)?;
+            add(&mut cfg.services, ServiceArg { user: None, name: value }, value)?
+        }
+        Flag::UserService => {
+            let Some(colon) = value.iter().position(|&b| b == b':') else {
+                return reject(value, Problem::Expected("USER:NAME"));
+            };
+            let user = value.get(..colon).unwrap_or(&[]);
+            let unit = value.get(colon + 1..).unwrap_or(&[]);
+            name(user, NAME_MAX)?;
+            name(unit, UNIT_MAX)?;
+            add(&mut cfg.services, ServiceArg { user: Some(user), name: unit }, value)?
+        }
+        Flag::Mount => {
+            absolute_path(value)?;
+            add(&mut cfg.mounts, value, value)?
+        }
+        Flag::Skip | Flag::Only => {
+            let named: Checks = list(value)?;
+            cfg.checks = if flag == Flag::Skip { cfg.checks.minus(named) } else { named };
+        }
+        Flag::Format => {
+            cfg.format = Format::from_word(value).ok_or(not_in::<Format>(value))?;
+        }
+        Flag::Out => add_sink(cfg, SinkKind::Replace, value)?,
+        Flag::Append => add_sink(cfg, SinkKind::Append, value)?,
+        Flag::Udp => add_sink(cfg, SinkKind::Udp, value)?,
+        Flag::MaxBytes => cfg.max_bytes = number(value, 1024, u64::MAX)?,
+        Flag::KeyFile => {
+            path(value)?;
+            cfg.key_file = Some(value);
+        }
+        Flag::Timeout => cfg.timeout_s = number(value, 1, 3600)?,
+        Flag::State => {
+            path(value)?;
+            cfg.state = Some(value);
+        }
+        Flag::NtpServer => {
+            ntp_server(value)?;
+            cfg.ntp_server = Some(value);
+        }
+        Flag::Fix => cfg.fixes = list(value)?,
+    }
+    Ok(None)
+}
+
+/// A path the agent may open: not empty, at most [`PATH_MAX`] bytes, no NUL.
+fn path(value: &[u8]) -> Result<(), Rejected<'_>> {
+    if value.is_empty() || value.len() > PATH_MAX || value.contains(&0) {
+        return reject(value, Problem::NotAPath);
+    }
+    Ok(())
+}
+
+/// A [`path`] that starts at `/`.
+fn absolute_path(value: &[u8]) -> Result<(), Rejected<'_>> {
+    path(value)?;
+    match value {
+        [b'/', ..] => Ok(()),
+        _ => reject(value, Problem::NotAbsolute),
+    }
+}
+
+/// A user or unit name: 1 to `max` bytes, not `.` or `..`, no `/` or control character.
+fn name(value: &[u8], max: usize) -> Result<(), Rejected<'_>> {
+    let fine = !value.is_empty()
+        && value.len() <= max
+        && value != b"."
+        && value != b".."
+        && !value.iter().any(|&b| b == b'/' || b < b' ' || b == 0x7f);
+    if fine {
+        Ok(())
+    } else {
+        reject(value, Problem::NotAName(max))
+    }
+}
+
+/// A decimal in `min..=max`.
+fn number(value: &[u8], min: u64, max: u64) -> Result<u64, Rejected<'_>> {
+    let problem = match parse_u64(value) {
+        None => Problem::NotANumber,
+        Some(n) if (min..=max).contains(&n) => return Ok(n),
+        // The message names the bound that is set, or both.
+        Some(_) if max == u64::MAX => Problem::BelowMin(min),
+        Some(_) if min == 0 => Problem::AboveMax(max),
+        Some(_) => Problem::Outside(min, max),
+    };
+    reject(value, problem)
+}
+
+/// The error for `word`, which is not one of `E`'s words.
+fn not_in<E: Named>(word: &[u8]) -> Rejected<'_> {
+    Rejected { value: word, problem: Problem::NotIn(E::VOCABULARY) }
+}
+
+/// A comma-separated list of `E`'s words (`clock,disk`).
+fn list<E: Named>(value: &[u8]) -> Result<Set<E>, Rejected<'_>> {
+    Set::parse_list(value).map_err(not_in::<E>)
+}
+
+/// `--ntp-server ADDR[:PORT]`.
+fn ntp_server(value: &[u8]) -> Result<(), Rejected<'_>> {
+    let mut buf = [0u8; crate::parse::addr::SERVER_CAP];
+    let target = crate::parse::addr::with_ntp_port(value, &mut buf);
+    if target.is_none_or(crate::parse::addr::is_syntax_error) {
+        return reject(value, Problem::Expected("ADDR[:PORT]"));
+    }
+    Ok(())
+}
+
+/// Adds `item` to `list` unless it is there already; a full list refuses `value`.
+fn add<'a, T: PartialEq, const N: usize>(
+    list: &mut Vec<T, N>,
+    item: T,
+    value: &'a [u8],
+) -> Result<(), Rejected<'a>> {
+    if !list.contains(&item) && list.push(item).is_err() {
+        return reject(value, Problem::TooMany(N));
+    }
+    Ok(())
+}
+
+/// `--out`, `--append` (a [`path`]) or `--udp` (`ADDR:PORT`), each `[FORMAT:]TARGET`.
+fn add_sink<'a>(cfg: &mut Config<'a>, kind: SinkKind, value: &'a [u8]) -> Result<(), Rejected<'a>> {
+    let (format, target) = split_format(value);
+    if kind != SinkKind::Udp {
+        path(target)?;
+    } else if crate::parse::addr::is_syntax_error(target) {
+        return reject(value, Problem::Expected("ADDR:PORT"));
+    }
+    let sink = SinkArg { kind, format, target };
+    cfg.sinks.push(sink).or(reject(value, Problem::TooMany(MAX_SINKS)))
 }
 
 /// `[FORMAT:]TARGET` → the format (if the prefix names one) and the target.
 fn split_format(value: &[u8]) -> (Option<Format>, &[u8]) {
     if let Some(colon) = value.iter().position(|&b| b == b':') {
-        if let Some(format) = Format::from_name(value.get(..colon).unwrap_or(&[])) {
+        if let Some(format) = Format::from_word(value.get(..colon).unwrap_or(&[])) {
             return (Some(format), value.get(colon + 1..).unwrap_or(&[]));
         }
     }
     (None, value)
-}
-
-fn apply<'a>(
-    cfg: &mut Config<'a>,
-    replaced: &mut [bool; 5],
-    key: &'a [u8],
-    value: &'a [u8],
-    source: Source,
-) -> Result<(), CliError<'a>> {
-    // A list flag on the command line replaces the config file's list (slot per list).
-    let mut fresh = |slot: usize| {
-        let first = source == Source::Cli && !replaced[slot];
-        if source == Source::Cli {
-            replaced[slot] = true;
-        }
-        first
-    };
-    let bad = CliError {
-        what: "bad value",
-        detail: key,
-    };
-    let full = CliError {
-        what: "too many values for",
-        detail: key,
-    };
-    if let Some((slot, max)) = cfg.thresholds.by_flag(key) {
-        *slot = parse_u64(value).filter(|&v| v <= max).ok_or(bad)?;
-        return Ok(());
-    }
-    let Some(flag) = flag_of(key) else {
-        let what = if source == Source::Cli {
-            "unknown flag"
-        } else {
-            "unknown key in config file"
-        };
-        return err(what, key);
-    };
-    match flag {
-        Flag::Config => {} // read by the caller through config_path()
-        Flag::Root => {
-            if value.is_empty() || value.len() > PATH_MAX {
-                return Err(bad);
-            }
-            cfg.root = value;
-        }
-        Flag::User => {
-            if !valid_name(value, NAME_MAX) {
-                return Err(bad);
-            }
-            if fresh(0) {
-                cfg.users.clear();
-            }
-            if !cfg.users.contains(&value) {
-                cfg.users.push(value).map_err(|_| full)?;
-            }
-        }
-        Flag::Service | Flag::UserService => {
-            let arg = if flag == Flag::Service {
-                ServiceArg {
-                    user: None,
-                    name: value,
-                }
-            } else {
-                let Some(colon) = value.iter().position(|&b| b == b':') else {
-                    return err("expected USER:NAME for --user-service", value);
-                };
-                ServiceArg {
-                    user: value.get(..colon),
-                    name: value.get(colon + 1..).unwrap_or(&[]),
-                }
-            };
-            if !valid_name(arg.name, UNIT_MAX)
-                || !arg.user.is_none_or(|u| valid_name(u, NAME_MAX))
-            {
-                return err("bad value", value);
-            }
-            if fresh(if arg.user.is_some() { 2 } else { 1 }) {
-                cfg.services
-                    .retain(|s| s.user.is_some() == (flag == Flag::Service));
-            }
-            if !cfg.services.contains(&arg) {
-                cfg.services.push(arg).map_err(|_| full)?;
-            }
-        }
-        Flag::Mount => {
-            if value.first() != Some(&b'/') || value.len() > PATH_MAX {
-                return err("mount must be an absolute path", value);
-            }
-            if fresh(3) {
-                cfg.mounts.clear();
-            }
-            if !cfg.mounts.contains(&value) {
-                cfg.mounts.push(value).map_err(|_| full)?;
-            }
-        }
-        Flag::Format => {
-            cfg.format = Format::from_name(value).ok_or(CliError {
-                what: "unknown format (line, json, influx, prom, nagios)",
-                detail: value,
-            })?
-        }
-        Flag::Out | Flag::Append | Flag::Udp => {
-            let (format, target) = split_format(value);
-            let kind = match flag {
-                Flag::Out => SinkKind::Replace,
-                Flag::Append => SinkKind::Append,
-                _ => SinkKind::Udp,
-            };
-            if !valid_path(target) {
-                return err("bad value", value);
-            }
-            if kind == SinkKind::Udp && crate::parse::addr::is_syntax_error(target) {
-                return err("expected ADDR:PORT for --udp", value);
-            }
-            if fresh(4) {
-                cfg.sinks.clear();
-            }
-            cfg.sinks
-                .push(SinkArg {
-                    kind,
-                    format,
-                    target,
-                })
-                .map_err(|_| full)?;
-        }
-        Flag::MaxBytes => cfg.max_bytes = parse_u64(value).filter(|&n| n >= 1024).ok_or(bad)?,
-        Flag::KeyFile if value.is_empty() => return Err(bad),
-        Flag::KeyFile => cfg.key_file = Some(value),
-        Flag::State if !valid_path(value) => return Err(bad),
-        Flag::State => cfg.state = Some(value),
-        Flag::Fix => {
-            cfg.fixes = mask(FIXES, value).ok_or(CliError {
-                what: "unknown fix (linger, timesync) in",
-                detail: value,
-            })?
-        }
-        Flag::NtpServer => {
-            let mut buf = [0u8; crate::parse::addr::SERVER_CAP];
-            let target = crate::parse::addr::with_ntp_port(value, &mut buf);
-            if target.is_some_and(crate::parse::addr::is_syntax_error) {
-                return err("expected ADDR[:PORT] for --ntp-server", value);
-            }
-            cfg.ntp_server = Some(value);
-        }
-        Flag::Timeout => cfg.timeout_s = parse_u64(value).filter(|s| (1..=3600).contains(s)).ok_or(bad)?,
-        Flag::Skip | Flag::Only => {
-            let mask = mask(CHECKS, value).ok_or(CliError {
-                what: "unknown check in",
-                detail: value,
-            })?;
-            cfg.checks = if flag == Flag::Skip {
-                cfg.checks & !mask
-            } else {
-                mask
-            };
-        }
-    }
-    Ok(())
 }
 
 /// `--help`.
@@ -520,48 +795,55 @@ Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::Pair;
 
     fn run<'a>(args: &[&'a str], file: Option<&'a str>) -> Result<Config<'a>, CliError<'a>> {
         let mut argv: std::vec::Vec<&[u8]> = vec![b"nodepulse"];
         argv.extend(args.iter().map(|a| a.as_bytes()));
-        match parse(&argv, file.map(str::as_bytes))? {
+        let file = file.map(|f| ConfigFile { path: b"/etc/nodepulse.conf", bytes: f.as_bytes() });
+        match parse(&argv, file)? {
             Command::Run(cfg) => Ok(cfg),
             other => panic!("expected run, got {other:?}"),
         }
     }
 
-    /// The name tables are one string each: every name lands on its own flag, check or slot.
+    /// The message the agent prints after `nodepulse: `.
+    fn message(args: &[&str], file: Option<&str>) -> String {
+        let e = run(args, file).expect_err("an error");
+        let mut buf = [0u8; 1024];
+        let mut out = Out::new(&mut buf);
+        e.write(&mut out);
+        String::from_utf8(out.finish().expect("fits").to_vec()).unwrap()
+    }
+
+    fn checks(names: &[Check]) -> Checks {
+        names.iter().fold(Checks::EMPTY, |set, &c| set.with(c))
+    }
+
+    /// Every flag's word lands on its own flag; what each takes is declared by name.
     #[test]
-    fn name_tables_line_up() {
+    fn the_flag_table() {
         assert_eq!(SinkKind::Replace.flag(), "--out");
         assert_eq!(SinkKind::Append.flag(), "--append");
         assert_eq!(SinkKind::Udp.flag(), "--udp");
-        assert_eq!(FLAG_NAMES.split(' ').count(), FLAGS.len());
-        for (name, flag) in [
-            ("root", Flag::Root),
-            ("user-service", Flag::UserService),
-            ("max-bytes", Flag::MaxBytes),
-            ("ntp-server", Flag::NtpServer),
-            ("fix", Flag::Fix),
-        ] {
-            assert_eq!(flag_of(name.as_bytes()), Some(flag), "{name}");
+        for &flag in Flag::ALL {
+            assert_eq!(Key::of(flag.as_str().as_bytes()), Some(Key::Flag(flag)), "{flag:?}");
         }
-        assert_eq!(flag_of(b"roo"), None);
-        assert_eq!(flag_of(b""), None);
-        assert_eq!(mask(CHECKS, b"clock,system"), Some(CLOCK | SYSTEM));
-        assert_eq!(mask(CHECKS, b"memory"), Some(MEMORY));
-        assert_eq!(mask(FIXES, b"timesync, linger"), Some(FIX_LINGER | FIX_TIMESYNC));
-        assert_eq!(mask(FIXES, b"linger,"), None);
-        assert_eq!(CHECKS.split(' ').count(), 7);
-        let mut t = Thresholds::default();
-        assert_eq!(Thresholds::FLAGS.split(' ').count(), 13);
-        *t.by_flag(b"inodes-free-crit").unwrap().0 = 1;
-        *t.by_flag(b"ntp-offset-crit-ms").unwrap().0 = 2;
-        assert_eq!((t.inodes_free_crit_pct, t.ntp_offset_crit_ms), (1, 2));
-        assert_eq!(t.by_flag(b"mem-avail-crit").unwrap().1, 100);
-        assert_eq!(t.by_flag(b"offset-warn-ms").unwrap().1, 1_000_000_000_000);
-        assert_eq!(Format::from_name(b"nagios"), Some(Format::Nagios));
-        assert_eq!(Format::from_name(b"line json"), None);
+        for &limit in Limit::ALL {
+            assert_eq!(Key::of(limit.as_str().as_bytes()), Some(Key::Limit(limit)), "{limit:?}");
+            assert_eq!(Key::Limit(limit).takes(), Takes::Value);
+        }
+        assert_eq!(Key::of(b"roo"), None);
+        assert_eq!(Key::of(b""), None);
+        assert_eq!(Flag::from_word(b"user-service"), Some(Flag::UserService));
+        assert_eq!(Flag::Help.takes(), Takes::Nothing);
+        assert_eq!(Flag::FixDryRun.takes(), Takes::Nothing);
+        assert_eq!(Flag::Timeout.takes(), Takes::Value);
+        assert_eq!(Flag::Mount.takes(), Takes::ListItem(List::Mounts));
+        assert_eq!(Flag::Udp.takes(), Flag::Out.takes(), "the sinks are one list");
+        assert_ne!(Flag::Service.takes(), Flag::UserService.takes());
+        assert_eq!(Format::from_word(b"nagios"), Some(Format::Nagios));
+        assert_eq!(Format::from_word(b"line json"), None);
     }
 
     #[test]
@@ -569,7 +851,9 @@ mod tests {
         let cfg = run(&[], None).unwrap();
         assert_eq!(cfg.root, b"/");
         assert_eq!(cfg.mounts.as_slice(), &[b"/" as &[u8]]);
-        assert_eq!(cfg.checks, ALL_CHECKS);
+        assert_eq!(cfg.checks, Checks::all());
+        assert!(Check::ALL.iter().all(|&c| cfg.runs(c)));
+        assert_eq!(cfg.fixes, Repairs::EMPTY);
         assert_eq!(cfg.thresholds, Thresholds::default());
     }
 
@@ -590,104 +874,147 @@ mod tests {
                 "20",
                 "--skip",
                 "clock,system",
+                "--fix",
+                "timesync, linger",
+                "--timeout=3600",
             ],
             None,
         )
         .unwrap();
         assert_eq!(cfg.root, b"/tmp/x");
         assert_eq!(cfg.users.as_slice(), &[b"node" as &[u8]]);
-        assert_eq!(
-            cfg.services[0],
-            ServiceArg {
-                user: Some(b"node"),
-                name: b"openclaw-node"
-            }
-        );
-        assert_eq!(
-            cfg.services[1],
-            ServiceArg {
-                user: None,
-                name: b"chrony"
-            }
-        );
+        assert_eq!(cfg.services[0], ServiceArg { user: Some(b"node"), name: b"openclaw-node" });
+        assert_eq!(cfg.services[1], ServiceArg { user: None, name: b"chrony" });
         assert_eq!(cfg.mounts.as_slice(), &[b"/data" as &[u8]]);
         assert_eq!(cfg.thresholds.disk_free_warn_pct, 20);
-        assert_eq!(cfg.checks, ALL_CHECKS & !CLOCK & !SYSTEM);
-        assert_eq!(run(&["--only", "disk"], None).unwrap().checks, DISK);
+        assert_eq!(cfg.checks, Checks::all().without(Check::Clock).without(Check::System));
+        assert!(!cfg.runs(Check::Clock) && cfg.runs(Check::Disk));
+        assert_eq!(cfg.fixes, Repairs::all());
+        assert_eq!(cfg.timeout_s, 3600);
+        assert_eq!(run(&["--only", "disk"], None).unwrap().checks, checks(&[Check::Disk]));
+        assert_eq!(run(&["--fix", "linger"], None).unwrap().fixes, Repairs::EMPTY.with(Repair::Linger));
+        let limits = ["--inodes-free-crit", "1", "--ntp-offset-warn-ms=1", "--ntp-offset-crit-ms=2", "--sync-age-warn-s", "9"];
+        let t = run(&limits, None).unwrap().thresholds;
+        assert_eq!((t.inodes_free_crit_pct, t.ntp_offset_crit_ms, t.sync_age_warn_s), (1, 2, 9));
+        assert!(run(&["--offset-warn-ms", "1000", "--disk-free-crit", "10"], None).is_ok(), "equal is fine");
+        assert_eq!(run(&["--offset-crit-ms", "1000000000000"], None).unwrap().thresholds.offset_crit_ms, 1_000_000_000_000);
     }
 
+    /// Every message form, byte for byte.
     #[test]
-    fn errors_name_the_flag() {
-        assert_eq!(
-            run(&["--frobnicate"], None).unwrap_err(),
-            CliError {
-                what: "unknown flag",
-                detail: b"--frobnicate"
-            }
-        );
-        assert_eq!(
-            run(&["--disk-free-warn", "101"], None).unwrap_err().detail,
-            b"disk-free-warn"
-        );
-        assert_eq!(
-            run(&["--disk-free-warn", "x"], None).unwrap_err().what,
-            "bad value"
-        );
-        assert_eq!(
-            run(&["--root"], None).unwrap_err().what,
-            "missing value for"
-        );
-        assert_eq!(
-            run(&["--skip", "clock,bogus"], None).unwrap_err().what,
-            "unknown check in"
-        );
-        assert_eq!(
-            run(&["--user-service", "nocolon"], None)
-                .unwrap_err()
-                .detail,
-            b"nocolon"
-        );
-        assert_eq!(
-            run(&["--user", "../etc"], None).unwrap_err().what,
-            "bad value"
-        );
-        assert_eq!(
-            run(&["--mount", "relative"], None).unwrap_err().what,
-            "mount must be an absolute path"
-        );
-        assert_eq!(
-            run(&["stray"], None).unwrap_err().what,
-            "unexpected argument"
-        );
-        // Each warning threshold past its critical one is named.
-        for (args, name) in [
-            (&["--disk-free-warn", "3"][..], "disk-free-warn"),
-            (&["--inodes-free-crit", "50"][..], "inodes-free-warn"),
-            (&["--mem-avail-warn", "4"][..], "mem-avail-warn"),
-            (&["--offset-warn-ms", "2000"][..], "offset-warn-ms"),
-            (&["--maxerror-crit-ms", "100"][..], "maxerror-warn-ms"),
-            (&["--ntp-offset-warn-ms", "60001"][..], "ntp-offset-warn-ms"),
+    fn messages_name_what_is_allowed() {
+        for (args, want) in [
+            (&["--max-bytes", "1000"][..], "--max-bytes: 1000 is below the minimum 1024"),
+            (&["--disk-free-warn", "101"], "--disk-free-warn: 101 is above the maximum 100"),
+            (&["--offset-warn-ms", "1000000000001"], "--offset-warn-ms: 1000000000001 is above the maximum 1000000000000"),
+            (&["--timeout", "0"], "--timeout: 0 is outside 1..3600"),
+            (&["--timeout=3601"], "--timeout: 3601 is outside 1..3600"),
+            (&["--timeout", "x"], "--timeout: 'x' is not a number"),
+            (&["--disk-free-warn", "-1"], "--disk-free-warn: '-1' is not a number"),
+            (&["--offset-warn-ms", "99999999999999999999"], "--offset-warn-ms: '99999999999999999999' is not a number"),
+            (
+                &["--skip", "memroy"],
+                "--skip: unknown check 'memroy' (checks: clock, timesync, linger, service, disk, memory, system)",
+            ),
+            (
+                &["--only", "clock, memroy"],
+                "--only: unknown check 'memroy' (checks: clock, timesync, linger, service, disk, memory, system)",
+            ),
+            (&["--format", "xml"], "--format: unknown format 'xml' (formats: line, json, influx, prom, nagios)"),
+            (&["--fix", "x"], "--fix: unknown fix 'x' (fixes: linger, timesync)"),
+            (&["--fix", "linger,"], "--fix: unknown fix '' (fixes: linger, timesync)"),
+            (&["--frobnicate"], "unknown flag '--frobnicate'"),
+            (&["--frob=1"], "unknown flag '--frob=1'"),
+            (&["-x"], "unknown flag '-x'"),
+            (&["stray"], "unexpected argument 'stray'"),
+            (&["-hx"], "unexpected argument '-hx'"),
+            (&["--root"], "--root: missing value"),
+            (&["--fix-dry-run=1"], "--fix-dry-run: takes no value, got '1'"),
+            (&["--root", ""], "--root: '' is not a path (1 to 256 bytes, no NUL)"),
+            (&["--state", ""], "--state: '' is not a path (1 to 256 bytes, no NUL)"),
+            (&["--key-file="], "--key-file: '' is not a path (1 to 256 bytes, no NUL)"),
+            (&["--append", "prom:"], "--append: '' is not a path (1 to 256 bytes, no NUL)"),
+            (&["--mount", "relative"], "--mount: 'relative' is not an absolute path"),
+            (
+                &["--user", "../etc"],
+                "--user: '../etc' is not a name (1 to 64 bytes; no '/', control characters, '.' or '..')",
+            ),
+            (
+                &["--user-service", "node:"],
+                "--user-service: '' is not a name (1 to 200 bytes; no '/', control characters, '.' or '..')",
+            ),
+            (&["--user-service", "nocolon"], "--user-service: expected USER:NAME, got 'nocolon'"),
+            (&["--udp", "nocolon"], "--udp: expected ADDR:PORT, got 'nocolon'"),
+            (&["--udp", "influx:host:99999"], "--udp: expected ADDR:PORT, got 'influx:host:99999'"),
+            (&["--ntp-server", "[::1"], "--ntp-server: expected ADDR[:PORT], got '[::1'"),
+            (&["--disk-free-warn", "3"], "--disk-free-warn: must be at least --disk-free-crit"),
+            (&["--inodes-free-crit", "50"], "--inodes-free-warn: must be at least --inodes-free-crit"),
+            (&["--mem-avail-warn", "4"], "--mem-avail-warn: must be at least --mem-avail-crit"),
+            (&["--offset-warn-ms", "2000"], "--offset-warn-ms: must be at most --offset-crit-ms"),
+            (&["--maxerror-crit-ms", "100"], "--maxerror-warn-ms: must be at most --maxerror-crit-ms"),
+            (&["--ntp-offset-warn-ms", "60001"], "--ntp-offset-warn-ms: must be at most --ntp-offset-crit-ms"),
         ] {
-            let e = run(args, None).unwrap_err();
-            assert_eq!((e.what, e.detail), ("warning threshold beyond its critical one", name.as_bytes()));
+            assert_eq!(message(args, None), want, "{args:?}");
         }
-        assert!(run(&["--offset-warn-ms", "1000", "--disk-free-crit", "10"], None).is_ok(), "equal is fine");
-        assert!(run(&["--offset-warn-ms", "99999999999999999999"], None).is_err());
-        let many = [
-            "--user", "a", "--user", "b", "--user", "c", "--user", "d", "--user", "e",
-        ];
-        assert_eq!(run(&many, None).unwrap_err().what, "too many values for");
+        let mut many: std::vec::Vec<&str> = std::vec::Vec::new();
+        for user in ["a", "b", "c", "d", "e"] {
+            many.extend(["--user", user]);
+        }
+        assert_eq!(message(&many, None), "--user: 'e' is one too many (at most 4)");
+        let mut sinks: std::vec::Vec<&str> = std::vec::Vec::new();
+        for _ in 0..9 {
+            sinks.extend(["--udp", "127.0.0.1:9"]);
+        }
+        assert_eq!(message(&sinks, None), "--udp: '127.0.0.1:9' is one too many (at most 8)");
         // Users and the owners of user services count together; each name once.
         let owners = [
             "--user", "a", "--user", "b", "--user-service", "a:x", "--user-service", "c:x",
             "--user-service", "c:y", "--user-service", "d:x",
         ];
         assert!(run(&owners, None).is_ok());
-        let e = run(&[&owners[..], &["--user-service", "e:x"]].concat(), None).unwrap_err();
-        assert_eq!(e, CliError {
-            what: "too many users (--user and --user-service owners, max 4)",
-            detail: b"e",
-        });
+        assert_eq!(
+            message(&[&owners[..], &["--user-service", "e:x"]].concat(), None),
+            "--user-service: 'e' is one user too many (at most 4 --user names and --user-service owners)"
+        );
+    }
+
+    /// Config file errors name the file and the line (from 1), and the key as written there.
+    #[test]
+    fn config_file_messages() {
+        for (file, want) in [
+            ("user = node\n# x\nmonut = /data\n", "/etc/nodepulse.conf:3: unknown key 'monut'"),
+            ("\n\nuser alice\n", "/etc/nodepulse.conf:3: expected KEY = VALUE, got 'user alice'"),
+            ("help = 1\n", "/etc/nodepulse.conf:1: help: not allowed in a config file"),
+            ("config = /x\n", "/etc/nodepulse.conf:1: config: not allowed in a config file"),
+            ("fix-dry-run = 1\n", "/etc/nodepulse.conf:1: fix-dry-run: not allowed in a config file"),
+            ("timeout = 0\n", "/etc/nodepulse.conf:1: timeout: 0 is outside 1..3600"),
+            ("a = 1", "/etc/nodepulse.conf:1: unknown key 'a'"),
+            ("mount = /\nskip = memroy\r\n", "/etc/nodepulse.conf:2: skip: unknown check 'memroy' (checks: clock, timesync, linger, service, disk, memory, system)"),
+        ] {
+            assert_eq!(message(&[], Some(file)), want, "{file:?}");
+        }
+        // Settings judged together are nobody's line.
+        assert_eq!(message(&[], Some("disk-free-crit = 20\n")), "--disk-free-warn: must be at least --disk-free-crit");
+    }
+
+    /// The errors as values: the flag, the offending bytes, the problem and where.
+    #[test]
+    fn errors_as_values() {
+        let e = run(&["--skip", "clock,bogus"], None).unwrap_err();
+        assert_eq!((e.at, e.flag, e.value), (None, &b"skip"[..], &b"bogus"[..]));
+        assert_eq!(e.problem, Problem::NotIn(Check::VOCABULARY));
+        assert_eq!(run(&["--timeout", "0"], None).unwrap_err().problem, Problem::Outside(1, 3600));
+        assert_eq!(run(&["--max-bytes", "10"], None).unwrap_err().problem, Problem::BelowMin(1024));
+        assert_eq!(run(&["--mem-avail-crit", "101"], None).unwrap_err().problem, Problem::AboveMax(100));
+        let e = run(&[], Some("\nbogus = 1\n")).unwrap_err();
+        assert_eq!(e.at, Some(FileLine { path: b"/etc/nodepulse.conf", line: 2 }));
+        assert_eq!((e.flag, e.value, e.problem), (&b""[..], &b"bogus"[..], Problem::UnknownKey));
+        let e = run(&["--offset-warn-ms", "2000"], None).unwrap_err();
+        assert_eq!(e.problem, Problem::WarnAboveCrit(Limit::OffsetCritMs));
+        assert_eq!(Thresholds { offset_warn_ms: 2000, ..Thresholds::default() }.misordered(),
+            Some(Pair { warn: Limit::OffsetWarnMs, crit: Limit::OffsetCritMs, worse: Worse::Higher }));
+        assert_eq!(Problem::NotAFlag.text(), "unexpected argument '{v}'");
+        assert_eq!(Problem::WarnAboveCrit(Limit::OffsetCritMs).text(), "must be at most --{s}");
     }
 
     #[test]
@@ -712,60 +1039,18 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.format, Format::Json);
         assert_eq!(
-            cfg.sinks[0],
-            SinkArg {
-                kind: SinkKind::Replace,
-                format: Some(Format::Prom),
-                target: b"/var/lib/ne/np.prom"
-            }
-        );
-        assert_eq!(
-            cfg.sinks[1],
-            SinkArg {
-                kind: SinkKind::Udp,
-                format: Some(Format::Influx),
-                target: b"[::1]:8089"
-            }
-        );
-        assert_eq!(
-            cfg.sinks[2],
-            SinkArg {
-                kind: SinkKind::Udp,
-                format: None,
-                target: b"127.0.0.1:9"
-            }
-        );
-        assert_eq!(
-            cfg.sinks[3],
-            SinkArg {
-                kind: SinkKind::Append,
-                format: None,
-                target: b"/var/log/np.log"
-            }
+            cfg.sinks.as_slice(),
+            &[
+                SinkArg { kind: SinkKind::Replace, format: Some(Format::Prom), target: b"/var/lib/ne/np.prom" },
+                SinkArg { kind: SinkKind::Udp, format: Some(Format::Influx), target: b"[::1]:8089" },
+                SinkArg { kind: SinkKind::Udp, format: None, target: b"127.0.0.1:9" },
+                SinkArg { kind: SinkKind::Append, format: None, target: b"/var/log/np.log" },
+            ]
         );
         assert_eq!(cfg.max_bytes, 4096);
         // A prefix that is not a format is part of the path.
-        assert_eq!(
-            run(&["--out", "data:x"], None).unwrap().sinks[0].target,
-            b"data:x"
-        );
-        assert_eq!(run(&["--format", "xml"], None).unwrap_err().detail, b"xml");
-        assert_eq!(
-            run(&["--udp", "nocolon"], None).unwrap_err().what,
-            "expected ADDR:PORT for --udp"
-        );
-        assert_eq!(
-            run(&["--udp", "host:99999"], None).unwrap_err().what,
-            "expected ADDR:PORT for --udp"
-        );
-        assert!(
-            run(&["--udp", "collector:8089"], None).is_ok(),
-            "names are resolved when sending"
-        );
-        assert_eq!(
-            run(&["--max-bytes", "10"], None).unwrap_err().what,
-            "bad value"
-        );
+        assert_eq!(run(&["--out", "data:x"], None).unwrap().sinks[0].target, b"data:x");
+        assert!(run(&["--udp", "collector:8089"], None).is_ok(), "names are resolved when sending");
     }
 
     #[test]
@@ -774,27 +1059,22 @@ mod tests {
         assert_eq!(parse(&[b"np", b"-V"], None), Ok(Command::Version));
         assert_eq!(parse(&[b"np", b"-h"], None), Ok(Command::Help));
         assert_eq!(parse(&[b"np", b"--version"], None), Ok(Command::Version));
+        assert_eq!(parse(&[b"np", b"--root", b"/x", b"--help", b"--bogus"], None), Ok(Command::Help));
         assert!(run(&["--fix-dry-run"], None).unwrap().fix_dry_run);
-        assert_eq!(run(&["--fix-dry-run=1"], None).unwrap_err().what, "unknown flag");
     }
 
     #[test]
     fn config_file_and_overrides() {
-        let file = "# nodepulse\nuser = alice\nuser = bob\nmount = /data\n\ndisk-free-warn = 30\nservice = chrony\nuser-service = alice:app\n";
+        let file = "# nodepulse\nuser = alice\nuser = bob\nmount = /data\n\ndisk-free-warn = 30\nservice = chrony\nuser-service = alice:app\nudp = 127.0.0.1:9\nappend = /var/log/np.log\n";
         let cfg = run(&[], Some(file)).unwrap();
         assert_eq!(cfg.users.as_slice(), &[b"alice" as &[u8], b"bob"]);
         assert_eq!(cfg.thresholds.disk_free_warn_pct, 30);
         assert_eq!(cfg.services.len(), 2);
-        // Flags win: a scalar is overridden, a list is replaced (only that list).
+        assert_eq!(cfg.sinks.len(), 2);
+        // Flags win: a scalar is overridden, a list is replaced (only that list; the three sink
+        // flags are one list).
         let cfg = run(
-            &[
-                "--disk-free-warn",
-                "15",
-                "--user",
-                "carol",
-                "--service",
-                "sshd",
-            ],
+            &["--disk-free-warn", "15", "--user", "carol", "--service", "sshd", "--out", "/tmp/np"],
             Some(file),
         )
         .unwrap();
@@ -802,34 +1082,15 @@ mod tests {
         assert_eq!(cfg.users.as_slice(), &[b"carol" as &[u8]]);
         assert_eq!(
             cfg.services.as_slice(),
-            &[
-                ServiceArg {
-                    user: Some(b"alice"),
-                    name: b"app"
-                },
-                ServiceArg {
-                    user: None,
-                    name: b"sshd"
-                }
-            ]
+            &[ServiceArg { user: Some(b"alice"), name: b"app" }, ServiceArg { user: None, name: b"sshd" }]
         );
         assert_eq!(cfg.mounts.as_slice(), &[b"/data" as &[u8]]);
-        assert_eq!(
-            run(&[], Some("bogus = 1\n")).unwrap_err().what,
-            "unknown key in config file"
-        );
-        assert_eq!(
-            run(&[], Some("user alice\n")).unwrap_err().what,
-            "config line without '='"
-        );
-        assert_eq!(
-            run(&[], Some("help = 1\n")).unwrap_err().what,
-            "not allowed in a config file"
-        );
-        assert_eq!(
-            config_path(&[b"np", b"--config", b"/etc/np.conf"]),
-            Some(&b"/etc/np.conf"[..])
-        );
+        assert_eq!(cfg.sinks.as_slice(), &[SinkArg { kind: SinkKind::Replace, format: None, target: b"/tmp/np" }]);
+        // A second flag of a replaced list adds to it.
+        let cfg = run(&["--user-service", "x:a", "--user-service", "y:b", "--udp", "127.0.0.1:1"], Some(file)).unwrap();
+        assert_eq!(cfg.services.len(), 3, "chrony from the file, x:a and y:b");
+        assert_eq!(cfg.sinks.len(), 1);
+        assert_eq!(config_path(&[b"np", b"--config", b"/etc/np.conf"]), Some(&b"/etc/np.conf"[..]));
         assert_eq!(config_path(&[b"np", b"--config=/x"]), Some(&b"/x"[..]));
     }
 }

@@ -115,10 +115,10 @@ pub struct Fix<'a> {
     pub outcome: Outcome,
 }
 
-/// The steps the record calls for: `fixes` is the `--fix` bit set; `clock_ok` whether the
+/// The steps the record calls for: `fixes` are the `--fix` repairs; `clock_ok` whether the
 /// clock check passed (`None`: not run or unknown); `systemd`: `/run/systemd/system` exists.
 pub fn plan<'a>(
-    fixes: u8,
+    fixes: Repairs,
     users: &[User<'a>],
     clock_ok: Option<bool>,
     daemon: Option<Daemon>,
@@ -130,14 +130,14 @@ pub fn plan<'a>(
     let mut add = |step, user| {
         let _ = out.push(Fix { step, user, outcome });
     };
-    if fixes & crate::cli::FIX_LINGER != 0 {
+    if fixes.contains(Repair::Linger) {
         for u in users.iter().filter(|u| u.needs_linger) {
             if matches!(u.linger, Linger::Off | Linger::NotApplicable) {
                 add(Step::EnableLinger, Some(u.name));
             }
         }
     }
-    if fixes & crate::cli::FIX_TIMESYNC != 0 && clock_ok == Some(false) {
+    if fixes.contains(Repair::Timesync) && clock_ok == Some(false) {
         match daemon {
             Some(Daemon::Timesyncd) => {
                 add(Step::RestartTimesyncd, None);
@@ -157,7 +157,7 @@ pub struct Ask<'r> {
     /// `--root`: the programs are looked for below it.
     pub root: &'r [u8],
     /// `--fix` (`--fix-dry-run` alone asks for every repair).
-    pub repairs: u8,
+    pub repairs: Repairs,
     /// `--fix-dry-run`: print the commands, run none.
     pub dry_run: bool,
 }
@@ -173,10 +173,10 @@ pub fn run<'a>(
     deadline_ms: u64,
 ) -> Vec<Fix<'a>, MAX_FIXES> {
     use crate::sink::say;
-    if ask.repairs == 0 && !ask.dry_run {
+    if ask.repairs.is_empty() && !ask.dry_run {
         return Vec::new();
     }
-    let wanted = if ask.repairs == 0 { crate::cli::FIX_LINGER | crate::cli::FIX_TIMESYNC } else { ask.repairs };
+    let wanted = if ask.repairs.is_empty() { Repairs::all() } else { ask.repairs };
     let root = crate::probe::fs::Root::new(ask.root);
     let systemd = crate::probe::systemd_booted(&root);
     let mut plan = plan(wanted, users, clock_ok, daemon, systemd);
@@ -241,7 +241,6 @@ fn find_program<'b>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{FIX_LINGER, FIX_TIMESYNC};
     use crate::record::Login;
 
     fn user(name: &'static [u8], linger: Linger, needs: bool) -> User<'static> {
@@ -250,27 +249,29 @@ mod tests {
 
     #[test]
     fn linger_off_for_a_user_service_only() {
+        let linger = Repairs::EMPTY.with(Repair::Linger);
         let users = [
             user(b"node", Linger::Off, true),
             user(b"watch", Linger::Off, false),
             user(b"ok", Linger::On, true),
         ];
-        let p = plan(FIX_LINGER, &users, Some(false), Some(Daemon::Timesyncd), true);
+        let p = plan(linger, &users, Some(false), Some(Daemon::Timesyncd), true);
         assert_eq!(p.as_slice(), [Fix { step: Step::EnableLinger, user: Some(b"node"), outcome: Outcome::Planned }]);
-        assert!(plan(0, &users, Some(false), Some(Daemon::Timesyncd), true).is_empty());
-        let p = plan(FIX_LINGER, &[user(b"node", Linger::NotApplicable, true)], None, None, false);
+        assert!(plan(Repairs::EMPTY, &users, Some(false), Some(Daemon::Timesyncd), true).is_empty());
+        let p = plan(linger, &[user(b"node", Linger::NotApplicable, true)], None, None, false);
         assert_eq!(p[0].outcome, Outcome::NoSystemd);
     }
 
     #[test]
     fn timesync_only_when_unsynced_under_timesyncd() {
-        let p = plan(FIX_TIMESYNC, &[], Some(false), Some(Daemon::Timesyncd), true);
+        let timesync = Repairs::EMPTY.with(Repair::Timesync);
+        let p = plan(timesync, &[], Some(false), Some(Daemon::Timesyncd), true);
         let steps: std::vec::Vec<_> = p.iter().map(|f| (f.step, f.outcome)).collect();
         assert_eq!(steps, [(Step::RestartTimesyncd, Outcome::Planned), (Step::SetNtp, Outcome::Planned)]);
-        assert!(plan(FIX_TIMESYNC, &[], Some(true), Some(Daemon::Timesyncd), true).is_empty());
-        assert!(plan(FIX_TIMESYNC, &[], None, Some(Daemon::Timesyncd), true).is_empty());
-        assert!(plan(FIX_TIMESYNC, &[], Some(false), Some(Daemon::Chronyd), true).is_empty());
-        let p = plan(FIX_TIMESYNC, &[], Some(false), Some(Daemon::BusyboxNtpd), false);
+        assert!(plan(timesync, &[], Some(true), Some(Daemon::Timesyncd), true).is_empty());
+        assert!(plan(timesync, &[], None, Some(Daemon::Timesyncd), true).is_empty());
+        assert!(plan(timesync, &[], Some(false), Some(Daemon::Chronyd), true).is_empty());
+        let p = plan(timesync, &[], Some(false), Some(Daemon::BusyboxNtpd), false);
         assert_eq!((p[0].step, p[0].outcome), (Step::RestartTimesyncd, Outcome::NoSystemd));
     }
 }

@@ -117,7 +117,12 @@ pub fn fields(s: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// The position of `name` among the space-separated words of `list` (`"a bc d"`, `b"bc"` → 1).
 /// Name tables are kept as one string: one pointer instead of one per name.
 pub fn word_index(list: &str, name: &[u8]) -> Option<usize> {
-    list.as_bytes().split(|&b| b == b' ').position(|w| w == name)
+    part_index(list, b' ', name)
+}
+
+/// The position of `piece` among the pieces of `list` split at `sep` (the inverse of [`part`]).
+pub fn part_index(list: &str, sep: u8, piece: &[u8]) -> Option<usize> {
+    list.as_bytes().split(|&b| b == sep).position(|p| p == piece)
 }
 
 /// The word at `index` in the space-separated `list` (the inverse of [`word_index`]); empty
@@ -192,8 +197,7 @@ macro_rules! words {
             /// The variant whose word is `word`.
             #[allow(dead_code)]
             pub fn from_word(word: &[u8]) -> Option<$name> {
-                let i = Self::WORDS.as_bytes().split(|&b| b == 0x1f).position(|w| w == word)?;
-                Self::ALL.get(i).copied()
+                Self::ALL.get($crate::num::part_index(Self::WORDS, 0x1f, word)?).copied()
             }
         }
 
@@ -216,7 +220,7 @@ pub trait Word: Copy + 'static {
     fn index(self) -> usize;
 }
 
-/// The words of `E` joined by `sep` (`clock, timesync, ...`), as error messages list them.
+/// The words of `E`, in declaration order (as error messages list them).
 pub fn each_word<E: Word>() -> impl Iterator<Item = &'static str> {
     E::WORDS.split('\x1f').filter(|w| !w.is_empty())
 }
@@ -233,7 +237,9 @@ impl<E: Word> Set<E> {
 
     /// Every variant.
     pub fn all() -> Set<E> {
-        E::ALL.iter().fold(Self::EMPTY, |set, &e| set.with(e))
+        // `words!` numbers the variants 0, 1, ... in declaration order (at most 32 of them).
+        let bits = ((1u64 << E::ALL.len()) - 1) as u32;
+        Set { bits, of: core::marker::PhantomData }
     }
 
     pub fn contains(self, e: E) -> bool {
@@ -265,18 +271,23 @@ impl<E: Word> Set<E> {
     /// Parses a comma-separated list of words (spaces around each allowed); `Err` holds the
     /// first piece that is not a word of `E` (an empty piece included).
     pub fn parse_list(list: &[u8]) -> Result<Set<E>, &[u8]> {
-        let mut set = Self::EMPTY;
-        for piece in list.split(|&b| b == b',') {
-            let piece = trim(piece);
-            let found = E::ALL
-                .iter()
-                .zip(each_word::<E>())
-                .find(|(_, w)| w.as_bytes() == piece)
-                .map(|(e, _)| *e);
-            set = set.with(found.ok_or(piece)?);
-        }
-        Ok(set)
+        let bits = list_bits(E::WORDS, E::ALL.len(), list)?;
+        Ok(Set { bits, of: core::marker::PhantomData })
     }
+}
+
+/// [`Set::parse_list`] for any enum (one copy of the loop): bit i for the word at position i of
+/// the `\x1f`-separated `words`, of which there are `count`.
+fn list_bits<'l>(words: &str, count: usize, list: &'l [u8]) -> Result<u32, &'l [u8]> {
+    let mut bits = 0;
+    for piece in list.split(|&b| b == b',') {
+        let piece = trim(piece);
+        match part_index(words, 0x1f, piece) {
+            Some(i) if i < count => bits |= 1 << i,
+            _ => return Err(piece),
+        }
+    }
+    Ok(bits)
 }
 
 /// Splits into lines at `\n` (a trailing `\r` is kept: callers trim).
@@ -321,6 +332,11 @@ mod tests {
         assert_eq!(Set::all().minus(red), Set::EMPTY.with(Colour::DarkBlue));
         assert!(red.any_of(Set::all()) && !red.any_of(Set::all().without(Colour::Red)));
         assert!(Set::<Colour>::EMPTY.is_empty());
+        assert_eq!(Set::<Colour>::parse_list(b""), Err(&b""[..]));
+        assert_eq!(Set::<Colour>::parse_list(b" red "), Ok(red));
+        assert_eq!(list_bits(Colour::WORDS, 2, b"dark blue"), Ok(2));
+        assert_eq!(list_bits(Colour::WORDS, 2, b"dark"), Err(&b"dark"[..]));
+        assert_eq!(part_index(Colour::WORDS, 0x1f, b"dark blue"), Some(1));
     }
 
     #[test]

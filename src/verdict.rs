@@ -174,53 +174,97 @@ impl Default for Thresholds {
     }
 }
 
+crate::words! {
+    /// The flags (and config keys) that set a threshold, each the [`Thresholds`] field of its
+    /// name ([`Thresholds::field`]).
+    pub enum Limit {
+        DiskFreeWarn = "disk-free-warn",
+        DiskFreeCrit = "disk-free-crit",
+        InodesFreeWarn = "inodes-free-warn",
+        InodesFreeCrit = "inodes-free-crit",
+        MemAvailWarn = "mem-avail-warn",
+        MemAvailCrit = "mem-avail-crit",
+        OffsetWarnMs = "offset-warn-ms",
+        OffsetCritMs = "offset-crit-ms",
+        MaxerrorWarnMs = "maxerror-warn-ms",
+        MaxerrorCritMs = "maxerror-crit-ms",
+        SyncAgeWarnS = "sync-age-warn-s",
+        NtpOffsetWarnMs = "ntp-offset-warn-ms",
+        NtpOffsetCritMs = "ntp-offset-crit-ms",
+    }
+}
+
+/// Which way a measured value gets worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worse {
+    /// A free percent: below the threshold is bad.
+    Lower,
+    /// A limit: at or above the threshold is bad.
+    Higher,
+}
+
+/// A warning threshold and its critical one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair {
+    pub warn: Limit,
+    pub crit: Limit,
+    pub worse: Worse,
+}
+
+impl Limit {
+    /// The largest value: 100 for a percent, 10^12 for a limit in ms or s (so it can be scaled
+    /// to µs without overflow).
+    pub fn max(self) -> u64 {
+        use Limit::*;
+        match self {
+            DiskFreeWarn | DiskFreeCrit | InodesFreeWarn | InodesFreeCrit | MemAvailWarn
+            | MemAvailCrit => 100,
+            OffsetWarnMs | OffsetCritMs | MaxerrorWarnMs | MaxerrorCritMs | SyncAgeWarnS
+            | NtpOffsetWarnMs | NtpOffsetCritMs => 1_000_000_000_000,
+        }
+    }
+}
+
 impl Thresholds {
-    /// The flags (and config keys) that set thresholds, with their largest value: 100 for a
-    /// percent, 10^12 for a limit in ms or s (so it can be scaled to µs without overflow).
-    /// In the order of [`Thresholds::by_flag`]'s fields.
-    /// The first six are percents, the rest limits in ms or s.
-    pub const FLAGS: &'static str = "disk-free-warn disk-free-crit inodes-free-warn \
-        inodes-free-crit mem-avail-warn mem-avail-crit offset-warn-ms offset-crit-ms \
-        maxerror-warn-ms maxerror-crit-ms sync-age-warn-s ntp-offset-warn-ms ntp-offset-crit-ms";
+    /// The warning/critical pairs (`--sync-age-warn-s` has no critical one).
+    pub const PAIRS: [Pair; 6] = [
+        Pair { warn: Limit::DiskFreeWarn, crit: Limit::DiskFreeCrit, worse: Worse::Lower },
+        Pair { warn: Limit::InodesFreeWarn, crit: Limit::InodesFreeCrit, worse: Worse::Lower },
+        Pair { warn: Limit::MemAvailWarn, crit: Limit::MemAvailCrit, worse: Worse::Lower },
+        Pair { warn: Limit::OffsetWarnMs, crit: Limit::OffsetCritMs, worse: Worse::Higher },
+        Pair { warn: Limit::MaxerrorWarnMs, crit: Limit::MaxerrorCritMs, worse: Worse::Higher },
+        Pair { warn: Limit::NtpOffsetWarnMs, crit: Limit::NtpOffsetCritMs, worse: Worse::Higher },
+    ];
 
-    /// The threshold a flag sets, and its largest value.
-    pub fn by_flag(&mut self, flag: &[u8]) -> Option<(&mut u64, u64)> {
-        let i = crate::num::word_index(Self::FLAGS, flag)?;
-        let max = if i < 6 { 100 } else { 1_000_000_000_000 };
-        Some((self.slot(i), max))
+    /// The field `limit` sets.
+    pub fn field(&mut self, limit: Limit) -> &mut u64 {
+        match limit {
+            Limit::DiskFreeWarn => &mut self.disk_free_warn_pct,
+            Limit::DiskFreeCrit => &mut self.disk_free_crit_pct,
+            Limit::InodesFreeWarn => &mut self.inodes_free_warn_pct,
+            Limit::InodesFreeCrit => &mut self.inodes_free_crit_pct,
+            Limit::MemAvailWarn => &mut self.mem_avail_warn_pct,
+            Limit::MemAvailCrit => &mut self.mem_avail_crit_pct,
+            Limit::OffsetWarnMs => &mut self.offset_warn_ms,
+            Limit::OffsetCritMs => &mut self.offset_crit_ms,
+            Limit::MaxerrorWarnMs => &mut self.maxerror_warn_ms,
+            Limit::MaxerrorCritMs => &mut self.maxerror_crit_ms,
+            Limit::SyncAgeWarnS => &mut self.sync_age_warn_s,
+            Limit::NtpOffsetWarnMs => &mut self.ntp_offset_warn_ms,
+            Limit::NtpOffsetCritMs => &mut self.ntp_offset_crit_ms,
+        }
     }
 
-    /// Warning/critical pairs (positions in [`Thresholds::FLAGS`]); the first three are "free"
-    /// percents (lower is worse), the others limits (higher is worse).
-    const PAIRS: [(usize, usize); 6] = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (11, 12)];
-
-    /// The name of the first warning threshold set beyond its critical one, if any.
-    pub fn misordered(&mut self) -> Option<&'static str> {
-        for (n, (warn, crit)) in Self::PAIRS.into_iter().enumerate() {
-            let (w, c) = (*self.slot(warn), *self.slot(crit));
-            if (n < 3 && w < c) || (n >= 3 && w > c) {
-                return Some(crate::num::word_at(Self::FLAGS, warn));
+    /// The first pair whose warning threshold is beyond its critical one, if any (equal ones
+    /// are allowed).
+    pub fn misordered(&mut self) -> Option<Pair> {
+        Self::PAIRS.into_iter().find(|pair| {
+            let (warn, crit) = (*self.field(pair.warn), *self.field(pair.crit));
+            match pair.worse {
+                Worse::Lower => warn < crit,
+                Worse::Higher => warn > crit,
             }
-        }
-        None
-    }
-
-    fn slot(&mut self, i: usize) -> &mut u64 {
-        match i {
-            0 => &mut self.disk_free_warn_pct,
-            1 => &mut self.disk_free_crit_pct,
-            2 => &mut self.inodes_free_warn_pct,
-            3 => &mut self.inodes_free_crit_pct,
-            4 => &mut self.mem_avail_warn_pct,
-            5 => &mut self.mem_avail_crit_pct,
-            6 => &mut self.offset_warn_ms,
-            7 => &mut self.offset_crit_ms,
-            8 => &mut self.maxerror_warn_ms,
-            9 => &mut self.maxerror_crit_ms,
-            10 => &mut self.sync_age_warn_s,
-            11 => &mut self.ntp_offset_warn_ms,
-            _ => &mut self.ntp_offset_crit_ms,
-        }
+        })
     }
 }
 
@@ -892,5 +936,48 @@ mod tests {
         assert_eq!(Status::Ok.worst(Status::Unknown), Status::Unknown);
         assert_eq!(Status::Unknown.worst(Status::Warn), Status::Warn);
         assert_eq!(Status::Crit.worst(Status::Unknown), Status::Crit);
+    }
+
+    /// Each threshold flag sets the field of its name; each pair is a warning and its critical
+    /// one, lower being worse for the free percents.
+    #[test]
+    fn limits_by_name() {
+        let mut t = Thresholds::default();
+        for (n, &limit) in (1..).zip(Limit::ALL) {
+            *t.field(limit) = n;
+        }
+        let want = Thresholds {
+            disk_free_warn_pct: 1,
+            disk_free_crit_pct: 2,
+            inodes_free_warn_pct: 3,
+            inodes_free_crit_pct: 4,
+            mem_avail_warn_pct: 5,
+            mem_avail_crit_pct: 6,
+            offset_warn_ms: 7,
+            offset_crit_ms: 8,
+            maxerror_warn_ms: 9,
+            maxerror_crit_ms: 10,
+            sync_age_warn_s: 11,
+            ntp_offset_warn_ms: 12,
+            ntp_offset_crit_ms: 13,
+        };
+        assert_eq!(t, want);
+        for &limit in Limit::ALL {
+            let percent = limit.as_str().ends_with("-warn") || limit.as_str().ends_with("-crit");
+            assert_eq!(limit.max(), if percent { 100 } else { 1_000_000_000_000 }, "{limit:?}");
+        }
+        for pair in Thresholds::PAIRS {
+            assert_eq!(pair.warn.as_str().replace("-warn", "-crit"), pair.crit.as_str());
+            assert_eq!(pair.worse == Worse::Lower, pair.warn.max() == 100, "{pair:?}");
+        }
+        assert_eq!(Limit::from_word(b"sync-age-warn-s"), Some(Limit::SyncAgeWarnS));
+        let mut t = Thresholds::default();
+        assert_eq!(t.misordered(), None);
+        t.mem_avail_warn_pct = 4;
+        assert_eq!(t.misordered().map(|p| p.warn), Some(Limit::MemAvailWarn));
+        t.mem_avail_warn_pct = 5;
+        assert_eq!(t.misordered(), None, "equal is fine");
+        t.maxerror_warn_ms = 16001;
+        assert_eq!(t.misordered().map(|p| (p.crit, p.worse)), Some((Limit::MaxerrorCritMs, Worse::Higher)));
     }
 }

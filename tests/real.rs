@@ -222,17 +222,17 @@ fn missing_mount_is_unknown() {
 #[test]
 fn bad_flags_give_one_line_and_exit_3() {
     for (args, message) in [
-        (&["--bogus"][..], "nodepulse: unknown flag: --bogus\n"),
+        (&["--bogus"][..], "nodepulse: unknown flag '--bogus'\n"),
         (
             &["--disk-free-warn", "abc"],
-            "nodepulse: bad value: disk-free-warn\n",
+            "nodepulse: --disk-free-warn: 'abc' is not a number\n",
         ),
-        (&["--root"], "nodepulse: missing value for: --root\n"),
+        (&["--root"], "nodepulse: --root: missing value\n"),
         (
             &["--skip", "clock,nope"],
-            "nodepulse: unknown check in: clock,nope\n",
+            "nodepulse: --skip: unknown check 'nope' (checks: clock, timesync, linger, service, disk, memory, system)\n",
         ),
-        (&["extra"], "nodepulse: unexpected argument: extra\n"),
+        (&["extra"], "nodepulse: unexpected argument 'extra'\n"),
         (
             &["--config", "/no/such/file"],
             "nodepulse: cannot read config file /no/such/file: no such file\n",

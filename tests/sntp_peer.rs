@@ -186,5 +186,5 @@ fn a_silent_or_absent_ntp_server_is_unknown_for_that_field_not_a_failed_run() {
     // Not an address: one line on stderr, exit 3.
     let r = common::run(&["--ntp-server", "[::1"]);
     assert_eq!((r.code, r.stdout.as_str()), (3, ""));
-    assert_eq!(r.stderr, "nodepulse: expected ADDR[:PORT] for --ntp-server: [::1\n");
+    assert_eq!(r.stderr, "nodepulse: --ntp-server: expected ADDR[:PORT], got '[::1'\n");
 }

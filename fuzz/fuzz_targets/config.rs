@@ -4,6 +4,11 @@ use libfuzzer_sys::fuzz_target;
 use nodepulse::cli::{self, Command};
 
 fn check(cmd: &Result<Command<'_>, cli::CliError<'_>>) {
+    if let Err(e) = cmd {
+        // Any error's message is written without a panic, also into a buffer too small for it.
+        let mut buf = [0u8; 64];
+        e.write(&mut nodepulse::encode::Out::new(&mut buf));
+    }
     if let Ok(Command::Run(cfg)) = cmd {
         assert!(!cfg.mounts.is_empty());
         assert!(!cfg.root.is_empty());
@@ -14,7 +19,8 @@ fn check(cmd: &Result<Command<'_>, cli::CliError<'_>>) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    check(&cli::parse(&[b"nodepulse"], Some(data)));
+    let file = Some(cli::ConfigFile { path: b"fuzz.conf", bytes: data });
+    check(&cli::parse(&[b"nodepulse"], file));
     check(&cli::parse(
         &[
             b"nodepulse",
@@ -24,6 +30,6 @@ fuzz_target!(|data: &[u8]| {
             b"node:openclaw-node",
             b"--mount=/data",
         ],
-        Some(data),
+        file,
     ));
 });

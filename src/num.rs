@@ -125,12 +125,6 @@ pub fn part_index(list: &str, sep: u8, piece: &[u8]) -> Option<usize> {
     list.as_bytes().split(|&b| b == sep).position(|p| p == piece)
 }
 
-/// The word at `index` in the space-separated `list` (the inverse of [`word_index`]); empty
-/// past the end. Enums name their values this way: one string instead of a table of pointers.
-pub fn word_at(list: &'static str, index: usize) -> &'static str {
-    part(list, b' ', index)
-}
-
 /// The piece at `index` of `list` split at `sep`; empty past the end. A byte loop, not
 /// `str::split`: a few bytes instead of the generic splitter.
 pub fn part(list: &'static str, sep: u8, index: usize) -> &'static str {
@@ -344,7 +338,7 @@ mod tests {
         assert_eq!(word_index("a bc d", b"bc"), Some(1));
         assert_eq!(word_index("a bc d", b"b"), None);
         assert_eq!(word_index("a bc d", b""), None);
-        assert_eq!((word_at("a bc d", 0), word_at("a bc d", 2), word_at("a bc d", 3)), ("a", "d", ""));
+        assert_eq!((part("a bc d", b' ', 0), part("a bc d", b' ', 2), part("a bc d", b' ', 3)), ("a", "d", ""));
         assert_eq!(part("x\x1fy\x1f", 0x1f, 2), "");
         assert_eq!(part("x\x1fy\x1f", 0x1f, 1), "y");
     }

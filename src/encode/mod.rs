@@ -26,11 +26,6 @@ crate::words! {
 }
 
 impl Format {
-    /// The format named `name`.
-    pub fn from_name(name: &[u8]) -> Option<Format> {
-        Format::from_word(name)
-    }
-
     /// Encodes the model in this format (check [`Out::finish`] for overflow).
     pub fn encode(self, m: &Model, out: &mut Out) {
         match self {

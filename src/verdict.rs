@@ -316,8 +316,8 @@ fn lower(free_pct: u64, warn: u64, crit: u64, why: Reason) -> Verdict {
     }
 }
 
-/// The clock check. `daemon` is the time daemon when the timesync check ran.
-fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
+/// The clock check. `rule` is [`sync_rule`]'s answer when adjtimex answered (`None`: it failed).
+fn clock(c: &Clock, rule: Option<SyncRule>, t: &Thresholds) -> Verdict {
     // An offset measured from an NTP server (`--ntp-server`) is the truth the kernel's flags
     // cannot give (BusyBox ntpd, chrony without rtcsync): the verdict rests on it.
     if let Some(Ok(reply)) = &c.sntp {
@@ -328,10 +328,9 @@ fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
             Reason::NtpOffset,
         );
     }
-    let Ok(tx) = &c.timex else {
+    let (Ok(tx), Some(rule)) = (&c.timex, rule) else {
         return Verdict::new(Status::Unknown, Reason::Adjtimex);
     };
-    let rule = sync_rule(tx, daemon);
     if rule == SyncRule::No {
         return Verdict::new(Status::Crit, Reason::Unsynced);
     }
@@ -492,10 +491,11 @@ impl Judged {
 pub fn judge(r: &Record, t: &Thresholds) -> Judged {
     let daemon = r.timesync.map(|ts| ts.daemon);
     let now_s = (r.wall_ms / 1000) as i64;
+    let rule = r.clock.as_ref().and_then(|c| c.timex.as_ref().ok()).map(|tx| sync_rule(tx, daemon));
     let mut judged = Judged {
         status: Status::Ok,
-        clock: r.clock.as_ref().map(|c| clock(c, daemon, t)),
-        sync_rule: r.clock.as_ref().and_then(|c| c.timex.as_ref().ok()).map(|tx| sync_rule(tx, daemon)),
+        clock: r.clock.as_ref().map(|c| clock(c, rule, t)),
+        sync_rule: rule,
         timesync: r.timesync.as_ref().map(|ts| timesync(ts, now_s, t)),
         users: Vec::new(),
         services: Vec::new(),
@@ -542,6 +542,10 @@ mod tests {
     }
     fn st(v: Verdict) -> Status {
         v.status
+    }
+    /// The clock check as [`judge`] makes it: the sync rule of `daemon`, then the verdict.
+    fn clock(c: &Clock, daemon: Option<Daemon>, t: &Thresholds) -> Verdict {
+        super::clock(c, c.timex.as_ref().ok().map(|tx| sync_rule(tx, daemon)), t)
     }
 
     #[test]

@@ -156,22 +156,27 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
-        Thresholds {
-            disk_free_warn_pct: 10,
-            disk_free_crit_pct: 5,
-            inodes_free_warn_pct: 10,
-            inodes_free_crit_pct: 5,
-            mem_avail_warn_pct: 10,
-            mem_avail_crit_pct: 5,
-            offset_warn_ms: 100,
-            offset_crit_ms: 1000,
-            maxerror_warn_ms: 5000,
-            maxerror_crit_ms: 16000,
-            sync_age_warn_s: 7200,
-            ntp_offset_warn_ms: 1000,
-            ntp_offset_crit_ms: 60_000,
-        }
+        Thresholds::DEFAULT
     }
+}
+
+impl Thresholds {
+    /// The defaults, as the flags' docs above give them (one table in read-only memory, copied).
+    pub const DEFAULT: Thresholds = Thresholds {
+        disk_free_warn_pct: 10,
+        disk_free_crit_pct: 5,
+        inodes_free_warn_pct: 10,
+        inodes_free_crit_pct: 5,
+        mem_avail_warn_pct: 10,
+        mem_avail_crit_pct: 5,
+        offset_warn_ms: 100,
+        offset_crit_ms: 1000,
+        maxerror_warn_ms: 5000,
+        maxerror_crit_ms: 16000,
+        sync_age_warn_s: 7200,
+        ntp_offset_warn_ms: 1000,
+        ntp_offset_crit_ms: 60_000,
+    };
 }
 
 crate::words! {

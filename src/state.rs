@@ -121,7 +121,6 @@ pub fn parse(bytes: &[u8], host: u32) -> Result<Saved, Problem> {
 }
 
 /// Encodes `saved` as the file's [`LEN`] bytes.
-#[inline(never)]
 pub fn encode(saved: &Saved, buf: &mut [u8; LEN]) {
     fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
         if let Some(dst) = buf.get_mut(at..at + bytes.len()) {
@@ -191,7 +190,6 @@ pub struct Prev {
 
 /// Compares this run (`now_ms`, `boot`, clock OK or not, services) with the previous state and
 /// returns what it learned and the state to save.
-#[inline(never)]
 pub fn advance(
     prev: Result<&Saved, Problem>,
     host: u32,

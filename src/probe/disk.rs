@@ -36,7 +36,6 @@ pub fn from_statvfs(
     }
 }
 
-#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn probe<'a>(root: &Root, path: &'a [u8]) -> Disk<'a> {
     let stat = root
         .statvfs(&[relative(path)])

@@ -66,7 +66,6 @@ impl<'a> Want<'a> {
 }
 
 /// Scans `/proc` once and fills `found` in each want.
-#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
     let dir = root.open_dir(&[b"proc"])?;
     let mut dirbuf = [MaybeUninit::<u8>::uninit(); 8192];

@@ -43,7 +43,6 @@ pub struct Resolved<'a> {
 /// Settles every service: systemd's files first (invocation link, cgroup); whatever they
 /// cannot settle, and the time daemon when `want_daemon`, from one pass over `/proc`. `users`
 /// gives the uid of each user service's owner.
-#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn resolve<'a>(
     root: &Root,
     systemd: bool,

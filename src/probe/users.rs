@@ -71,7 +71,6 @@ pub fn of<'a>(root: &Root, systemd: bool, names: &[&'a [u8]], services: &[Servic
 }
 
 /// Fills uid, linger and login state for every user. One pass over `/etc/passwd` for all.
-#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
     let mut buf = [0u8; 4096];
     let mut missing = users.len();

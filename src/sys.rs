@@ -9,7 +9,7 @@
 //!   monotonic clocks from the vDSO, without a system call.
 //! - Standard fds—[`stdout`] and [`stderr`] borrow fds 1 and 2 for the sinks and messages.
 //! - `poll`—[`poll_readable`] waits, bounded, for one fd to become readable (the SNTP reply,
-//!   the deadline child's pidfd).
+//!   the deadline child's pidfd); with no fd, it is the 10 ms nap of a kernel without pidfds.
 //! - `socket`—[`udp_socket`] opens the close-on-exec UDP socket of the `--udp` sink and the
 //!   SNTP client.
 //! - `mmap`, `clone`, pidfd `poll`, `waitpid`, `kill`—[`each_with_deadline`] runs steps that
@@ -137,10 +137,15 @@ fn clock_ns(realtime: bool) -> u64 {
 /// Waits at most `ms` for `fd` to become readable; `false` on timeout, EINTR or error (the
 /// callers go round their deadline loop again).
 pub fn poll_readable(fd: rustix::fd::BorrowedFd, ms: u64) -> bool {
-    use rustix::event::{poll, PollFd, PollFlags};
-    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    use rustix::event::{PollFd, PollFlags};
+    poll_ms(&mut [PollFd::new(&fd, PollFlags::IN)], ms) > 0
+}
+
+/// `poll` for at most `ms`: how many of `fds` are ready (0 on timeout, EINTR or error). With
+/// no descriptors it sleeps.
+fn poll_ms(fds: &mut [rustix::event::PollFd], ms: u64) -> usize {
     let nap = rustix::event::Timespec { tv_sec: (ms / 1000) as _, tv_nsec: ((ms % 1000) * 1_000_000) as _ };
-    matches!(poll(&mut fds, Some(&nap)), Ok(n) if n > 0)
+    rustix::event::poll(fds, Some(&nap)).unwrap_or(0)
 }
 
 /// A close-on-exec UDP socket of `addr`'s family: the `--udp` sink's and the SNTP client's.
@@ -330,7 +335,7 @@ fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64,
                     return Some(code(status));
                 }
                 if left > 0 {
-                    let _ = rustix::thread::nanosleep(&rustix::thread::Timespec { tv_sec: 0, tv_nsec: 10_000_000 });
+                    poll_ms(&mut [], 10);
                 }
             }
         }

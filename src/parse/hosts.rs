@@ -40,62 +40,53 @@ fn parse_v4(text: &[u8]) -> Option<[u8; 4]> {
 }
 
 fn parse_v6(text: &[u8]) -> Option<[u8; 16]> {
-    // Bytes as they are read; at `::` the position is noted and the tail is moved right at
-    // the end.
+    // `HEAD::TAIL` (either may be empty) or, without `::`, eight groups in all.
+    let gap = text.windows(2).position(|w| w == b"::");
+    let (head, tail) = match gap {
+        Some(at) => (text.get(..at)?, text.get(at + 2..)),
+        None => (text, None),
+    };
     let mut out = [0u8; 16];
+    let head_len = groups(head, &mut out, tail.is_none())?;
+    let Some(tail) = tail else {
+        return (head_len == 16).then_some(out);
+    };
+    let mut end = [0u8; 16];
+    let tail_len = groups(tail, &mut end, true)?;
+    // `::` stands for one zero group at least.
+    if head_len + tail_len > 14 {
+        return None;
+    }
+    out.get_mut(16 - tail_len..)?.copy_from_slice(end.get(..tail_len)?);
+    Some(out)
+}
+
+/// Colon-separated groups of 1-4 hex digits (the last may be an IPv4 tail when `v4_last`)
+/// written into `out` from the start; the number of bytes, `None` for a malformed or too long
+/// list. Empty text is no group.
+fn groups(text: &[u8], out: &mut [u8; 16], v4_last: bool) -> Option<usize> {
+    if text.is_empty() {
+        return Some(0);
+    }
     let mut n = 0;
-    let mut gap = None;
-    let mut rest = text;
-    if let Some(after) = rest.strip_prefix(b"::") {
-        gap = Some(0);
-        rest = after;
-    }
-    while !rest.is_empty() {
-        let end = rest.iter().position(|&b| b == b':').unwrap_or(rest.len());
-        let part = rest.get(..end)?;
-        let v4_tail = end == rest.len() && part.contains(&b'.');
-        let bytes = if v4_tail {
-            parse_v4(part)?
-        } else {
-            if part.is_empty() || part.len() > 4 {
-                return None;
-            }
-            let mut word = 0u16;
-            for &b in part {
-                word = word << 4 | char::from(b).to_digit(16)? as u16;
-            }
-            let [hi, lo] = word.to_be_bytes();
-            [hi, lo, 0, 0]
-        };
-        let len = if v4_tail { 4 } else { 2 };
-        out.get_mut(n..n + len)?.copy_from_slice(bytes.get(..len)?);
-        n += len;
-        let separated = end < rest.len();
-        rest = rest.get(end + 1..).unwrap_or(&[]);
-        if separated && rest.is_empty() {
-            return None; // a trailing single `:`
+    let mut parts = text.split(|&b| b == b':').peekable();
+    while let Some(part) = parts.next() {
+        let last = parts.peek().is_none();
+        if last && v4_last && part.contains(&b'.') {
+            out.get_mut(n..n + 4)?.copy_from_slice(&parse_v4(part)?);
+            return Some(n + 4);
         }
-        if let Some(after) = rest.strip_prefix(b":") {
-            if gap.is_some() {
-                return None;
-            }
-            gap = Some(n);
-            rest = after;
+        if part.is_empty() || part.len() > 4 {
+            return None;
         }
-    }
-    match gap {
-        None if n == 16 => Some(out),
-        // `::` stands for the zero groups between the head and the tail: the tail moves to the
-        // end.
-        Some(at) if n < 16 => {
-            let mut full = [0u8; 16];
-            for (i, &b) in out.iter().enumerate().take(n) {
-                *full.get_mut(if i < at { i } else { i + 16 - n })? = b;
-            }
-            Some(full)
+        let mut word = 0u16;
+        for &b in part {
+            word = word << 4 | char::from(b).to_digit(16)? as u16;
         }
-        _ => None,
+        out.get_mut(n..n + 2)?.copy_from_slice(&word.to_be_bytes());
+        n += 2;
     }
+    Some(n)
 }
 
 /// The first address listed for `name` (case-insensitive, as host names are).

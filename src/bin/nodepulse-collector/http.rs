@@ -11,7 +11,7 @@
 //!
 //! Routes (GET and HEAD): `/` the page ([`crate::page`]), `/metrics` (Prometheus text: the
 //! fleet and the collector's own counters), `/api/v1/nodes` (the JSON of `status --json`),
-//! `/api/v1/nodes/HOST` (one node; HOST as in np1 or plain, URL-encoded).
+//! `/api/v1/nodes/HOST` (one node; HOST the np1 key or the plain name, URL-encoded).
 
 use crate::ingest::escape_host;
 use crate::serve::{Shared, Snapshot};
@@ -260,10 +260,13 @@ fn respond(
         }
         p if p.starts_with("/api/v1/nodes/") => {
             let seg = &p["/api/v1/nodes/".len()..];
-            let key = percent_decode(seg).map(|name| escape_host(&name));
-            let found = key
-                .as_deref()
-                .and_then(|k| fleet.nodes.get_key_value(k))
+            // The np1 key as written, URL-encoded (`edge-b%2520c`), or the plain name
+            // URL-encoded (`edge-b%20c`), or the key unencoded.
+            let decoded = percent_decode(seg);
+            let found = [decoded.clone(), decoded.map(|name| escape_host(&name))]
+                .into_iter()
+                .flatten()
+                .find_map(|k| fleet.nodes.get_key_value(k.as_str()))
                 .or_else(|| fleet.nodes.get_key_value(seg));
             match found {
                 Some((host, n)) => {

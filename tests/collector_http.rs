@@ -64,13 +64,20 @@ impl Proc {
 
     fn terminate(&mut self) -> std::process::ExitStatus {
         // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) },
+            0
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 return s;
             }
-            assert!(Instant::now() < deadline, "{}: no exit within 10 s of SIGTERM", self.what);
+            assert!(
+                Instant::now() < deadline,
+                "{}: no exit within 10 s of SIGTERM",
+                self.what
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -155,7 +162,12 @@ fn agent_send(root: &str, to: &str) {
         "--udp",
         to,
     ]);
-    assert!(r.code == 0 || r.code == 2, "agent on {root}: exit {} {}", r.code, r.stderr);
+    assert!(
+        r.code == 0 || r.code == 2,
+        "agent on {root}: exit {} {}",
+        r.code,
+        r.stderr
+    );
 }
 
 /// The value of the sample `series` (exactly as written) in Prometheus text.
@@ -185,8 +197,17 @@ fn prometheus_scrapes_metrics_that_promtool_accepts() {
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );
-    assert_eq!(sample(&body, "nodepulse_fleet_datagrams_dropped_total{reason=\"not_utf8\"}"), Some(1.0));
-    assert_eq!(sample(&body, "nodepulse_fleet_up{host=\"edge-ghost\"}"), Some(1.0));
+    assert_eq!(
+        sample(
+            &body,
+            "nodepulse_fleet_datagrams_dropped_total{reason=\"not_utf8\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&body, "nodepulse_fleet_up{host=\"edge-ghost\"}"),
+        Some(1.0)
+    );
     assert!(sample(&body, "nodepulse_collector_ingest_batch_datagrams_count").unwrap() >= 1.0);
     for name in [
         "nodepulse_collector_persist_duration_seconds_count",
@@ -286,9 +307,18 @@ fn chromium_renders_the_page_with_the_offline_node_first() {
         dom.find(&format!("data-host=\"{h}\""))
             .unwrap_or_else(|| panic!("{h} not in the rendered DOM:\n{dom}"))
     };
-    assert!(pos("edge-gone") < pos("edge-ghost"), "offline node first:\n{dom}");
-    assert!(pos("edge-ghost") < pos("edge-ok"), "problems before healthy nodes:\n{dom}");
-    assert!(dom.contains("<tr class=\"node offline\" id=\"node-edge-gone\""), "{dom}");
+    assert!(
+        pos("edge-gone") < pos("edge-ghost"),
+        "offline node first:\n{dom}"
+    );
+    assert!(
+        pos("edge-ghost") < pos("edge-ok"),
+        "problems before healthy nodes:\n{dom}"
+    );
+    assert!(
+        dom.contains("<tr class=\"node offline\" id=\"node-edge-gone\""),
+        "{dom}"
+    );
     assert!(dom.contains("OFFLINE"));
     assert!(dom.contains("class=\"strip\""));
     // The screenshot is kept for a person to look at.
@@ -299,7 +329,11 @@ fn chromium_renders_the_page_with_the_offline_node_first() {
         "--window-size=1400,600".to_string(),
     ]);
     let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 5000, "{} bytes", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 5000,
+        "{} bytes",
+        png.len()
+    );
     eprintln!("page screenshot: {}", shot.display());
 }
 
@@ -372,11 +406,30 @@ fn alertmanager_shows_then_resolves_the_alerts() {
         let a = am_alerts(am_port)?;
         (!has(&a, "NodepulseOffline", "edge-lingeroff")).then_some(a)
     });
-    assert!(has(&alerts, "NodepulseLingerOff", "edge-lingeroff"), "{alerts:?}");
-    eprintln!("offline alert resolved {:?} after the node came back", back.elapsed());
+    assert!(
+        has(&alerts, "NodepulseLingerOff", "edge-lingeroff"),
+        "{alerts:?}"
+    );
+    eprintln!(
+        "offline alert resolved {:?} after the node came back",
+        back.elapsed()
+    );
     let (_, metrics) = http_get(c.http, "/metrics").unwrap();
-    assert!(sample(&metrics, "nodepulse_collector_alertmanager_posts_total{result=\"ok\"}").unwrap() >= 3.0);
-    assert_eq!(sample(&metrics, "nodepulse_collector_alertmanager_posts_failed_total"), Some(0.0));
+    assert!(
+        sample(
+            &metrics,
+            "nodepulse_collector_alertmanager_posts_total{result=\"ok\"}"
+        )
+        .unwrap()
+            >= 3.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "nodepulse_collector_alertmanager_posts_failed_total"
+        ),
+        Some(0.0)
+    );
 }
 
 #[test]
@@ -387,7 +440,9 @@ fn a_failing_alertmanager_is_retried_and_counted_without_delaying_ingest() {
     let c = Collector::start(&dir, &["--alertmanager", &url]);
     agent_send("systemd-linger-off", &c.addr());
     let t0 = Instant::now();
-    wait_for(5, "the record despite the dead Alertmanager", || c.node("edge-lingeroff"));
+    wait_for(5, "the record despite the dead Alertmanager", || {
+        c.node("edge-lingeroff")
+    });
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     let failed = wait_for(10, "a failed POST counted", || {
         let (_, m) = http_get(c.http, "/metrics")?;
@@ -397,7 +452,10 @@ fn a_failing_alertmanager_is_retried_and_counted_without_delaying_ingest() {
     std::thread::sleep(Duration::from_secs(4));
     let (_, m) = http_get(c.http, "/metrics").unwrap();
     let later = sample(&m, "nodepulse_collector_alertmanager_posts_failed_total").unwrap();
-    assert!(later - failed <= 2.0, "{failed} then {later} failures in 4 s");
+    assert!(
+        later - failed <= 2.0,
+        "{failed} then {later} failures in 4 s"
+    );
 }
 
 #[test]
@@ -408,7 +466,11 @@ fn idle_and_unread_http_clients_do_not_delay_ingest() {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     let t = now_ms();
     for i in 0..3000 {
-        s.send_to(format!("np1 host=bulk-{i:05} t={t} st=ok").as_bytes(), c.addr()).unwrap();
+        s.send_to(
+            format!("np1 host=bulk-{i:05} t={t} st=ok").as_bytes(),
+            c.addr(),
+        )
+        .unwrap();
         if i % 500 == 0 {
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -423,7 +485,8 @@ fn idle_and_unread_http_clients_do_not_delay_ingest() {
     let mut stuck = Vec::new();
     for path in ["/api/v1/nodes", "/metrics", "/"] {
         let mut s = TcpStream::connect(addr).unwrap();
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
         stuck.push(s);
     }
     std::thread::sleep(Duration::from_millis(300));
@@ -434,11 +497,16 @@ fn idle_and_unread_http_clients_do_not_delay_ingest() {
         c.send(format!("np1 host={host} t={} st=warn", now_ms()).as_bytes());
         wait_for(5, "the probe record", || c.node(&host));
         let took = sent.elapsed();
-        assert!(took < Duration::from_secs(1), "ingest to API took {took:?} with 53 hostile clients");
+        assert!(
+            took < Duration::from_secs(1),
+            "ingest to API took {took:?} with 53 hostile clients"
+        );
         eprintln!("probe {round}: in the API after {took:?}");
     }
     // Past 128 open connections, new ones are closed at once (and counted).
-    let more: Vec<TcpStream> = (0..90).filter_map(|_| TcpStream::connect(addr).ok()).collect();
+    let more: Vec<TcpStream> = (0..90)
+        .filter_map(|_| TcpStream::connect(addr).ok())
+        .collect();
     std::thread::sleep(Duration::from_millis(300));
     drop(more);
     drop(idle);
@@ -447,7 +515,10 @@ fn idle_and_unread_http_clients_do_not_delay_ingest() {
         let (_, m) = http_get(c.http, "/metrics")?;
         (sample(&m, "nodepulse_collector_http_open_connections")? <= 1.0).then_some(m)
     });
-    assert!(sample(&m, "nodepulse_collector_http_rejected_connections_total").unwrap() >= 1.0, "{m}");
+    assert!(
+        sample(&m, "nodepulse_collector_http_rejected_connections_total").unwrap() >= 1.0,
+        "{m}"
+    );
 }
 
 #[test]
@@ -465,16 +536,26 @@ fn http_refuses_oversized_and_odd_requests() {
     let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
     big.resize(20_000, b'a');
     assert!(ask(&big).starts_with("HTTP/1.1 431 "));
-    assert!(ask(b"POST /api/v1/nodes HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}").starts_with("HTTP/1.1 405 "));
+    assert!(
+        ask(b"POST /api/v1/nodes HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+            .starts_with("HTTP/1.1 405 ")
+    );
     assert!(ask(b"GET /nope HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
     assert!(ask(b"GET /api/v1/nodes/nobody HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
     let head = ask(b"GET / HTTP/1.1\r\n\r\n");
-    assert!(head.contains("Content-Security-Policy: default-src 'none'"), "{head}");
+    assert!(
+        head.contains("Content-Security-Policy: default-src 'none'"),
+        "{head}"
+    );
     // A client that sends half a head is cut off at the deadline (10 s), not kept forever.
     let t0 = Instant::now();
     let slow = ask(b"GET / HTTP/1.1\r\nHost");
     assert_eq!(slow, "");
-    assert!(t0.elapsed() >= Duration::from_secs(9) && t0.elapsed() < Duration::from_secs(14), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_secs(9) && t0.elapsed() < Duration::from_secs(14),
+        "{:?}",
+        t0.elapsed()
+    );
     // A host with an escape in its name is found by its np1 key and by its plain name.
     c.send(format!("np1 host=edge-b%20c t={} st=ok", now_ms()).as_bytes());
     let n = wait_for(5, "edge-b c", || c.node("edge-b%20c"));
@@ -525,16 +606,28 @@ fn planted_symlinks_are_never_followed_and_no_temporary_file_survives() {
     for name in ["state", "fleet.prom"] {
         for pid in next_pid..next_pid + 200 {
             std::os::unix::fs::symlink(&victim, files.join(format!("{name}.tmp.{pid}"))).unwrap();
-            std::os::unix::fs::symlink(&victim, files.join(format!("{name}.tmp.{pid}.0.0"))).unwrap();
+            std::os::unix::fs::symlink(&victim, files.join(format!("{name}.tmp.{pid}.0.0")))
+                .unwrap();
         }
         std::fs::write(files.join(format!("{name}.tmp.1.2.3")), b"left by kill -9").unwrap();
     }
     let state = files.join("state");
     let prom = files.join("fleet.prom");
     let (state_s, prom_s) = (state.to_str().unwrap(), prom.to_str().unwrap());
-    let args = ["--state", state_s, "--prom-out", prom_s, "--persist-interval", "0.1"];
+    let args = [
+        "--state",
+        state_s,
+        "--prom-out",
+        prom_s,
+        "--persist-interval",
+        "0.1",
+    ];
     let mut c = Collector::start(&dir, &args);
-    assert!(c.p.log().contains("removed 401 temporary files"), "{}", c.p.log());
+    assert!(
+        c.p.log().contains("removed 401 temporary files"),
+        "{}",
+        c.p.log()
+    );
     for i in 0..20 {
         c.send(format!("np1 host=edge-{i} t={} st=ok", now_ms()).as_bytes());
         std::thread::sleep(Duration::from_millis(50));
@@ -544,7 +637,10 @@ fn planted_symlinks_are_never_followed_and_no_temporary_file_survives() {
         (t.matches("\nnode ").count() == 20).then_some(())
     });
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
-    assert!(!std::fs::symlink_metadata(&state).unwrap().file_type().is_symlink());
+    assert!(!std::fs::symlink_metadata(&state)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     // kill -9 in the middle of persisting (every 0.1 s), then a restart: nothing left over.
     unsafe { libc::kill(c.p.child.id() as libc::pid_t, libc::SIGKILL) };
     let _ = c.p.child.wait();
@@ -562,7 +658,11 @@ fn planted_symlinks_are_never_followed_and_no_temporary_file_survives() {
 fn status_help_and_connect_limits() {
     for args in [&["--help"][..], &["status", "--help"], &["help", "status"]] {
         let out = tool(COLLECTOR, args, b"", None, 10);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("Usage: nodepulse-collector"), "{text}");
     }
@@ -589,14 +689,31 @@ fn status_help_and_connect_limits() {
     });
     let to = format!("127.0.0.1:{port}");
     let t0 = Instant::now();
-    let out = tool(COLLECTOR, &["status", "--connect", &to, "--max-bytes", "1000000"], b"", None, 20);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tool(
+        COLLECTOR,
+        &["status", "--connect", &to, "--max-bytes", "1000000"],
+        b"",
+        None,
+        20,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(t0.elapsed() < Duration::from_secs(5));
     // One that never answers: the timeout.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let to = silent.local_addr().unwrap().to_string();
     let t0 = Instant::now();
-    let out = tool(COLLECTOR, &["status", "--connect", &to, "--timeout", "1"], b"", None, 20);
+    let out = tool(
+        COLLECTOR,
+        &["status", "--connect", &to, "--timeout", "1"],
+        b"",
+        None,
+        20,
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
     drop(silent);
@@ -614,14 +731,29 @@ fn readme_systemd_unit_passes_systemd_analyze_verify() {
         .map(|l| l.strip_prefix("    ").unwrap_or(l))
         .collect::<Vec<_>>()
         .join("\n");
-    for want in ["DynamicUser=yes", "StateDirectory=nodepulse", "ProtectSystem=strict", "--http 127.0.0.1:"] {
+    for want in [
+        "DynamicUser=yes",
+        "StateDirectory=nodepulse",
+        "ProtectSystem=strict",
+        "--http 127.0.0.1:",
+    ] {
         assert!(block.contains(want), "unit lacks {want}:\n{block}");
     }
     let dir = TempDir::new("unit");
     let unit = dir.join("nodepulse-collector.service");
     // The built binary stands in for /usr/local/bin's (verify checks that it exists).
-    std::fs::write(&unit, block.replace("/usr/local/bin/nodepulse-collector", COLLECTOR) + "\n").unwrap();
-    let out = tool("systemd-analyze", &["verify", unit.to_str().unwrap()], b"", None, 30);
+    std::fs::write(
+        &unit,
+        block.replace("/usr/local/bin/nodepulse-collector", COLLECTOR) + "\n",
+    )
+    .unwrap();
+    let out = tool(
+        "systemd-analyze",
+        &["verify", unit.to_str().unwrap()],
+        b"",
+        None,
+        30,
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && !err.contains("nodepulse-collector.service:"),

@@ -12,9 +12,9 @@
 //! asking for a snapshot. Failures show in `/metrics`.
 
 use crate::fleet::{Fleet, Problem};
+use crate::now_ms;
 use crate::serve::Shared;
 use crate::view::rfc3339;
-use crate::now_ms;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
@@ -67,7 +67,10 @@ fn alert(fleet: &Fleet, key: &Key, since: u32, ends_s: Option<u64>) -> Alert {
     labels.insert("severity", p.severity().to_string());
     let mut annotations = BTreeMap::new();
     let since_text = rfc3339(u64::from(since));
-    annotations.insert("summary", format!("{host}: {} since {since_text}", p.as_str()));
+    annotations.insert(
+        "summary",
+        format!("{host}: {} since {since_text}", p.as_str()),
+    );
     if let Some(n) = fleet.nodes.get(host) {
         annotations.insert("last_record", rfc3339(n.seen_ms / 1000));
         annotations.insert("status", crate::fleet::status_str(n.status).to_string());
@@ -163,7 +166,9 @@ fn run(urls: Vec<String>, shared: &Shared) {
         let firing: Vec<Alert> = if targets.iter().any(|t| due(t, began)) {
             let mut v: Vec<(&Key, &u32)> = prev.iter().collect();
             v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            v.into_iter().map(|(k, s)| alert(fleet, k, *s, None)).collect()
+            v.into_iter()
+                .map(|(k, s)| alert(fleet, k, *s, None))
+                .collect()
         } else {
             Vec::new()
         };
@@ -202,17 +207,17 @@ fn run(urls: Vec<String>, shared: &Shared) {
             }
         }
         let pending: usize = targets.iter().map(|t| t.resolved.len()).sum();
-        shared.stats.alerts_resolved_pending.store(pending as u64, Relaxed);
+        shared
+            .stats
+            .alerts_resolved_pending
+            .store(pending as u64, Relaxed);
         std::thread::sleep(Duration::from_secs(1).saturating_sub(tick.elapsed()));
     }
 }
 
 /// A target has something to send: news, resolved alerts, or the re-send is due.
 fn due(t: &Target, began: bool) -> bool {
-    began
-        || t.dirty
-        || !t.resolved.is_empty()
-        || t.last_ok.is_none_or(|at| at.elapsed() >= RESEND)
+    began || t.dirty || !t.resolved.is_empty() || t.last_ok.is_none_or(|at| at.elapsed() >= RESEND)
 }
 
 #[cfg(test)]

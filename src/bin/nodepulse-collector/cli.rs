@@ -145,7 +145,9 @@ pub enum Command {
 
 /// Decimal seconds → ms (`0.5` → 500); positive and finite.
 fn seconds_ms(v: &str) -> Result<u64, String> {
-    let s: f64 = v.parse().map_err(|_| format!("`{v}` is not a number of seconds"))?;
+    let s: f64 = v
+        .parse()
+        .map_err(|_| format!("`{v}` is not a number of seconds"))?;
     if s.is_finite() && s > 0.0 && s < 1e9 {
         Ok((s * 1000.0).round().max(1.0) as u64)
     } else {
@@ -171,7 +173,9 @@ fn read_key(path: &std::path::Path) -> Result<Vec<u8>, String> {
         key.pop();
     }
     if key.is_empty() || key.len() > 255 {
-        return Err(format!("--key-file {shown}: the key must be 1 to 255 bytes"));
+        return Err(format!(
+            "--key-file {shown}: the key must be 1 to 255 bytes"
+        ));
     }
     Ok(key)
 }
@@ -239,18 +243,37 @@ mod tests {
     #[test]
     fn flags_and_subcommand() {
         let c = Cli::try_parse_from([
-            "c", "--listen", "127.0.0.1:1", "--interval", "0.5", "--http", "[::1]:2",
-            "--alertmanager", "http://a:9093/",
+            "c",
+            "--listen",
+            "127.0.0.1:1",
+            "--interval",
+            "0.5",
+            "--http",
+            "[::1]:2",
+            "--alertmanager",
+            "http://a:9093/",
         ])
         .unwrap();
         assert_eq!(c.serve.interval, 500);
         assert_eq!(c.serve.alertmanager, ["http://a:9093"]);
         assert!(Cli::try_parse_from(["c"]).is_err(), "--listen is required");
         assert!(Cli::try_parse_from(["c", "--listen", "x"]).is_err());
-        assert!(Cli::try_parse_from(["c", "--listen", "127.0.0.1:1", "--flap-threshold", "9"]).is_err());
-        assert!(Cli::try_parse_from(["c", "--listen", "127.0.0.1:1", "--alertmanager", "https://a"]).is_err());
+        assert!(
+            Cli::try_parse_from(["c", "--listen", "127.0.0.1:1", "--flap-threshold", "9"]).is_err()
+        );
+        assert!(Cli::try_parse_from([
+            "c",
+            "--listen",
+            "127.0.0.1:1",
+            "--alertmanager",
+            "https://a"
+        ])
+        .is_err());
         let s = Cli::try_parse_from(["c", "status", "--json", "--connect", "127.0.0.1:1"]).unwrap();
-        assert!(matches!(s.command, Some(Sub::Status(StatusArgs { json: true, .. }))));
+        assert!(matches!(
+            s.command,
+            Some(Sub::Status(StatusArgs { json: true, .. }))
+        ));
         assert!(Cli::try_parse_from(["c", "status", "--state", "a", "--connect", "b"]).is_err());
         let Err(help) = Cli::try_parse_from(["c", "status", "--help"]) else {
             panic!("status --help parsed as a command");

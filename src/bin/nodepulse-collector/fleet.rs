@@ -506,7 +506,9 @@ impl Fleet {
             return false;
         };
         match (obs.seq, node.seq) {
-            (Some(seq), last) if last != u64::MAX && seq != last => seq < last && obs.t_ms <= node.t_ms,
+            (Some(seq), last) if last != u64::MAX && seq != last => {
+                seq < last && obs.t_ms <= node.t_ms
+            }
             _ => obs.t_ms <= node.t_ms,
         }
     }
@@ -838,7 +840,10 @@ mod tests {
         f.sweep(o.t_ms + 10_000);
         o.t_ms += 11_000;
         f.ingest(&o, o.t_ms);
-        assert_eq!(f.nodes["a"].history().last(), Some(strip_byte(o.status, true)));
+        assert_eq!(
+            f.nodes["a"].history().last(),
+            Some(strip_byte(o.status, true))
+        );
     }
 
     #[test]

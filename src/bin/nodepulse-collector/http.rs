@@ -111,7 +111,10 @@ impl Write for Timed<'_> {
 /// What a request asks for.
 #[derive(Debug, PartialEq)]
 enum Request {
-    Get { path: String, head: bool },
+    Get {
+        path: String,
+        head: bool,
+    },
     /// Refused with this status line.
     Bad(&'static str),
 }
@@ -150,7 +153,10 @@ fn judge(req: &httparse::Request) -> Request {
     };
     for h in req.headers.iter() {
         let name = h.name.to_ascii_lowercase();
-        let empty = h.value.iter().all(|b| *b == b'0' || b.is_ascii_whitespace());
+        let empty = h
+            .value
+            .iter()
+            .all(|b| *b == b'0' || b.is_ascii_whitespace());
         if (name == "content-length" && !empty) || name == "transfer-encoding" {
             return Request::Bad("413 Content Too Large");
         }
@@ -182,7 +188,12 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// A response's head.
-fn head(w: &mut impl Write, status: &str, content_type: &str, len: Option<usize>) -> io::Result<()> {
+fn head(
+    w: &mut impl Write,
+    status: &str,
+    content_type: &str,
+    len: Option<usize>,
+) -> io::Result<()> {
     let mut h = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n"
     );
@@ -236,12 +247,23 @@ fn respond(
     match path {
         "/" | "/index.html" => {
             let html = page::render(&view::read(fleet, now, snap.taken_ms), now);
-            send(w, "200 OK", "text/html; charset=utf-8", html.as_bytes(), head_only)
+            send(
+                w,
+                "200 OK",
+                "text/html; charset=utf-8",
+                html.as_bytes(),
+                head_only,
+            )
         }
         // Both streamed (no Content-Length: the end of the body is the close), so a large fleet
         // is never one buffer per connection.
         "/metrics" => {
-            head(w, "200 OK", "text/plain; version=0.0.4; charset=utf-8", None)?;
+            head(
+                w,
+                "200 OK",
+                "text/plain; version=0.0.4; charset=utf-8",
+                None,
+            )?;
             if head_only {
                 return Ok(());
             }
@@ -313,21 +335,36 @@ mod tests {
     fn requests_and_refusals() {
         assert_eq!(
             req(b"GET /api/v1/nodes?x=1 HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Request::Get { path: "/api/v1/nodes".into(), head: false }
+            Request::Get {
+                path: "/api/v1/nodes".into(),
+                head: false
+            }
         );
         assert_eq!(
             req(b"HEAD / HTTP/1.0\r\n\r\n"),
-            Request::Get { path: "/".into(), head: true }
+            Request::Get {
+                path: "/".into(),
+                head: true
+            }
         );
-        assert_eq!(req(b"POST / HTTP/1.1\r\n\r\n"), Request::Bad("405 Method Not Allowed"));
+        assert_eq!(
+            req(b"POST / HTTP/1.1\r\n\r\n"),
+            Request::Bad("405 Method Not Allowed")
+        );
         assert_eq!(
             req(b"GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
             Request::Bad("413 Content Too Large")
         );
-        assert_eq!(req(b"\x00\x01 nonsense\r\n\r\n"), Request::Bad("400 Bad Request"));
+        assert_eq!(
+            req(b"\x00\x01 nonsense\r\n\r\n"),
+            Request::Bad("400 Bad Request")
+        );
         let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
         big.resize(MAX_HEAD + 100, b'a');
-        assert_eq!(req(&big), Request::Bad("431 Request Header Fields Too Large"));
+        assert_eq!(
+            req(&big),
+            Request::Bad("431 Request Header Fields Too Large")
+        );
         let many: String = (0..100).map(|i| format!("H{i}: v\r\n")).collect();
         assert_eq!(
             req(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()),
@@ -340,7 +377,10 @@ mod tests {
     #[test]
     fn host_segments() {
         assert_eq!(percent_decode("edge-b%20c").as_deref(), Some("edge-b c"));
-        assert_eq!(percent_decode("edge-b%2520c").as_deref(), Some("edge-b%20c"));
+        assert_eq!(
+            percent_decode("edge-b%2520c").as_deref(),
+            Some("edge-b%20c")
+        );
         assert_eq!(percent_decode("x%2"), None);
         assert_eq!(percent_decode("%ff"), None);
         assert_eq!(escape_host("edge-b c"), "edge-b%20c");

@@ -5,11 +5,11 @@
 //! recursion limit of 128 is an error). Both give the same observation.
 
 use crate::fleet::{worse, Drop, Metrics, Obs, Problem};
-use nodepulse::num::{parse_hundredths, parse_i64, parse_u64};
-use serde_json::Value;
 use nodepulse::encode::line as np1;
+use nodepulse::num::{parse_hundredths, parse_i64, parse_u64};
 use nodepulse::sink::mac;
 use nodepulse::verdict::Status;
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// Largest datagram accepted (the parser's limit and a newline).
@@ -268,10 +268,7 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
             }
         }
         m.clock_offset_us = c.get("offset_us").and_then(i64_of);
-        m.clock_maxerror_ms = c
-            .get("maxerror_us")
-            .and_then(i64_of)
-            .map(|us| us / 1000);
+        m.clock_maxerror_ms = c.get("maxerror_us").and_then(i64_of).map(|us| us / 1000);
     }
     if let Some(st) = v.get("timesync").and_then(status_field) {
         m.timesync = Some(st);

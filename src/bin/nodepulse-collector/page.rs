@@ -182,14 +182,21 @@ mod tests {
             "np1 host=z-off t=1799999000000 st=ok",
         ] {
             let o = crate::ingest::parse(rec.as_bytes()).unwrap();
-            let at = if rec.contains("z-off") { t - 1_000_000 } else { t };
+            let at = if rec.contains("z-off") {
+                t - 1_000_000
+            } else {
+                t
+            };
             f.ingest(&o, at);
         }
         f.sweep(t);
         let html = render(&crate::view::read(&f, t, t), t);
         let pos = |h: &str| html.find(&format!("data-host=\"{h}\"")).unwrap();
         assert!(pos("z-off") < pos("%3Cscript%3E") && pos("%3Cscript%3E") < pos("a-ok"));
-        assert!(html.contains("<td class=\"host\">&lt;script&gt;</td>"), "{html}");
+        assert!(
+            html.contains("<td class=\"host\">&lt;script&gt;</td>"),
+            "{html}"
+        );
         assert!(!html.contains("<script"));
         assert!(html.contains("<meta http-equiv=\"refresh\""));
         for external in ["src=", "http://", "https://", "url("] {

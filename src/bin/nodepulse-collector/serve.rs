@@ -223,7 +223,12 @@ pub fn run(o: Serve) -> ExitCode {
                 "nodepulse-collector: removed {n} temporary files an earlier run left beside {}",
                 p.display()
             ),
-            Err(e) => return fail(&format!("{}: removing old temporary files: {e}", p.display())),
+            Err(e) => {
+                return fail(&format!(
+                    "{}: removing old temporary files: {e}",
+                    p.display()
+                ))
+            }
         }
     }
     let mut fleet = Fleet::new(o.policy.clone());
@@ -372,7 +377,10 @@ pub fn run(o: Serve) -> ExitCode {
         }
         if let Some(f) = forward.as_mut() {
             f.flush();
-            shared.stats.forward_errors.store(f.errors, Ordering::Relaxed);
+            shared
+                .stats
+                .forward_errors
+                .store(f.errors, Ordering::Relaxed);
         }
         now = now_ms();
         if now >= next_sweep {

@@ -72,7 +72,11 @@ pub fn serialize_to(w: &mut dyn std::io::Write, fleet: &Fleet, now_ms: u64) -> s
             }
             let _ = write!(s, "{g}");
         }
-        let _ = write!(s, "/{} burst={},{} strip=", n.gap_next, n.burst_ms, n.burst_max_ms);
+        let _ = write!(
+            s,
+            "/{} burst={},{} strip=",
+            n.gap_next, n.burst_ms, n.burst_max_ms
+        );
         for b in n.strip {
             let _ = write!(s, "{b:02x}");
         }

@@ -41,7 +41,11 @@ impl<const N: usize> Histogram<N> {
         let mut cumulative = 0;
         for (b, n) in self.bounds.iter().zip(&self.buckets) {
             cumulative += n.load(Relaxed);
-            let _ = writeln!(s, "{name}_bucket{{le=\"{}\"}} {cumulative}", *b as f64 / scale);
+            let _ = writeln!(
+                s,
+                "{name}_bucket{{le=\"{}\"}} {cumulative}",
+                *b as f64 / scale
+            );
         }
         let count = self.count.load(Relaxed);
         let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {count}");
@@ -111,20 +115,79 @@ impl Stats {
             1e6,
         );
         let counters: [(&str, &str, &str, &AtomicU64); 11] = [
-            ("nodepulse_collector_persist_failures_total", "counter", "Persists that failed (the previous files stay).", &self.persist_failures),
-            ("nodepulse_collector_persist_skipped_total", "counter", "Persists skipped because the previous one was still being written.", &self.persist_skipped),
-            ("nodepulse_collector_snapshots_total", "counter", "Copies of the fleet table made for the HTTP and Alertmanager threads.", &self.snapshots),
-            ("nodepulse_collector_http_requests_total", "counter", "HTTP requests answered.", &self.http_requests),
-            ("nodepulse_collector_http_rejected_connections_total", "counter", "HTTP connections closed at once: too many open.", &self.http_rejected),
-            ("nodepulse_collector_http_bad_requests_total", "counter", "HTTP requests refused: malformed, too large, too slow.", &self.http_bad),
-            ("nodepulse_collector_http_open_connections", "gauge", "HTTP connections open now.", &self.http_open),
-            ("nodepulse_collector_alertmanager_posts_failed_total", "counter", "POSTs to an Alertmanager that failed (retried with backoff).", &self.alert_posts_failed),
-            ("nodepulse_collector_alerts_active", "gauge", "Alerts firing: a node's problem each.", &self.alerts_active),
-            ("nodepulse_collector_alerts_resolved_pending", "gauge", "Resolved alerts not yet delivered to every Alertmanager.", &self.alerts_resolved_pending),
-            ("nodepulse_collector_forward_errors_total", "counter", "Influx datagrams that could not be sent.", &self.forward_errors),
+            (
+                "nodepulse_collector_persist_failures_total",
+                "counter",
+                "Persists that failed (the previous files stay).",
+                &self.persist_failures,
+            ),
+            (
+                "nodepulse_collector_persist_skipped_total",
+                "counter",
+                "Persists skipped because the previous one was still being written.",
+                &self.persist_skipped,
+            ),
+            (
+                "nodepulse_collector_snapshots_total",
+                "counter",
+                "Copies of the fleet table made for the HTTP and Alertmanager threads.",
+                &self.snapshots,
+            ),
+            (
+                "nodepulse_collector_http_requests_total",
+                "counter",
+                "HTTP requests answered.",
+                &self.http_requests,
+            ),
+            (
+                "nodepulse_collector_http_rejected_connections_total",
+                "counter",
+                "HTTP connections closed at once: too many open.",
+                &self.http_rejected,
+            ),
+            (
+                "nodepulse_collector_http_bad_requests_total",
+                "counter",
+                "HTTP requests refused: malformed, too large, too slow.",
+                &self.http_bad,
+            ),
+            (
+                "nodepulse_collector_http_open_connections",
+                "gauge",
+                "HTTP connections open now.",
+                &self.http_open,
+            ),
+            (
+                "nodepulse_collector_alertmanager_posts_failed_total",
+                "counter",
+                "POSTs to an Alertmanager that failed (retried with backoff).",
+                &self.alert_posts_failed,
+            ),
+            (
+                "nodepulse_collector_alerts_active",
+                "gauge",
+                "Alerts firing: a node's problem each.",
+                &self.alerts_active,
+            ),
+            (
+                "nodepulse_collector_alerts_resolved_pending",
+                "gauge",
+                "Resolved alerts not yet delivered to every Alertmanager.",
+                &self.alerts_resolved_pending,
+            ),
+            (
+                "nodepulse_collector_forward_errors_total",
+                "counter",
+                "Influx datagrams that could not be sent.",
+                &self.forward_errors,
+            ),
         ];
         for (name, kind, help, v) in counters {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", v.load(Relaxed));
+            let _ = writeln!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+                v.load(Relaxed)
+            );
         }
         let name = "nodepulse_collector_alertmanager_posts_total";
         let _ = writeln!(
@@ -154,7 +217,9 @@ mod tests {
         assert!(text.contains("nodepulse_collector_ingest_batch_datagrams_bucket{le=\"64\"} 4\n"));
         assert!(text.contains("nodepulse_collector_ingest_batch_datagrams_bucket{le=\"+Inf\"} 5\n"));
         assert!(text.contains("nodepulse_collector_ingest_batch_datagrams_sum 232\n"));
-        assert!(text.contains("nodepulse_collector_persist_duration_seconds_bucket{le=\"0.01\"} 1\n"));
+        assert!(
+            text.contains("nodepulse_collector_persist_duration_seconds_bucket{le=\"0.01\"} 1\n")
+        );
         assert!(text.contains("nodepulse_collector_persist_duration_seconds_sum 0.0025\n"));
     }
 }

@@ -273,14 +273,26 @@ mod tests {
         assert_eq!(back.nodes, want.nodes);
         assert_eq!(back.dropped["not_utf8"], 1);
         let a = &back.nodes[0];
-        assert_eq!((a.host.as_str(), a.name.as_deref()), ("edge%20a", Some("edge a")));
-        assert_eq!((a.skew_s, a.seq, a.history.as_str()), (-600.0, Some(4), "c"));
+        assert_eq!(
+            (a.host.as_str(), a.name.as_deref()),
+            ("edge%20a", Some("edge a"))
+        );
+        assert_eq!(
+            (a.skew_s, a.seq, a.history.as_str()),
+            (-600.0, Some(4), "c")
+        );
         let problems: Vec<&str> = a.problems.iter().map(|p| p.problem.as_str()).collect();
         assert_eq!(problems, ["skewed", "service_down"]);
         assert_eq!(back.nodes[1].boot.as_deref(), Some("0123456789abcdef"));
         let text = text(&back);
-        assert!(text.starts_with("2 nodes: 2 up, 0 offline, 1 with problems"), "{text}");
-        assert!(text.contains("\nedge%20a up st=crit seen=5s ago skew=-600.000s skewed@"), "{text}");
+        assert!(
+            text.starts_with("2 nodes: 2 up, 0 offline, 1 with problems"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nedge%20a up st=crit seen=5s ago skew=-600.000s skewed@"),
+            "{text}"
+        );
         assert!(text.ends_with("dropped: not_utf8=1\n"), "{text}");
     }
 }

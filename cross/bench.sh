@@ -54,13 +54,13 @@ fi
 # ---------------------------------------------------------------- build
 target=x86_64-unknown-linux-musl
 log "build the static agent (release, stripped)"
-cargo build --release --target "$target" --bin nodepulse </dev/null >&2 || die "cargo build"
+cargo build --release --no-default-features --target "$target" --bin nodepulse </dev/null >&2 || die "cargo build"
 bin="$PWD/target/$target/release/nodepulse"
 [ -x "$bin" ] || die "$bin missing"
 file "$bin" | grep -q "statically linked" || die "$bin is not statically linked"
 
 log "build an unstripped copy (same profile, strip = false) for nm"
-CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --target "$target" --bin nodepulse \
+CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --no-default-features --target "$target" --bin nodepulse \
   --target-dir target/bench-unstripped </dev/null >&2 || die "unstripped cargo build"
 unstripped="$PWD/target/bench-unstripped/$target/release/nodepulse"
 [ -x "$unstripped" ] || die "$unstripped missing"

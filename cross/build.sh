@@ -126,10 +126,10 @@ for t in "${targets[@]}"; do
     # the host's proc-macro crates (proc-macro2 reruns its build script when it changes). The
     # binary is copied to the same place as the other targets'.
     RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target_dir/build-std" \
-      cargo build --release --locked --target "$t" --bin nodepulse \
+      cargo build --release --locked --no-default-features --target "$t" --bin nodepulse \
       -Zbuild-std=core,compiler_builtins -Zunstable-options --artifact-dir "$target_dir/$t/release" </dev/null
   else
-    cargo build --release --locked --target "$t" --bin nodepulse </dev/null
+    cargo build --release --locked --no-default-features --target "$t" --bin nodepulse </dev/null
   fi
   bin="$target_dir/$t/release/nodepulse"
   case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac

@@ -32,16 +32,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
 rcvbuf_errors() { awk '/^Udp:/ {n++; if (n == 1) for (i = 1; i <= NF; i++) col[$i] = i; else print $col["RcvbufErrors"]}' /proc/net/snmp; }
-# Records accepted so far, from the live state on the control socket (the counters line).
+# Records accepted so far, from the collector's /metrics (--http).
 accepted() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-f = s.makefile("r")
-for line in f:
-    if line.startswith("counters "):
-        print(line.split()[1].split("=")[1]); break
-EOF
+  curl -sf --max-time 30 "http://127.0.0.1:$1/metrics" | awk '$1 == "nodepulse_fleet_records_accepted_total" { print $2 }'
 }
 # Waits until the accepted count stops moving; prints it.
 settle() {
@@ -56,7 +49,7 @@ settle() {
 
 port=$(free_port)
 ctl=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$C" --listen "127.0.0.1:$port" --control "127.0.0.1:$ctl" --state "$dir/state" \
+"$C" --listen "127.0.0.1:$port" --http "127.0.0.1:$ctl" --state "$dir/state" \
   --persist-interval 3600 --max-nodes 1000000 --interval 60 2>"$dir/log" &
 pid=$!
 for _ in $(seq 100); do grep -q listening "$dir/log" 2>/dev/null && break; sleep 0.05; done

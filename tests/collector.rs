@@ -297,7 +297,7 @@ fn agents_to_collector_offline_skew_reboot_and_restart() {
         "3",
         "--persist-interval",
         "0.2",
-        "--control",
+        "--http",
         &ctl_addr,
     ];
     let v6_listen = format!("[::1]:{port}");
@@ -354,7 +354,7 @@ fn agents_to_collector_offline_skew_reboot_and_restart() {
         (3, vec!["lost_records".to_string()])
     );
 
-    // The live view over the control socket says the same.
+    // The live view over HTTP (`status --connect`, /api/v1/nodes) says the same.
     let live = status(&["--connect", &ctl_addr]);
     assert_eq!(
         live.nodes.keys().collect::<Vec<_>>(),
@@ -423,7 +423,7 @@ fn agents_to_collector_offline_skew_reboot_and_restart() {
             "1",
             "--persist-interval",
             "3600",
-            "--control",
+            "--http",
             &ctl_addr,
         ],
     );

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 log() { printf '== %s\n' "$*"; }
 
 # Debian packages of the real peers the tests start.
-packages=(adjtimex busybox-static chrony strace file time prometheus prometheus-node-exporter victoria-metrics jq curl python3)
+packages=(adjtimex busybox-static chrony strace file time prometheus prometheus-node-exporter victoria-metrics jq curl python3 prometheus-alertmanager chromium systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -34,7 +34,7 @@ log "rust targets"
 rustup target add x86_64-unknown-linux-musl >/dev/null
 
 log "build the static agent (x86_64 musl, release)"
-cargo build --release --locked --target x86_64-unknown-linux-musl --bin nodepulse
+cargo build --release --locked --no-default-features --target x86_64-unknown-linux-musl --bin nodepulse
 file target/x86_64-unknown-linux-musl/release/nodepulse | grep -q "statically linked" || { echo "agent is not static"; exit 1; }
 
 # ---- cross targets (issue 6) ----------------------------------------------------------------

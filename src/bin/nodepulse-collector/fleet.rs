@@ -1,15 +1,25 @@
 //! The fleet table: one compact [`Node`] per host, updated by each accepted record and by a
 //! periodic sweep (offline, flapping, and the end of "recent" problems).
 //!
-//! A node keeps only what the verdicts need (about 150 bytes plus its name), never the record:
-//! times, skew, boot id, seq, the learned interval, the record's problem bits and, for every
-//! problem, the second it began.
+//! A node keeps only what the verdicts need (about 210 bytes plus its name), never the record:
+//! times, skew, boot id, seq, the learned interval and the gaps it is learned from, the record's
+//! problem bits and, for every problem, the second it began, and one byte per record for the
+//! last [`STRIP`] records' statuses.
+//!
+//! # Interval learning
+//! A node's interval is learned from the gaps between its records' own `t` (per `seq` step when
+//! it sends `seq`), skipped after an outage and when the node clock and the receive times
+//! disagree (a clock step). Gaps shorter than half the current interval are a burst (a retry
+//! loop, a backlog flushed, a replay): they are gathered until they span half the interval and
+//! then count as one sample, the longest gap among them, so a burst never shortens the
+//! interval. The interval is the median of the last [`GAPS`] samples, trusted once there are
+//! [`TRUST`] of them (until then `--interval`), clamped to 1 s – 1 day.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// One problem a node can have; the index into [`Node::since`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Problem {
     /// No record for more than `offline_factor` × interval.
@@ -74,6 +84,48 @@ impl Problem {
     pub fn bit(self) -> u16 {
         1 << (self as u8)
     }
+
+    /// Alertmanager's `alertname` for this problem.
+    pub fn alertname(self) -> &'static str {
+        match self {
+            Problem::Offline => "NodepulseOffline",
+            Problem::Skewed => "NodepulseClockSkewed",
+            Problem::Rebooted => "NodepulseRebooted",
+            Problem::Lost => "NodepulseLostRecords",
+            Problem::Flapping => "NodepulseFlapping",
+            Problem::Unsynced => "NodepulseClockUnsynced",
+            Problem::Clock => "NodepulseClock",
+            Problem::Timesync => "NodepulseTimesync",
+            Problem::Linger => "NodepulseLingerOff",
+            Problem::Service => "NodepulseServiceDown",
+            Problem::Disk => "NodepulseDisk",
+            Problem::Memory => "NodepulseMemory",
+        }
+    }
+
+    /// `critical` for what takes a node's service down or makes its data wrong, else `warning`.
+    pub fn severity(self) -> &'static str {
+        match self {
+            Problem::Offline | Problem::Unsynced | Problem::Linger | Problem::Service => "critical",
+            _ => "warning",
+        }
+    }
+
+    /// Order of the fleet views: a node's worst problem by this rank (offline first).
+    pub const RANKED: [Problem; PROBLEMS] = [
+        Problem::Offline,
+        Problem::Unsynced,
+        Problem::Skewed,
+        Problem::Linger,
+        Problem::Service,
+        Problem::Rebooted,
+        Problem::Flapping,
+        Problem::Lost,
+        Problem::Clock,
+        Problem::Timesync,
+        Problem::Disk,
+        Problem::Memory,
+    ];
 
     /// The problems a record itself reports (not the collector's own observations).
     pub const FROM_RECORD: u16 = (1 << Problem::Unsynced as u8)
@@ -147,7 +199,7 @@ pub struct Obs<'a> {
 }
 
 /// What the collector keeps per host.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     /// Receive time of the last record, ms since the epoch.
     pub seen_ms: u64,
@@ -173,9 +225,58 @@ pub struct Node {
     pub since: [u32; PROBLEMS],
     /// Epoch seconds of the last offline/online transitions (ring; 0 = empty).
     pub flaps: [u32; FLAP_RING],
+    /// Interval samples, ms (ring; 0 = empty): see the module doc.
+    pub gaps: [u32; GAPS],
+    /// Next slot in `gaps`.
+    pub gap_next: u8,
+    /// Short gaps gathered so far: their sum and the longest, ms.
+    pub burst_ms: u32,
+    pub burst_max_ms: u32,
+    /// Next slot in `strip`.
+    pub strip_next: u8,
+    /// The last records' statuses (ring): [`strip_byte`]; 0 = empty.
+    pub strip: [u8; STRIP],
+}
+
+impl Default for Node {
+    fn default() -> Node {
+        Node {
+            seen_ms: 0,
+            t_ms: 0,
+            seq: u64::MAX,
+            boot: 0,
+            lost: 0,
+            records: 0,
+            interval_ms: 0,
+            problems: 0,
+            status: 0,
+            flap_next: 0,
+            since: [0; PROBLEMS],
+            flaps: [0; FLAP_RING],
+            gaps: [0; GAPS],
+            gap_next: 0,
+            burst_ms: 0,
+            burst_max_ms: 0,
+            strip_next: 0,
+            strip: [0; STRIP],
+        }
+    }
 }
 
 pub const FLAP_RING: usize = 8;
+/// Interval samples kept per node.
+pub const GAPS: usize = 5;
+/// Samples needed before the learned interval replaces `--interval`.
+pub const TRUST: usize = 3;
+/// Records whose statuses a node keeps (the page's strip).
+pub const STRIP: usize = 48;
+/// In a strip byte: this record ended an offline period.
+pub const AFTER_OFFLINE: u8 = 0x80;
+
+/// A strip byte: the record's status code + 1 (1–4), with [`AFTER_OFFLINE`].
+pub fn strip_byte(status: u8, after_offline: bool) -> u8 {
+    (status.min(3) + 1) | if after_offline { AFTER_OFFLINE } else { 0 }
+}
 
 impl Node {
     pub fn has(&self, p: Problem) -> bool {
@@ -223,6 +324,44 @@ impl Node {
 
     pub fn boot_known(&self) -> bool {
         self.boot != 0
+    }
+
+    /// The strip's bytes, oldest first, empty slots left out.
+    pub fn history(&self) -> impl Iterator<Item = u8> + '_ {
+        let at = usize::from(self.strip_next) % STRIP;
+        self.strip[at..]
+            .iter()
+            .chain(&self.strip[..at])
+            .copied()
+            .filter(|&b| b != 0)
+    }
+
+    fn push_strip(&mut self, byte: u8) {
+        let i = usize::from(self.strip_next) % STRIP;
+        self.strip[i] = byte;
+        self.strip_next = ((i + 1) % STRIP) as u8;
+    }
+
+    /// One gap between records (ms, per seq step), folded into the samples (module doc).
+    fn learn_gap(&mut self, gap_ms: u64, policy: &Policy) {
+        let gap = u32::try_from(gap_ms).unwrap_or(u32::MAX);
+        self.burst_ms = self.burst_ms.saturating_add(gap);
+        self.burst_max_ms = self.burst_max_ms.max(gap);
+        if u64::from(self.burst_ms) < self.interval_ms(policy) / 2 {
+            return;
+        }
+        let i = usize::from(self.gap_next) % GAPS;
+        self.gaps[i] = self.burst_max_ms.clamp(1000, 86_400_000);
+        self.gap_next = ((i + 1) % GAPS) as u8;
+        self.burst_ms = 0;
+        self.burst_max_ms = 0;
+        let mut v: Vec<u32> = self.gaps.iter().copied().filter(|&g| g != 0).collect();
+        if v.len() >= TRUST {
+            v.sort_unstable();
+            // The median (of an even count, the upper middle: the longer is the safer for the
+            // offline rule).
+            self.interval_ms = v[v.len() / 2];
+        }
     }
 
     /// Node clock minus receive time, last record.
@@ -339,6 +478,7 @@ impl Counters {
     }
 }
 
+#[derive(Clone)]
 pub struct Fleet {
     pub nodes: HashMap<Box<str>, Node>,
     pub policy: Policy,
@@ -366,7 +506,9 @@ impl Fleet {
             return false;
         };
         match (obs.seq, node.seq) {
-            (Some(seq), last) if last != u64::MAX && seq != last => seq < last && obs.t_ms <= node.t_ms,
+            (Some(seq), last) if last != u64::MAX && seq != last => {
+                seq < last && obs.t_ms <= node.t_ms
+            }
             _ => obs.t_ms <= node.t_ms,
         }
     }
@@ -379,13 +521,8 @@ impl Fleet {
                 self.counters.drop(Drop::NodeLimit);
                 return None;
             }
-            self.nodes.insert(
-                Box::from(obs.host.as_ref()),
-                Node {
-                    seq: u64::MAX,
-                    ..Node::default()
-                },
-            );
+            self.nodes
+                .insert(Box::from(obs.host.as_ref()), Node::default());
         }
         let node = self.nodes.get_mut(obs.host.as_ref())?;
         self.counters.accepted += 1;
@@ -411,16 +548,18 @@ impl Fleet {
         (self.nodes.len() - offline, offline)
     }
 
-    /// Hosts sorted problems first (offline, then by number of problems), then by name.
+    /// Hosts sorted problems first: by the worst problem in [`Problem::RANKED`] order
+    /// (offline, unsynced, skewed, linger off, service down, rebooted, ...), then by number of
+    /// problems, then by name.
     pub fn sorted(&self) -> Vec<(&str, &Node)> {
         let mut v: Vec<(&str, &Node)> = self.nodes.iter().map(|(k, n)| (&**k, n)).collect();
         v.sort_by(|a, b| {
             let key = |n: &Node| {
-                (
-                    std::cmp::Reverse(n.problems != 0),
-                    std::cmp::Reverse(n.has(Problem::Offline)),
-                    std::cmp::Reverse(n.problems.count_ones()),
-                )
+                let worst = Problem::RANKED
+                    .iter()
+                    .position(|p| n.has(*p))
+                    .unwrap_or(PROBLEMS);
+                (worst, std::cmp::Reverse(n.problems.count_ones()))
             };
             key(a.1).cmp(&key(b.1)).then(a.0.cmp(b.0))
         });
@@ -438,8 +577,7 @@ fn update(node: &mut Node, obs: &Obs, now_ms: u64, policy: &Policy) {
         node.push_flap(now_s);
     }
 
-    // Learn the interval from consecutive node timestamps (per seq step when seq is sent);
-    // skipped after an outage and when the node clock and ours disagree (a clock step).
+    // Learn the interval from consecutive node timestamps (module doc).
     if policy.learn && !first && !was_offline && obs.t_ms > node.t_ms {
         let dt = obs.t_ms - node.t_ms;
         let recv_dt = now_ms.saturating_sub(node.seen_ms);
@@ -448,14 +586,10 @@ fn update(node: &mut Node, obs: &Obs, now_ms: u64, policy: &Policy) {
             _ => 1,
         };
         if dt.abs_diff(recv_dt) <= (dt / 2).max(1000) {
-            let new = (dt / steps).clamp(1000, 86_400_000);
-            node.interval_ms = if node.interval_ms == 0 {
-                new as u32
-            } else {
-                ((3 * u64::from(node.interval_ms) + new) / 4) as u32
-            };
+            node.learn_gap(dt / steps, policy);
         }
     }
+    node.push_strip(strip_byte(obs.status, was_offline));
 
     // Reboot: a different boot id than the last known one.
     if let Some(id) = obs.boot {
@@ -630,6 +764,109 @@ mod tests {
         assert!(f.nodes["a"].has(Problem::Offline));
     }
 
+    fn policy_60s() -> Policy {
+        Policy {
+            interval_ms: 60_000,
+            ..policy()
+        }
+    }
+
+    /// Records every `step` ms from `*t`, `n` of them.
+    fn send(f: &mut Fleet, t: &mut u64, n: u64, step: u64) {
+        for _ in 0..n {
+            *t += step;
+            f.ingest(&obs("a", *t), *t);
+        }
+    }
+
+    #[test]
+    fn a_burst_does_not_shorten_the_interval() {
+        // Not yet learned: the burst is gathered, no sample, the flag's 60 s holds.
+        let mut f = Fleet::new(policy_60s());
+        let mut t = T0;
+        send(&mut f, &mut t, 1, 0);
+        send(&mut f, &mut t, 12, 500);
+        assert_eq!(f.nodes["a"].interval_ms, 0);
+        f.sweep(t + 12_000);
+        assert!(!f.nodes["a"].has(Problem::Offline));
+        // Learned 60 s, then the same burst: still 60 s, not offline 12 s (or 170 s) later.
+        let mut f = Fleet::new(policy_60s());
+        let mut t = T0;
+        send(&mut f, &mut t, 8, 60_000);
+        assert_eq!(f.nodes["a"].interval_ms, 60_000);
+        send(&mut f, &mut t, 12, 500);
+        assert_eq!(f.nodes["a"].interval_ms, 60_000);
+        f.sweep(t + 12_000);
+        f.sweep(t + 170_000);
+        assert!(!f.nodes["a"].has(Problem::Offline));
+        // A node that sends bursts of 12 every minute is judged by its longest gap.
+        send(&mut f, &mut t, 1, 54_500);
+        for _ in 0..6 {
+            send(&mut f, &mut t, 11, 500);
+            send(&mut f, &mut t, 1, 54_500);
+        }
+        assert_eq!(f.nodes["a"].interval_ms, 54_500);
+    }
+
+    #[test]
+    fn a_real_change_of_interval_is_learned() {
+        let mut f = Fleet::new(policy_60s());
+        let mut t = T0;
+        send(&mut f, &mut t, 8, 60_000);
+        // Now every 5 s: gathered 30 s at a time, the median moves after three samples.
+        send(&mut f, &mut t, 6 * 2, 5000);
+        assert_eq!(f.nodes["a"].interval_ms, 60_000);
+        send(&mut f, &mut t, 6, 5000);
+        assert_eq!(f.nodes["a"].interval_ms, 5000);
+        // Slower again: every sample is long enough to count at once.
+        send(&mut f, &mut t, 3, 20_000);
+        assert_eq!(f.nodes["a"].interval_ms, 20_000);
+    }
+
+    #[test]
+    fn strip_keeps_the_last_records_oldest_first() {
+        let mut f = Fleet::new(policy());
+        let mut o = obs("a", T0);
+        for i in 0..(STRIP as u64 + 2) {
+            o.t_ms = T0 + i * 1000;
+            o.status = (i % 3) as u8;
+            f.ingest(&o, o.t_ms);
+        }
+        let h: Vec<u8> = f.nodes["a"].history().collect();
+        assert_eq!(h.len(), STRIP);
+        assert_eq!(h[0], strip_byte(2, false));
+        assert_eq!(h[STRIP - 1], strip_byte(((STRIP + 1) % 3) as u8, false));
+        // Back after an outage: marked.
+        f.sweep(o.t_ms + 10_000);
+        o.t_ms += 11_000;
+        f.ingest(&o, o.t_ms);
+        assert_eq!(
+            f.nodes["a"].history().last(),
+            Some(strip_byte(o.status, true))
+        );
+    }
+
+    #[test]
+    fn sorted_by_worst_problem() {
+        let mut f = Fleet::new(Policy {
+            max_nodes: 10,
+            ..policy()
+        });
+        let mut o = obs("a-service", T0);
+        o.problems = Problem::Service.bit() | Problem::Disk.bit();
+        f.ingest(&o, T0);
+        o.host = Cow::Borrowed("b-unsynced");
+        o.problems = Problem::Unsynced.bit();
+        f.ingest(&o, T0);
+        o.host = Cow::Borrowed("c-ok");
+        o.problems = 0;
+        f.ingest(&o, T0);
+        f.ingest(&obs("d-off", T0 - 10_000), T0 - 10_000);
+        f.sweep(T0);
+        let order: Vec<&str> = f.sorted().into_iter().map(|(h, _)| h).collect();
+        assert_eq!(order, ["d-off", "b-unsynced", "a-service", "c-ok"]);
+    }
+
     #[test]
     fn record_problems_keep_their_start() {
         let mut f = Fleet::new(policy());
@@ -648,7 +885,7 @@ mod tests {
     #[test]
     fn node_is_compact() {
         assert!(
-            std::mem::size_of::<Node>() <= 128,
+            std::mem::size_of::<Node>() <= 216,
             "{}",
             std::mem::size_of::<Node>()
         );

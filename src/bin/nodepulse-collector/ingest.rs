@@ -1,14 +1,15 @@
 //! One datagram → one [`Obs`], or the reason it is dropped.
 //!
 //! `np1` records go through the library's parser ([`nodepulse::encode::line`]); the agent's JSON
-//! object (`--format json`) through [`crate::json`]. Both give the same observation.
+//! object (`--format json`) through serde_json (total on any input; nesting deeper than its
+//! recursion limit of 128 is an error). Both give the same observation.
 
 use crate::fleet::{worse, Drop, Metrics, Obs, Problem};
-use crate::json::{self, Value};
-use nodepulse::num::{parse_hundredths, parse_i64, parse_u64};
 use nodepulse::encode::line as np1;
+use nodepulse::num::{parse_hundredths, parse_i64, parse_u64};
 use nodepulse::sink::mac;
 use nodepulse::verdict::Status;
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// Largest datagram accepted (the parser's limit and a newline).
@@ -188,26 +189,55 @@ pub fn escape_host(name: &str) -> String {
 }
 
 fn status_field(v: &Value) -> Option<u8> {
-    v.get("status").and_then(Value::str).and_then(code_of)
+    v.get("status").and_then(Value::as_str).and_then(code_of)
+}
+
+/// A non-negative integer (a fraction is truncated), as the agent writes them.
+fn u64_of(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1.8e19)
+            .map(|f| f as u64)
+    })
+}
+
+fn i64_of(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.is_finite() && f.abs() < 9.2e18)
+            .map(|f| f as i64)
+    })
+}
+
+/// Hundredths of a non-negative decimal (`0.12` → 12), from the number's JSON text.
+fn hundredths_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => parse_hundredths(n.to_string().as_bytes()),
+        _ => None,
+    }
+}
+
+fn items(v: Option<&Value>) -> &[Value] {
+    v.and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
-    let v = json::parse(text).ok_or(Drop::Json)?;
-    if !matches!(v, Value::Obj(_)) {
+    let v: Value = serde_json::from_str(text).map_err(|_| Drop::Json)?;
+    if !v.is_object() {
         return Err(Drop::Json);
     }
-    match v.get("v").and_then(Value::str) {
+    match v.get("v").and_then(Value::as_str) {
         Some("np1") => {}
         _ => return Err(Drop::Version),
     }
-    let host = match v.get("host").and_then(Value::str) {
+    let host = match v.get("host").and_then(Value::as_str) {
         Some(h) if !h.is_empty() && h != "-" => escape_host(h),
         _ => return Err(Drop::MissingHost),
     };
-    let t_ms = v.get("t_ms").and_then(Value::u64).ok_or(Drop::MissingT)?;
+    let t_ms = v.get("t_ms").and_then(u64_of).ok_or(Drop::MissingT)?;
     let status = v
         .get("status")
-        .and_then(Value::str)
+        .and_then(Value::as_str)
         .and_then(code_of)
         .ok_or(Drop::MissingStatus)?;
     let mut m = Metrics::default();
@@ -216,13 +246,13 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
     if let Some(sys) = v.get("system") {
         boot = sys
             .get("boot_id")
-            .and_then(Value::str)
+            .and_then(Value::as_str)
             .and_then(|s| hex16(s.as_bytes()));
-        m.uptime_s = sys.get("uptime_s").and_then(Value::u64);
+        m.uptime_s = sys.get("uptime_s").and_then(u64_of);
         if let (Some(a), Some(b), Some(c)) = (
-            sys.get("load1").and_then(Value::hundredths),
-            sys.get("load5").and_then(Value::hundredths),
-            sys.get("load15").and_then(Value::hundredths),
+            sys.get("load1").and_then(hundredths_of),
+            sys.get("load5").and_then(hundredths_of),
+            sys.get("load15").and_then(hundredths_of),
         ) {
             m.load = Some([a, b, c]);
         }
@@ -230,18 +260,15 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
     if let Some(c) = v.get("clock") {
         if let Some(st) = status_field(c) {
             m.clock = Some(st);
-            let why = c.get("why").and_then(Value::str);
+            let why = c.get("why").and_then(Value::as_str);
             if st == 2 && why == Some("unsynced") {
                 problems |= Problem::Unsynced.bit();
             } else if st == 1 || st == 2 {
                 problems |= Problem::Clock.bit();
             }
         }
-        m.clock_offset_us = c.get("offset_us").and_then(Value::i64);
-        m.clock_maxerror_ms = c
-            .get("maxerror_us")
-            .and_then(Value::i64)
-            .map(|us| us / 1000);
+        m.clock_offset_us = c.get("offset_us").and_then(i64_of);
+        m.clock_maxerror_ms = c.get("maxerror_us").and_then(i64_of).map(|us| us / 1000);
     }
     if let Some(st) = v.get("timesync").and_then(status_field) {
         m.timesync = Some(st);
@@ -255,7 +282,7 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
         ("disks", &mut m.disk, Problem::Disk),
     ];
     for (key, slot, problem) in lists {
-        for item in v.get(key).map(Value::items).unwrap_or(&[]) {
+        for item in items(v.get(key)) {
             if let Some(st) = status_field(item) {
                 merge(slot, st);
                 if st == 1 || st == 2 {
@@ -267,8 +294,8 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
             }
         }
     }
-    for d in v.get("disks").map(Value::items).unwrap_or(&[]) {
-        if let Some(used) = d.get("used_pct").and_then(Value::u64) {
+    for d in items(v.get("disks")) {
+        if let Some(used) = d.get("used_pct").and_then(u64_of) {
             m.disk_used_pct_max = Some(m.disk_used_pct_max.unwrap_or(0).max(used));
         }
     }
@@ -279,15 +306,15 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
                 problems |= Problem::Memory.bit();
             }
         }
-        m.memory_total_mb = mem.get("total_bytes").and_then(Value::u64).map(|b| b >> 20);
-        m.memory_avail_mb = mem.get("avail_bytes").and_then(Value::u64).map(|b| b >> 20);
+        m.memory_total_mb = mem.get("total_bytes").and_then(u64_of).map(|b| b >> 20);
+        m.memory_avail_mb = mem.get("avail_bytes").and_then(u64_of).map(|b| b >> 20);
     }
     Ok(Obs {
         host: Cow::Owned(host),
         t_ms,
         status,
         boot,
-        seq: v.get("seq").and_then(Value::u64),
+        seq: v.get("seq").and_then(u64_of),
         problems,
         metrics: m,
     })
@@ -357,6 +384,15 @@ mod tests {
         assert_eq!(parse(long.as_bytes()).unwrap_err(), Drop::HostTooLong);
         let seq = parse(b"np1 host=a t=1 st=warn seq=42").unwrap();
         assert_eq!((seq.seq, seq.status, seq.boot), (Some(42), 1, None));
+    }
+
+    #[test]
+    fn json_nesting_and_numbers() {
+        let deep = "{\"a\":[".repeat(1000) + &"]}".repeat(1000);
+        assert_eq!(parse(deep.as_bytes()).unwrap_err(), Drop::Json);
+        let j = r#"{"v":"np1","host":"h","t_ms":1.9e3,"status":"ok","system":{"load1":0.5,"load5":1,"load15":2.25}}"#;
+        let o = parse(j.as_bytes()).unwrap();
+        assert_eq!((o.t_ms, o.metrics.load), (1900, Some([50, 100, 225])));
     }
 
     #[test]

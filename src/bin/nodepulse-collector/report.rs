@@ -1,31 +1,9 @@
-//! Views of the fleet: `status` as text or JSON (problems first), the Prometheus text file for
-//! node_exporter's textfile collector, and InfluxDB line protocol for the forwarder.
+//! The fleet in the Prometheus text format (the `--prom-out` file for node_exporter's textfile
+//! collector, and the fleet part of `/metrics`), and InfluxDB line protocol for the forwarder.
+//! (`status` and the API are in [`crate::view`].)
 
-use crate::fleet::{status_str, Counters, Drop, Fleet, Node, Obs, Problem};
-use crate::json;
+use crate::fleet::{Drop, Fleet, Node, Obs, Problem};
 use std::fmt::Write as _;
-
-/// `2026-11-25T08:00:00Z` from epoch seconds.
-pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
 
 fn seconds(ms: i64) -> String {
     let sign = if ms < 0 { "-" } else { "" };
@@ -33,139 +11,8 @@ fn seconds(ms: i64) -> String {
     format!("{sign}{}.{:03}", a / 1000, a % 1000)
 }
 
-/// Human-readable fleet, problems first.
-pub fn text(fleet: &Fleet, now_ms: u64) -> String {
-    let (up, offline) = fleet.census();
-    let mut s = String::new();
-    let with_problems = fleet.nodes.values().filter(|n| n.problems != 0).count();
-    let _ = writeln!(
-        s,
-        "{} nodes: {up} up, {offline} offline, {with_problems} with problems; {} records accepted, {} datagrams dropped",
-        fleet.nodes.len(),
-        fleet.counters.accepted,
-        fleet.counters.dropped_total()
-    );
-    for (host, n) in fleet.sorted() {
-        let age = now_ms.saturating_sub(n.seen_ms) / 1000;
-        let _ = write!(
-            s,
-            "{host} {} st={} seen={age}s ago skew={}s",
-            if n.has(Problem::Offline) {
-                "OFFLINE"
-            } else {
-                "up"
-            },
-            status_str(n.status),
-            seconds(n.skew_ms())
-        );
-        for p in Problem::ALL {
-            if let Some(since) = n.since(p) {
-                let _ = write!(s, " {}@{}", p.as_str(), rfc3339(u64::from(since)));
-            }
-        }
-        if n.lost > 0 {
-            let _ = write!(s, " lost={}", n.lost);
-        }
-        s.push('\n');
-    }
-    let drops: Vec<String> = Drop::ALL
-        .iter()
-        .filter(|d| fleet.counters.dropped[**d as usize] > 0)
-        .map(|d| format!("{}={}", d.as_str(), fleet.counters.dropped[*d as usize]))
-        .collect();
-    if !drops.is_empty() {
-        let _ = writeln!(s, "dropped: {}", drops.join(" "));
-    }
-    s
-}
-
-fn node_json(s: &mut String, host: &str, n: &Node, fleet: &Fleet, now_ms: u64) {
-    s.push_str("{\"host\":");
-    json::push_str(s, host);
-    let mut name = [0u8; 256];
-    if let Some(decoded) = nodepulse::encode::line::decode(host.as_bytes(), &mut name) {
-        s.push_str(",\"name\":");
-        json::push_str(s, &String::from_utf8_lossy(decoded));
-    }
-    let _ = write!(
-        s,
-        ",\"up\":{},\"status\":\"{}\",\"last_seen_ms\":{},\"age_s\":{},\"t_ms\":{},\"skew_s\":{},\"interval_s\":{},\"records\":{},\"lost\":{},\"seq\":",
-        !n.has(Problem::Offline),
-        status_str(n.status),
-        n.seen_ms,
-        now_ms.saturating_sub(n.seen_ms) / 1000,
-        n.t_ms,
-        seconds(n.skew_ms()),
-        seconds(n.interval_ms(&fleet.policy) as i64),
-        n.records,
-        n.lost
-    );
-    if n.seq == u64::MAX {
-        s.push_str("null");
-    } else {
-        let _ = write!(s, "{}", n.seq);
-    }
-    s.push_str(",\"boot\":");
-    if n.boot_known() {
-        s.push('"');
-        let _ = write!(s, "{:016x}", n.boot);
-        s.push('"');
-    } else {
-        s.push_str("null");
-    }
-    s.push_str(",\"problems\":[");
-    let mut first = true;
-    for p in Problem::ALL {
-        if let Some(since) = n.since(p) {
-            if !first {
-                s.push(',');
-            }
-            first = false;
-            let _ = write!(
-                s,
-                "{{\"problem\":\"{}\",\"since\":\"{}\",\"since_s\":{since}}}",
-                p.as_str(),
-                rfc3339(u64::from(since))
-            );
-        }
-    }
-    s.push_str("]}");
-}
-
-fn counters_json(s: &mut String, c: &Counters) {
-    let _ = write!(s, "\"accepted\":{},\"dropped\":{{", c.accepted);
-    for (i, d) in Drop::ALL.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        let _ = write!(s, "\"{}\":{}", d.as_str(), c.dropped[*d as usize]);
-    }
-    s.push('}');
-}
-
-/// The fleet as one JSON object, nodes problems first.
-pub fn json(fleet: &Fleet, now_ms: u64, saved_ms: u64) -> String {
-    let (up, offline) = fleet.census();
-    let mut s = String::with_capacity(256 + fleet.nodes.len() * 300);
-    let _ = write!(
-        s,
-        "{{\"now_ms\":{now_ms},\"saved_ms\":{saved_ms},\"nodes_total\":{},\"nodes_up\":{up},\"nodes_offline\":{offline},",
-        fleet.nodes.len()
-    );
-    counters_json(&mut s, &fleet.counters);
-    s.push_str(",\"nodes\":[");
-    for (i, (host, n)) in fleet.sorted().into_iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        node_json(&mut s, host, n, fleet, now_ms);
-    }
-    s.push_str("]}\n");
-    s
-}
-
 /// Escapes a Prometheus label value.
-fn label(s: &str) -> std::borrow::Cow<'_, str> {
+pub fn label(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains(['\\', '"', '\n']) {
         s.replace('\\', "\\\\")
             .replace('"', "\\\"")
@@ -378,13 +225,6 @@ fn out_str(out: &mut Vec<u8>) -> impl std::fmt::Write + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_526_382), "2026-11-24T13:19:42Z");
-    }
 
     #[test]
     fn second_strings() {

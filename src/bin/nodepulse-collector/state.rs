@@ -1,16 +1,21 @@
 //! The state file: the fleet table as text, written atomically (temporary file, fsync, rename,
 //! fsync of the directory) and read back on start and by `status`.
 //!
+//! Temporary files (also the `--prom-out` file's) are `NAME.tmp.PID.N.RANDOM` beside the
+//! target, created with `O_CREAT|O_EXCL|O_NOFOLLOW`: a name cannot be guessed, and a file or
+//! symlink planted at it makes the write fail rather than being followed or reused. Leftovers
+//! of a killed run (`NAME.tmp.*`) are removed at start ([`remove_leftovers`]).
+//!
 //! ```text
 //! nodepulse-collector-state 1
 //! policy saved_ms=1800000000000 interval_ms=60000 offline_factor=3 skew_ms=300000 flap=4 recent_ms=3600000
 //! counters accepted=12 empty=0 oversize=1 not_utf8=0 ...
-//! node edge-ok seen=1800000000000 t=1800000000001 seq=- boot=b6f3a1c2d4e4f5a lost=0 n=3 iv=60000 st=0 p=0 since=0,0,... flaps=0,...,0/0
+//! node edge-ok seen=1800000000000 t=1800000000001 seq=- boot=b6f3a1c2d4e4f5a lost=0 n=3 iv=60000 st=0 p=0 since=0,0,... flaps=0,...,0/0 gaps=60000,...,0/3 burst=0,0 strip=0101...01/3
 //! ```
 //! Hosts are percent-encoded (no spaces). Unknown keys are ignored and a bad line is skipped,
 //! so a newer or damaged file loses at most the lines it cannot read.
 
-use crate::fleet::{Counters, Drop, Fleet, Node, Policy, FLAP_RING, PROBLEMS};
+use crate::fleet::{Counters, Drop, Fleet, Node, Policy, FLAP_RING, GAPS, PROBLEMS, STRIP};
 use std::fmt::Write as _;
 #[cfg(test)]
 use std::io::Write as _;
@@ -60,7 +65,22 @@ pub fn serialize_to(w: &mut dyn std::io::Write, fleet: &Fleet, now_ms: u64) -> s
             }
             let _ = write!(s, "{t}");
         }
-        let _ = writeln!(s, "/{}", n.flap_next);
+        let _ = write!(s, "/{} gaps=", n.flap_next);
+        for (i, g) in n.gaps.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "{g}");
+        }
+        let _ = write!(
+            s,
+            "/{} burst={},{} strip=",
+            n.gap_next, n.burst_ms, n.burst_max_ms
+        );
+        for b in n.strip {
+            let _ = write!(s, "{b:02x}");
+        }
+        let _ = writeln!(s, "/{}", n.strip_next);
         w.write_all(s.as_bytes())?;
     }
     Ok(())
@@ -86,10 +106,7 @@ fn list<const N: usize>(v: &str) -> Option<[u32; N]> {
 fn parse_node(rest: &str) -> Option<(String, Node)> {
     let mut words = rest.split(' ');
     let host = words.next().filter(|h| !h.is_empty())?.to_string();
-    let mut n = Node {
-        seq: u64::MAX,
-        ..Node::default()
-    };
+    let mut n = Node::default();
     for w in words {
         let (k, v) = w.split_once('=')?;
         match k {
@@ -110,6 +127,26 @@ fn parse_node(rest: &str) -> Option<(String, Node)> {
                     .parse()
                     .ok()
                     .filter(|&i: &u8| usize::from(i) < FLAP_RING)?;
+            }
+            "gaps" => {
+                let (ring, next) = v.split_once('/')?;
+                n.gaps = list::<GAPS>(ring)?;
+                n.gap_next = next.parse().ok().filter(|&i: &u8| usize::from(i) < GAPS)?;
+            }
+            "burst" => {
+                let (sum, max) = v.split_once(',')?;
+                n.burst_ms = sum.parse().ok()?;
+                n.burst_max_ms = max.parse().ok()?;
+            }
+            "strip" => {
+                let (hex, next) = v.split_once('/')?;
+                if hex.len() != 2 * STRIP {
+                    return None;
+                }
+                for (i, slot) in n.strip.iter_mut().enumerate() {
+                    *slot = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+                }
+                n.strip_next = next.parse().ok().filter(|&i: &u8| usize::from(i) < STRIP)?;
             }
             _ => {}
         }
@@ -177,37 +214,83 @@ pub fn parse(text: &str) -> Result<Loaded, String> {
     Ok(out)
 }
 
-/// A temporary file beside the one it will replace (`PATH.tmp.PID`).
+/// A temporary file beside the one it will replace (`NAME.tmp.PID.N.RANDOM`).
 pub struct Pending {
     pub file: std::fs::File,
     tmp: PathBuf,
     path: PathBuf,
 }
 
-impl Pending {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
+/// The prefix of every temporary name of `path`: `NAME.tmp.`.
+fn tmp_prefix(path: &Path) -> std::io::Result<std::ffi::OsString> {
+    let mut prefix = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("path has no file name"))?
+        .to_os_string();
+    prefix.push(".tmp.");
+    Ok(prefix)
 }
 
-/// Creates `PATH.tmp.PID` in PATH's directory, to be filled then [`commit`]ted.
+/// A name nobody can guess ahead: the pid, a counter of this process and 64 random bits
+/// (std's per-process hash keys, fresh for each call).
+fn unique_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(n);
+    format!("{}.{n}.{:016x}", std::process::id(), h.finish())
+}
+
+/// Creates a fresh temporary file in `path`'s directory (`O_CREAT|O_EXCL|O_NOFOLLOW`, so never
+/// through a planted symlink nor into an existing file), to be filled then [`commit`]ted.
 pub fn begin(path: &Path) -> std::io::Result<Pending> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("path has no file name"))?;
-    let mut tmp_name = name.to_os_string();
-    tmp_name.push(format!(".tmp.{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut name = tmp_prefix(path)?;
+    name.push(unique_suffix());
+    let tmp = path.with_file_name(name);
     let file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(&tmp)?;
     Ok(Pending {
         file,
         tmp,
         path: path.to_path_buf(),
     })
+}
+
+/// Removes the temporary files of `path` that an earlier run left (killed during a write):
+/// every `NAME.tmp.*` entry of its directory. A symlink is removed, never followed. Returns how
+/// many were removed.
+pub fn remove_leftovers(path: &Path) -> std::io::Result<usize> {
+    use std::os::unix::ffi::OsStrExt;
+    let prefix = tmp_prefix(path)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_name().as_bytes().starts_with(prefix.as_bytes()) {
+            continue;
+        }
+        // file_type() does not follow symlinks: a directory of that name is left alone.
+        if entry.file_type()?.is_dir() {
+            continue;
+        }
+        std::fs::remove_file(entry.path())?;
+        removed += 1;
+    }
+    Ok(removed)
 }
 
 /// fsync, rename over the target, fsync of the directory: a reader never sees a partial file,
@@ -295,6 +378,44 @@ mod tests {
         let damaged = format!("{MAGIC}\nnode x seen=zz\nnode y seen=1\nwhat\n");
         let l = parse(&damaged).unwrap();
         assert_eq!((l.nodes.len(), l.bad_lines), (1, 2));
+    }
+
+    #[test]
+    fn temporary_names_are_fresh_and_never_follow_a_symlink() {
+        let dir = std::env::temp_dir().join(format!("npc-tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("s");
+        let a = begin(&p).unwrap();
+        let b = begin(&p).unwrap();
+        assert_ne!(a.tmp, b.tmp);
+        abandon(a);
+        abandon(b);
+        // The open itself refuses a symlink and an existing file at the name.
+        use std::os::unix::fs::OpenOptionsExt;
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        let link = dir.join("s.tmp.planted");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let opened = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&link);
+        assert!(opened.is_err());
+        // Leftovers (a file, a symlink) go at start; the symlink's target stays.
+        std::fs::write(dir.join("s.tmp.123"), b"old").unwrap();
+        std::fs::create_dir(dir.join("s.tmp.dir")).unwrap();
+        std::fs::write(dir.join("other.tmp.1"), b"not ours").unwrap();
+        assert_eq!(remove_leftovers(&p).unwrap(), 2);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["other.tmp.1", "s.tmp.dir", "victim"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

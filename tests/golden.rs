@@ -109,6 +109,11 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
     ("busybox", "busybox", &["--user", "node", "--service", "openclaw-node"]),
     ("busybox-down", "busybox-down", &["--service", "openclaw-node", "--only", "service,timesync"]),
     ("broken", "broken", &["--user-service", "node:openclaw-node"]),
+    (
+        "systemd-logout",
+        "systemd-logout",
+        &["--user-service", "node:openclaw-node", "--user-service", "node:backup", "--user", "claw"],
+    ),
     ("missing-root", "does-not-exist", &["--service", "x", "--user", "node"]),
 ];
 

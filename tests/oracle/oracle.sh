@@ -217,7 +217,14 @@ as_user() {
 }
 
 say "waiting for the system manager"
-state=$(T=120 in_ct systemctl is-system-running --wait 2>/dev/null || true)
+# Until its private socket exists, systemctl fails at once ("Failed to connect to bus").
+state=
+for _ in $(seq 1 240); do
+    state=$(T=120 in_ct systemctl is-system-running --wait 2>/dev/null || true)
+    case "$state" in running|degraded|maintenance|stopping) break;; esac
+    kill -0 "$NSPAWN_PID" 2>/dev/null || break
+    sleep 0.5
+done
 if [ "$state" != running ]; then
     in_ct systemctl --failed --no-legend >&2 || true
     say "systemd-nspawn output:"; cat "$NSPAWN_LOG" >&2

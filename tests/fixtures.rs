@@ -147,20 +147,23 @@ fn hostile_files_neither_hang_nor_crash() {
     std::fs::remove_dir_all(&root).unwrap();
 }
 
-/// `systemd-logout`: both users logged out with linger on, `node`'s user manager still runs
-/// `openclaw-node` (its `backup` unit is stopped). logind left both user files at
-/// `STATE=closing`; node's session 3 is gone from `/run/systemd/sessions/` (loginctl:
-/// lingering), claw's session 5 is still closing (loginctl: closing).
+/// `systemd-transitions`, what the systemd oracle (tests/oracle.rs) saw in between states:
+/// both users logged out with linger on, `node`'s user manager still runs `openclaw-node` (its
+/// `backup` unit is stopped). logind left both user files at `STATE=closing`; node's session 3
+/// is gone from `/run/systemd/sessions/` (loginctl: lingering), claw's session 5 is still
+/// closing (loginctl: closing). System units `np-starting` (in `ExecStartPre=`, activating) and
+/// `np-stopping` (in `ExecStop=`, deactivating) have their invocation link and a `sleep` in
+/// their cgroup; `np-restart` waits to be restarted: no link, no cgroup.
 const LOGOUT: &[&str] = &["--user-service", "node:openclaw-node", "--user-service", "node:backup", "--user", "claw", "--only", "linger,service"];
 
 #[test]
 fn logged_out_with_linger_on_is_lingering() {
-    let (rec, code) = agent("systemd-logout", LOGOUT);
-    assert_eq!(rec, "np1 host=edge-logout t=T st=crit linger.claw=ok,uid:1001,lg:on,st:closing linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:inv,pid:812,start_cs:98765 svc.node:backup=crit:down,via:inv");
+    let (rec, code) = agent("systemd-transitions", LOGOUT);
+    assert_eq!(rec, "np1 host=edge-transitions t=T st=crit linger.claw=ok,uid:1001,lg:on,st:closing linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:inv,pid:812,start_cs:98765 svc.node:backup=crit:down,via:inv");
     assert_eq!(code, 2);
 }
 
-/// The agent as `nobody` on a copy of `systemd-logout` whose `/run/user/1000` is 0700 and
+/// The agent as `nobody` on a copy of `systemd-transitions` whose `/run/user/1000` is 0700 and
 /// node's, as on a real node: the invocation links are hidden, the cgroup tree is not.
 fn as_nobody(root: &std::path::Path) -> (String, i32) {
     let out = std::process::Command::new("timeout")
@@ -185,18 +188,18 @@ fn hide_run_user(root: &std::path::Path) {
 
 #[test]
 fn other_users_units_by_their_cgroup_when_run_user_is_hidden() {
-    let copy = common::fixture_copy("systemd-logout", "hidden");
+    let copy = common::fixture_copy("systemd-transitions", "hidden");
     let root = copy.join("root");
     hide_run_user(&root);
     let (rec, code) = as_nobody(&root);
     // The stopped unit has no cgroup below a visible user@1000.service: down, not unknown.
-    assert_eq!(rec, "np1 host=edge-logout t=T st=crit linger.claw=ok,uid:1001,lg:on,st:closing linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:cg,pid:812,start_cs:98765 svc.node:backup=crit:down,via:cg");
+    assert_eq!(rec, "np1 host=edge-transitions t=T st=crit linger.claw=ok,uid:1001,lg:on,st:closing linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:cg,pid:812,start_cs:98765 svc.node:backup=crit:down,via:cg");
     assert_eq!(code, 2);
 }
 
 #[test]
 fn other_users_unit_stays_unknown_without_its_managers_cgroup() {
-    let copy = common::fixture_copy("systemd-logout", "hidden-nomgr");
+    let copy = common::fixture_copy("systemd-transitions", "hidden-nomgr");
     let root = copy.join("root");
     hide_run_user(&root);
     std::fs::remove_dir_all(root.join("sys/fs/cgroup/user.slice")).unwrap();
@@ -205,4 +208,17 @@ fn other_users_unit_stays_unknown_without_its_managers_cgroup() {
     assert!(rec.contains(" svc.node:backup=unknown:unreadable,via:none"), "{rec}");
     assert!(rec.contains(" svc.node:openclaw-node=unknown:unreadable,via:none"), "{rec}");
     assert_eq!(code, 3);
+}
+
+#[test]
+fn activating_and_deactivating_are_running_auto_restart_is_not() {
+    let (rec, code) = agent(
+        "systemd-transitions",
+        &["--service", "np-starting", "--service", "np-stopping", "--only", "service"],
+    );
+    assert_eq!(rec, "np1 host=edge-transitions t=T st=ok svc.np-starting=ok,via:inv,pid:813,start_cs:99813 svc.np-stopping=ok,via:inv,pid:814,start_cs:99814");
+    assert_eq!(code, 0);
+    let (rec, code) = agent("systemd-transitions", &["--service", "np-restart", "--only", "service"]);
+    assert_eq!(rec, "np1 host=edge-transitions t=T st=crit svc.np-restart=crit:down,via:inv");
+    assert_eq!(code, 2);
 }

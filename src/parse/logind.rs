@@ -52,15 +52,17 @@ pub struct UserFile {
 /// The user's `STATE` in the contents of `/run/systemd/users/UID` (the first `STATE=` line);
 /// `None` when there is none (truncated or not a logind file). All the agent reads.
 pub fn state(bytes: &[u8]) -> Option<LoginState> {
-    lines(bytes)
-        .find_map(|line| trim(line).strip_prefix(b"STATE="))
-        .map(LoginState::from_bytes)
+    value(bytes, b"STATE=").map(LoginState::from_bytes)
 }
 
 /// The session ids of the first `SESSIONS=` line; none when the key is absent.
 pub fn sessions(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let value = lines(bytes).find_map(|line| trim(line).strip_prefix(b"SESSIONS="));
-    crate::num::fields(value.unwrap_or_default())
+    crate::num::fields(value(bytes, b"SESSIONS=").unwrap_or_default())
+}
+
+/// What follows `key` (`NAME=`) on the first line that starts with it.
+fn value<'a>(bytes: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    lines(bytes).find_map(|line| trim(line).strip_prefix(key))
 }
 
 /// Parses the contents of `/run/systemd/users/UID`.

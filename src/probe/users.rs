@@ -114,16 +114,13 @@ pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
                 ) {
                     // logind does not save the file again when the last closing session
                     // goes: with linger on, `loginctl` (`user_get_state()`) says lingering.
-                    Ok(bytes) => match logind::state(bytes) {
-                        Some(LoginState::Closing)
-                            if user.linger == Linger::On
-                                && !logind::sessions(bytes)
-                                    .any(|id| root.lstat(&[b"run/systemd/sessions/", id]).is_ok()) =>
-                        {
-                            Login::State(LoginState::Lingering)
-                        }
-                        state => state.map_or(Login::Unknown, Login::State),
-                    },
+                    Ok(bytes) => logind::state(bytes).map_or(Login::Unknown, |state| {
+                        let freed = state == LoginState::Closing
+                            && user.linger == Linger::On
+                            && !logind::sessions(bytes)
+                                .any(|id| root.lstat(&[b"run/systemd/sessions/", id]).is_ok());
+                        Login::State(if freed { LoginState::Lingering } else { state })
+                    }),
                     Err(Errno::NOENT) => Login::State(LoginState::Offline),
                     Err(_) => Login::Unknown,
                 }

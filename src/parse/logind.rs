@@ -50,7 +50,7 @@ pub struct UserFile {
 }
 
 /// The user's `STATE` in the contents of `/run/systemd/users/UID` (the first `STATE=` line);
-/// `None` when there is none (truncated or not a logind file). All the agent reads.
+/// `None` when there is none (truncated or not a logind file).
 pub fn state(bytes: &[u8]) -> Option<LoginState> {
     value(bytes, b"STATE=").map(LoginState::from_bytes)
 }

@@ -172,9 +172,14 @@ fi
 [ -x "$NODEPULSE_BIN" ] || die "no agent binary at $NODEPULSE_BIN"
 install -m 0755 "$NODEPULSE_BIN" "$ROOT/usr/local/bin/nodepulse"
 
-if [ -n "$(container_pids)" ]; then
-    die "processes already run in $ROOT (a previous run still alive?): $(container_pids | tr '\n' ' ')"
-fi
+# A run killed with SIGKILL (the test's timeout) leaves its container: it was booted from this
+# root, so it is ours to end (SIGKILL of its init ends its PID namespace).
+for p in $(container_pids); do
+    say "killing a container left by an earlier run (init pid $p)"
+    kill -KILL "$p" 2>/dev/null || true
+done
+for _ in $(seq 1 40); do [ -z "$(container_pids)" ] && break; sleep 0.25; done
+[ -z "$(container_pids)" ] || die "processes still run in $ROOT: $(container_pids | tr '\n' ' ')"
 # Every run starts from the same state: linger off, no stale runtime files.
 rm -rf "$ROOT/var/lib/systemd/linger" "$ROOT/run" && mkdir -p "$ROOT/run"
 

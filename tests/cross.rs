@@ -56,6 +56,21 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ),
     ("systemd-ghost", &["--user-service", "node:openclaw-node"]),
     (
+        "systemd-transitions",
+        &[
+            "--user-service",
+            "node:openclaw-node",
+            "--user-service",
+            "node:backup",
+            "--user",
+            "claw",
+            "--service",
+            "np-starting",
+            "--service",
+            "np-restart",
+        ],
+    ),
+    (
         "systemd-linger-off",
         &[
             "--user-service",

@@ -146,3 +146,79 @@ fn hostile_files_neither_hang_nor_crash() {
     assert_eq!(code, 1, "WARNING outranks UNKNOWN");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// `systemd-transitions`, what the systemd oracle (tests/oracle.rs) saw in between states:
+/// both users logged out with linger on, `node`'s user manager still runs `openclaw-node` (its
+/// `backup` unit is stopped). logind left both user files at `STATE=closing`; node's session 3
+/// is gone from `/run/systemd/sessions/` (loginctl: lingering), claw's session 5 is still
+/// closing (loginctl: closing). System units `np-starting` (in `ExecStartPre=`, activating) and
+/// `np-stopping` (in `ExecStop=`, deactivating) have their invocation link and a `sleep` in
+/// their cgroup; `np-restart` waits to be restarted: no link, no cgroup.
+const LOGOUT: &[&str] = &["--user-service", "node:openclaw-node", "--user-service", "node:backup", "--user", "claw", "--only", "linger,service"];
+
+#[test]
+fn logged_out_with_linger_on_is_lingering() {
+    let (rec, code) = agent("systemd-transitions", LOGOUT);
+    assert_eq!(rec, "np1 host=edge-transitions t=T st=crit linger.claw=ok,uid:1001,lg:on,st:closing linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:inv,pid:812,start_cs:98765 svc.node:backup=crit:down,via:inv");
+    assert_eq!(code, 2);
+}
+
+/// The agent as `nobody` on a copy of `systemd-transitions` whose `/run/user/1000` is 0700 and
+/// node's, as on a real node: the invocation links are hidden, the cgroup tree is not.
+fn as_nobody(root: &std::path::Path) -> (String, i32) {
+    let out = std::process::Command::new("timeout")
+        .args(["20", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(common::bin())
+        .arg("--root")
+        .arg(root)
+        .args(["--skip", "clock,disk"])
+        .args(LOGOUT)
+        .output()
+        .expect("setpriv (util-linux)");
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    (masked(String::from_utf8_lossy(&out.stdout).trim_end()), out.status.code().unwrap_or(-1))
+}
+
+fn hide_run_user(root: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = root.join("run/user/1000");
+    std::os::unix::fs::chown(&dir, Some(1000), Some(1000)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+#[test]
+fn other_users_units_by_their_cgroup_when_run_user_is_hidden() {
+    let copy = common::fixture_copy("systemd-transitions", "hidden");
+    let root = copy.join("root");
+    hide_run_user(&root);
+    let (rec, code) = as_nobody(&root);
+    // The stopped unit has no cgroup below a visible user@1000.service: down, not unknown.
+    assert_eq!(rec, "np1 host=edge-transitions t=T st=crit linger.claw=ok,uid:1001,lg:on,st:closing linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:cg,pid:812,start_cs:98765 svc.node:backup=crit:down,via:cg");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn other_users_unit_stays_unknown_without_its_managers_cgroup() {
+    let copy = common::fixture_copy("systemd-transitions", "hidden-nomgr");
+    let root = copy.join("root");
+    hide_run_user(&root);
+    std::fs::remove_dir_all(root.join("sys/fs/cgroup/user.slice")).unwrap();
+    let (rec, code) = as_nobody(&root);
+    // Nothing visible says whether backup runs (and no process of uid 1000 is called so).
+    assert!(rec.contains(" svc.node:backup=unknown:unreadable,via:none"), "{rec}");
+    assert!(rec.contains(" svc.node:openclaw-node=unknown:unreadable,via:none"), "{rec}");
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn activating_and_deactivating_are_running_auto_restart_is_not() {
+    let (rec, code) = agent(
+        "systemd-transitions",
+        &["--service", "np-starting", "--service", "np-stopping", "--only", "service"],
+    );
+    assert_eq!(rec, "np1 host=edge-transitions t=T st=ok svc.np-starting=ok,via:inv,pid:813,start_cs:99813 svc.np-stopping=ok,via:inv,pid:814,start_cs:99814");
+    assert_eq!(code, 0);
+    let (rec, code) = agent("systemd-transitions", &["--service", "np-restart", "--only", "service"]);
+    assert_eq!(rec, "np1 host=edge-transitions t=T st=crit svc.np-restart=crit:down,via:inv");
+    assert_eq!(code, 2);
+}

@@ -109,6 +109,14 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
     ("busybox", "busybox", &["--user", "node", "--service", "openclaw-node"]),
     ("busybox-down", "busybox-down", &["--service", "openclaw-node", "--only", "service,timesync"]),
     ("broken", "broken", &["--user-service", "node:openclaw-node"]),
+    (
+        "systemd-transitions",
+        "systemd-transitions",
+        &[
+            "--user-service", "node:openclaw-node", "--user-service", "node:backup", "--user", "claw",
+            "--service", "np-starting", "--service", "np-stopping", "--service", "np-restart",
+        ],
+    ),
     ("missing-root", "does-not-exist", &["--service", "x", "--user", "node"]),
 ];
 

@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 log() { printf '== %s\n' "$*"; }
 
 # Debian packages of the real peers the tests start.
-packages=(adjtimex busybox-static chrony strace file time prometheus prometheus-node-exporter victoria-metrics jq curl python3 prometheus-alertmanager chromium systemd)
+# debootstrap and systemd-container: the systemd oracle (tests/oracle.rs) boots a Debian tree;
+# prometheus-alertmanager, chromium and systemd (systemd-analyze): the collector's HTTP tests.
+packages=(adjtimex busybox-static chrony strace file time prometheus prometheus-node-exporter victoria-metrics jq curl python3
+          prometheus-alertmanager chromium systemd debootstrap systemd-container)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -17,7 +20,13 @@ if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
+  # Another apt (unattended upgrades, another checkout's suite) may hold the locks: wait for
+  # them, at most 5 minutes, instead of failing at once.
+  for try in $(seq 1 60); do
+    $sudo apt-get -o DPkg::Lock::Timeout=5 update -qq && break
+    [ "$try" -lt 60 ] || { echo "apt-get update failed for 5 minutes"; exit 1; }
+    sleep 5
+  done
   # The tests start every peer themselves, on loopback. Keep the packages' own services (above
   # all chronyd, which would discipline this machine's clock) from starting at install.
   policy=""
@@ -26,7 +35,7 @@ if ((${#missing[@]})); then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
     $sudo chmod 755 "$policy"
   fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null
   [ -z "$policy" ] || $sudo rm -f "$policy"
 fi
 

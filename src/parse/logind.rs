@@ -5,6 +5,9 @@
 //! so a reader sees a whole file or none. A missing file means "offline" (what
 //! `sd_uid_get_state()` answers). The file begins "This is private data. Do not parse.":
 //! only `STATE` and `SESSIONS` are read, and an unknown `STATE` value is kept as "other".
+//! logind saves the file when a session starts closing, not when it is gone: after the last
+//! logout it may say `closing` for good while `loginctl` says `lingering` (the probe checks
+//! `/run/systemd/sessions/ID` for the ids listed here).
 //!
 //! # References
 //! - systemd `src/login/logind-user.c`, `user_save_internal()`, `user_state_to_string()`
@@ -47,25 +50,26 @@ pub struct UserFile {
 }
 
 /// The user's `STATE` in the contents of `/run/systemd/users/UID` (the first `STATE=` line);
-/// `None` when there is none (truncated or not a logind file). All the agent reads.
+/// `None` when there is none (truncated or not a logind file).
 pub fn state(bytes: &[u8]) -> Option<LoginState> {
-    lines(bytes)
-        .find_map(|line| trim(line).strip_prefix(b"STATE="))
-        .map(LoginState::from_bytes)
+    value(bytes, b"STATE=").map(LoginState::from_bytes)
+}
+
+/// The session ids of the first `SESSIONS=` line; none when the key is absent.
+pub fn sessions(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    crate::num::fields(value(bytes, b"SESSIONS=").unwrap_or_default())
+}
+
+/// What follows `key` (`NAME=`) on the first line that starts with it.
+fn value<'a>(bytes: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    lines(bytes).find_map(|line| trim(line).strip_prefix(key))
 }
 
 /// Parses the contents of `/run/systemd/users/UID`.
 pub fn parse_user(bytes: &[u8]) -> UserFile {
-    let mut sessions = 0;
-    for line in lines(bytes) {
-        if let Some(value) = trim(line).strip_prefix(b"SESSIONS=") {
-            let count = crate::num::fields(value).count();
-            sessions = u32::try_from(count).unwrap_or(u32::MAX);
-        }
-    }
     UserFile {
         state: state(bytes),
-        sessions,
+        sessions: u32::try_from(sessions(bytes).count()).unwrap_or(u32::MAX),
     }
 }
 
@@ -108,6 +112,16 @@ mod tests {
                 sessions: 0
             }
         );
+    }
+
+    #[test]
+    fn session_ids() {
+        let text = file("closing");
+        let ids: Vec<&[u8]> = sessions(text.as_bytes()).collect();
+        assert_eq!(ids, [&b"3"[..], b"5"]);
+        assert_eq!(sessions(b"STATE=closing\nSESSIONS=\n").count(), 0);
+        assert_eq!(sessions(b"STATE=lingering\n").count(), 0);
+        assert_eq!(sessions(b"SESSIONS=c1 \xff\n").count(), 2);
     }
 
     #[test]

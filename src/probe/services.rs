@@ -10,7 +10,9 @@
 //! 2. The unit's cgroup: `populated` in `cgroup.events` (cgroup v2, or the hybrid `unified/`
 //!    tree), else a non-empty `cgroup.procs` (cgroup v1 `name=systemd` tree). User units live
 //!    under `user@UID.service/app.slice/` since systemd 247, directly under `user@UID.service/`
-//!    before. A unit that is not running has no cgroup directory.
+//!    before. A unit that is not running has no cgroup directory: when the link cannot be read
+//!    (another user's `/run/user/UID`, 0700) but the manager's `user@UID.service` cgroup can,
+//!    a unit without one is down.
 //! 3. When neither can be read (a user unit seen by another non-root user on cgroup v1):
 //!    a process of that user whose `comm` matches.
 //!
@@ -260,12 +262,19 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
                     let _ = dir.extend_from_slice(&[b"app-", prefix, b".slice/"]);
                 }
                 let _ = dir.push(unit);
-                cgroup_dir(root, unified, &mut dir).or_else(|| {
-                    // systemd < 247 put user units directly below user@UID.service.
-                    dir.truncate(manager);
-                    let _ = dir.push(unit);
-                    cgroup_dir(root, unified, &mut dir)
-                })
+                cgroup_dir(root, unified, &mut dir)
+                    .or_else(|| {
+                        // systemd < 247 put user units directly below user@UID.service.
+                        dir.truncate(manager);
+                        let _ = dir.push(unit);
+                        cgroup_dir(root, unified, &mut dir)
+                    })
+                    .or_else(|| {
+                        // `/run/user/UID` is 0700, but the cgroup tree is world-readable: a
+                        // visible manager cgroup without the unit's means it is not running.
+                        let hidden = !matches!(link, Err(Errno::NOENT));
+                        (hidden && root.lstat(dir.get(..manager)?).is_ok()).then_some((false, None))
+                    })
             }
         }
     });

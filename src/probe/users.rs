@@ -1,5 +1,7 @@
 //! The `linger` check: for each `--user`, its uid (`/etc/passwd`), whether linger is on
 //! (`/var/lib/systemd/linger/NAME` exists) and logind's view (`/run/systemd/users/UID`).
+//! A file left at `closing` after the last logout, with linger on and none of its sessions
+//! left in `/run/systemd/sessions/`, is reported as `lingering`, what `loginctl` says.
 //!
 //! With linger off, logind stops `user@UID.service`, and every user service in it, when the
 //! user's last session ends: the "ghost offline" node. Without systemd there is no logind, so
@@ -7,7 +9,8 @@
 //! (`cescape()`), which for ordinary POSIX names is the name itself.
 //!
 //! # References
-//! - systemd `src/login/logind-user.c`, `user_check_linger_file()`, `user_save_internal()`
+//! - systemd `src/login/logind-user.c`, `user_check_linger_file()`, `user_save_internal()`,
+//!   `user_get_state()`
 //! - systemd `src/login/logind-dbus.c`, `method_set_user_linger()`
 //! - loginctl(1), `enable-linger`
 
@@ -15,7 +18,8 @@ use heapless::Vec;
 use rustix::io::Errno;
 
 use super::fs::Root;
-use crate::parse::{logind, passwd};
+use crate::parse::logind::{self, LoginState};
+use crate::parse::passwd;
 use crate::record::{Linger, Login, ServiceName, User, MAX_USERS};
 
 /// Longest escaped user name: every byte may become `\xNN`.
@@ -107,8 +111,16 @@ pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
                     ],
                     &mut file,
                 ) {
-                    Ok(bytes) => logind::state(bytes).map_or(Login::Unknown, Login::State),
-                    Err(Errno::NOENT) => Login::State(logind::LoginState::Offline),
+                    // logind does not save the file again when the last closing session
+                    // goes: with linger on, `loginctl` (`user_get_state()`) says lingering.
+                    Ok(bytes) => logind::state(bytes).map_or(Login::Unknown, |state| {
+                        let freed = state == LoginState::Closing
+                            && user.linger == Linger::On
+                            && !logind::sessions(bytes)
+                                .any(|id| root.lstat(&[b"run/systemd/sessions/", id]).is_ok());
+                        Login::State(if freed { LoginState::Lingering } else { state })
+                    }),
+                    Err(Errno::NOENT) => Login::State(LoginState::Offline),
                     Err(_) => Login::Unknown,
                 }
             }

@@ -114,12 +114,6 @@ pub fn fields(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty())
 }
 
-/// The position of `name` among the space-separated words of `list` (`"a bc d"`, `b"bc"` → 1).
-/// Name tables are kept as one string: one pointer instead of one per name.
-pub fn word_index(list: &str, name: &[u8]) -> Option<usize> {
-    part_index(list, b' ', name)
-}
-
 /// The position of `piece` among the pieces of `list` split at `sep` (the inverse of [`part`]).
 pub fn part_index(list: &str, sep: u8, piece: &[u8]) -> Option<usize> {
     list.as_bytes().split(|&b| b == sep).position(|p| p == piece)
@@ -335,9 +329,9 @@ mod tests {
 
     #[test]
     fn word_tables() {
-        assert_eq!(word_index("a bc d", b"bc"), Some(1));
-        assert_eq!(word_index("a bc d", b"b"), None);
-        assert_eq!(word_index("a bc d", b""), None);
+        assert_eq!(part_index("a bc d", b' ', b"bc"), Some(1));
+        assert_eq!(part_index("a bc d", b' ', b"b"), None);
+        assert_eq!(part_index("a bc d", b' ', b""), None);
         assert_eq!((part("a bc d", b' ', 0), part("a bc d", b' ', 2), part("a bc d", b' ', 3)), ("a", "d", ""));
         assert_eq!(part("x\x1fy\x1f", 0x1f, 2), "");
         assert_eq!(part("x\x1fy\x1f", 0x1f, 1), "y");

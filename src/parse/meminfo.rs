@@ -37,8 +37,18 @@ impl MemInfo {
     }
 }
 
-/// The keys read, in the order of [`MemInfo`]'s fields.
-const KEYS: &str = "MemTotal: MemAvailable: MemFree: Buffers: Cached: SwapTotal: SwapFree:";
+crate::words! {
+    /// The keys read, as the kernel prints them.
+    enum Key {
+        Total = "MemTotal:",
+        Available = "MemAvailable:",
+        Free = "MemFree:",
+        Buffers = "Buffers:",
+        Cached = "Cached:",
+        SwapTotal = "SwapTotal:",
+        SwapFree = "SwapFree:",
+    }
+}
 
 /// Parses the contents of `/proc/meminfo`.
 pub fn parse(bytes: &[u8]) -> MemInfo {
@@ -48,17 +58,17 @@ pub fn parse(bytes: &[u8]) -> MemInfo {
         let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
             continue;
         };
-        let Some(i) = crate::num::word_index(KEYS, key) else {
+        let Some(key) = Key::from_word(key) else {
             continue;
         };
-        let slot = match i {
-            0 => &mut info.total_kb,
-            1 => &mut info.available_kb,
-            2 => &mut info.free_kb,
-            3 => &mut info.buffers_kb,
-            4 => &mut info.cached_kb,
-            5 => &mut info.swap_total_kb,
-            _ => &mut info.swap_free_kb,
+        let slot = match key {
+            Key::Total => &mut info.total_kb,
+            Key::Available => &mut info.available_kb,
+            Key::Free => &mut info.free_kb,
+            Key::Buffers => &mut info.buffers_kb,
+            Key::Cached => &mut info.cached_kb,
+            Key::SwapTotal => &mut info.swap_total_kb,
+            Key::SwapFree => &mut info.swap_free_kb,
         };
         // The first occurrence wins; a value that is not a number leaves the field unknown.
         if slot.is_none() {

@@ -42,34 +42,21 @@ pub struct Reply {
     pub delay_ns: i64,
 }
 
-/// Why a reply was rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Error {
-    /// Fewer than 48 bytes.
-    Short,
-    /// Not a server reply (mode other than 4, or version outside 1..=4).
-    NotServer,
-    /// Leap indicator 3 (alarm) or stratum 16 and above: the server's clock is unsynchronized.
-    Unsynchronized,
-    /// Stratum 0: a Kiss-o'-Death packet (the server asks us to go away or back off).
-    KissOfDeath,
-    /// The originate timestamp is not the transmit timestamp we sent.
-    Mismatch,
-    /// A zero receive or transmit timestamp.
-    BadTime,
-}
-
-impl Error {
-    /// A short lower-case word for the record.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Error::Short => "short",
-            Error::NotServer => "not-server",
-            Error::Unsynchronized => "unsynced",
-            Error::KissOfDeath => "kiss",
-            Error::Mismatch => "mismatch",
-            Error::BadTime => "bad-time",
-        }
+crate::words! {
+    /// Why a reply was rejected, and its word in the record.
+    pub enum Error {
+        /// Fewer than 48 bytes.
+        Short = "short",
+        /// Not a server reply (mode other than 4, or version outside 1..=4).
+        NotServer = "not-server",
+        /// Leap indicator 3 (alarm) or stratum 16 and above: the server's clock is unsynchronized.
+        Unsynchronized = "unsynced",
+        /// Stratum 0: a Kiss-o'-Death packet (the server asks us to go away or back off).
+        KissOfDeath = "kiss",
+        /// The originate timestamp is not the transmit timestamp we sent.
+        Mismatch = "mismatch",
+        /// A zero receive or transmit timestamp.
+        BadTime = "bad-time",
     }
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Static, stripped musl builds of the agent, on a Debian machine, for
 #   x86_64-unknown-linux-musl        host cc and ld
-#   i686-unknown-linux-musl          host cc and ld (rustc passes -m32; rustup's musl start files)
+#   i686-unknown-linux-musl          host cc (rustc passes -m32) driving ld.lld (rustup's musl
+#                                    start files)
 #   aarch64-unknown-linux-musl       host cc driving ld.lld (rustup's musl start files)
 #   armv7-unknown-linux-musleabihf   32-bit hard-float ARM: rustup ships no std for it here, so
 #                                    core is built from rust-src (-Zbuild-std, RUSTC_BOOTSTRAP=1)
 #                                    and musl comes from Debian's musl-dev:armhf, unpacked (not
 #                                    installed) under target/musl-armhf; host cc driving ld.lld
-# The link settings live in .cargo/config.toml; ld.lld is rust's own (rust-lld, put on PATH here).
+# The link settings live in .cargo/config.toml; every link goes through cross/link.sh (cc, then
+# llvm-objcopy --strip-sections); ld.lld is rust's own (rust-lld, put on PATH here and there).
 #
 # Installs what is missing (rustup targets, rust-src, Debian packages, musl's armhf files), builds
 # `cargo build --release --target T --bin nodepulse` for each TARGET (default: all four), checks
@@ -50,8 +52,8 @@ apt_install() {
 }
 
 # command -> package: file (the static check), the qemu-user emulators (tests/cross.rs), cc (the
-# link driver of every target).
-declare -A need=([file]=file [qemu-aarch64-static]=qemu-user-static [cc]=gcc)
+# link driver of every target), llvm-objcopy (cross/link.sh drops the section headers).
+declare -A need=([file]=file [qemu-aarch64-static]=qemu-user-static [cc]=gcc [llvm-objcopy]=llvm)
 missing=()
 for c in "${!need[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("${need[$c]}"); done
 if ((${#missing[@]})); then
@@ -72,7 +74,8 @@ if [ -n "$armv7" ] && [ ! -d "$sysroot/lib/rustlib/src/rust/library/core" ]; the
   rustup component add rust-src </dev/null >&2
 fi
 
-# ld.lld for aarch64 and armv7 (.cargo/config.toml: -fuse-ld=lld): rust's own, else Debian's.
+# ld.lld for aarch64, armv7 and i686 (.cargo/config.toml: -fuse-ld=lld): rust's own (which
+# cross/link.sh also finds by itself), else Debian's.
 gcc_ld="$sysroot/lib/rustlib/$host/bin/gcc-ld"
 if [ -x "$gcc_ld/ld.lld" ]; then
   export PATH="$gcc_ld:$PATH"

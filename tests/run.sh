@@ -9,9 +9,11 @@ log() { printf '== %s\n' "$*"; }
 
 # Debian packages of the real peers the tests start.
 # debootstrap and systemd-container: the systemd oracle (tests/oracle.rs) boots a Debian tree;
-# prometheus-alertmanager, chromium and systemd (systemd-analyze): the collector's HTTP tests.
+# prometheus-alertmanager, chromium and systemd (systemd-analyze): the collector's HTTP tests;
+# llvm (llvm-objcopy): cross/link.sh, the agent's link driver.
 packages=(adjtimex busybox-static chrony strace file time prometheus prometheus-node-exporter victoria-metrics jq curl python3
-          prometheus-alertmanager chromium systemd debootstrap systemd-container)
+          prometheus-alertmanager chromium systemd debootstrap systemd-container
+          llvm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -161,6 +161,12 @@ pub fn comm_of(name: &[u8]) -> &[u8] {
     name.strip_suffix(b".service").unwrap_or(name)
 }
 
+/// The cgroup trees systemd may use: unified (v2), hybrid (v1 with a v2 tree beside it), legacy
+/// (v1's `name=systemd` hierarchy).
+const V2: &[u8] = b"sys/fs/cgroup/";
+const HYBRID: &[u8] = b"sys/fs/cgroup/unified/";
+const V1: &[u8] = b"sys/fs/cgroup/systemd/";
+
 /// Where the cgroup tree of units is, found once per run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CgroupTree {
@@ -172,22 +178,24 @@ pub enum CgroupTree {
 }
 
 impl CgroupTree {
+    /// The first tree, of v2, hybrid and v1, that has a `system.slice`.
     pub fn find(root: &Root) -> CgroupTree {
-        if root.lstat(&[b"sys/fs/cgroup/system.slice"]).is_ok() {
-            CgroupTree::Unified(b"sys/fs/cgroup/")
-        } else if root.lstat(&[b"sys/fs/cgroup/unified/system.slice"]).is_ok() {
-            CgroupTree::Unified(b"sys/fs/cgroup/unified/")
-        } else if root.lstat(&[b"sys/fs/cgroup/systemd/system.slice"]).is_ok() {
-            CgroupTree::Legacy
-        } else {
-            CgroupTree::None
+        let has_units = |tree: CgroupTree| {
+            tree.base().is_some_and(|base| root.lstat(&[base, b"system.slice"]).is_ok())
+        };
+        let trees = [CgroupTree::Unified(V2), CgroupTree::Unified(HYBRID), CgroupTree::Legacy];
+        for tree in trees {
+            if has_units(tree) {
+                return tree;
+            }
         }
+        CgroupTree::None
     }
 
     fn base(self) -> Option<&'static [u8]> {
         match self {
             CgroupTree::Unified(base) => Some(base),
-            CgroupTree::Legacy => Some(b"sys/fs/cgroup/systemd/"),
+            CgroupTree::Legacy => Some(V1),
             CgroupTree::None => None,
         }
     }

@@ -25,30 +25,29 @@ use crate::record::{Linger, Login, ServiceName, User, MAX_USERS};
 /// Longest escaped user name: every byte may become `\xNN`.
 const ESCAPED_MAX: usize = 4 * 64;
 
+/// The C escapes `cescape()` writes for control bytes (`\a`, `\n`...).
+const C_ESCAPES: [(u8, u8); 7] = [
+    (0x07, b'a'),
+    (0x08, b'b'),
+    (0x0c, b'f'),
+    (b'\n', b'n'),
+    (b'\r', b'r'),
+    (b'\t', b't'),
+    (0x0b, b'v'),
+];
+
 /// systemd's `cescape()`: C escapes for control bytes, quotes and backslash, `\xNN` for bytes
 /// outside printable ASCII. `None` if the result does not fit.
 pub fn cescape(name: &[u8]) -> Option<Vec<u8, ESCAPED_MAX>> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = Vec::new();
     for &b in name {
-        let escaped: &[u8] = match b {
-            0x07 => b"\\a",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x0b => b"\\v",
-            b'\\' => b"\\\\",
-            b'"' => b"\\\"",
-            b'\'' => b"\\'",
-            0x20..=0x7e => core::slice::from_ref(&b),
-            _ => &[
-                b'\\',
-                b'x',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ],
+        let c_escape = C_ESCAPES.iter().find(|(byte, _)| *byte == b).map(|(_, letter)| *letter);
+        let escaped: &[u8] = match (b, c_escape) {
+            (_, Some(letter)) => &[b'\\', letter],
+            (b'\\' | b'"' | b'\'', _) => &[b'\\', b],
+            (0x20..=0x7e, _) => core::slice::from_ref(&b),
+            _ => &[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]],
         };
         out.extend_from_slice(escaped).ok()?;
     }

@@ -218,23 +218,25 @@ crate::words! {
     }
 }
 
+/// The errnos a user can fix, and how [`errno_text`] names them.
+const KNOWN: [(Errno, Known); 12] = [
+    (Errno::NOENT, Known::NoEnt),
+    (Errno::ACCESS, Known::Access),
+    (Errno::PERM, Known::Access),
+    (Errno::ISDIR, Known::IsDir),
+    (Errno::NAMETOOLONG, Known::NameTooLong),
+    (Errno::NOSPC, Known::NoSpc),
+    (Errno::ROFS, Known::Rofs),
+    (Errno::PIPE, Known::Pipe),
+    (Errno::EXIST, Known::Exist),
+    (Errno::LOOP, Known::Loop),
+    (Errno::CONNREFUSED, Known::ConnRefused),
+    (Errno::NETUNREACH, Known::NetUnreach),
+];
+
 /// A short description of an errno a user can fix; `I/O error` for the others.
 pub fn errno_text(e: Errno) -> &'static [u8] {
-    let known = match e {
-        Errno::NOENT => Known::NoEnt,
-        Errno::ACCESS => Known::Access,
-        Errno::PERM => Known::Access,
-        Errno::ISDIR => Known::IsDir,
-        Errno::NAMETOOLONG => Known::NameTooLong,
-        Errno::NOSPC => Known::NoSpc,
-        Errno::ROFS => Known::Rofs,
-        Errno::PIPE => Known::Pipe,
-        Errno::EXIST => Known::Exist,
-        Errno::LOOP => Known::Loop,
-        Errno::CONNREFUSED => Known::ConnRefused,
-        Errno::NETUNREACH => Known::NetUnreach,
-        _ => Known::Other,
-    };
+    let known = KNOWN.iter().find(|(errno, _)| *errno == e).map_or(Known::Other, |(_, known)| *known);
     known.as_str().as_bytes()
 }
 

@@ -422,10 +422,11 @@ fn disk(d: &Disk, t: &Thresholds) -> Verdict {
         ),
         None => Verdict::OK,
     };
-    if inodes.status.rank() > space.status.rank() {
-        inodes
-    } else {
+    // The worse of the two, space first when they are as bad.
+    if space.status.worst(inodes.status) == space.status {
         space
+    } else {
+        inodes
     }
 }
 

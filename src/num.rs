@@ -119,24 +119,19 @@ pub fn part_index(list: &str, sep: u8, piece: &[u8]) -> Option<usize> {
     list.as_bytes().split(|&b| b == sep).position(|p| p == piece)
 }
 
-/// The piece at `index` of `list` split at `sep`; empty past the end. A byte loop, not
-/// `str::split`: a few bytes instead of the generic splitter.
+/// The piece at `index` of `list` split at `sep`; empty past the end: skips `index` separators,
+/// then takes the bytes up to the next one. (Byte searches, not `str::split`: a few bytes
+/// instead of the generic splitter.)
 pub fn part(list: &'static str, sep: u8, index: usize) -> &'static str {
-    let (mut start, mut n) = (0, 0);
-    for (i, &b) in list.as_bytes().iter().enumerate() {
-        if b == sep {
-            if n == index {
-                return list.get(start..i).unwrap_or("");
-            }
-            n += 1;
-            start = i + 1;
+    let mut rest = list;
+    for _ in 0..index {
+        match rest.bytes().position(|b| b == sep) {
+            Some(at) => rest = rest.get(at + 1..).unwrap_or(""),
+            None => return "",
         }
     }
-    if n == index {
-        list.get(start..).unwrap_or("")
-    } else {
-        ""
-    }
+    let end = rest.bytes().position(|b| b == sep).unwrap_or(rest.len());
+    rest.get(..end).unwrap_or("")
 }
 
 /// An enum whose variants have words: each variant and its word on one line, both conversions

@@ -422,7 +422,7 @@ impl Problem {
         if let Problem::NotIn(vocabulary) = self {
             out.str(vocabulary.plural);
             let mut sep = ": ";
-            for word in vocabulary.words.as_bytes().split(|&c| c == 0x1f).filter(|w| !w.is_empty()) {
+            for word in crate::num::pieces(vocabulary.words.as_bytes(), 0x1f).filter(|w| !w.is_empty()) {
                 out.str(sep);
                 out.bytes(word);
                 sep = ", ";

@@ -109,6 +109,12 @@ pub fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
     buf.get(i..).unwrap_or(&[])
 }
 
+/// The pieces of `s` between `sep` bytes, as `split` gives them (empty ones included). One
+/// closure type for every caller: one copy of the splitter in the binary, not one per call.
+pub fn pieces(s: &[u8], sep: u8) -> impl DoubleEndedIterator<Item = &[u8]> + Clone {
+    s.split(move |&b| b == sep)
+}
+
 /// Splits on runs of ASCII whitespace, skipping empty pieces.
 pub fn fields(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty())
@@ -116,7 +122,7 @@ pub fn fields(s: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// The position of `piece` among the pieces of `list` split at `sep` (the inverse of [`part`]).
 pub fn part_index(list: &str, sep: u8, piece: &[u8]) -> Option<usize> {
-    list.as_bytes().split(|&b| b == sep).position(|p| p == piece)
+    pieces(list.as_bytes(), sep).position(|p| p == piece)
 }
 
 /// The piece at `index` of `list` split at `sep`; empty past the end: skips `index` separators,
@@ -263,7 +269,7 @@ impl<E: Word> Set<E> {
 /// the `\x1f`-separated `words`, of which there are `count`.
 fn list_bits<'l>(words: &str, count: usize, list: &'l [u8]) -> Result<u32, &'l [u8]> {
     let mut bits = 0;
-    for piece in list.split(|&b| b == b',') {
+    for piece in pieces(list, b',') {
         let piece = trim(piece);
         match part_index(words, 0x1f, piece) {
             Some(i) if i < count => bits |= 1 << i,
@@ -275,7 +281,7 @@ fn list_bits<'l>(words: &str, count: usize, list: &'l [u8]) -> Result<u32, &'l [
 
 /// Splits into lines at `\n` (a trailing `\r` is kept: callers trim).
 pub fn lines(s: &[u8]) -> impl Iterator<Item = &[u8]> {
-    s.split(|&b| b == b'\n')
+    pieces(s, b'\n')
 }
 
 #[cfg(test)]

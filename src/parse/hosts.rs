@@ -28,7 +28,7 @@ pub fn parse_ip(text: &[u8]) -> Option<IpAddr> {
 
 fn parse_v4(text: &[u8]) -> Option<[u8; 4]> {
     let mut out = [0u8; 4];
-    let mut parts = text.split(|&b| b == b'.');
+    let mut parts = crate::num::pieces(text, b'.');
     for slot in out.iter_mut() {
         let part = parts.next()?;
         if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
@@ -69,7 +69,7 @@ fn groups(text: &[u8], out: &mut [u8; 16], v4_last: bool) -> Option<usize> {
         return Some(0);
     }
     let mut n = 0;
-    let mut parts = text.split(|&b| b == b':').peekable();
+    let mut parts = crate::num::pieces(text, b':').peekable();
     while let Some(part) = parts.next() {
         let last = parts.peek().is_none();
         if last && v4_last && part.contains(&b'.') {
@@ -92,7 +92,7 @@ fn groups(text: &[u8], out: &mut [u8; 16], v4_last: bool) -> Option<usize> {
 /// The first address listed for `name` (case-insensitive, as host names are).
 pub fn find(bytes: &[u8], name: &[u8]) -> Option<IpAddr> {
     lines(bytes).find_map(|line| {
-        let line = line.split(|&b| b == b'#').next().unwrap_or(&[]);
+        let line = crate::num::pieces(line, b'#').next().unwrap_or(&[]);
         let mut parts = fields(line);
         let addr: IpAddr = parse_ip(parts.next()?)?;
         parts

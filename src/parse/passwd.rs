@@ -15,7 +15,7 @@ pub fn uid_in_line(line: &[u8], name: &[u8]) -> Option<u32> {
     if name.is_empty() || matches!(line.first(), None | Some(b'#' | b'+' | b'-')) {
         return None;
     }
-    let mut parts = line.split(|&b| b == b':');
+    let mut parts = crate::num::pieces(line, b':');
     if parts.next()? != name {
         return None;
     }

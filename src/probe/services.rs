@@ -140,17 +140,15 @@ pub fn resolve<'a>(
 pub const UNIT_MAX: usize = 256;
 
 /// Unit suffixes systemd knows; a name without one gets `.service` (like `systemctl`).
-const SUFFIXES: &str = ".service .socket .target .device .mount .automount .swap .timer .path \
-                        .slice .scope";
+const SUFFIXES: [&[u8]; 11] = [
+    b".service", b".socket", b".target", b".device", b".mount", b".automount", b".swap", b".timer",
+    b".path", b".slice", b".scope",
+];
 
 /// `openclaw-node` → `openclaw-node.service`; a name with a unit suffix is kept.
 pub fn unit_name(name: &[u8]) -> Option<Vec<u8, UNIT_MAX>> {
     let mut unit = Vec::from_slice(name).ok()?;
-    if !SUFFIXES
-        .as_bytes()
-        .split(|&b| b == b' ')
-        .any(|s| name.ends_with(s) && name.len() > s.len())
-    {
+    if !SUFFIXES.iter().any(|s| name.ends_with(s) && name.len() > s.len()) {
         unit.extend_from_slice(b".service").ok()?;
     }
     Some(unit)

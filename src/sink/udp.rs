@@ -21,7 +21,7 @@ pub fn send(addr: &SocketAddr, bytes: &[u8], lines: bool) -> Result<(), SinkErro
     if !lines && bytes.len() > MAX_PAYLOAD {
         return Err(SinkError::plain(Step::RecordTooLong));
     }
-    if lines && bytes.split(|&b| b == b'\n').any(|line| line.len() + 1 > MAX_PAYLOAD) {
+    if lines && crate::num::lines(bytes).any(|line| line.len() + 1 > MAX_PAYLOAD) {
         return Err(SinkError::plain(Step::LineTooLong));
     }
     let fd = crate::sys::udp_socket(addr).map_err(|e| SinkError::new(Step::Socket, e))?;

@@ -209,10 +209,6 @@ pub trait Word: Copy + 'static {
     fn index(self) -> usize;
 }
 
-/// The words of `E`, in declaration order (as error messages list them).
-pub fn each_word<E: Word>() -> impl Iterator<Item = &'static str> {
-    E::WORDS.split('\x1f').filter(|w| !w.is_empty())
-}
 
 /// A set of the variants of a [`words!`](crate::words) enum (at most 32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,7 +302,6 @@ mod tests {
         assert_eq!(Colour::from_word(b""), None);
         assert_eq!(Colour::from_word(b"dark"), None);
         assert_eq!(Colour::ALL, [Colour::Red, Colour::DarkBlue]);
-        assert_eq!(each_word::<Colour>().collect::<std::vec::Vec<_>>(), ["red", "dark blue"]);
     }
 
     #[test]

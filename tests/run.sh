@@ -53,7 +53,8 @@ file target/x86_64-unknown-linux-musl/release/nodepulse | grep -q "statically li
 # qemu-user against the fixture roots. A target that cannot be built fails the suite.
 log "cross targets (cross/build.sh: aarch64, armv7, i686; x86_64 is built above)"
 # Each binary's size: tests/cross.rs fails a target over the 65,536-byte gate.
-for bin in $(bash cross/build.sh); do
+bins=$(bash cross/build.sh)
+for bin in $bins; do
   printf '   %6d bytes  %s\n' "$(stat -c %s "$bin")" "${bin#"$PWD"/}"
 done
 # ---- end cross targets ------------------------------------------------------------------------

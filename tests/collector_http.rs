@@ -271,9 +271,32 @@ fn chromium_renders_the_page_with_the_offline_node_first() {
         let n = c.node("edge-gone")?;
         (n["up"] == false).then_some(())
     });
-    for root in ["systemd-ok", "systemd-ghost"] {
-        agent_send(root, &c.addr());
-    }
+    // The others keep reporting while Chromium starts and renders (a loaded machine may take
+    // longer than their 3 s to offline): a feeder sends their records every 500 ms until the
+    // page is checked.
+    let feeding = std::sync::atomic::AtomicBool::new(true);
+    std::thread::scope(|scope| {
+        let to = c.addr();
+        let feeding = &feeding;
+        scope.spawn(move || {
+            while feeding.load(std::sync::atomic::Ordering::Relaxed) {
+                for root in ["systemd-ok", "systemd-ghost"] {
+                    agent_send(root, &to);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        });
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_page(&c)));
+        feeding.store(false, std::sync::atomic::Ordering::Relaxed);
+        if let Err(panic) = checked {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+/// The page of `c` in headless Chromium: the DOM order, then a screenshot.
+fn check_page(c: &Collector) {
+    let dir = TempDir::new("http-page-chromium");
     let url = format!("http://127.0.0.1:{}/", c.http);
     let chromium = |extra: &[String]| {
         let profile = TempDir::new("chromium-profile");

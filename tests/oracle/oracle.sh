@@ -20,8 +20,13 @@
 # The container is stopped on every exit path (SIGTERM to nspawn = orderly poweroff, then
 # SIGKILL of nspawn and of the container's init, which takes its whole PID namespace with it).
 #
+# 5. The collector as the README's systemd unit (when COLLECTOR_BIN is set, as tests/oracle.rs
+#    does): `systemd-analyze verify` of the unit in this systemd, `systemctl start`, and a record
+#    the agent sends it read back with `nodepulse-collector status --connect`.
+#
 # Environment: ORACLE_DIR, MIRROR, NODEPULSE_BIN (default: the x86_64 musl release build, which
-# is built when missing), BOOT_TIMEOUT (seconds the container may live, default 400),
+# is built when missing), COLLECTOR_BIN (the host's collector build; the collector scenario runs
+# only with it), BOOT_TIMEOUT (seconds the container may live, default 400),
 # KEEP_LOG=1 (keep the run directory with nspawn's console log and the agent records).
 set -euo pipefail
 
@@ -32,6 +37,7 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-400}
 TARGET=x86_64-unknown-linux-musl
 NODEPULSE_BIN=${NODEPULSE_BIN:-}
+COLLECTOR_BIN=${COLLECTOR_BIN:-}
 RUN_DIR=$(mktemp -d /tmp/nodepulse-oracle.XXXXXX)
 NSPAWN_LOG=$RUN_DIR/nspawn.log
 NSPAWN_PID=
@@ -171,6 +177,17 @@ if [ -z "$NODEPULSE_BIN" ]; then
 fi
 [ -x "$NODEPULSE_BIN" ] || die "no agent binary at $NODEPULSE_BIN"
 install -m 0755 "$NODEPULSE_BIN" "$ROOT/usr/local/bin/nodepulse"
+# The collector and its unit exactly as the README gives it (installed, not enabled).
+rm -f "$ROOT/etc/systemd/system/nodepulse-collector.service"
+if [ -n "$COLLECTOR_BIN" ]; then
+    [ -x "$COLLECTOR_BIN" ] || die "no collector binary at $COLLECTOR_BIN"
+    install -m 0755 "$COLLECTOR_BIN" "$ROOT/usr/local/bin/nodepulse-collector"
+    awk '/^    # \/etc\/systemd\/system\/nodepulse-collector.service$/ { on = 1; next }
+         on && /^    / { sub(/^    /, ""); print; next }
+         on { exit }' "$REPO/README.md" >"$ROOT/etc/systemd/system/nodepulse-collector.service"
+    grep -q '^ExecStart=/usr/local/bin/nodepulse-collector ' "$ROOT/etc/systemd/system/nodepulse-collector.service" \
+        || die "no collector unit found in README.md"
+fi
 
 # A run killed with SIGKILL (the test's timeout) leaves its container: it was booted from this
 # root, so it is ours to end (SIGKILL of its init ends its PID namespace).
@@ -420,6 +437,32 @@ np_sd=$(field "$(token "$REC" clock)" sd)
 row clock sd "sd:$np_sd" "NTPSynchronized=$sd_ntp" "$(agree "$np_sd" "$([ "$sd_ntp" = yes ] && echo y || echo n)")"
 if [ "$sd_ntp" = no ]; then
     row clock exit "$CODE" 2 "$(agree "$CODE" 2)"
+fi
+
+# --- the collector as the README's unit
+if [ -n "$COLLECTOR_BIN" ]; then
+    SCENARIO="collector unit (README)"
+    unit=nodepulse-collector.service
+    vrc=0
+    verify=$(T=60 in_ct systemd-analyze verify "/etc/systemd/system/$unit" 2>&1) || vrc=$?
+    # Warnings about other units of the tree are not the unit's; its own name would be.
+    own=$(grep -c "$unit:" <<<"$verify" || true)
+    echo "$SCENARIO: systemd-analyze verify: exit $vrc, $own warning(s) about it: $verify" >>"$RUN_DIR/records.txt"
+    row "$SCENARIO" verify "exit:$vrc,warnings:$own" "exit:0,warnings:0" "$(agree "$vrc,$own" 0,0)"
+    in_ct systemctl start "$unit" || true
+    wait_for active sys_active "$unit"
+    state=$(sys_active "$unit")
+    row "$SCENARIO" active "$state" active "$(agree "$state" active)"
+    # The agent's record over UDP to the unit's --listen, read back over its --http.
+    in_ct nodepulse --state none --only system --udp 127.0.0.1:8089 || true
+    seen() {
+        in_ct nodepulse-collector status --connect 127.0.0.1:8090 --json 2>/dev/null \
+            | grep -q '"host":"nodepulse-oracle"' && echo seen
+    }
+    wait_for seen seen
+    got=$(seen || echo missing)
+    row "$SCENARIO" record "$got" seen "$(agree "$got" seen)"
+    in_ct systemctl stop "$unit" || true
 fi
 
 # The two units held in ExecStartPre=/ExecStop= would hold up the container's poweroff.

@@ -8,8 +8,10 @@
 #     `llvm-objcopy --strip-sections`: no loader reads them (the kernel and qemu-user map the
 #     program headers), only tools that inspect sections, and those need the unstripped build
 #     anyway. That is 600-900 bytes of the agent's flash, per node.
-# llvm-objcopy: Debian's `llvm` package (cross/build.sh installs it), any `llvm-objcopy-N`, or
-# rustup's llvm-tools (`rust-objcopy`). A stripped link without one fails, saying so.
+# llvm-objcopy: Debian's `llvm` package (cross/build.sh and tests/run.sh install it), any
+# `llvm-objcopy-N`, or rustup's llvm-tools (`rust-objcopy`). Without one the headers stay (the
+# binary works, 600-900 bytes larger; the size gate of tests/cross.rs would see it), and one line
+# on stderr says so.
 set -eu
 
 sysroot="$(rustc --print sysroot 2>/dev/null || true)"
@@ -42,8 +44,8 @@ for candidate in llvm-objcopy $(ls /usr/bin/llvm-objcopy-* 2>/dev/null | sort -t
     break
   fi
 done
-[ -n "$objcopy" ] || {
-  echo "cross/link.sh: llvm-objcopy not found, needed to drop the section headers of $out (Debian: apt-get install llvm)" >&2
-  exit 1
-}
+if [ -z "$objcopy" ]; then
+  echo "cross/link.sh: llvm-objcopy not found: the section headers of $out are kept (Debian: apt-get install llvm)" >&2
+  exit 0
+fi
 exec "$objcopy" --strip-sections "$out"

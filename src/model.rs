@@ -590,5 +590,33 @@ mod tests {
         assert_eq!(DISK.fields.spec(disk::READ_ONLY).np1, IF_TRUE);
         assert_eq!(MEMORY.fields.spec(MAX_FIELDS).name(), "", "past the end: empty");
         assert_eq!(CLOCK.fields.len(), clock::BAD_SINCE_MS + 1, "indices follow the declaration");
+        assert!(!NODE.fields.is_empty());
+        assert!(Fields { packed: "", units: &[] }.is_empty());
+    }
+
+    /// A record with every list at its capacity gets a section for each entry: the node, the
+    /// clock, timesync and memory, then every user, service and mount.
+    #[test]
+    fn room_for_every_section() {
+        use crate::record::{Clock, Disk, Login, Memory, Service, User, Via};
+        let user = User { name: b"u", uid: Some(1), linger: Linger::On, login: Login::Unknown, needs_linger: false };
+        let service = Service { user: None, name: b"s", active: Active::Yes, via: Via::Process, pid: None, start_cs: None };
+        let disk = Disk { path: b"/", stat: Err(5) };
+        let record = Record {
+            clock: Some(Clock { timex: Err(1), sntp: None }),
+            timesync: Some(crate::record::Timesync { daemon: crate::record::Daemon::None, sync_file: SyncFile::Missing }),
+            users: Some(Vec::from_slice(&[user; MAX_USERS]).unwrap()),
+            services: Some(Vec::from_slice(&[service; MAX_SERVICES]).unwrap()),
+            disks: Some(Vec::from_slice(&[disk; MAX_MOUNTS]).unwrap()),
+            memory: Some(Memory { stat: None }),
+            ..Record::default()
+        };
+        let t = Thresholds::default();
+        let judged = crate::verdict::judge(&record, &t);
+        let model = build(&record, &judged, &t, None, &[]);
+        assert_eq!(MAX_SECTIONS, 4 + MAX_USERS + MAX_SERVICES + MAX_MOUNTS);
+        assert_eq!(model.sections.len(), MAX_SECTIONS);
+        let last = model.sections.last().unwrap();
+        assert!(core::ptr::eq(last.kind, &MEMORY), "the memory section comes last, after every mount");
     }
 }

@@ -347,6 +347,13 @@ mod tests {
         for s in max.services.iter_mut() {
             *s = SavedService { key: u32::MAX, pid: u32::MAX, start_cs: u64::MAX, down_since_ms: u64::MAX };
         }
+        // Every service in its own slot.
+        let mut distinct = full.clone();
+        for (i, s) in distinct.services.iter_mut().enumerate() {
+            let i = i as u32 + 1;
+            *s = SavedService { key: i, pid: 100 * i, start_cs: u64::from(i) << 40, down_since_ms: u64::from(i) };
+        }
+        assert_eq!(round_trip(&distinct), distinct);
         (max.seq, max.t_ms, max.clock_bad_since_ms) = (u64::MAX, u64::MAX, u64::MAX);
         assert_eq!(round_trip(&max), max);
     }
@@ -411,9 +418,34 @@ mod tests {
         // Back: restarted, no longer down.
         let (h, s) = advance(Ok(&s), 7, t(6), Some(&BOOT_A), Some(true), &[svc(Some(true), 950, 9000)]);
         assert_eq!(h.services[0], ServiceHistory { restarted: true, down_since_ms: None });
+        // Running with its pid unknown now (unreadable): no evidence of a restart.
+        let (h, _) = advance(Ok(&s), 7, t(6), Some(&BOOT_A), Some(true), &[svc(Some(true), 0, 9000)]);
+        assert!(!h.services[0].restarted);
         // After a reboot every pid is new: not a restart.
         let (h, _) = advance(Ok(&s), 7, t(7), Some(&BOOT_B), Some(true), &[svc(Some(true), 600, 700)]);
         assert_eq!(h.services[0], ServiceHistory { restarted: false, down_since_ms: None });
+    }
+
+    /// The file itself: created with its directory on the first run, read back by the next,
+    /// and a file one byte longer than a state file is corrupt (the read asks for one more byte).
+    #[test]
+    fn remember_saves_and_reads_the_file() {
+        let dir = std::env::temp_dir().join(format!("nodepulse-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("state");
+        let path_bytes = path.to_str().unwrap().as_bytes();
+        let rec = crate::record::Record { wall_ms: 60_000, ..Default::default() };
+        let first = remember(path_bytes, &rec, Some(true));
+        assert_eq!((first.seq, first.prev, first.save_errno), (1, Err(Problem::New), None));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), LEN as u64, "created, directory and all");
+        let rec = crate::record::Record { wall_ms: 120_000, ..Default::default() };
+        let second = remember(path_bytes, &rec, Some(true));
+        assert_eq!((second.seq, second.prev), (2, Ok(Prev { gap_ms: 60_000, rebooted: false })));
+        let mut longer = std::fs::read(&path).unwrap();
+        longer.push(b'\n');
+        std::fs::write(&path, &longer).unwrap();
+        assert_eq!(remember(path_bytes, &rec, Some(true)).prev, Err(Problem::Corrupt));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -107,6 +107,8 @@ mod tests {
         assert_eq!(resolve(b"collector:70000", Some(hosts)), Err(AddrError::Syntax));
         assert_eq!(resolve(b"collector", Some(hosts)), Err(AddrError::Syntax));
         assert_eq!(resolve(b"::1:8089", Some(hosts)), Err(AddrError::Syntax));
+        assert_eq!(resolve(b":8089", Some(hosts)), Err(AddrError::Syntax), "no host");
+        assert_eq!(resolve(b"a[b:8089", Some(hosts)), Err(AddrError::Syntax), "a bracket in a name");
         assert_eq!(resolve(b"\xff:1", Some(hosts)), Err(AddrError::Unresolved));
         assert!(is_syntax_error(b"host:99999"));
         assert!(!is_syntax_error(b"collector:8089"));

@@ -31,7 +31,8 @@ fn parse_v4(text: &[u8]) -> Option<[u8; 4]> {
     let mut parts = crate::num::pieces(text, b'.');
     for slot in out.iter_mut() {
         let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+        // No leading zero (inet_pton refuses them); an empty or too large part is no u8.
+        if part.len() > 1 && part.first() == Some(&b'0') {
             return None;
         }
         *slot = u8::try_from(crate::num::parse_u64(part)?).ok()?;

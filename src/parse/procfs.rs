@@ -76,7 +76,9 @@ pub fn parse_boot_id(bytes: &[u8]) -> Option<[u8; 32]> {
         *out.get_mut(n)? = b.to_ascii_lowercase();
         n += 1;
     }
-    (n == 32 && text.len() == 36).then_some(out)
+    // 32 digits and, at the four places checked above, the dashes: 36 bytes exactly (a 37th
+    // found no slot).
+    (n == 32).then_some(out)
 }
 
 /// Parses a one-line text file (hostname, kernel release): trimmed, non-empty, at most `max`

@@ -415,9 +415,15 @@ mod tests {
         assert_eq!(h.services[0].down_since_ms, Some(t(4)));
         let (h, s) = advance(Ok(&s), 7, t(5), Some(&BOOT_A), Some(true), &[svc(Some(false), 0, 0)]);
         assert_eq!(h.services[0].down_since_ms, Some(t(4)));
+        let (unknown, _) = advance(Ok(&s), 7, t(5), Some(&BOOT_A), Some(true), &[svc(None, 0, 0)]);
+        assert_eq!(unknown.services[0].down_since_ms, Some(t(4)), "still down since then, as far as is known");
         // Back: restarted, no longer down.
         let (h, s) = advance(Ok(&s), 7, t(6), Some(&BOOT_A), Some(true), &[svc(Some(true), 950, 9000)]);
         assert_eq!(h.services[0], ServiceHistory { restarted: true, down_since_ms: None });
+        // Unknown now (unreadable): a service that was up is not said to be down, one that was
+        // down keeps its time.
+        let (h, _) = advance(Ok(&s), 7, t(6), Some(&BOOT_A), Some(true), &[svc(None, 0, 0)]);
+        assert_eq!(h.services[0].down_since_ms, None);
         // Running with its pid unknown now (unreadable): no evidence of a restart.
         let (h, _) = advance(Ok(&s), 7, t(6), Some(&BOOT_A), Some(true), &[svc(Some(true), 0, 9000)]);
         assert!(!h.services[0].restarted);

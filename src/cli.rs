@@ -3,7 +3,8 @@
 //! and what is allowed. No allocation; no input makes it panic.
 //!
 //! A flag takes its value as `--flag VALUE` or `--flag=VALUE`. A config file holds lines
-//! `key = value` with the flags' names (no `--`), `#` comments and blank lines. Flags override
+//! `key = value` with the flags' names (no `--`), `#` comments and blank lines; a `#` after
+//! whitespace ends a value (an inline comment), and a value may not be quoted. Flags override
 //! the file: a scalar given on the command line wins, and a list flag (`--user`, `--service`,
 //! `--user-service`, `--mount`, and the sinks `--out`, `--append`, `--udp` as one list) given on
 //! the command line replaces the file's list.
@@ -324,6 +325,8 @@ messages! {
         WarnBelowCrit(Limit) = "must be at least --{s}",
         /// A warning threshold of a limit above its critical one, this [`Limit`].
         WarnAboveCrit(Limit) = "must be at most --{s}",
+        /// A config file value that starts or ends with `"` or `'` (write it bare).
+        Quoted = "quotes are not allowed",
     }
 }
 
@@ -575,10 +578,19 @@ pub fn parse_into<'a>(
     Ok(Action::Run)
 }
 
-/// One config file line: `key = value`, a `#` comment or blank.
+/// One config file line: `key = value`, blank, or a comment (from a `#` at the start or after
+/// whitespace to the end of the line). A value that starts or ends with a quote is refused
+/// ([`Problem::Quoted`]), never kept with its quotes.
 fn config_line<'a>(cfg: &mut Config<'a>, line: &'a [u8]) -> Result<(), CliError<'a>> {
-    let line = trim(line);
-    if line.is_empty() || line.first() == Some(&b'#') {
+    // A comment starts at a `#` that begins the line or follows whitespace; `a#b` keeps its `#`.
+    let mut prev = b' ';
+    let comment = line.iter().position(|&b| {
+        let starts = b == b'#' && prev.is_ascii_whitespace();
+        prev = b;
+        starts
+    });
+    let line = trim(line.get(..comment.unwrap_or(line.len())).unwrap_or(line));
+    if line.is_empty() {
         return Ok(());
     }
     let Some(eq) = line.iter().position(|&b| b == b'=') else {
@@ -586,6 +598,10 @@ fn config_line<'a>(cfg: &mut Config<'a>, line: &'a [u8]) -> Result<(), CliError<
     };
     let name = trim(line.get(..eq).unwrap_or(&[]));
     let value = trim(line.get(eq + 1..).unwrap_or(&[]));
+    // Quotes would silently become part of the value (a user named `"root"`).
+    if let [b'"' | b'\'', ..] | [.., b'"' | b'\''] = value {
+        return bad(name, value, Problem::Quoted);
+    }
     match Key::of(name) {
         None => bad(b"", name, Problem::UnknownKey),
         Some(Key::Flag(Flag::Config)) => bad(name, b"", Problem::NotInFile),
@@ -990,11 +1006,30 @@ mod tests {
             ("timeout = 0\n", "/etc/nodepulse.conf:1: timeout: 0 is outside 1..3600"),
             ("a = 1", "/etc/nodepulse.conf:1: unknown key 'a'"),
             ("mount = /\nskip = memroy\r\n", "/etc/nodepulse.conf:2: skip: unknown check 'memroy' (checks: clock, timesync, linger, service, disk, memory, system)"),
+            ("\nuser = \"root\"\n", "/etc/nodepulse.conf:2: user: quotes are not allowed"),
+            ("user = 'root' # me\n", "/etc/nodepulse.conf:1: user: quotes are not allowed"),
+            ("mount = /data\"\n", "/etc/nodepulse.conf:1: mount: quotes are not allowed"),
+            ("user = # nobody\n", "/etc/nodepulse.conf:1: user: '' is not a name (1 to 64 bytes; no '/', control characters, '.' or '..')"),
         ] {
             assert_eq!(message(&[], Some(file)), want, "{file:?}");
         }
         // Settings judged together are nobody's line.
         assert_eq!(message(&[], Some("disk-free-crit = 20\n")), "--disk-free-warn: must be at least --disk-free-crit");
+    }
+
+    /// A comment starts at a `#` after whitespace; a `#` inside a value stays.
+    #[test]
+    fn config_file_inline_comments() {
+        let file = "user = root # me\nuser = a#b\t# tab before it\nmount = /data/a#b\nmount=/x #\nkey-file = /k#\n";
+        let cfg = run(&[], Some(file)).unwrap();
+        assert_eq!(cfg.users.as_slice(), &[b"root" as &[u8], b"a#b"]);
+        assert_eq!(cfg.mounts.as_slice(), &[b"/data/a#b" as &[u8], b"/x"]);
+        assert_eq!(cfg.key_file, Some(&b"/k#"[..]));
+        let e = run(&[], Some("user = \"root\"")).unwrap_err();
+        assert_eq!((e.flag, e.value, e.problem), (&b"user"[..], &b"\"root\""[..], Problem::Quoted));
+        // Quotes inside a value are part of it; the command line is the shell's business.
+        assert_eq!(run(&[], Some("user = o'brien\n")).unwrap().users.as_slice(), &[b"o'brien" as &[u8]]);
+        assert_eq!(run(&["--user", "\"root\""], None).unwrap().users.as_slice(), &[b"\"root\"" as &[u8]]);
     }
 
     /// The errors as values: the flag, the offending bytes, the problem and where.

@@ -296,6 +296,34 @@ fn config_file_with_flag_overrides() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A ` # comment` after a value is dropped; a quoted value is refused with the file and line,
+/// never kept with its quotes (issue 17: `user = "root"` made a user named `"root"`).
+#[test]
+fn config_file_inline_comments_and_quotes() {
+    let dir = std::env::temp_dir().join(format!("np-conf-quotes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("nodepulse.conf");
+    let root = fixture("systemd-ghost");
+    let write = |text: String| std::fs::write(&conf, text).unwrap();
+    let path = conf.to_str().unwrap();
+    write(format!("root = {root} # a fixture\nuser-service = node:openclaw-node\t# the app\nonly = linger # and nothing else\n"));
+    let r = run(&["--config", path]);
+    assert_eq!(
+        (token(&r.stdout, "linger.node"), r.stderr.as_str(), r.code),
+        (Some("crit:linger-off,uid:1000,lg:off,st:offline"), "", 2)
+    );
+    for (line, key) in [("user = \"node\"", "user"), ("only = 'linger'", "only")] {
+        write(format!("root = {root}\n# quoted:\n{line}\n"));
+        let r = run(&["--config", path]);
+        assert_eq!(
+            (r.stdout.as_str(), r.stderr, r.code),
+            ("", format!("nodepulse: {path}:3: {key}: quotes are not allowed\n"), 3),
+            "{line}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn record_fits_512_bytes_for_the_standard_config() {
     // 1 user, 1 service, 2 mounts, every check, real clock and disks.

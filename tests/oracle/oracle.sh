@@ -453,14 +453,19 @@ if [ -n "$COLLECTOR_BIN" ]; then
     wait_for active sys_active "$unit"
     state=$(sys_active "$unit")
     row "$SCENARIO" active "$state" active "$(agree "$state" active)"
-    # The agent's record over UDP to the unit's --listen, read back over its --http.
-    in_ct nodepulse --state none --only system --udp 127.0.0.1:8089 || true
+    # The agent's record over UDP to the unit's --listen, read back over its --http. `active`
+    # comes when the process starts, before it binds its sockets: each try sends again.
     seen() {
+        in_ct nodepulse --state none --only system --udp 127.0.0.1:8089 >/dev/null 2>&1 || true
         in_ct nodepulse-collector status --connect 127.0.0.1:8090 --json 2>/dev/null \
             | grep -q '"host":"nodepulse-oracle"' && echo seen
     }
     wait_for seen seen
     got=$(seen || echo missing)
+    if [ "$got" != seen ]; then
+        { echo "$SCENARIO: the record was not read back; the unit's journal:"
+          in_ct journalctl -u "$unit" --no-pager -n 20 2>&1 || true; } >>"$RUN_DIR/records.txt"
+    fi
     row "$SCENARIO" record "$got" seen "$(agree "$got" seen)"
     in_ct systemctl stop "$unit" || true
 fi

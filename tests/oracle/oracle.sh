@@ -199,6 +199,8 @@ for _ in $(seq 1 40); do [ -z "$(container_pids)" ] && break; sleep 0.25; done
 [ -z "$(container_pids)" ] || die "processes still run in $ROOT: $(container_pids | tr '\n' ' ')"
 # Every run starts from the same state: linger off, no stale runtime files.
 rm -rf "$ROOT/var/lib/systemd/linger" "$ROOT/run" && mkdir -p "$ROOT/run"
+# ... and no collector state (DynamicUser= keeps it under /var/lib/private).
+rm -rf "$ROOT/var/lib/private/nodepulse" "$ROOT/var/lib/nodepulse"
 
 # ---------------------------------------------------------------- boot
 # --register=no --keep-unit: no machined/host systemd needed. --private-network: the container
@@ -457,14 +459,19 @@ if [ -n "$COLLECTOR_BIN" ]; then
     # comes when the process starts, before it binds its sockets: each try sends again.
     seen() {
         in_ct nodepulse --state none --only system --udp 127.0.0.1:8089 >/dev/null 2>&1 || true
-        in_ct nodepulse-collector status --connect 127.0.0.1:8090 --json 2>/dev/null \
-            | grep -q '"host":"nodepulse-oracle"' && echo seen
+        # status exits 1 when a node has a problem: its output is what counts here.
+        local fleet
+        fleet=$(in_ct nodepulse-collector status --connect 127.0.0.1:8090 --json 2>/dev/null) || true
+        grep -q '"host":"nodepulse-oracle"' <<<"$fleet" && echo seen
     }
     wait_for seen seen
     got=$(seen || echo missing)
     if [ "$got" != seen ]; then
         { echo "$SCENARIO: the record was not read back; the unit's journal:"
-          in_ct journalctl -u "$unit" --no-pager -n 20 2>&1 || true; } >>"$RUN_DIR/records.txt"
+          in_ct journalctl -u "$unit" --no-pager -n 20 2>&1 || true
+          echo "status --connect said:"
+          in_ct nodepulse-collector status --connect 127.0.0.1:8090 --json 2>&1 | head -c 2000 || true
+          echo; } >>"$RUN_DIR/records.txt"
     fi
     row "$SCENARIO" record "$got" seen "$(agree "$got" seen)"
     in_ct systemctl stop "$unit" || true

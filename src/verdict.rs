@@ -379,10 +379,11 @@ fn timesync(ts: &Timesync, now_s: i64, t: &Thresholds) -> Verdict {
 /// The linger check for one user.
 fn user(u: &User) -> Verdict {
     match u.linger {
-        Linger::NotApplicable => Verdict::OK,
         Linger::Off if u.needs_linger => Verdict::new(Status::Crit, Reason::LingerOff),
-        Linger::Unknown => Verdict::new(Status::Unknown, Reason::Linger),
+        // A user the node does not know is unknown, with or without systemd.
         _ if u.uid.is_none() => Verdict::new(Status::Unknown, Reason::NoSuchUser),
+        Linger::NotApplicable => Verdict::OK,
+        Linger::Unknown => Verdict::new(Status::Unknown, Reason::Linger),
         _ if u.login == Login::Unknown => Verdict::new(Status::Unknown, Reason::Logind),
         _ => Verdict::OK,
     }
@@ -897,8 +898,8 @@ mod tests {
         assert_eq!(user(&u(Some(1), Linger::Unknown, login, true)).why, Some(Reason::Linger));
         assert_eq!(user(&u(None, Linger::On, login, true)).why, Some(Reason::NoSuchUser));
         assert_eq!(user(&u(None, Linger::Off, login, false)).why, Some(Reason::NoSuchUser));
+        assert_eq!(user(&u(None, Linger::NotApplicable, login, true)).why, Some(Reason::NoSuchUser), "without systemd too");
         assert_eq!(user(&u(Some(1), Linger::On, Login::Unknown, true)).why, Some(Reason::Logind));
-        assert_eq!(user(&u(None, Linger::NotApplicable, Login::NotApplicable, true)), Verdict::OK);
         assert_eq!(user(&u(Some(1), Linger::Off, Login::NotApplicable, false)), Verdict::OK);
         assert_eq!(user(&u(None, Linger::On, login, true)).status, Status::Unknown);
         assert_eq!(user(&u(Some(1), Linger::Off, login, true)).status, Status::Crit);

@@ -10,25 +10,18 @@
 //! installs; a missing one fails the test. Every wait is bounded.
 
 mod common;
-use common::{fixture, free_tcp_port, free_udp_port, http_get, run, tool, TempDir};
+use common::{agent_send, fixture, free_tcp_port, free_udp_port, http_get, now_ms, run, sample, tool, TempDir};
 
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const COLLECTOR: &str = env!("CARGO_BIN_EXE_nodepulse-collector");
 
 // ---------------------------------------------------------------------------------------------
 // Harness
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 fn ipv6_loopback() -> bool {
     UdpSocket::bind("[::1]:0").is_ok()
@@ -255,27 +248,6 @@ const ROOTS: [(&str, &str); 5] = [
     ("busybox-down", "edge-bbdown"),
 ];
 
-/// One agent run on a fixture root, sending its record to `to` (`[FORMAT:]ADDR:PORT`).
-fn agent_send(root: &str, to: &str) {
-    let r = run(&[
-        "--root",
-        &fixture(root),
-        "--skip",
-        "clock,disk",
-        "--user-service",
-        "node:openclaw-node",
-        "--udp",
-        to,
-    ]);
-    assert!(
-        r.code == 0 || r.code == 2,
-        "agent on {root}: exit {} stderr {}",
-        r.code,
-        r.stderr
-    );
-    assert_eq!(r.stdout, "", "agent printed with --udp");
-}
-
 const BOOT_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const BOOT_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
@@ -455,12 +427,6 @@ fn agents_to_collector_offline_skew_reboot_and_restart() {
 
 // ---------------------------------------------------------------------------------------------
 // 2. Prometheus file: promtool and node_exporter
-
-/// The value of the sample `name{labels}` (labels exactly as written, sorted as we write them).
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
 
 #[test]
 fn prometheus_file_passes_promtool_and_node_exporter_serves_it() {

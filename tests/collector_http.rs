@@ -11,22 +11,15 @@
 //! bounded.
 
 mod common;
-use common::{fixture, free_tcp_port, free_udp_port, http_get, run, tool, TempDir};
+use common::{agent_send, free_tcp_port, free_udp_port, http_get, now_ms, sample, tool, TempDir};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const COLLECTOR: &str = env!("CARGO_BIN_EXE_nodepulse-collector");
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 /// A child process killed when dropped, its output in a log file.
 struct Proc {
@@ -148,32 +141,6 @@ impl Collector {
             _ => None,
         }
     }
-}
-
-/// One agent run on a fixture root, sending its record to `to`.
-fn agent_send(root: &str, to: &str) {
-    let r = run(&[
-        "--root",
-        &fixture(root),
-        "--skip",
-        "clock,disk",
-        "--user-service",
-        "node:openclaw-node",
-        "--udp",
-        to,
-    ]);
-    assert!(
-        r.code == 0 || r.code == 2,
-        "agent on {root}: exit {} {}",
-        r.code,
-        r.stderr
-    );
-}
-
-/// The value of the sample `series` (exactly as written) in Prometheus text.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 // ---------------------------------------------------------------------------------------------

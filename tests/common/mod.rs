@@ -295,3 +295,39 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let code = head.split(' ').nth(1)?.parse().ok()?;
     Some((code, body.to_string()))
 }
+
+/// The wall clock in ms since the epoch, as records carry it.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// One agent run on a fixture root, sending its record to `to` (`[FORMAT:]ADDR:PORT`) and
+/// printing nothing.
+pub fn agent_send(root: &str, to: &str) {
+    let r = run(&[
+        "--root",
+        &fixture(root),
+        "--skip",
+        "clock,disk",
+        "--user-service",
+        "node:openclaw-node",
+        "--udp",
+        to,
+    ]);
+    assert!(
+        r.code == 0 || r.code == 2,
+        "agent on {root}: exit {} stderr {}",
+        r.code,
+        r.stderr
+    );
+    assert_eq!(r.stdout, "", "agent printed with --udp");
+}
+
+/// The value of the sample `series` (exactly as written) in Prometheus text.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}

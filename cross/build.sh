@@ -9,7 +9,7 @@
 #                                    and musl comes from Debian's musl-dev:armhf, unpacked (not
 #                                    installed) under target/musl-armhf; host cc driving ld.lld
 # The link settings live in .cargo/config.toml; every link goes through cross/link.sh (cc, then
-# llvm-objcopy --strip-sections); ld.lld is rust's own (rust-lld, put on PATH here and there).
+# llvm-objcopy --strip-sections); ld.lld is rust's own (rust-lld, which cross/link.sh puts on PATH).
 #
 # Installs what is missing (rustup targets, rust-src, Debian packages, musl's armhf files), builds
 # `cargo build --release --target T --bin nodepulse` for each TARGET (default: all four), checks
@@ -74,12 +74,9 @@ if [ -n "$armv7" ] && [ ! -d "$sysroot/lib/rustlib/src/rust/library/core" ]; the
   rustup component add rust-src </dev/null >&2
 fi
 
-# ld.lld for aarch64, armv7 and i686 (.cargo/config.toml: -fuse-ld=lld): rust's own (which
-# cross/link.sh also finds by itself), else Debian's.
-gcc_ld="$sysroot/lib/rustlib/$host/bin/gcc-ld"
-if [ -x "$gcc_ld/ld.lld" ]; then
-  export PATH="$gcc_ld:$PATH"
-elif ! command -v ld.lld >/dev/null 2>&1; then
+# ld.lld for aarch64, armv7 and i686 (.cargo/config.toml: -fuse-ld=lld): rust's own, which
+# cross/link.sh puts on PATH for the link, else Debian's.
+if [ ! -x "$sysroot/lib/rustlib/$host/bin/gcc-ld/ld.lld" ] && ! command -v ld.lld >/dev/null 2>&1; then
   apt_install lld
 fi
 

@@ -141,10 +141,17 @@ pub fn poll_readable(fd: rustix::fd::BorrowedFd, ms: u64) -> bool {
     poll_ms(&mut [PollFd::new(&fd, PollFlags::IN)], ms) > 0
 }
 
+/// Sleeps `ms` milliseconds (a `poll` on no descriptor).
+pub fn sleep_ms(ms: u64) {
+    poll_ms(&mut [], ms);
+}
+
 /// `poll` for at most `ms`: how many of `fds` are ready (0 on timeout, EINTR or error). With
 /// no descriptors it sleeps.
 fn poll_ms(fds: &mut [rustix::event::PollFd], ms: u64) -> usize {
-    let nap = rustix::event::Timespec { tv_sec: (ms / 1000) as _, tv_nsec: ((ms % 1000) * 1_000_000) as _ };
+    // In 32 bits (49 days): a 32-bit CPU divides them without a 64-bit division routine.
+    let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+    let nap = rustix::event::Timespec { tv_sec: (ms / 1000).into(), tv_nsec: ((ms % 1000) * 1_000_000).into() };
     rustix::event::poll(fds, Some(&nap)).unwrap_or(0)
 }
 
@@ -229,9 +236,10 @@ impl<T: Copy, const N: usize> Slots<T, N> {
 /// before), so that a reader waiting for the end of the agent's output (NRPE, a shell pipe) is
 /// not held open by a child stuck in the kernel.
 ///
-/// Cost in the normal case: `mmap`, `clone` and `poll` here, `close_range` and `exit_group`
-/// there. (A `CLONE_VM` child would spare the `mmap`, but it needs its own stack and musl's
-/// `clone`, ~900 bytes of code, and qemu-user refuses it.)
+/// Cost in the normal case: `mmap`, `clone`, `poll` and two `waitpid` (the second reaps the
+/// child) here, `close_range` and `exit_group` there. (A `CLONE_VM` child would spare the
+/// `mmap`, but it needs its own stack and musl's `clone`, ~900 bytes of code, and qemu-user
+/// refuses it.)
 pub fn each_with_deadline<C, T: Copy, const N: usize>(
     ctx: &C,
     count: usize,
@@ -279,7 +287,7 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
         unsafe { shared.run(ctx, count, step) };
         return then(Ended::Finished, shared);
     };
-    match wait_child(pid, pidfd, deadline_ms, false) {
+    match wait_child(pid, pidfd, deadline_ms) {
         Some(_) => then(Ended::Finished, shared),
         None => then(Ended::TimedOut, shared),
     }
@@ -309,35 +317,17 @@ fn fork() -> Option<(i32, Option<rustix::fd::BorrowedFd<'static>>)> {
     (pid >= 0).then_some((pid as i32, pidfd))
 }
 
-/// Waits for the child `pid` until `deadline_ms` (monotonic): `Some(exit code)` (`reap`: the
-/// code from `waitpid`, else 0) when it ended, `None` when the deadline passed: the child is
-/// then sent SIGKILL and abandoned.
-fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64, reap: bool) -> Option<i32> {
+/// Waits for the child `pid` until `deadline_ms` (monotonic): `Some(exit code)` when it ended,
+/// reaped by `waitpid` (no zombie is left behind), `None` when the deadline passed: the child
+/// is then sent SIGKILL and abandoned. With a pidfd, `poll` wakes when the child ends; without
+/// one, the loop asks every 10 ms.
+fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64) -> Option<i32> {
     use rustix::process::{waitpid, Pid, WaitOptions};
     let pid = Pid::from_raw(pid)?;
-    let code = |status: rustix::process::WaitStatus| {
-        status.exit_status().map_or(128 + status.terminating_signal().unwrap_or(0), |c| c)
-    };
     loop {
         let left = deadline_ms.saturating_sub(monotonic_ms());
-        match pidfd {
-            Some(fd) => {
-                if poll_readable(fd, left) {
-                    if !reap {
-                        return Some(0);
-                    }
-                    return Some(waitpid(Some(pid), WaitOptions::empty()).ok().flatten().map_or(-1, |(_, st)| code(st)));
-                }
-            }
-            // No pidfd: ask every 10 ms.
-            None => {
-                if let Ok(Some((_, status))) = waitpid(Some(pid), WaitOptions::NOHANG) {
-                    return Some(code(status));
-                }
-                if left > 0 {
-                    poll_ms(&mut [], 10);
-                }
-            }
+        if let Ok(Some((_, status))) = waitpid(Some(pid), WaitOptions::NOHANG) {
+            return Some(status.exit_status().map_or(128 + status.terminating_signal().unwrap_or(0), |c| c));
         }
         if left == 0 {
             // The child, and the process group a `run_program` child leads (a script's own
@@ -345,6 +335,14 @@ fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64,
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
             let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
             return None;
+        }
+        match pidfd {
+            Some(fd) => {
+                poll_readable(fd, left);
+            }
+            None => {
+                poll_ms(&mut [], left.min(10));
+            }
         }
     }
 }
@@ -392,7 +390,7 @@ pub fn run_program(argv: &[&[u8]], deadline_ms: u64) -> Result<i32, ProgramError
             unsafe { libc::execve(ptrs[0], ptrs.as_ptr(), env.as_ptr()) };
             exit_now(127)
         }
-        Some((pid, pidfd)) => wait_child(pid, pidfd, deadline_ms, true).ok_or(ProgramError::Timeout),
+        Some((pid, pidfd)) => wait_child(pid, pidfd, deadline_ms).ok_or(ProgramError::Timeout),
     }
 }
 

@@ -1,17 +1,21 @@
 //! File sinks: `--out PATH` replaces a file atomically, `--append PATH` adds a line to a log
 //! capped at `--max-bytes`, rotated once to `PATH.1`.
 //!
-//! Replace: the record goes to `PATH.tmp.PID` in the same directory (created with `O_EXCL |
+//! Replace: the record goes to `PATH.tmp.PID.NS` (the pid and the wall clock in nanoseconds: a
+//! name no other run, in this PID namespace or another, has used) in the same directory (created with `O_EXCL |
 //! O_NOFOLLOW`, so a planted symlink is never followed), mode 0644, is `fsync`ed, then renamed
 //! over `PATH`. A reader sees the old file or the new one, never a partial one; any failure
 //! (ENOSPC, EROFS, EACCES) removes the temporary file and leaves the old one intact.
 //!
-//! Append: opened `O_APPEND | O_NOFOLLOW`, mode 0644; when the file plus the record would pass
-//! the cap, the file is renamed to `PATH.1` (replacing the previous `.1`) and a new one started:
-//! never more than two files. One `write` per record, so concurrent runs do not interleave.
+//! Append: opened `O_APPEND | O_NOFOLLOW | O_NONBLOCK` (a FIFO with no reader is refused, never
+//! waited for), created 0644 less the umask, an existing file's mode kept; when the file plus
+//! the record would pass the cap, the file is renamed to `PATH.1` (replacing the previous `.1`)
+//! and a new one started: never more than two files. One run rotates at a time (`flock`), and no
+//! record of a concurrent run is lost. One `write` per record, so runs do not interleave.
 //!
 //! # References
-//! - rename(2) (atomic replacement), open(2) (`O_EXCL`, `O_NOFOLLOW`, `O_APPEND`)
+//! - rename(2) (atomic replacement), open(2) (`O_EXCL`, `O_NOFOLLOW`, `O_APPEND`, `O_NONBLOCK`
+//!   on a FIFO: `ENXIO`), flock(2)
 
 use rustix::fs::{self, Mode, OFlags, CWD};
 use rustix::io::Errno;
@@ -32,15 +36,19 @@ pub fn replace(path: &[u8], bytes: &[u8]) -> Result<(), SinkError> {
 /// writes at every run.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn replace_with(path: &[u8], bytes: &[u8], durable: bool) -> Result<(), SinkError> {
-    let mut digits = [0u8; 20];
+    // PATH.tmp.PID.NS: the pid alone repeats across PID namespaces (containers), and a file
+    // left by a run that was killed would then block every later save.
+    let mut pid_digits = [0u8; 20];
     let pid = rustix::process::getpid()
         .as_raw_nonzero()
         .get()
         .unsigned_abs();
-    let pid = crate::num::decimal(u64::from(pid), &mut digits);
+    let pid = crate::num::decimal(u64::from(pid), &mut pid_digits);
+    let mut ns_digits = [0u8; 20];
+    let ns = crate::num::decimal(crate::sys::wall_ns(), &mut ns_digits);
     let mut tmp_buf = [0u8; PATH_CAP];
-    let tmp =
-        cpath(&[path, b".tmp.", pid], &mut tmp_buf).map_err(|e| SinkError::new(Step::Path, e))?;
+    let tmp = cpath(&[path, b".tmp.", pid, b".", ns], &mut tmp_buf)
+        .map_err(|e| SinkError::new(Step::Path, e))?;
     let mut final_buf = [0u8; PATH_CAP];
     let target = cpath(&[path], &mut final_buf).map_err(|e| SinkError::new(Step::Path, e))?;
 
@@ -68,26 +76,59 @@ pub fn mkdir(path: &[u8]) -> Result<(), Errno> {
     fs::mkdirat(CWD, cpath(&[path], &mut cbuf)?, Mode::from_bits_truncate(0o755))
 }
 
+/// How many times [`append`] opens the file before it gives up: a rotation waits 10 ms between
+/// tries for another run's rotation to end, so a lock held for ever costs at most 2 s.
+const TRIES: u32 = 200;
+
 /// Appends `bytes` to `path`, rotating once to `PATH.1` at `max_bytes`.
+///
+/// A rotation is made by one run at a time: the run holds an exclusive `flock` on the file it
+/// rotates and, once it holds it, checks that the file is still the one at `path` (another run
+/// may have rotated it meanwhile: then it starts again with the new file). A run that opened the
+/// old file before the rename appends its record there, in `PATH.1`: no record is lost. The
+/// file keeps its mode; a new one is created 0644 (less the umask). `O_NONBLOCK`: a FIFO with no
+/// reader is refused (`ENXIO`) instead of blocking the run.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError> {
+    use rustix::fs::FlockOperation;
     let mut path_buf = [0u8; PATH_CAP];
     let target = cpath(&[path], &mut path_buf).map_err(|e| SinkError::new(Step::Path, e))?;
-    let flags =
-        OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let mut fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new(Step::Open, e))?;
-    let size = fs::fstat(&fd)
-        .map_err(|e| SinkError::new(Step::Stat, e))?
-        .st_size as u64;
-    if size > 0 && size.saturating_add(bytes.len() as u64) > max_bytes {
-        let mut old_buf = [0u8; PATH_CAP];
-        let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new(Step::Path, e))?;
+    let mut old_buf = [0u8; PATH_CAP];
+    let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new(Step::Path, e))?;
+    let flags = OFlags::WRONLY
+        | OFlags::APPEND
+        | OFlags::CREATE
+        | OFlags::NOFOLLOW
+        | OFlags::CLOEXEC
+        | OFlags::NONBLOCK;
+    let open = || fs::openat(CWD, target, flags, MODE);
+    for _ in 0..TRIES {
+        let fd = open().map_err(|e| SinkError::new(Step::Open, e))?;
+        let st = fs::fstat(&fd).map_err(|e| SinkError::new(Step::Stat, e))?;
+        let size = st.st_size as u64;
+        if size == 0 || size.saturating_add(bytes.len() as u64) <= max_bytes {
+            return write_once(&fd, bytes);
+        }
+        if fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
+            // Another run is rotating it (or no lock can be had): try again in 10 ms.
+            crate::sys::sleep_ms(10);
+            continue;
+        }
+        let now = fs::statat(CWD, target, fs::AtFlags::SYMLINK_NOFOLLOW).map_err(|e| SinkError::new(Step::Stat, e))?;
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
+            continue; // rotated by another run while this one waited: start again
+        }
         fs::renameat(CWD, target, CWD, old).map_err(|e| SinkError::new(Step::Rotate, e))?;
-        fd = fs::openat(CWD, target, flags | OFlags::EXCL, MODE)
-            .map_err(|e| SinkError::new(Step::OpenAfterRotation, e))?;
+        // Not O_EXCL: a run that came after the rename may have created the new file already.
+        let fd = open().map_err(|e| SinkError::new(Step::OpenAfterRotation, e))?;
+        return write_once(&fd, bytes);
     }
-    fs::fchmod(&fd, MODE).map_err(|e| SinkError::new(Step::Chmod, e))?;
-    match rustix::io::write(&fd, bytes) {
+    Err(SinkError::plain(Step::Locked))
+}
+
+/// One `write` of a whole record (`O_APPEND`: concurrent runs' records never interleave).
+fn write_once(fd: &rustix::fd::OwnedFd, bytes: &[u8]) -> Result<(), SinkError> {
+    match rustix::io::write(fd, bytes) {
         Ok(n) if n == bytes.len() => Ok(()),
         Ok(_) => Err(SinkError::new(Step::Write, Errno::NOSPC)),
         Err(e) => Err(SinkError::new(Step::Write, e)),

@@ -74,6 +74,7 @@ crate::words! {
         Stat = "stat",
         Rotate = "rotate",
         OpenAfterRotation = "open after rotation",
+        Locked = "another process holds the rotation lock",
         Socket = "socket",
         Send = "send",
         ShortSend = "short send",
@@ -109,11 +110,10 @@ pub fn needs_hosts(sinks: &[SinkArg]) -> bool {
 
 /// Encodes `model` for each sink and writes it there; every failure is told on stderr in one
 /// line (`--udp 192.0.2.1:9: send: network unreachable`) and the other sinks still get the
-/// record. `true` when every sink took it.
-pub fn deliver(model: &Model, to: &Delivery) -> bool {
-    let mut buf = [0u8; OUT_CAP];
+/// record. `buf` holds each sink's encoding in turn. `true` when every sink took it.
+pub fn deliver(model: &Model, to: &Delivery, buf: &mut [u8; OUT_CAP]) -> bool {
     if to.sinks.is_empty() {
-        let Some(bytes) = render(model, to.format, to.key, &mut buf) else {
+        let Some(bytes) = render(model, to.format, to.key, buf) else {
             return false;
         };
         if let Err(e) = write_all(crate::sys::stdout(), bytes) {
@@ -125,7 +125,7 @@ pub fn deliver(model: &Model, to: &Delivery) -> bool {
     let mut delivered = true;
     for sink in to.sinks {
         let format = sink.format.unwrap_or(to.format);
-        let Some(bytes) = render(model, format, to.key, &mut buf) else {
+        let Some(bytes) = render(model, format, to.key, buf) else {
             return false;
         };
         let result = match sink.kind {
@@ -140,18 +140,24 @@ pub fn deliver(model: &Model, to: &Delivery) -> bool {
         };
         if let Err(e) = result {
             delivered = false;
-            say(&[
-                sink.kind.flag().as_bytes(),
-                b" ",
-                sink.target,
-                b": ",
-                e.step.as_str().as_bytes(),
-                if e.errno.is_some() { b": " } else { b"" },
-                e.errno.map_or(&b""[..], errno_text),
-            ]);
+            report(sink.kind.flag(), sink.target, e);
         }
     }
     delivered
+}
+
+/// Tells the user in one line where a record (or the state file) could not go, and why:
+/// `--udp 192.0.2.1:9: send: network unreachable`.
+pub fn report(flag: &str, target: &[u8], e: SinkError) {
+    say(&[
+        flag.as_bytes(),
+        b" ",
+        target,
+        b": ",
+        e.step.as_str().as_bytes(),
+        if e.errno.is_some() { b": " } else { b"" },
+        e.errno.map_or(&b""[..], errno_text),
+    ]);
 }
 
 /// Encodes `model` in `format` into `buf`, np1 tagged with `key`; a record too large for the
@@ -214,12 +220,13 @@ crate::words! {
         Loop = "symlink in the way",
         ConnRefused = "connection refused",
         NetUnreach = "network unreachable",
+        NoReader = "no reader (a FIFO) or no device",
         Other = "I/O error",
     }
 }
 
 /// The errnos a user can fix, and how [`errno_text`] names them.
-const KNOWN: [(Errno, Known); 12] = [
+const KNOWN: [(Errno, Known); 13] = [
     (Errno::NOENT, Known::NoEnt),
     (Errno::ACCESS, Known::Access),
     (Errno::PERM, Known::Access),
@@ -232,6 +239,7 @@ const KNOWN: [(Errno, Known); 12] = [
     (Errno::LOOP, Known::Loop),
     (Errno::CONNREFUSED, Known::ConnRefused),
     (Errno::NETUNREACH, Known::NetUnreach),
+    (Errno::NXIO, Known::NoReader),
 ];
 
 /// A short description of an errno a user can fix; `I/O error` for the others.
@@ -269,7 +277,7 @@ mod tests {
         ] {
             assert_eq!(step.as_str(), text, "{step:?}");
         }
-        assert_eq!(Step::ALL.len(), 16);
+        assert_eq!(Step::ALL.len(), 17);
         assert_eq!(SinkKind::Udp.flag(), "--udp");
         assert_eq!(SinkKind::from_word(b"--append"), Some(SinkKind::Append));
     }

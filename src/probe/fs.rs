@@ -3,7 +3,8 @@
 //! Files are opened `O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK`: a FIFO planted where a file
 //! should be answers at once (empty or `EAGAIN`) instead of blocking the run. Reads stop when the
 //! buffer is full or the kernel returns a short read, so a huge file costs one buffer, never more
-//! memory. Nothing here allocates.
+//! memory; a file read line by line is read up to [`LINES_CAP`], so an endless one (`/dev/zero`)
+//! cannot hold the run. Nothing here allocates.
 
 use core::ffi::CStr;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -12,6 +13,11 @@ use rustix::io::Errno;
 
 pub use crate::path::{cpath, relative, PATH_CAP};
 use crate::path::join;
+
+/// The most [`Root::for_each_line`] reads of one file: 4 MiB, a `/etc/passwd` of some 50,000
+/// users, read in milliseconds; past it the file is refused, so a file with no end cannot
+/// outlast the run's deadline.
+pub const LINES_CAP: usize = 4 << 20;
 
 /// A root directory prefix under which every probe reads (`--root`, default `/`).
 #[derive(Debug, Clone, Copy)]
@@ -53,8 +59,9 @@ impl<'a> Root<'a> {
         read_cstr(self.path(parts, &mut path)?, buf)
     }
 
-    /// Calls `each` for every complete line of a file of any size, reading it in chunks of
-    /// `buf.len()`. A line longer than the buffer is skipped. `each` returns `true` to stop.
+    /// Calls `each` for every complete line of a file, reading it in chunks of `buf.len()`. A
+    /// line longer than the buffer is skipped. `each` returns `true` to stop. A file longer than
+    /// [`LINES_CAP`] (`/etc/passwd` made `/dev/zero`) is `EFBIG` once that much is read.
     pub fn for_each_line(
         &self,
         parts: &[&[u8]],
@@ -67,6 +74,7 @@ impl<'a> Root<'a> {
         let fd = core::mem::ManuallyDrop::new(open_read(CWD, path)?);
         let mut held = 0; // bytes of an unfinished line at the start of buf
         let mut skipping = false; // inside a line too long for the buffer
+        let mut total = 0; // bytes read so far
         loop {
             let spare = buf.get_mut(held..).unwrap_or(&mut []);
             let got = match rustix::io::read(&*fd, spare) {
@@ -74,6 +82,10 @@ impl<'a> Root<'a> {
                 Err(Errno::INTR) => continue,
                 Err(e) => return Err(e),
             };
+            total += got;
+            if total > LINES_CAP {
+                return Err(Errno::FBIG);
+            }
             let filled = held + got;
             let data = buf.get(..filled).unwrap_or(&[]);
             if got == 0 {

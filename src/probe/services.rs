@@ -210,20 +210,26 @@ pub struct UnitState {
 }
 
 /// What one cgroup directory (`dir`, its base and path below it) says: `Some(populated, first
-/// pid)`, `None` if it is absent. `dir` gets the file names appended.
-fn cgroup_dir(root: &Root, unified: bool, dir: &mut Vec<&[u8], 16>) -> Option<(bool, Option<u32>)> {
+/// pid)`, `None` if it is absent; `populated` is `None` when its `cgroup.events` is there but
+/// cannot be read (`EACCES`, `EISDIR`): then the directory says nothing. `dir` gets the file
+/// names appended.
+fn cgroup_dir(root: &Root, unified: bool, dir: &mut Vec<&[u8], 16>) -> Option<(Option<bool>, Option<u32>)> {
     let mut buf = [0u8; 1024];
-    let populated = if unified {
+    let events = if unified {
         dir.push(b"/cgroup.events").ok()?;
-        let events = root.read(dir, &mut buf).ok()?;
+        let events = match root.read(dir, &mut buf) {
+            Err(Errno::NOENT | Errno::NOTDIR) => return None,
+            Err(_) => return Some((None, None)),
+            Ok(events) => cgroup::parse_populated(events),
+        };
         dir.pop();
-        cgroup::parse_populated(events)
+        events
     } else {
         None
     };
     dir.push(b"/cgroup.procs").ok()?;
     let pid = root.read(dir, &mut buf).ok().and_then(cgroup::first_pid);
-    Some((populated.unwrap_or(pid.is_some()), pid))
+    Some((Some(events.unwrap_or(pid.is_some())), pid))
 }
 
 /// Checks one unit. `uid` is `None` for a system unit, `Some(uid)` for a user unit.
@@ -279,7 +285,7 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
                         // `/run/user/UID` is 0700, but the cgroup tree is world-readable: a
                         // visible manager cgroup without the unit's means it is not running.
                         let hidden = !matches!(link, Err(Errno::NOENT));
-                        (hidden && root.lstat(dir.get(..manager)?).is_ok()).then_some((false, None))
+                        (hidden && root.lstat(dir.get(..manager)?).is_ok()).then_some((Some(false), None))
                     })
             }
         }
@@ -292,13 +298,13 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
             pid,
             needs_scan: pid.is_none(),
         },
-        (_, Some((true, _))) => UnitState {
+        (_, Some((Some(true), _))) => UnitState {
             active: Active::Yes,
             via: Via::Cgroup,
             pid,
             needs_scan: pid.is_none(),
         },
-        (_, Some((false, _))) => UnitState {
+        (_, Some((Some(false), _))) => UnitState {
             active: Active::No,
             via: Via::Cgroup,
             pid: None,
@@ -311,7 +317,8 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
             pid: None,
             needs_scan: false,
         },
-        (Err(_), None) => UnitState {
+        // No link we could read, or a cgroup that cannot be read: the process scan may tell.
+        (Err(_), None) | (_, Some((None, _))) => UnitState {
             active: Active::Unknown,
             via: Via::None,
             pid: None,

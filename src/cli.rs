@@ -72,7 +72,9 @@ pub struct Config<'a> {
     /// `--ntp-server ADDR[:PORT]`: measure the clock offset with one SNTP request.
     pub ntp_server: Option<&'a [u8]>,
     /// `--state PATH`; `Some(b"none")` keeps no state; `None`: [`DEFAULT_STATE`] when the root
-    /// is `/`, none below another root (fixture trees, another system's files).
+    /// is `/` and the record goes to a sink (`--out`, `--append`, `--udp`: a run from cron or a
+    /// timer); none for a run that only prints its record (an admin's hand run must not advance
+    /// cron's `seq` or reset its `gap_s`), nor below another root (fixture trees).
     pub state: Option<&'a [u8]>,
 }
 
@@ -115,7 +117,7 @@ impl Config<'_> {
         match self.state {
             Some(b"none") => None,
             Some(path) => Some(path),
-            None => (self.root == b"/").then_some(DEFAULT_STATE),
+            None => (self.root == b"/" && !self.sinks.is_empty()).then_some(DEFAULT_STATE),
         }
     }
 

@@ -4,7 +4,7 @@
 //! calls [`main`].
 
 use crate::cli::{self, Action, Config};
-use crate::probe::fs::{read_whole, FileError};
+use crate::probe::fs::{read_whole, FileError, HOSTS_CAP};
 use crate::probe::{self, Plan};
 use crate::record::{Check, Record};
 use crate::sink::{self, say, Delivery};
@@ -15,12 +15,29 @@ pub const CONFIG_CAP: usize = 16384;
 /// Longest key read from `--key-file` (longer keys are hashed by HMAC anyway).
 const KEY_CAP: usize = 256;
 
+/// The run's large buffers, 40 KiB. The binary keeps them in `.bss`, not on the stack: cron on
+/// a small node may run the agent under `ulimit -s 64` (64 KiB of stack, its environment
+/// included).
+pub struct Buffers {
+    /// The config file's bytes, which the configuration borrows.
+    pub config: [u8; CONFIG_CAP],
+    /// Each sink's encoded record.
+    pub out: [u8; sink::OUT_CAP],
+    /// `/etc/hosts`, for a `--udp` target given by name.
+    pub hosts: [u8; HOSTS_CAP],
+}
+
+impl Buffers {
+    /// All zero, for a `static`.
+    pub const ZERO: Buffers = Buffers { config: [0; CONFIG_CAP], out: [0; sink::OUT_CAP], hosts: [0; HOSTS_CAP] };
+}
+
 /// Runs the agent with `args` (`args[0]` is the program name) and returns the exit code.
-pub fn main(args: &[&[u8]]) -> u8 {
-    let mut config_buf = [0u8; CONFIG_CAP];
+pub fn main(args: &[&[u8]], bufs: &mut Buffers) -> u8 {
+    let Buffers { config: config_buf, out, hosts } = bufs;
     let config_file = match cli::config_path(args) {
         None => None,
-        Some(path) => match read_whole(path, &mut config_buf) {
+        Some(path) => match read_whole(path, config_buf) {
             Ok(bytes) => Some(cli::ConfigFile { path, bytes }),
             Err(e) => {
                 say(&[b"cannot read config file ", path, b": ", file_error(e, b"larger than 16 KiB")]);
@@ -34,7 +51,7 @@ pub fn main(args: &[&[u8]]) -> u8 {
         Ok(Action::Version) => {
             concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, ", crate::arch!(), ")\n")
         }
-        Ok(Action::Run) => return run(&cfg),
+        Ok(Action::Run) => return run(&cfg, out, hosts),
         Err(e) => {
             let mut buf = [0u8; 1000];
             let mut out = crate::encode::Out::new(&mut buf);
@@ -78,8 +95,9 @@ pub fn plan<'a>(cfg: &'a Config<'a>) -> Plan<'a> {
     }
 }
 
-/// Collects the record, judges it, repairs and remembers, and delivers it; the exit code.
-pub fn run(cfg: &Config) -> u8 {
+/// Collects the record, judges it, repairs and remembers, and delivers it (each sink's record
+/// encoded in `out`; `hosts` holds `/etc/hosts` when a sink needs it); the exit code.
+pub fn run(cfg: &Config, out: &mut [u8; sink::OUT_CAP], hosts_buf: &mut [u8; HOSTS_CAP]) -> u8 {
     let mut key_buf = [0u8; KEY_CAP];
     let key = match cfg.key_file.map(|path| read_key(path, &mut key_buf)) {
         None => None,
@@ -105,15 +123,18 @@ pub fn run(cfg: &Config) -> u8 {
             rec.disks = Some(probe::disks(&plan, |i| stats.get(i)));
             rec.timed_out = ended == sys::Ended::TimedOut;
         }
-        let judged = verdict::judge(&rec, &cfg.thresholds);
+        let mut judged = verdict::judge(&rec, &cfg.thresholds);
         let ask = fix::Ask { root: cfg.root, repairs: cfg.fixes, dry_run: cfg.fix_dry_run };
         let users = rec.users();
         let daemon = rec.timesync.map(|ts| ts.daemon);
         let fixes = fix::run(&ask, users, judged.clock_ok(), daemon, deadline);
-        let history = cfg.state_path().map(|path| state::remember(path, &rec, judged.clock_ok()));
-        let model = model::build(&rec, &judged, &cfg.thresholds, history.as_ref(), &fixes);
-        let mut hosts_buf = [0u8; crate::probe::fs::HOSTS_CAP];
-        let hosts = sink::needs_hosts(&cfg.sinks).then(|| crate::probe::fs::read_hosts(&mut hosts_buf));
+        let state_path = cfg.state_path();
+        let history = state_path.map(|path| state::remember(path, &rec, judged.clock_ok()));
+        if let (Some(path), Some(e)) = (state_path, history.as_ref().and_then(|h| h.save_error)) {
+            sink::report("--state", path, e);
+            judged.state_not_saved();
+        }
+        let hosts = sink::needs_hosts(&cfg.sinks).then(|| crate::probe::fs::read_hosts(hosts_buf));
         let to = Delivery {
             sinks: &cfg.sinks,
             format: cfg.format,
@@ -121,7 +142,10 @@ pub fn run(cfg: &Config) -> u8 {
             max_bytes: cfg.max_bytes,
             hosts,
         };
-        if sink::deliver(&model, &to) {
+        let delivered = model::build(&rec, &judged, &cfg.thresholds, history.as_ref(), &fixes, |model| {
+            sink::deliver(model, &to, out)
+        });
+        if delivered {
             judged.exit_code()
         } else {
             3

@@ -418,21 +418,34 @@ const NONE: [(&str, &[u8]); 2] = [("", b""), ("", b"")];
 /// A verdict the judge did not give (a list shorter than the record's): never OK.
 const UNJUDGED: Verdict = Verdict { status: Status::Unknown, why: None };
 
-/// The model of `r` as `judged` judged it, with the run's history and fixes. Each section
-/// starts with every value unknown and gets the values its source knows.
+/// The model of `r` as `judged` judged it, with the run's history and fixes, handed to `then`.
+/// Each section starts with every value unknown and gets the values its source knows. The
+/// model, the run's largest value (11 KiB on a 64-bit CPU), stays in this frame: returned, it
+/// would be copied into the caller's.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn build<'a>(
+pub fn build<'a, R>(
     r: &'a Record<'a>,
     judged: &Judged,
     t: &'a Thresholds,
     history: Option<&'a History>,
     fixes: &'a [Fix<'a>],
-) -> Model<'a> {
-    let mut out = Vec::new();
+    then: impl FnOnce(&Model<'a>) -> R,
+) -> R {
+    let mut model = Model {
+        host: r.host.as_deref(),
+        t_ms: r.wall_ms,
+        status: judged.status,
+        history,
+        fixes,
+        sections: Vec::new(),
+        record: r,
+        thresholds: t,
+    };
+    let out = &mut model.sections;
     let now_s = (r.wall_ms / 1000) as i64;
 
     let node_verdict = Verdict { status: judged.status, why: None };
-    let node = add(&mut out, &NODE, node_verdict, NONE);
+    let node = add(out, &NODE, node_verdict, NONE);
     if let (Some(v), Some(s)) = (node, &r.system) {
         v[node::UPTIME_S] = opt(s.uptime_s);
         if let Some(load) = s.load {
@@ -450,7 +463,7 @@ pub fn build<'a>(
     }
 
     if let Some(c) = &r.clock {
-        if let Some(v) = add(&mut out, &CLOCK, judged.clock.unwrap_or(UNJUDGED), NONE) {
+        if let Some(v) = add(out, &CLOCK, judged.clock.unwrap_or(UNJUDGED), NONE) {
             match &c.timex {
                 Ok(tx) => {
                     if let Some(rule) = judged.sync_rule {
@@ -482,7 +495,7 @@ pub fn build<'a>(
     }
 
     if let Some(ts) = &r.timesync {
-        if let Some(v) = add(&mut out, &TIMESYNC, judged.timesync.unwrap_or(UNJUDGED), NONE) {
+        if let Some(v) = add(out, &TIMESYNC, judged.timesync.unwrap_or(UNJUDGED), NONE) {
             v[timesync::DAEMON] = V::Text(ts.daemon.as_str().as_bytes());
             v[timesync::SYNCED_AGE_S] = match ts.sync_file {
                 SyncFile::Present { mtime_s } => V::Int(now_s.saturating_sub(mtime_s).max(0)),
@@ -496,7 +509,7 @@ pub fn build<'a>(
     for (i, u) in r.users().iter().enumerate() {
         let labels = [("user", u.name), ("", b"")];
         let verdict = judged.users.get(i).copied().unwrap_or(UNJUDGED);
-        if let Some(v) = add(&mut out, &LINGER, verdict, labels) {
+        if let Some(v) = add(out, &LINGER, verdict, labels) {
             v[linger::UID] = opt(u.uid.map(u64::from));
             v[linger::LINGER] = V::Text(u.linger.as_str().as_bytes());
             v[linger::ENABLED] = match u.linger {
@@ -511,7 +524,7 @@ pub fn build<'a>(
     for (i, s) in r.services().iter().enumerate() {
         let labels = [("service", s.name), ("user", s.user.unwrap_or(b""))];
         let verdict = judged.services.get(i).copied().unwrap_or(UNJUDGED);
-        if let Some(v) = add(&mut out, &SERVICE, verdict, labels) {
+        if let Some(v) = add(out, &SERVICE, verdict, labels) {
             let seen = history.and_then(|h| h.services.get(i));
             v[service::VIA] = V::Text(s.via.as_str().as_bytes());
             v[service::ACTIVE] = match s.active {
@@ -529,7 +542,7 @@ pub fn build<'a>(
     for (i, d) in r.disks().iter().enumerate() {
         let labels = [("mount", d.path), ("", b"")];
         let verdict = judged.disks.get(i).copied().unwrap_or(UNJUDGED);
-        if let Some(v) = add(&mut out, &DISK, verdict, labels) {
+        if let Some(v) = add(out, &DISK, verdict, labels) {
             match &d.stat {
                 Ok(st) => {
                     v[disk::SIZE_BYTES] = int(st.size_b);
@@ -544,7 +557,7 @@ pub fn build<'a>(
     }
 
     if let Some(m) = &r.memory {
-        let v = add(&mut out, &MEMORY, judged.memory.unwrap_or(UNJUDGED), NONE);
+        let v = add(out, &MEMORY, judged.memory.unwrap_or(UNJUDGED), NONE);
         if let (Some(v), Some(st)) = (v, &m.stat) {
             let bytes = |kb: u64| int(kb.saturating_mul(1024));
             v[memory::TOTAL_BYTES] = bytes(st.total_kb);
@@ -555,16 +568,7 @@ pub fn build<'a>(
         }
     }
 
-    Model {
-        host: r.host.as_deref(),
-        t_ms: r.wall_ms,
-        status: judged.status,
-        history,
-        fixes,
-        sections: out,
-        record: r,
-        thresholds: t,
-    }
+    then(&model)
 }
 
 #[cfg(test)]
@@ -613,10 +617,11 @@ mod tests {
         };
         let t = Thresholds::default();
         let judged = crate::verdict::judge(&record, &t);
-        let model = build(&record, &judged, &t, None, &[]);
-        assert_eq!(MAX_SECTIONS, 4 + MAX_USERS + MAX_SERVICES + MAX_MOUNTS);
-        assert_eq!(model.sections.len(), MAX_SECTIONS);
-        let last = model.sections.last().unwrap();
-        assert!(core::ptr::eq(last.kind, &MEMORY), "the memory section comes last, after every mount");
+        build(&record, &judged, &t, None, &[], |model| {
+            assert_eq!(MAX_SECTIONS, 4 + MAX_USERS + MAX_SERVICES + MAX_MOUNTS);
+            assert_eq!(model.sections.len(), MAX_SECTIONS);
+            let last = model.sections.last().unwrap();
+            assert!(core::ptr::eq(last.kind, &MEMORY), "the memory section comes last, after every mount");
+        });
     }
 }

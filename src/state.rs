@@ -175,8 +175,15 @@ pub struct History {
     /// The clock check is not OK; since when (ms since the epoch).
     pub clock_bad_since_ms: Option<u64>,
     pub services: [ServiceHistory; MAX_SERVICES],
-    /// The state file could not be saved: the errno.
-    pub save_errno: Option<i32>,
+    /// The state file could not be saved: the step and the errno.
+    pub save_error: Option<crate::sink::SinkError>,
+}
+
+impl History {
+    /// The errno of a failed save (`save_errno=`; 0 when the step had none).
+    pub fn save_errno(&self) -> Option<i32> {
+        self.save_error.map(|e| e.errno.map_or(0, |e| e.raw_os_error()))
+    }
 }
 
 /// The previous run, seen from this one.
@@ -218,7 +225,7 @@ pub fn advance(
         prev: prev.map(|p| Prev { gap_ms: now_ms.saturating_sub(p.t_ms), rebooted }),
         clock_bad_since_ms,
         services: [ServiceHistory { restarted: false, down_since_ms: None }; MAX_SERVICES],
-        save_errno: None,
+        save_error: None,
     };
     let mut next = Saved {
         host,
@@ -302,7 +309,7 @@ pub fn remember(path: &[u8], rec: &crate::record::Record, clock_ok: Option<bool>
             written = crate::sink::file::replace_with(path, &out, false);
         }
     }
-    history.save_errno = written.err().map(|e| e.errno.map_or(0, |e| e.raw_os_error()));
+    history.save_error = written.err();
     history
 }
 
@@ -442,7 +449,7 @@ mod tests {
         let path_bytes = path.to_str().unwrap().as_bytes();
         let rec = crate::record::Record { wall_ms: 60_000, ..Default::default() };
         let first = remember(path_bytes, &rec, Some(true));
-        assert_eq!((first.seq, first.prev, first.save_errno), (1, Err(Problem::New), None));
+        assert_eq!((first.seq, first.prev, first.save_error), (1, Err(Problem::New), None));
         assert_eq!(std::fs::metadata(&path).unwrap().len(), LEN as u64, "created, directory and all");
         let rec = crate::record::Record { wall_ms: 120_000, ..Default::default() };
         let second = remember(path_bytes, &rec, Some(true));

@@ -484,6 +484,14 @@ impl Judged {
         self.status.code()
     }
 
+    /// The state file could not be saved: an OK run is WARNING (the next record's `seq`,
+    /// `gap_s` and `reboot` rest on a file that was not written); a worse one stays as it is.
+    pub fn state_not_saved(&mut self) {
+        if self.status == Status::Ok {
+            self.status = Status::Warn;
+        }
+    }
+
     /// Whether the clock check passed: `None` when it did not run or could not tell.
     pub fn clock_ok(&self) -> Option<bool> {
         match self.clock?.status {

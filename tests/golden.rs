@@ -49,11 +49,13 @@ struct Extra {
 /// The one place that knows how the library turns a record into bytes: judge, model, encode.
 fn encode(rec: &Record, extra: &Extra, t: &nodepulse::verdict::Thresholds, format: nodepulse::encode::Format) -> (Vec<u8>, u8) {
     let judged = nodepulse::verdict::judge(rec, t);
-    let model = nodepulse::model::build(rec, &judged, t, extra.history.as_ref(), &extra.fixes);
-    let mut buf = vec![0u8; 65536];
-    let mut out = nodepulse::encode::Out::new(&mut buf);
-    format.encode(&model, &mut out);
-    (out.finish().expect("fits").to_vec(), judged.exit_code())
+    let bytes = nodepulse::model::build(rec, &judged, t, extra.history.as_ref(), &extra.fixes, |model| {
+        let mut buf = vec![0u8; 65536];
+        let mut out = nodepulse::encode::Out::new(&mut buf);
+        format.encode(model, &mut out);
+        out.finish().expect("fits").to_vec()
+    });
+    (bytes, judged.exit_code())
 }
 
 /// Compares (or with `GOLDEN_UPDATE=1` writes) every format of `rec`; the exit code is the
@@ -234,7 +236,7 @@ fn built_records_in_every_format() {
         prev: Ok(nodepulse::state::Prev { gap_ms: 3_601_500, rebooted: true }),
         clock_bad_since_ms: None,
         services,
-        save_errno: None,
+        save_error: None,
     });
     wrong.extend(check("full-synced", &rec, &Extra { history, fixes: vec![] }, &t));
 
@@ -246,7 +248,7 @@ fn built_records_in_every_format() {
         prev: Err(nodepulse::state::Problem::Corrupt),
         clock_bad_since_ms: Some(WALL_MS - 120_000),
         services: [nodepulse::state::ServiceHistory { restarted: false, down_since_ms: None }; MAX_SERVICES],
-        save_errno: Some(28),
+        save_error: Some(nodepulse::sink::SinkError::new(nodepulse::sink::Step::Write, rustix::io::Errno::NOSPC)),
     });
     let mut fixes = Vec::new();
     use nodepulse::fix::{Fix, Outcome, Step};

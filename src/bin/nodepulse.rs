@@ -1,7 +1,7 @@
 //! The agent binary: `no_std`, `no_main`, no allocator, started by musl's C runtime.
 //!
-//! `main` hands rustix the auxiliary vector, turns `argv` into byte slices once and hands them
-//! to [`nodepulse::agent::main`]. A panic (which the library is written never to reach) prints
+//! `main` hands rustix the auxiliary vector, turns `argv` into byte slices once and hands them,
+//! with the run's large buffers (static, not on the stack), to [`nodepulse::agent::main`]. A panic (which the library is written never to reach) prints
 //! one line and exits 3 (UNKNOWN).
 
 #![no_std]
@@ -13,6 +13,10 @@ use core::ffi::{c_char, c_int, CStr};
 #[cfg(target_env = "musl")]
 #[link(name = "c", kind = "static", modifiers = "-bundle")]
 extern "C" {}
+
+/// The run's large buffers, in `.bss` (zero pages the kernel maps on first use, no bytes in
+/// the file) rather than on a stack that `ulimit -s` may have made small.
+static mut BUFFERS: nodepulse::agent::Buffers = nodepulse::agent::Buffers::ZERO;
 
 /// Most arguments accepted; more is an error, not a truncation.
 const MAX_ARGS: usize = 256;
@@ -36,7 +40,9 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *mut *mut 
             return 3;
         }
     }
-    c_int::from(nodepulse::agent::main(&args))
+    // SAFETY: `main` runs once, on the only thread; this is the one reference to BUFFERS.
+    let bufs = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
+    c_int::from(nodepulse::agent::main(&args, bufs))
 }
 
 #[panic_handler]

@@ -80,7 +80,7 @@ pub fn encode(m: &Model, out: &mut Out) {
             out.str(",\"prev\":");
             string(out, problem.as_str().as_bytes());
         }
-        if let Some(errno) = h.save_errno {
+        if let Some(errno) = h.save_errno() {
             out.str(",\"save_errno\":");
             out.i64(i64::from(errno));
         }

@@ -102,7 +102,7 @@ pub fn encode(m: &Model, out: &mut Out) {
                 out.str(problem.as_str());
             }
         }
-        if let Some(errno) = h.save_errno {
+        if let Some(errno) = h.save_errno() {
             out.str(" save_errno=");
             out.i64(i64::from(errno));
         }
@@ -376,13 +376,14 @@ mod tests {
         };
         let t = crate::verdict::Thresholds::default();
         let judged = crate::verdict::judge(&record, &t);
-        let model = crate::model::build(&record, &judged, &t, None, &[]);
-        let status = model.status;
-        assert_eq!(status, Status::Crit, "the worst check: the service is down");
         let mut buf = [0u8; 2048];
-        let mut out = Out::new(&mut buf);
-        encode(&model, &mut out);
-        let bytes = out.finish().unwrap();
+        let (status, len) = crate::model::build(&record, &judged, &t, None, &[], |model| {
+            let mut out = Out::new(&mut buf);
+            encode(model, &mut out);
+            (model.status, out.finish().unwrap().len())
+        });
+        assert_eq!(status, Status::Crit, "the worst check: the service is down");
+        let bytes = &buf[..len];
         let parsed = np1::parse(bytes).unwrap();
         let mut name = [0u8; 64];
         assert_eq!(

@@ -1130,4 +1130,19 @@ mod tests {
         assert_eq!(config_path(&[b"np", b"--config", b"/etc/np.conf"]), Some(&b"/etc/np.conf"[..]));
         assert_eq!(config_path(&[b"np", b"--config=/x"]), Some(&b"/x"[..]));
     }
+
+    /// The default state file is kept only on `/` by a run with a sink (cron's, not a hand
+    /// run's); `--state PATH` always wins, `--state none` keeps none.
+    #[test]
+    fn state_path_default_only_on_the_real_root_with_a_sink() {
+        let state = |args: &[&str]| run(args, None).unwrap().state_path().map(<[u8]>::to_vec);
+        assert_eq!(state(&[]), None, "a hand run that only prints");
+        assert_eq!(state(&["--out", "/x"]), Some(DEFAULT_STATE.to_vec()));
+        assert_eq!(state(&["--append", "/x"]), Some(DEFAULT_STATE.to_vec()));
+        assert_eq!(state(&["--udp", "127.0.0.1:9"]), Some(DEFAULT_STATE.to_vec()));
+        assert_eq!(state(&["--root", "/tmp/r", "--out", "/x"]), None, "another root");
+        assert_eq!(state(&["--state", "/s"]), Some(b"/s".to_vec()));
+        assert_eq!(state(&["--root", "/tmp/r", "--state", "/s"]), Some(b"/s".to_vec()));
+        assert_eq!(state(&["--state", "none", "--out", "/x"]), None);
+    }
 }

@@ -235,15 +235,41 @@ fn corrupt_foreign_and_unwritable_state_files_are_reported_once_and_replaced() {
     node.write("proc/sys/kernel/hostname", "edge-other\n");
     let r = node.run(&[]).stdout;
     assert_eq!((num(&r, "seq"), token(&r, "prev")), (1, Some("foreign")), "{r}");
-    // A state that cannot be saved never blocks the record.
+    // A state that cannot be saved never blocks the record (it is told: see below).
     let root = node.root();
     let r = run(&["--root", &root, "--state", "/nonexistent/dir/deeper/state"]);
-    assert_eq!((num(&r.stdout, "seq"), token(&r.stdout, "save_errno"), r.stderr.as_str()), (1, Some("2"), ""), "{r:?}");
+    assert_eq!((num(&r.stdout, "seq"), token(&r.stdout, "save_errno")), (1, Some("2")), "{r:?}");
     // A directory where the state file should be.
-    std::fs::create_dir_all(node.dir.join("adir")).unwrap();
-    let r = run(&["--root", &root, "--state", &node.dir.str("adir")]);
+    let adir = node.dir.str("adir");
+    std::fs::create_dir_all(&adir).unwrap();
+    let r = run(&["--root", &root, "--state", &adir]);
     assert_eq!(token(&r.stdout, "prev"), Some("corrupt"), "{r:?}");
-    assert!(token(&r.stdout, "save_errno").is_some(), "{r:?}");
+    assert_eq!(token(&r.stdout, "save_errno"), Some("21"), "{r:?}");
+    assert_eq!(r.stderr, format!("nodepulse: --state {adir}: rename: is a directory\n"));
+}
+
+/// A state file that cannot be saved is told in one stderr line and makes an OK run WARNING; a
+/// CRITICAL or UNKNOWN run keeps its code. (Old: stderr empty, and an OK run exited 0.)
+#[test]
+fn a_state_that_cannot_be_saved_is_told_and_makes_an_ok_run_warning() {
+    let node = Node::new("systemd-ok");
+    let root = node.root();
+    let state = "/nonexistent/dir/deeper/state";
+    for (extra, code, st) in [
+        (&[][..], 1, "warn"),
+        (&["--service", "no-such-unit"][..], 2, "crit"),
+        (&["--user", "no-such-user"][..], 3, "unknown"),
+    ] {
+        let mut args = vec!["--root", &root, "--skip", "clock,disk", "--user-service", "node:openclaw-node", "--state", state];
+        args.extend_from_slice(extra);
+        let r = run(&args);
+        assert_eq!((r.code, token(&r.stdout, "st")), (code, Some(st)), "{extra:?}: {r:?}");
+        assert_eq!((num(&r.stdout, "seq"), token(&r.stdout, "save_errno")), (1, Some("2")), "{r:?}");
+        assert_eq!(r.stderr, format!("nodepulse: --state {state}: create temporary file: no such file\n"), "{extra:?}");
+    }
+    // The same run with a state that can be saved is OK.
+    let r = run(&["--root", &root, "--skip", "clock,disk", "--user-service", "node:openclaw-node", "--state", &node.state()]);
+    assert_eq!((r.code, token(&r.stdout, "st"), r.stderr.as_str()), (0, Some("ok"), ""), "{r:?}");
 }
 
 /// Just enough JSON to read one top-level number (python3 -m json.tool and jq check the whole

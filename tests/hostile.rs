@@ -1,12 +1,24 @@
 //! Hostile input, table-driven: a valid root (a copy of tests/fixtures/systemd-ok) broken in one
 //! way per case — missing /proc, empty, truncated, garbage, huge and FIFO files, symlink loops,
 //! unknown logind states, a passwd without the user, absurd numbers, non-UTF-8 names. Each case
-//! gives its expected tokens and exit code; none may hang, crash or write to stderr.
+//! gives its expected tokens and exit code; none may hang, crash or write to stderr. Then the
+//! hostile surroundings of a run: an endless passwd, a FIFO, leftover temporary files, concurrent
+//! rotations, a small stack.
 
 mod common;
-use common::{fixture, masked, run, token, TempDir};
+use common::{bin, fixture, masked, run, run_command, token, TempDir};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A path in the user service's cgroup directory of systemd-ok.
+macro_rules! unit_cg {
+    ($file:literal) => {
+        concat!("sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/openclaw-node.service", $file)
+    };
+}
+const INVOCATION: &str = "run/user/1000/systemd/units/invocation:openclaw-node.service";
 
 /// What to do to one path below the root.
 enum Change {
@@ -79,6 +91,29 @@ fn apply(root: &Path, path: &str, change: &Change) {
     }
 }
 
+/// A copy of systemd-ok in `DIR/root` with `changes` made.
+fn node(changes: &[(&str, Change)]) -> TempDir {
+    let dir = TempDir::new("hostile");
+    let root = dir.join("root");
+    copy_tree(Path::new(&fixture("systemd-ok")), &root);
+    for (path, change) in changes {
+        apply(&root, path, change);
+    }
+    dir
+}
+
+/// The arguments of every run on such a root (fast: no clock, no disk).
+fn base(root: &str) -> Vec<&str> {
+    vec!["--root", root, "--skip", "clock,disk", "--user-service", "node:openclaw-node"]
+}
+
+/// The agent with `args`, for [`run_command`].
+fn agent(args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args(args);
+    cmd
+}
+
 const CASES: &[Case] = &[
     Case { name: "missing /proc", changes: &[("proc", Change::Remove)], expect: &[("host", Some("-")), ("up", None), ("load", None), ("boot", None), ("ntp", Some("unknown:proc,d:unknown,age_s:none")), ("svc.node:openclaw-node", Some("ok,via:inv,pid:812")), ("mem", Some("unknown:meminfo"))], code: 3 },
     Case { name: "empty meminfo", changes: &[("proc/meminfo", Change::Write(b""))], expect: &[("mem", Some("unknown:meminfo")), ("up", Some("86400"))], code: 3 },
@@ -88,6 +123,7 @@ const CASES: &[Case] = &[
     Case { name: "FIFO meminfo", changes: &[("proc/meminfo", Change::Fifo)], expect: &[("mem", Some("unknown:meminfo"))], code: 3 },
     Case { name: "directory loadavg", changes: &[("proc/loadavg", Change::Dir)], expect: &[("load", None), ("up", Some("86400"))], code: 0 },
     Case { name: "passwd symlink loop", changes: &[("etc/passwd", Change::Symlink("passwd"))], expect: &[("linger.node", Some("unknown:no-such-user,lg:on,st:unknown")), ("svc.node:openclaw-node", Some("unknown:unreadable,via:none"))], code: 3 },
+    Case { name: "passwd is /dev/zero", changes: &[("etc/passwd", Change::Symlink("/dev/zero"))], expect: &[("linger.node", Some("unknown:no-such-user,lg:on,st:unknown")), ("svc.node:openclaw-node", Some("unknown:unreadable,via:none"))], code: 3 },
     Case { name: "passwd without the user", changes: &[("etc/passwd", Change::Write(b"root:x:0:0::/root:/bin/sh\n"))], expect: &[("linger.node", Some("unknown:no-such-user,lg:on,st:unknown")), ("svc.node:openclaw-node", Some("unknown:unreadable,via:none"))], code: 3 },
     Case { name: "unknown logind STATE", changes: &[("run/systemd/users/1000", Change::Write(b"NAME=node\nSTATE=hibernating\n"))], expect: &[("linger.node", Some("ok,uid:1000,lg:on,st:other"))], code: 0 },
     Case { name: "logind file is a FIFO", changes: &[("run/systemd/users/1000", Change::Fifo)], expect: &[("linger.node", Some("unknown:logind,uid:1000,lg:on,st:unknown"))], code: 3 },
@@ -105,6 +141,11 @@ const CASES: &[Case] = &[
     ], expect: &[("host", Some("edge-%FF%FE")), ("kern", Some("6.1%C3%28")), ("ntp", Some("warn:no-daemon,d:none,age_s:none"))], code: 1 },
     Case { name: "boot_id truncated, hostname empty", changes: &[("proc/sys/kernel/random/boot_id", Change::Write(b"0b6f3a1c-2d4e")), ("proc/sys/kernel/hostname", Change::Write(b"\n"))], expect: &[("host", Some("-")), ("boot", None)], code: 0 },
     Case { name: "no systemd, the service a process of its user", changes: &[("run/systemd/system", Change::Remove), ("proc/812", Change::Chown(1000))], expect: &[("linger.node", Some("ok,uid:1000,lg:n/a,st:n/a")), ("ntp", Some("ok,d:chronyd,age_s:n/a")), ("svc.node:openclaw-node", Some("ok,via:proc,pid:812,start_cs:98765"))], code: 0 },
+    // Old: an unreadable cgroup.events (EISDIR) read as "not populated": crit:down.
+    Case { name: "no invocation link, cgroup.events a directory", changes: &[(INVOCATION, Change::Remove), (unit_cg!("/cgroup.events"), Change::Dir)], expect: &[("svc.node:openclaw-node", Some("unknown:unreadable,via:none"))], code: 3 },
+    Case { name: "no invocation link, cgroup populated", changes: &[(INVOCATION, Change::Remove)], expect: &[("svc.node:openclaw-node", Some("ok,via:cg,pid:812,start_cs:98765"))], code: 0 },
+    Case { name: "no invocation link, cgroup emptied", changes: &[(INVOCATION, Change::Remove), (unit_cg!("/cgroup.events"), Change::Write(b"populated 0\nfrozen 0\n")), (unit_cg!("/cgroup.procs"), Change::Write(b""))], expect: &[("svc.node:openclaw-node", Some("crit:down,via:cg"))], code: 2 },
+    Case { name: "no invocation link, no cgroup", changes: &[(INVOCATION, Change::Remove), (unit_cg!(""), Change::Remove)], expect: &[("svc.node:openclaw-node", Some("crit:down,via:inv"))], code: 2 },
     Case { name: "no systemd, the process is another user's", changes: &[("run/systemd/system", Change::Remove)], expect: &[("svc.node:openclaw-node", Some("crit:down,via:proc"))], code: 2 },
 ];
 
@@ -112,21 +153,9 @@ const CASES: &[Case] = &[
 fn every_hostile_root_gives_its_record_and_exit_code() {
     let mut failures = Vec::new();
     for case in CASES {
-        let dir = TempDir::new("hostile");
-        let root = dir.join("root");
-        copy_tree(Path::new(&fixture("systemd-ok")), &root);
-        for (path, change) in case.changes {
-            apply(&root, path, change);
-        }
-        let root = root.to_str().unwrap();
-        let r = run(&[
-            "--root",
-            root,
-            "--skip",
-            "clock,disk",
-            "--user-service",
-            "node:openclaw-node",
-        ]);
+        let dir = node(case.changes);
+        let root = dir.str("root");
+        let r = run(&base(&root));
         let record = masked(r.stdout.trim_end());
         if !r.stderr.is_empty() {
             failures.push(format!("{}: stderr {:?}", case.name, r.stderr));
@@ -149,4 +178,30 @@ fn every_hostile_root_gives_its_record_and_exit_code() {
         eprintln!("{}: {} -> {record}", case.name, r.code);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A `/etc/passwd` with no end (`/dev/zero`) or of 2 GiB (sparse) is refused at 4 MiB: the run
+/// ends well within `--timeout 5`, with its record. (Old: /dev/zero held the run for ever, past
+/// its timeout; the 2 GiB file was read to its end, some 5 s.)
+#[test]
+fn an_endless_or_2_gib_passwd_ends_within_the_timeout() {
+    for sparse in [false, true] {
+        let dir = if sparse {
+            let dir = node(&[]);
+            let file = std::fs::File::create(dir.join("root/etc/passwd")).unwrap();
+            file.set_len(2 << 30).unwrap();
+            dir
+        } else {
+            node(&[("etc/passwd", Change::Symlink("/dev/zero"))])
+        };
+        let root = dir.str("root");
+        let mut args = base(&root);
+        args.extend(["--timeout", "5"]);
+        let start = Instant::now();
+        let r = run_command(agent(&args), 10);
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(5), "sparse {sparse}: {took:?}");
+        assert_eq!((r.code, r.stderr.as_str()), (3, ""), "sparse {sparse}: {r:?}");
+        assert_eq!(token(&r.stdout, "linger.node"), Some("unknown:no-such-user,lg:on,st:unknown"), "{r:?}");
+    }
 }

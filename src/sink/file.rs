@@ -81,7 +81,8 @@ pub fn mkdir(path: &[u8]) -> Result<(), Errno> {
 ///
 /// A rotation is made by one run at a time, and no run waits for another: the run that would
 /// pass the cap takes an exclusive `flock` on the file it opened without waiting, checks that
-/// the file is still the one at `path`, renames it to `PATH.1` and appends to a new file.
+/// the file is still the one at `path` (the same inode number: a path names files of one
+/// filesystem), renames it to `PATH.1` and appends to a new file.
 /// A run that cannot take the lock (another run is rotating) or finds the file rotated
 /// appends to the file it opened, now or soon `PATH.1`, which passes the cap by that record:
 /// no record is lost, and a lock held for ever costs no wait. The file keeps its mode; a new
@@ -105,7 +106,7 @@ pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError
         && size.saturating_add(bytes.len() as u64) > max_bytes
         && fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
         && fs::statat(CWD, target, fs::AtFlags::SYMLINK_NOFOLLOW)
-            .is_ok_and(|now| (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino));
+            .is_ok_and(|now| now.st_ino == st.st_ino);
     if rotate {
         let mut old_buf = [0u8; PATH_CAP];
         let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new(Step::Path, e))?;

@@ -78,8 +78,10 @@ run_ok() { # cmd... ; stdout to $tmp/out
 
 fixture=tests/fixtures/systemd-ok
 [ -d "$fixture/proc" ] || die "$fixture/proc missing"
-std_args=(--root "$fixture" --user-service node:openclaw-node --mount / --mount /proc)
-real_args=(--user root --service cron --mount / --mount /tmp)
+# Every run passes --state none: a run of the benchmark must not write (or read) the state file
+# that cron's runs keep on this machine (/var/lib/nodepulse/state), whatever the defaults are.
+std_args=(--root "$fixture" --user-service node:openclaw-node --mount / --mount /proc --state none)
+real_args=(--user root --service cron --mount / --mount /tmp --state none)
 
 count_pids() { # dir -> number of numeric entries
   local n=0 d
@@ -185,7 +187,7 @@ cp "$tmp/out" "$tmp/record"
 # 5b. every format, standard config, and the largest record the capacities allow
 # (4 users, 8 services, 8 mounts, 64-byte names).
 long=$(printf 'n%.0s' $(seq 1 60))
-max_args=(--root "$fixture")
+max_args=(--root "$fixture" --state none)
 for i in 1 2 3 4; do max_args+=(--user "${long}u$i"); done
 for i in 1 2 3 4 5 6 7 8; do max_args+=(--user-service "${long}u$(( (i - 1) % 4 + 1 )):${long}s$i"); done
 for m in / /proc /sys /dev /run /tmp /var /etc; do max_args+=(--mount "$m"); done

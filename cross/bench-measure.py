@@ -2,10 +2,14 @@
 """Measurements for cross/bench.sh that a shell pipeline cannot make honestly.
 
   trace FILE PROC_DIR          parse `strace -f -o FILE` of one run: per-process /proc work
+  peak RUNS -- CMD...          the command's own peak RSS: VmHWM read at its exit (ptrace),
+                               RUNS times: "hwm_min hwm_max rss_min rss_max" (KiB)
 
-Every figure printed is measured; output is `key=value` lines for the shell to read. A
-command that cannot be measured exits non-zero with a reason on stderr.
+Every figure printed is measured; output is `key=value` lines (or one line of numbers) for
+the shell to read. A command that cannot be measured exits non-zero with a reason on stderr.
 """
+import ctypes
+import os
 import re
 import sys
 
@@ -13,6 +17,34 @@ import sys
 def die(msg):
     sys.stderr.write(f"bench-measure: {msg}\n")
     sys.exit(1)
+
+
+def split_cmds(args):
+    """`-- a b -- c d` -> [[a, b], [c, d]]"""
+    cmds, cur = [], None
+    for a in args:
+        if a == "--":
+            if cur:
+                cmds.append(cur)
+            cur = []
+        elif cur is None:
+            die(f"expected -- before {a!r}")
+        else:
+            cur.append(a)
+    if cur:
+        cmds.append(cur)
+    if not cmds:
+        die("no command")
+    return cmds
+
+
+# The agent exits 0..3 (OK, WARNING, CRITICAL, UNKNOWN); anything else is not a measurement.
+def check_status(cmd, status):
+    if os.WIFSIGNALED(status):
+        die(f"{cmd[0]} killed by signal {os.WTERMSIG(status)}")
+    code = os.WEXITSTATUS(status)
+    if code > 3:
+        die(f"{' '.join(cmd)} exited {code}")
 
 
 # ------------------------------------------------------------------ trace
@@ -137,12 +169,82 @@ def trace(path, proc_dir):
         print(f"{k}={v}")
 
 
+# ------------------------------------------------------------------ peak RSS
+PTRACE_TRACEME, PTRACE_CONT, PTRACE_SETOPTIONS = 0, 7, 0x4200
+PTRACE_O_TRACEEXIT, PTRACE_EVENT_EXIT = 0x40, 6
+
+
+def status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    die(f"no {key} in /proc/{pid}/status")
+
+
+def peak_once(cmd, libc):
+    """fork; the child asks to be traced and execs CMD (stdio on /dev/null); the parent waits
+    for the exec stop, asks for an exit stop (PTRACE_O_TRACEEXIT), lets it run (passing on
+    its signals) and at the exit stop, before the kernel frees its memory, reads VmHWM (the
+    peak since exec: exec starts a new mm) and VmRSS from /proc/PID/status; then it lets
+    the process exit and reaps it."""
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    libc.ptrace.restype = ctypes.c_long
+    pid = os.fork()
+    if pid == 0:
+        try:
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            if libc.ptrace(PTRACE_TRACEME, 0, None, None) != 0:
+                os._exit(126)
+            os.execv(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    _, status = os.waitpid(pid, 0)
+    if not (os.WIFSTOPPED(status) and os.WSTOPSIG(status) == 5):
+        die(f"{cmd[0]}: no exec stop (status {status:#x})")
+    if libc.ptrace(PTRACE_SETOPTIONS, pid, None, ctypes.c_void_p(PTRACE_O_TRACEEXIT)) != 0:
+        die(f"PTRACE_SETOPTIONS: errno {ctypes.get_errno()}")
+    sig = 0
+    hwm = rss = None
+    while True:
+        if libc.ptrace(PTRACE_CONT, pid, None, ctypes.c_void_p(sig)) != 0:
+            die(f"PTRACE_CONT: errno {ctypes.get_errno()}")
+        _, status = os.waitpid(pid, 0)
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            break
+        if os.WIFSTOPPED(status) and (status >> 8) == (5 | (PTRACE_EVENT_EXIT << 8)):
+            hwm, rss = status_kib(pid, "VmHWM"), status_kib(pid, "VmRSS")
+            sig = 0
+            continue
+        sig = os.WSTOPSIG(status) if os.WIFSTOPPED(status) else 0
+        if sig == 5:
+            sig = 0
+    check_status(cmd, status)
+    if hwm is None:
+        die(f"{cmd[0]}: no exit stop")
+    return hwm, rss
+
+
+def peak(args):
+    runs = int(args[0])
+    (cmd,) = split_cmds(args[1:])
+    libc = ctypes.CDLL(None, use_errno=True)
+    got = [peak_once(cmd, libc) for _ in range(runs)]
+    hwm = [g[0] for g in got]
+    rss = [g[1] for g in got]
+    print(min(hwm), max(hwm), min(rss), max(rss))
+
+
 def main():
     if len(sys.argv) < 2:
         die("usage: see the docstring")
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "trace":
         trace(args[0], args[1])
+    elif cmd == "peak":
+        peak(args)
     else:
         die(f"unknown command {cmd}")
 

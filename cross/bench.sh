@@ -19,7 +19,8 @@
 #   5. record size, stdout bytes including the newline (<= 512); every format's size for the
 #      standard config and for the largest config the capacities allow
 #   6. every target (cross/build.sh): stripped size (<= 65536 each) and syscalls per run under
-#      qemu-user (-strace); with --readme, the targets table in README.md is rewritten from these
+#      qemu-user (-strace), min-max of 5 runs (qemu refuses clone(CLONE_PIDFD), the fallback
+#      polls: the count varies); with --readme, the targets table in README.md is rewritten
 #
 # Usage: bash cross/bench.sh [--readme]   (from any directory; as root or with sudo; no stdin)
 set -euo pipefail
@@ -283,18 +284,30 @@ declare -A boards=(
   [i686-unknown-linux-musl]="32-bit x86 boxes (i686 and later)"
 )
 echo
-echo "6. targets (standard config; syscalls counted by qemu-user -strace, which has no vDSO)"
-table="| target | binary | size (bytes) | syscalls per run | boards |"$'\n'"|---|---|---|---|---|"
+qemu_runs=5
+echo "6. targets (standard config; syscalls counted by qemu-user -strace, which has no vDSO; $qemu_runs runs each, min-max:"
+echo "   qemu refuses clone(CLONE_PIDFD) and the agent's fallback polls, so the count varies run to run)"
+table="| target | binary | size (bytes) | syscalls per run (qemu-user, min-max of $qemu_runs) | boards |"$'\n'"|---|---|---|---|---|"
 for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf i686-unknown-linux-musl; do
   b="target/$t/release/nodepulse"
   [ -x "$b" ] || die "$b missing"
   file "$b" | grep -q "statically linked" || die "$b is not static"
+  command -v "${qemu[$t]}" >/dev/null 2>&1 || die "${qemu[$t]} not installed"
   sz=$(stat -c %s "$b")
-  calls=$("${qemu[$t]}" -strace "$b" "${std_args[@]}" 2>&1 >/dev/null </dev/null | grep -cE '^[0-9]+ [a-z_0-9]+\(' || true)
-  ((calls > 0)) || die "no syscalls counted for $t"
+  counts=()
+  for _ in $(seq "$qemu_runs"); do
+    # One syscall per "PID name(" wherever it starts: the lines of the agent and of its child
+    # interleave, and a call can start in the middle of a line.
+    calls=$("${qemu[$t]}" -strace "$b" "${std_args[@]}" 2>&1 >/dev/null </dev/null \
+      | grep -oE '[0-9]+ [a-z_][a-z_0-9]*\(' | wc -l || true)
+    ((calls > 0)) || die "no syscalls counted for $t"
+    counts+=("$calls")
+  done
+  lo=$(printf '%s\n' "${counts[@]}" | sort -n | head -1)
+  hi=$(printf '%s\n' "${counts[@]}" | sort -n | tail -1)
   row "size_$t" "$sz" "<= 65536" "$(mark "$sz" 65536)"
-  row "syscalls_qemu_$t" "$calls" "-" ""
-  table+=$'\n'"| \`$t\` | \`dist/nodepulse-VERSION-$t\` | $sz | $calls | ${boards[$t]} |"
+  row "syscalls_qemu_$t" "$(range "$lo" "$hi")" "-" "(runs: ${counts[*]})"
+  table+=$'\n'"| \`$t\` | \`dist/nodepulse-VERSION-$t\` | $sz | $(range "$lo" "$hi") | ${boards[$t]} |"
 done
 if [ -n "$update_readme" ]; then
   python3 - "$table" <<'PY' || die "README update"

@@ -4,6 +4,15 @@
   trace FILE PROC_DIR          parse `strace -f -o FILE` of one run: per-process /proc work
   peak RUNS -- CMD...          the command's own peak RSS: VmHWM read at its exit (ptrace),
                                RUNS times: "hwm_min hwm_max rss_min rss_max" (KiB)
+  cpu RUNS WARMUP -- CMD... [-- CMD...]
+                               CPU time (user + system from wait4's rusage, children reaped
+                               by the command included) of each command, interleaved run by
+                               run: one line per command "mean_us stddev_us median_us", then
+                               "min max mean" of the /proc entries counted before each round
+  port                         a free TCP port on 127.0.0.1
+  scrape PID URL N WARMUP      CPU time of process PID (/proc/PID/stat utime + stime) spent on
+                               N HTTP GETs of URL by one curl (one kept-alive connection)
+  idle PID SECONDS             CPU ticks of process PID over SECONDS of doing nothing
 
 Every figure printed is measured; output is `key=value` lines (or one line of numbers) for
 the shell to read. A command that cannot be measured exits non-zero with a reason on stderr.
@@ -11,7 +20,12 @@ the shell to read. A command that cannot be measured exits non-zero with a reaso
 import ctypes
 import os
 import re
+import socket
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
 
 
 def die(msg):
@@ -237,6 +251,97 @@ def peak(args):
     print(min(hwm), max(hwm), min(rss), max(rss))
 
 
+# ------------------------------------------------------------------ CPU
+def count_pids(proc="/proc"):
+    return sum(1 for n in os.listdir(proc) if n.isdigit())
+
+
+def cpu(args):
+    """Round-robin: each round runs every command once (posix_spawn, stdio on /dev/null) and
+    reaps it with wait4; its rusage's user + system time is the sum of its CPU time (the
+    kernel's exact runtime, split by ticks), exec included, its own reaped children too."""
+    runs, warmup = int(args[0]), int(args[1])
+    cmds = split_cmds(args[2:])
+    acts = [
+        (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0),
+    ]
+    env = dict(os.environ)
+    times = [[] for _ in cmds]
+    pids = []
+    for r in range(warmup + runs):
+        if r >= warmup:
+            pids.append(count_pids())
+        for i, cmd in enumerate(cmds):
+            pid = os.posix_spawn(cmd[0], cmd, env, file_actions=acts)
+            _, status, ru = os.wait4(pid, 0)
+            check_status(cmd, status)
+            if r >= warmup:
+                times[i].append((ru.ru_utime + ru.ru_stime) * 1e6)
+    for t in times:
+        print(f"{statistics.mean(t):.1f} {statistics.stdev(t):.1f} {statistics.median(t):.1f}")
+    print(f"{min(pids)} {max(pids)} {statistics.mean(pids):.1f}")
+
+
+# ------------------------------------------------------------------ node_exporter
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+
+
+def port(_):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    s.close()
+
+
+def curl(url, n, conf):
+    with open(conf, "w") as f:
+        for _ in range(n):
+            f.write(f'url = "{url}"\noutput = "/dev/null"\n')
+    p = subprocess.run(
+        ["curl", "-sS", "--config", conf, "-w", "%{http_code} %{size_download}\n"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True,
+    )
+    lines = p.stdout.split()
+    codes, sizes = lines[0::2], [int(s) for s in lines[1::2]]
+    if p.returncode != 0 or len(codes) != n or any(c != "200" for c in codes):
+        die(f"curl {url}: exit {p.returncode}, {p.stderr.strip()}, codes {sorted(set(codes))}")
+    return sizes
+
+
+def scrape(args):
+    """WARMUP GETs first (not counted); then PID's utime + stime (clock ticks, all threads)
+    before and after N GETs, one curl, one connection kept alive, no compression asked."""
+    pid, url, n, warmup = args[0], args[1], int(args[2]), int(args[3])
+    fd, conf = tempfile.mkstemp(prefix="bench-curl-", suffix=".conf")
+    os.close(fd)
+    try:
+        curl(url, warmup, conf)
+        t0, w0 = cpu_ticks(pid), time.monotonic()
+        sizes = curl(url, n, conf)
+        t1, w1 = cpu_ticks(pid), time.monotonic()
+    finally:
+        os.unlink(conf)
+    hz = os.sysconf("SC_CLK_TCK")
+    print(f"ticks={t1 - t0}")
+    print(f"hz={hz}")
+    print(f"wall_s={w1 - w0:.2f}")
+    print(f"per_scrape_us={(t1 - t0) / hz * 1e6 / n:.1f}")
+    print(f"bytes_min={min(sizes)}")
+    print(f"bytes_max={max(sizes)}")
+
+
+def idle(args):
+    pid, secs = args[0], float(args[1])
+    t0 = cpu_ticks(pid)
+    time.sleep(secs)
+    print(cpu_ticks(pid) - t0)
+
+
 def main():
     if len(sys.argv) < 2:
         die("usage: see the docstring")
@@ -245,6 +350,14 @@ def main():
         trace(args[0], args[1])
     elif cmd == "peak":
         peak(args)
+    elif cmd == "cpu":
+        cpu(args)
+    elif cmd == "port":
+        port(args)
+    elif cmd == "scrape":
+        scrape(args)
+    elif cmd == "idle":
+        idle(args)
     else:
         die(f"unknown command {cmd}")
 

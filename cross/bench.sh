@@ -16,9 +16,12 @@
 #      `busybox true` and a one-syscall static program measured the same way
 #   4. mean wall time / mean wall time of `busybox true`, both in one hyperfine invocation
 #      (<= 1.5); hyperfine runs all of one command, then all of the other, it does not interleave
-#   5. record size, stdout bytes including the newline (<= 512); every format's size for the
+#   5. CPU per run (wait4 rusage, commands interleaved): the agent on the systemd fixture /
+#      one node_exporter scrape on loopback (<= 0.25); the /proc pass's CPU per process on
+#      this machine / a floor's that opens, reads and closes every /proc/N/comm (<= 1.2)
+#   6. record size, stdout bytes including the newline (<= 512); every format's size for the
 #      standard config and for the largest config the capacities allow
-#   6. every target (cross/build.sh): stripped size (<= 65536 each) and syscalls per run under
+#   7. every target (cross/build.sh): stripped size (<= 65536 each) and syscalls per run under
 #      qemu-user (-strace), min-max of 5 runs (qemu refuses clone(CLONE_PIDFD), the fallback
 #      polls: the count varies); with --readme, the targets table in README.md is rewritten
 #
@@ -36,7 +39,8 @@ die() { printf 'bench: cannot measure: %s\n' "$*" >&2; exit 1; }
 # command -> Debian package
 declare -A need=(
   [strace]=strace [hyperfine]=hyperfine [busybox]=busybox-static [file]=file
-  [nm]=binutils [jq]=jq [python3]=python3 [cc]=gcc
+  [nm]=binutils [jq]=jq [python3]=python3 [cc]=gcc [curl]=curl
+  [prometheus-node-exporter]=prometheus-node-exporter
 )
 missing=()
 for c in "${!need[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("${need[$c]}"); done
@@ -70,7 +74,13 @@ unstripped="$PWD/target/bench-unstripped/$target/release/nodepulse"
 [ -x "$unstripped" ] || die "$unstripped missing"
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+ne_pid=""
+cleanup() {
+  # node_exporter, when this script started it and a failure left it running.
+  [ -z "$ne_pid" ] || kill "$ne_pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 # The agent exits 0..3 (OK, WARNING, CRITICAL, UNKNOWN): all are measurements.
 # Anything else (a signal, a crash) means the figure cannot be measured.
@@ -179,14 +189,84 @@ log "hyperfine: busybox true vs agent, this machine"
 read -r real_agent_us real_agent_sd real_bb_us real_bb_sd real_ratio < <(wall real "${real_args[@]}")
 [ -n "${std_ratio:-}" ] && [ -n "${real_ratio:-}" ] || die "no hyperfine figure"
 
-# ---------------------------------------------------------------- 5. record size
+# ---------------------------------------------------------------- 5. CPU
+# CPU time per run (user + system, wait4's rusage: exact runtime, exec and reaped children
+# included), the commands interleaved run by run in one cross/bench-measure.py cpu call:
+#   agent, standard config (systemd fixture), against one node_exporter scrape below
+#   busybox true, an anchor
+#   agent on this machine, with the /proc pass, and the same run with --skip timesync,service
+#     (this machine has no systemd: those two checks are what asks for the pass)
+#   the floor (cross/bench-floor.c, cc -O2 -static): open /proc, then openat(fd, "N/comm"),
+#     read, close for every process; and `floor none`, its exec and exit alone
+# The /proc pass's CPU per process is (with pass - without) / processes, for the agent and for
+# the floor alike, so neither's fixed cost (exec, static start-up) counts. A run of the agent
+# is a whole process, exec to exit; a scrape is one request to a process already running.
+log "build the floor (cross/bench-floor.c, cc -O2 -static)"
+cc -O2 -static -o "$tmp/floor" cross/bench-floor.c >&2 || die "cc -O2 -static cross/bench-floor.c (static libc: libc6-dev)"
+noscan_args=("${real_args[@]}" --skip timesync,service)
+declare -A floor noscan
+strace_run floor /proc "$tmp/floor"
+load_kv floor "$tmp/floor.kv"
+strace_run noscan /proc "$bin" "${noscan_args[@]}"
+load_kv noscan "$tmp/noscan.kv"
+cpu_runs=500
+log "CPU: 6 commands interleaved, 20 warm-up + $cpu_runs runs each"
+"${measure[@]}" cpu "$cpu_runs" 20 -- "$bin" "${std_args[@]}" -- "$bb" true \
+  -- "$bin" "${real_args[@]}" -- "$bin" "${noscan_args[@]}" -- "$tmp/floor" -- "$tmp/floor" none \
+  >"$tmp/cpu" </dev/null || die "CPU runs"
+{
+  read -r cpu_std cpu_std_sd _
+  read -r cpu_bb cpu_bb_sd _
+  read -r cpu_real cpu_real_sd _
+  read -r cpu_noscan cpu_noscan_sd _
+  read -r cpu_floor cpu_floor_sd _
+  read -r cpu_floor0 cpu_floor0_sd _
+  read -r cpu_procs_min cpu_procs_max cpu_procs_mean
+} <"$tmp/cpu"
+[ -n "${cpu_procs_mean:-}" ] || die "no CPU figure"
+# Each run also sees itself in /proc: the processes it scans are the entries counted before
+# the round plus one.
+cpu_scanned=$(awk -v m="$cpu_procs_mean" 'BEGIN { printf "%.1f", m + 1 }')
+calc() { awk "BEGIN { printf \"%.${1}f\", $2 }"; }
+agent_pp=$(calc 2 "($cpu_real - $cpu_noscan) / $cpu_scanned")
+floor_pp=$(calc 2 "($cpu_floor - $cpu_floor0) / $cpu_scanned")
+pp_ratio=$(calc 2 "$agent_pp / $floor_pp")
+
+# One node_exporter scrape: prometheus-node-exporter on loopback with the collectors that
+# cover what the agent reports, the exporter's own go_/process_ metrics off; 20 warm-up
+# scrapes, then 2000 by one curl; its CPU from /proc/PID/stat utime + stime (clock ticks).
+ne_collectors=(loadavg meminfo filesystem time timex uname stat)
+ne_scrapes=2000
+ne_port=$("${measure[@]}" port) || die "no free port on 127.0.0.1"
+log "node_exporter on 127.0.0.1:$ne_port (${ne_collectors[*]}): $ne_scrapes scrapes"
+prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port" --collector.disable-defaults \
+  "${ne_collectors[@]/#/--collector.}" --web.disable-exporter-metrics --log.level=error \
+  >"$tmp/node_exporter.log" 2>&1 </dev/null &
+ne_pid=$!
+ne_url="http://127.0.0.1:$ne_port/metrics"
+for _ in $(seq 100); do
+  curl -sf -o /dev/null "$ne_url" </dev/null 2>/dev/null && break
+  kill -0 "$ne_pid" 2>/dev/null || { cat "$tmp/node_exporter.log" >&2; die "node_exporter exited"; }
+  sleep 0.1
+done
+curl -sf -o /dev/null "$ne_url" </dev/null || { cat "$tmp/node_exporter.log" >&2; die "node_exporter does not answer on $ne_url"; }
+declare -A scrape
+"${measure[@]}" scrape "$ne_pid" "$ne_url" "$ne_scrapes" 20 >"$tmp/scrape.kv" </dev/null || die "scrapes"
+load_kv scrape "$tmp/scrape.kv"
+ne_idle=$("${measure[@]}" idle "$ne_pid" 2 </dev/null) || die "node_exporter idle CPU"
+kill "$ne_pid" 2>/dev/null || true
+wait "$ne_pid" 2>/dev/null || true
+ne_pid=""
+scrape_ratio=$(calc 2 "$cpu_std / ${scrape[per_scrape_us]}")
+
+# ---------------------------------------------------------------- 6. record size
 run_ok "$bin" "${std_args[@]}"
 record_bytes=$(wc -c <"$tmp/out")
 record_lines=$(wc -l <"$tmp/out")
 ((record_bytes > 0)) || die "standard config printed no record"
 cp "$tmp/out" "$tmp/record"
 
-# 5b. every format, standard config, and the largest record the capacities allow
+# 6b. every format, standard config, and the largest record the capacities allow
 # (4 users, 8 services, 8 mounts, 64-byte names).
 long=$(printf 'n%.0s' $(seq 1 60))
 max_args=(--root "$fixture" --state none)
@@ -249,7 +329,19 @@ echo "  busybox: $bb"
 echo "  standard config: agent $std_agent_us ± $std_agent_sd µs, busybox true $std_bb_us ± $std_bb_sd µs, ratio $std_ratio (target <= 1.5)"
 echo "  this machine:    agent $real_agent_us ± $real_agent_sd µs, busybox true $real_bb_us ± $real_bb_sd µs, ratio $real_ratio (target <= 1.5)"
 echo
-echo "5. record, standard config: $record_bytes bytes incl. newline, $record_lines line(s) (target <= 512)"
+echo "5. CPU per run (user + system, wait4 rusage; 6 commands interleaved, $cpu_runs runs each after 20 warm-up; mean ± stddev)"
+echo "  agent, standard config (systemd fixture): $cpu_std ± $cpu_std_sd µs"
+echo "  busybox true: $cpu_bb ± $cpu_bb_sd µs"
+echo "  node_exporter $(prometheus-node-exporter --version 2>&1 | head -1 | awk '{print $3}'), collectors ${ne_collectors[*]}, no go_/process_ metrics, on 127.0.0.1:"
+echo "    $ne_scrapes scrapes (one curl, one kept-alive connection, no compression, ${scrape[bytes_min]}-${scrape[bytes_max]} bytes each) in ${scrape[wall_s]} s: ${scrape[ticks]} ticks of utime + stime at ${scrape[hz]} Hz"
+echo "    -> ${scrape[per_scrape_us]} µs per scrape (resolution $(calc 1 "1e6 / ${scrape[hz]} / $ne_scrapes") µs); idle afterwards: $ne_idle ticks in 2 s"
+echo "  agent (standard config) / one scrape: $scrape_ratio (target <= 0.25)"
+echo "  the /proc pass, this machine (${cpu_procs_min}-${cpu_procs_max} entries in /proc before a round, mean $cpu_procs_mean; + the scanning process = $cpu_scanned scanned):"
+echo "    agent with the pass $cpu_real ± $cpu_real_sd µs, with --skip timesync,service $cpu_noscan ± $cpu_noscan_sd µs (no pass: ${noscan[pid_opens]} opens below /proc/N; ${real[calls]} - ${noscan[calls]} = $((real[calls] - noscan[calls])) syscalls fewer, the pass being ${real[pass_calls]})"
+echo "    floor $cpu_floor ± $cpu_floor_sd µs, floor none $cpu_floor0 ± $cpu_floor0_sd µs (floor's pass: ${floor[pass_per_process]} syscalls per process, $(sed 's/:/ /g; s/,/, /g' <<<"${floor[pass_names]}") for ${floor[scanned]} processes)"
+echo "    per process: agent $agent_pp µs, floor $floor_pp µs, ratio $pp_ratio (target <= 1.2)"
+echo
+echo "6. record, standard config: $record_bytes bytes incl. newline, $record_lines line(s) (target <= 512)"
 sed 's/^/  /' "$tmp/record"
 echo
 printf '%-28s %-12s %-12s %s\n' figure value target verdict
@@ -268,12 +360,14 @@ row peak_rss_kib_machine "$real_hwm_max" "<= 200" "$(mark "$real_hwm_max" 200)"
 row peak_rss_vs_busybox_true "$(ratio "$real_hwm_max" "$bb_hwm")" "-" "(this machine's max / busybox true's min)"
 row wall_ratio_fixture "$std_ratio" "<= 1.5" "$(mark "$std_ratio" 1.5)"
 row wall_ratio_machine "$real_ratio" "<= 1.5" "$(mark "$real_ratio" 1.5)"
+row cpu_vs_scrape "$scrape_ratio" "<= 0.25" "$(mark "$scrape_ratio" 0.25)"
+row cpu_per_proc_vs_floor "$pp_ratio" "<= 1.2" "$(mark "$pp_ratio" 1.2)"
 row record_bytes "$record_bytes" "<= 512" "$(mark "$record_bytes" 512)"
 for f in line json influx prom nagios; do
   row "record_${f}_std/max" "${fmt_std[$f]}/${fmt_max[$f]}" "-" "(bytes: standard config / largest config)"
 done
 
-# ---------------------------------------------------------------- 6. every target
+# ---------------------------------------------------------------- 7. every target
 log "build every target (cross/build.sh) and count syscalls under qemu-user"
 bash cross/build.sh </dev/null >/dev/null || die "cross/build.sh"
 declare -A qemu=([aarch64-unknown-linux-musl]=qemu-aarch64-static [armv7-unknown-linux-musleabihf]=qemu-arm-static [i686-unknown-linux-musl]=qemu-i386-static [x86_64-unknown-linux-musl]=qemu-x86_64-static)
@@ -285,7 +379,7 @@ declare -A boards=(
 )
 echo
 qemu_runs=5
-echo "6. targets (standard config; syscalls counted by qemu-user -strace, which has no vDSO; $qemu_runs runs each, min-max:"
+echo "7. targets (standard config; syscalls counted by qemu-user -strace, which has no vDSO; $qemu_runs runs each, min-max:"
 echo "   qemu refuses clone(CLONE_PIDFD) and the agent's fallback polls, so the count varies run to run)"
 table="| target | binary | size (bytes) | syscalls per run (qemu-user, min-max of $qemu_runs) | boards |"$'\n'"|---|---|---|---|---|"
 for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf i686-unknown-linux-musl; do

@@ -48,9 +48,10 @@ if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq </dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" </dev/null >/dev/null
+  # Another apt (unattended upgrades, the test suite's) may hold the locks: wait up to 5 minutes.
+  $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq </dev/null || log "apt-get update reported errors; going on"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+    --no-install-recommends "${missing[@]}" </dev/null >/dev/null
 fi
 for c in "${!need[@]}"; do command -v "$c" >/dev/null 2>&1 || die "$c not installed"; done
 command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rustup first)"

@@ -172,11 +172,13 @@ range() { [ "$1" = "$2" ] && echo "$1" || echo "$1-$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # ---------------------------------------------------------------- 4. wall time vs busybox true
+wall_warmup=20
+wall_runs=300
 quote() { local out="" a; for a in "$@"; do out+=" '${a//\'/\'\\\'\'}'"; done; echo "${out# }"; }
 wall() { # label args... -> "agent_us agent_sd_us bb_us bb_sd_us ratio" (means, stddevs)
   local label=$1; shift
   local cmd; cmd=$(quote "$bin" "$@")
-  hyperfine -N -i --style none --warmup 20 --runs 300 \
+  hyperfine -N -i --style none --warmup "$wall_warmup" --runs "$wall_runs" \
     --export-json "$tmp/$label.json" "$bb true" "$cmd" </dev/null >/dev/null 2>&1 \
     || die "hyperfine $label"
   jq -r 'def r1: . * 1e7 | round / 10;
@@ -184,7 +186,7 @@ wall() { # label args... -> "agent_us agent_sd_us bb_us bb_sd_us ratio" (means, 
          | "\($a | r1) \($r[1].stddev | r1) \($b | r1) \($r[0].stddev | r1) \(($a / $b) * 100 | round / 100)"' \
     "$tmp/$label.json" || die "jq on $label.json"
 }
-log "hyperfine: busybox true vs agent, standard config (one invocation, 300 runs each)"
+log "hyperfine: busybox true vs agent, standard config (one invocation, $wall_runs runs each)"
 read -r std_agent_us std_agent_sd std_bb_us std_bb_sd std_ratio < <(wall std "${std_args[@]}")
 log "hyperfine: busybox true vs agent, this machine"
 read -r real_agent_us real_agent_sd real_bb_us real_bb_sd real_ratio < <(wall real "${real_args[@]}")
@@ -211,8 +213,9 @@ load_kv floor "$tmp/floor.kv"
 strace_run noscan /proc "$bin" "${noscan_args[@]}"
 load_kv noscan "$tmp/noscan.kv"
 cpu_runs=500
-log "CPU: 6 commands interleaved, 20 warm-up + $cpu_runs runs each"
-"${measure[@]}" cpu "$cpu_runs" 20 -- "$bin" "${std_args[@]}" -- "$bb" true \
+cpu_warmup=20
+log "CPU: 6 commands interleaved, $cpu_warmup warm-up + $cpu_runs runs each"
+"${measure[@]}" cpu "$cpu_runs" "$cpu_warmup" -- "$bin" "${std_args[@]}" -- "$bb" true \
   -- "$bin" "${real_args[@]}" -- "$bin" "${noscan_args[@]}" -- "$tmp/floor" -- "$tmp/floor" none \
   >"$tmp/cpu" </dev/null || die "CPU runs"
 {
@@ -231,13 +234,17 @@ cpu_scanned=$(awk -v m="$cpu_procs_mean" 'BEGIN { printf "%.1f", m + 1 }')
 calc() { awk "BEGIN { printf \"%.${1}f\", $2 }"; }
 agent_pp=$(calc 2 "($cpu_real - $cpu_noscan) / $cpu_scanned")
 floor_pp=$(calc 2 "($cpu_floor - $cpu_floor0) / $cpu_scanned")
+awk -v f="$floor_pp" 'BEGIN { exit !(f > 0) }' \
+  || die "the floor's pass costs no CPU ($cpu_floor - $cpu_floor0 µs): too noisy to measure"
 pp_ratio=$(calc 2 "$agent_pp / $floor_pp")
 
 # One node_exporter scrape: prometheus-node-exporter on loopback with the collectors that
-# cover what the agent reports, the exporter's own go_/process_ metrics off; 20 warm-up
-# scrapes, then 2000 by one curl; its CPU from /proc/PID/stat utime + stime (clock ticks).
+# cover what the agent reports, the exporter's own go_/process_ metrics off; warm-up scrapes,
+# then the measured ones by one curl; its CPU from /proc/PID/stat utime + stime (clock ticks).
 ne_collectors=(loadavg meminfo filesystem time timex uname stat)
 ne_scrapes=2000
+ne_warmup=20
+ne_idle_s=2
 ne_port=$("${measure[@]}" port) || die "no free port on 127.0.0.1"
 log "node_exporter on 127.0.0.1:$ne_port (${ne_collectors[*]}): $ne_scrapes scrapes"
 prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port" --collector.disable-defaults \
@@ -252,12 +259,14 @@ for _ in $(seq 100); do
 done
 curl -sf -o /dev/null "$ne_url" </dev/null || { cat "$tmp/node_exporter.log" >&2; die "node_exporter does not answer on $ne_url"; }
 declare -A scrape
-"${measure[@]}" scrape "$ne_pid" "$ne_url" "$ne_scrapes" 20 >"$tmp/scrape.kv" </dev/null || die "scrapes"
+"${measure[@]}" scrape "$ne_pid" "$ne_url" "$ne_scrapes" "$ne_warmup" >"$tmp/scrape.kv" </dev/null || die "scrapes"
 load_kv scrape "$tmp/scrape.kv"
-ne_idle=$("${measure[@]}" idle "$ne_pid" 2 </dev/null) || die "node_exporter idle CPU"
+ne_idle=$("${measure[@]}" idle "$ne_pid" "$ne_idle_s" </dev/null) || die "node_exporter idle CPU"
 kill "$ne_pid" 2>/dev/null || true
 wait "$ne_pid" 2>/dev/null || true
 ne_pid=""
+awk -v s="${scrape[per_scrape_us]:-0}" 'BEGIN { exit !(s > 0) }' \
+  || die "node_exporter's scrapes cost no tick of CPU: too few to measure"
 scrape_ratio=$(calc 2 "$cpu_std / ${scrape[per_scrape_us]}")
 
 # ---------------------------------------------------------------- 6. record size
@@ -325,17 +334,17 @@ echo "  agent, this machine:    $(range "$real_hwm" "$real_hwm_max") (VmRSS at e
 echo "  anchors, same way, same run: $bb true $(range "$bb_hwm" "$bb_hwm_max"); exit0 (static, one exit syscall) $(range "$exit0_hwm" "$exit0_hwm_max")"
 echo "  agent / busybox true (max / min): standard config $(ratio "$std_hwm_max" "$bb_hwm"), this machine $(ratio "$real_hwm_max" "$bb_hwm")"
 echo
-echo "4. wall time (one hyperfine -N invocation per line: 20 warm-up + 300 runs of each command; mean ± stddev)"
+echo "4. wall time (one hyperfine -N invocation per line: $wall_warmup warm-up + $wall_runs runs of each command; mean ± stddev)"
 echo "  busybox: $bb"
 echo "  standard config: agent $std_agent_us ± $std_agent_sd µs, busybox true $std_bb_us ± $std_bb_sd µs, ratio $std_ratio (target <= 1.5)"
 echo "  this machine:    agent $real_agent_us ± $real_agent_sd µs, busybox true $real_bb_us ± $real_bb_sd µs, ratio $real_ratio (target <= 1.5)"
 echo
-echo "5. CPU per run (user + system, wait4 rusage; 6 commands interleaved, $cpu_runs runs each after 20 warm-up; mean ± stddev)"
+echo "5. CPU per run (user + system, wait4 rusage; 6 commands interleaved, $cpu_runs runs each after $cpu_warmup warm-up; mean ± stddev)"
 echo "  agent, standard config (systemd fixture): $cpu_std ± $cpu_std_sd µs"
 echo "  busybox true: $cpu_bb ± $cpu_bb_sd µs"
 echo "  node_exporter $(prometheus-node-exporter --version 2>&1 | head -1 | awk '{print $3}'), collectors ${ne_collectors[*]}, no go_/process_ metrics, on 127.0.0.1:"
-echo "    $ne_scrapes scrapes (one curl, one kept-alive connection, no compression, ${scrape[bytes_min]}-${scrape[bytes_max]} bytes each) in ${scrape[wall_s]} s: ${scrape[ticks]} ticks of utime + stime at ${scrape[hz]} Hz"
-echo "    -> ${scrape[per_scrape_us]} µs per scrape (resolution $(calc 1 "1e6 / ${scrape[hz]} / $ne_scrapes") µs); idle afterwards: $ne_idle ticks in 2 s"
+echo "    $ne_scrapes scrapes after $ne_warmup warm-up (one curl, one kept-alive connection, no compression, ${scrape[bytes_min]}-${scrape[bytes_max]} bytes each) in ${scrape[wall_s]} s: ${scrape[ticks]} ticks of utime + stime at ${scrape[hz]} Hz"
+echo "    -> ${scrape[per_scrape_us]} µs per scrape (resolution $(calc 1 "1e6 / ${scrape[hz]} / $ne_scrapes") µs); idle afterwards: $ne_idle ticks in $ne_idle_s s"
 echo "  agent (standard config) / one scrape: $scrape_ratio (target <= 0.25)"
 echo "  the /proc pass, this machine (${cpu_procs_min}-${cpu_procs_max} entries in /proc before a round, mean $cpu_procs_mean; + the scanning process = $cpu_scanned scanned):"
 echo "    agent with the pass $cpu_real ± $cpu_real_sd µs, with --skip timesync,service $cpu_noscan ± $cpu_noscan_sd µs (no pass: ${noscan[pid_opens]} opens below /proc/N; ${real[calls]} - ${noscan[calls]} = $((real[calls] - noscan[calls])) syscalls fewer, the pass being ${real[pass_calls]})"

@@ -6,15 +6,24 @@
 # Figures (targets in brackets):
 #   1. stripped binary size (<= 65536 bytes); malloc/calloc/realloc/free referenced (none) and
 #      core::fmt symbols present (none), from nm on an unstripped build of the same code
-#   2. syscalls per run, strace -c -f (<= 40 + 3 x processes scanned), fixture root and this
-#      machine; top syscalls; how many times the proc directory is opened (1: one pass)
-#   3. peak RSS, /usr/bin/time -f %M (<= 600 KiB)
+#   2. syscalls per run, from one `strace -f` trace per config (<= 40 + 3 x processes scanned),
+#      fixture root and this machine; how many times the proc directory is opened (1: one pass);
+#      processes scanned and opens below a process's entry, counted relative to the proc
+#      directory's descriptor as the agent opens them (`openat(9, "812/stat")`; none on the
+#      systemd fixture, where systemd answers everything); syscalls of the pass per process
+#      scanned (<= 3)
+#   3. peak RSS: VmHWM read at the agent's exit (ptrace), 5 runs (<= 200 KiB), beside
+#      `busybox true` and a one-syscall static program measured the same way
 #   4. mean wall time / mean wall time of `busybox true`, both in one hyperfine invocation
 #      (<= 1.5); hyperfine runs all of one command, then all of the other, it does not interleave
-#   5. record size, stdout bytes including the newline (<= 512); every format's size for the
+#   5. CPU per run (wait4 rusage, commands interleaved): the agent on the systemd fixture /
+#      one node_exporter scrape on loopback (<= 0.25); the /proc pass's CPU per process on
+#      this machine / a floor's that opens, reads and closes every /proc/N/comm (<= 1.2)
+#   6. record size, stdout bytes including the newline (<= 512); every format's size for the
 #      standard config and for the largest config the capacities allow
-#   6. every target (cross/build.sh): stripped size (<= 65536 each) and syscalls per run under
-#      qemu-user (-strace); with --readme, the targets table in README.md is rewritten from these
+#   7. every target (cross/build.sh): stripped size (<= 65536 each) and syscalls per run under
+#      qemu-user (-strace), min-max of 5 runs (qemu refuses clone(CLONE_PIDFD), the fallback
+#      polls: the count varies); with --readme, the targets table in README.md is rewritten
 #
 # Usage: bash cross/bench.sh [--readme]   (from any directory; as root or with sudo; no stdin)
 set -euo pipefail
@@ -30,21 +39,21 @@ die() { printf 'bench: cannot measure: %s\n' "$*" >&2; exit 1; }
 # command -> Debian package
 declare -A need=(
   [strace]=strace [hyperfine]=hyperfine [busybox]=busybox-static [file]=file
-  [nm]=binutils [jq]=jq
+  [nm]=binutils [jq]=jq [python3]=python3 [cc]=gcc [curl]=curl
+  [prometheus-node-exporter]=prometheus-node-exporter
 )
 missing=()
 for c in "${!need[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("${need[$c]}"); done
-[ -x /usr/bin/time ] || missing+=(time)
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq </dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" </dev/null >/dev/null
+  # Another apt (unattended upgrades, the test suite's) may hold the locks: wait up to 5 minutes.
+  $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq </dev/null || log "apt-get update reported errors; going on"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+    --no-install-recommends "${missing[@]}" </dev/null >/dev/null
 fi
 for c in "${!need[@]}"; do command -v "$c" >/dev/null 2>&1 || die "$c not installed"; done
-[ -x /usr/bin/time ] || die "/usr/bin/time not installed"
 command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rustup first)"
 if command -v rustup >/dev/null 2>&1; then
   rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 </dev/null \
@@ -66,7 +75,13 @@ unstripped="$PWD/target/bench-unstripped/$target/release/nodepulse"
 [ -x "$unstripped" ] || die "$unstripped missing"
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+ne_pid=""
+cleanup() {
+  # node_exporter, when this script started it and a failure left it running.
+  [ -z "$ne_pid" ] || kill "$ne_pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 # The agent exits 0..3 (OK, WARNING, CRITICAL, UNKNOWN): all are measurements.
 # Anything else (a signal, a crash) means the figure cannot be measured.
@@ -78,8 +93,10 @@ run_ok() { # cmd... ; stdout to $tmp/out
 
 fixture=tests/fixtures/systemd-ok
 [ -d "$fixture/proc" ] || die "$fixture/proc missing"
-std_args=(--root "$fixture" --user-service node:openclaw-node --mount / --mount /proc)
-real_args=(--user root --service cron --mount / --mount /tmp)
+# Every run passes --state none: a run of the benchmark must not write (or read) the state file
+# that cron's runs keep on this machine (/var/lib/nodepulse/state), whatever the defaults are.
+std_args=(--root "$fixture" --user-service node:openclaw-node --mount / --mount /proc --state none)
+real_args=(--user root --service cron --mount / --mount /tmp --state none)
 
 count_pids() { # dir -> number of numeric entries
   local n=0 d
@@ -99,69 +116,69 @@ fmt_count=$(nm -C "$unstripped" 2>/dev/null | grep -c 'core::fmt' || true)
 fmt_examples=$(nm -C "$unstripped" 2>/dev/null | grep 'core::fmt' | awk '{$1="";$2="";print}' | sed 's/^ *//' | head -3 || true)
 
 # ---------------------------------------------------------------- 2. syscalls
-strace_count() { # label args... -> $tmp/<label>.c (strace -c table), $tmp/<label>.t (openat trace)
-  local label=$1; shift
+# One `strace -f` run per config, every syscall with its arguments. cross/bench-measure.py
+# reads the trace (and counts exit_group, which strace -c's table leaves out): the agent opens the proc
+# directory once and each `N/stat` relative to that descriptor (`openat(9, "812/stat")`), so
+# per-process opens are counted by descriptor, not by a full path.
+measure=(python3 "$PWD/cross/bench-measure.py")
+declare -A std real
+strace_run() { # label proc_dir cmd... -> $tmp/<label>.strace, $tmp/<label>.kv (key=value)
+  local label=$1 procdir=$2; shift 2
   local rc=0
-  strace -f -c -o "$tmp/$label.c" "$bin" "$@" >/dev/null 2>&1 </dev/null || rc=$?
-  ((rc <= 3)) || die "strace -c $label exited $rc"
-  rc=0
-  strace -f -e trace=openat,getdents64 -o "$tmp/$label.t" "$bin" "$@" >/dev/null 2>&1 </dev/null || rc=$?
-  ((rc <= 3)) || die "strace -e trace=openat $label exited $rc"
-  grep -q ' total$' "$tmp/$label.c" || die "no strace -c total for $label"
+  strace -f -o "$tmp/$label.strace" "$@" >/dev/null 2>&1 </dev/null || rc=$?
+  ((rc <= 3)) || die "strace $label exited $rc"
+  "${measure[@]}" trace "$tmp/$label.strace" "$procdir" >"$tmp/$label.kv" || die "trace of $label"
 }
-# Rows of strace -c: % time, seconds, usecs/call, calls, [errors,] syscall. Sum the rows (the
-# total line's columns differ between strace versions).
-total_calls() { awk '/^-/ { sep++; next } sep == 1 && NF >= 5 { n += $4 } END { print n + 0 }' "$1"; }
-errors_calls() { awk '/^-/ { sep++; next } sep == 1 && NF >= 6 { n += $5 } END { print n + 0 }' "$1"; }
-top_calls() { # strace -c file -> "name count" sorted by count
-  awk '/^-/ { sep++; next } sep == 1 && NF >= 5 { print $NF, $4 }' "$1" | sort -k2,2nr -k1,1
-}
-proc_opens() { # trace file, proc dir path -> opens of exactly that directory
-  local p=$1 dir=$2
-  grep -cE "openat\(AT_FDCWD, \"${dir//./\\.}/?\"," "$p" || true
-}
-stat_opens() { # trace file, proc dir -> opens of <proc>/<pid>/stat
-  grep -cE "openat\(AT_FDCWD, \"${2//./\\.}/[0-9]+/stat\"," "$1" || true
+load_kv() { # assoc-array-name file
+  local -n arr=$1
+  local k v
+  while IFS='=' read -r k v; do arr[$k]=$v; done <"$2"
 }
 
 log "strace: standard config on $fixture"
 std_procs=$(count_pids "$fixture/proc")
-strace_count std "${std_args[@]}"
-std_calls=$(total_calls "$tmp/std.c")
-std_target=$((40 + 3 * std_procs))
-std_proc_opens=$(proc_opens "$tmp/std.t" "$fixture/proc")
-std_stat_opens=$(stat_opens "$tmp/std.t" "$fixture/proc")
-std_getdents=$(grep -c 'getdents64(' "$tmp/std.t" || true)
+strace_run std "$fixture/proc" "$bin" "${std_args[@]}"
+load_kv std "$tmp/std.kv"
+std_target=$((40 + 3 * std[scanned]))
 
 log "strace: this machine (${real_args[*]})"
 real_procs=$(count_pids /proc)
-strace_count real "${real_args[@]}"
+strace_run real /proc "$bin" "${real_args[@]}"
 real_procs_after=$(count_pids /proc)
-real_calls=$(total_calls "$tmp/real.c")
-real_target=$((40 + 3 * real_procs))
-real_proc_opens=$(proc_opens "$tmp/real.t" /proc)
-real_stat_opens=$(stat_opens "$tmp/real.t" /proc)
-real_getdents=$(grep -c 'getdents64(' "$tmp/real.t" || true)
+load_kv real "$tmp/real.kv"
+real_target=$((40 + 3 * real[scanned]))
 
 # ---------------------------------------------------------------- 3. peak RSS
-log "peak RSS: /usr/bin/time -f %M"
-rss_of() { # args... -> KiB
-  local rc=0
-  /usr/bin/time -o "$tmp/time" -f '%M' "$bin" "$@" >/dev/null 2>&1 </dev/null || rc=$?
-  ((rc <= 3)) || die "/usr/bin/time run exited $rc"
-  tail -n 1 "$tmp/time"
+# The agent's own peak: VmHWM read at its exit (ptrace exit stop, cross/bench-measure.py peak),
+# 5 runs each, beside anchors measured the same way in this run: `busybox true` (static glibc)
+# and exit0, a static program whose whole text is one exit syscall, built here with cc.
+# (/usr/bin/time's %M is not used: ru_maxrss keeps the forked `time` child's peak from before
+# the exec: 436 KiB for a 3-instruction static program, issue 15.)
+printf '%s\n' 'void _start(void) { __asm__ volatile("mov $60, %eax\n\txor %edi, %edi\n\tsyscall"); }' >"$tmp/exit0.c"
+cc -O2 -static -nostdlib -o "$tmp/exit0" "$tmp/exit0.c" >&2 || die "cc -static -nostdlib exit0.c"
+bb=$(command -v busybox)
+rss_runs=5
+peak_of() { # cmd... -> "hwm_min hwm_max rss_min rss_max" (KiB)
+  "${measure[@]}" peak "$rss_runs" -- "$@" || die "peak RSS of $*"
 }
-std_rss=$(rss_of "${std_args[@]}")
-real_rss=$(rss_of "${real_args[@]}")
-[[ "$std_rss" =~ ^[0-9]+$ && "$real_rss" =~ ^[0-9]+$ ]] || die "no RSS figure from /usr/bin/time"
+log "peak RSS: VmHWM at exit (ptrace), $rss_runs runs each"
+read -r std_hwm std_hwm_max std_vmrss std_vmrss_max < <(peak_of "$bin" "${std_args[@]}")
+read -r real_hwm real_hwm_max real_vmrss real_vmrss_max < <(peak_of "$bin" "${real_args[@]}")
+read -r bb_hwm bb_hwm_max _ _ < <(peak_of "$bb" true)
+read -r exit0_hwm exit0_hwm_max _ _ < <(peak_of "$tmp/exit0")
+[[ "$std_hwm_max" =~ ^[0-9]+$ && "$real_hwm_max" =~ ^[0-9]+$ && "$bb_hwm" =~ ^[0-9]+$ && "$exit0_hwm" =~ ^[0-9]+$ ]] \
+  || die "no VmHWM figure"
+range() { [ "$1" = "$2" ] && echo "$1" || echo "$1-$2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # ---------------------------------------------------------------- 4. wall time vs busybox true
-bb=$(command -v busybox)
+wall_warmup=20
+wall_runs=300
 quote() { local out="" a; for a in "$@"; do out+=" '${a//\'/\'\\\'\'}'"; done; echo "${out# }"; }
 wall() { # label args... -> "agent_us agent_sd_us bb_us bb_sd_us ratio" (means, stddevs)
   local label=$1; shift
   local cmd; cmd=$(quote "$bin" "$@")
-  hyperfine -N -i --style none --warmup 20 --runs 300 \
+  hyperfine -N -i --style none --warmup "$wall_warmup" --runs "$wall_runs" \
     --export-json "$tmp/$label.json" "$bb true" "$cmd" </dev/null >/dev/null 2>&1 \
     || die "hyperfine $label"
   jq -r 'def r1: . * 1e7 | round / 10;
@@ -169,23 +186,100 @@ wall() { # label args... -> "agent_us agent_sd_us bb_us bb_sd_us ratio" (means, 
          | "\($a | r1) \($r[1].stddev | r1) \($b | r1) \($r[0].stddev | r1) \(($a / $b) * 100 | round / 100)"' \
     "$tmp/$label.json" || die "jq on $label.json"
 }
-log "hyperfine: busybox true vs agent, standard config (one invocation, 300 runs each)"
+log "hyperfine: busybox true vs agent, standard config (one invocation, $wall_runs runs each)"
 read -r std_agent_us std_agent_sd std_bb_us std_bb_sd std_ratio < <(wall std "${std_args[@]}")
 log "hyperfine: busybox true vs agent, this machine"
 read -r real_agent_us real_agent_sd real_bb_us real_bb_sd real_ratio < <(wall real "${real_args[@]}")
 [ -n "${std_ratio:-}" ] && [ -n "${real_ratio:-}" ] || die "no hyperfine figure"
 
-# ---------------------------------------------------------------- 5. record size
+# ---------------------------------------------------------------- 5. CPU
+# CPU time per run (user + system, wait4's rusage: exact runtime, exec and reaped children
+# included), the commands interleaved run by run in one cross/bench-measure.py cpu call:
+#   agent, standard config (systemd fixture), against one node_exporter scrape below
+#   busybox true, an anchor
+#   agent on this machine, with the /proc pass, and the same run with --skip timesync,service
+#     (this machine has no systemd: those two checks are what asks for the pass)
+#   the floor (cross/bench-floor.c, cc -O2 -static): open /proc, then openat(fd, "N/comm"),
+#     read, close for every process; and `floor none`, its exec and exit alone
+# The /proc pass's CPU per process is (with pass - without) / processes, for the agent and for
+# the floor alike, so neither's fixed cost (exec, static start-up) counts. A run of the agent
+# is a whole process, exec to exit; a scrape is one request to a process already running.
+log "build the floor (cross/bench-floor.c, cc -O2 -static)"
+cc -O2 -static -o "$tmp/floor" cross/bench-floor.c >&2 || die "cc -O2 -static cross/bench-floor.c (static libc: libc6-dev)"
+noscan_args=("${real_args[@]}" --skip timesync,service)
+declare -A floor noscan
+strace_run floor /proc "$tmp/floor"
+load_kv floor "$tmp/floor.kv"
+strace_run noscan /proc "$bin" "${noscan_args[@]}"
+load_kv noscan "$tmp/noscan.kv"
+cpu_runs=500
+cpu_warmup=20
+log "CPU: 6 commands interleaved, $cpu_warmup warm-up + $cpu_runs runs each"
+"${measure[@]}" cpu "$cpu_runs" "$cpu_warmup" -- "$bin" "${std_args[@]}" -- "$bb" true \
+  -- "$bin" "${real_args[@]}" -- "$bin" "${noscan_args[@]}" -- "$tmp/floor" -- "$tmp/floor" none \
+  >"$tmp/cpu" </dev/null || die "CPU runs"
+{
+  read -r cpu_std cpu_std_sd _
+  read -r cpu_bb cpu_bb_sd _
+  read -r cpu_real cpu_real_sd _
+  read -r cpu_noscan cpu_noscan_sd _
+  read -r cpu_floor cpu_floor_sd _
+  read -r cpu_floor0 cpu_floor0_sd _
+  read -r cpu_procs_min cpu_procs_max cpu_procs_mean
+} <"$tmp/cpu"
+[ -n "${cpu_procs_mean:-}" ] || die "no CPU figure"
+# Each run also sees itself in /proc: the processes it scans are the entries counted before
+# the round plus one.
+cpu_scanned=$(awk -v m="$cpu_procs_mean" 'BEGIN { printf "%.1f", m + 1 }')
+calc() { awk "BEGIN { printf \"%.${1}f\", $2 }"; }
+agent_pp=$(calc 2 "($cpu_real - $cpu_noscan) / $cpu_scanned")
+floor_pp=$(calc 2 "($cpu_floor - $cpu_floor0) / $cpu_scanned")
+awk -v f="$floor_pp" 'BEGIN { exit !(f > 0) }' \
+  || die "the floor's pass costs no CPU ($cpu_floor - $cpu_floor0 µs): too noisy to measure"
+pp_ratio=$(calc 2 "$agent_pp / $floor_pp")
+
+# One node_exporter scrape: prometheus-node-exporter on loopback with the collectors that
+# cover what the agent reports, the exporter's own go_/process_ metrics off; warm-up scrapes,
+# then the measured ones by one curl; its CPU from /proc/PID/stat utime + stime (clock ticks).
+ne_collectors=(loadavg meminfo filesystem time timex uname stat)
+ne_scrapes=2000
+ne_warmup=20
+ne_idle_s=2
+ne_port=$("${measure[@]}" port) || die "no free port on 127.0.0.1"
+log "node_exporter on 127.0.0.1:$ne_port (${ne_collectors[*]}): $ne_scrapes scrapes"
+prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port" --collector.disable-defaults \
+  "${ne_collectors[@]/#/--collector.}" --web.disable-exporter-metrics --log.level=error \
+  >"$tmp/node_exporter.log" 2>&1 </dev/null &
+ne_pid=$!
+ne_url="http://127.0.0.1:$ne_port/metrics"
+for _ in $(seq 100); do
+  curl -sf -o /dev/null "$ne_url" </dev/null 2>/dev/null && break
+  kill -0 "$ne_pid" 2>/dev/null || { cat "$tmp/node_exporter.log" >&2; die "node_exporter exited"; }
+  sleep 0.1
+done
+curl -sf -o /dev/null "$ne_url" </dev/null || { cat "$tmp/node_exporter.log" >&2; die "node_exporter does not answer on $ne_url"; }
+declare -A scrape
+"${measure[@]}" scrape "$ne_pid" "$ne_url" "$ne_scrapes" "$ne_warmup" >"$tmp/scrape.kv" </dev/null || die "scrapes"
+load_kv scrape "$tmp/scrape.kv"
+ne_idle=$("${measure[@]}" idle "$ne_pid" "$ne_idle_s" </dev/null) || die "node_exporter idle CPU"
+kill "$ne_pid" 2>/dev/null || true
+wait "$ne_pid" 2>/dev/null || true
+ne_pid=""
+awk -v s="${scrape[per_scrape_us]:-0}" 'BEGIN { exit !(s > 0) }' \
+  || die "node_exporter's scrapes cost no tick of CPU: too few to measure"
+scrape_ratio=$(calc 2 "$cpu_std / ${scrape[per_scrape_us]}")
+
+# ---------------------------------------------------------------- 6. record size
 run_ok "$bin" "${std_args[@]}"
 record_bytes=$(wc -c <"$tmp/out")
 record_lines=$(wc -l <"$tmp/out")
 ((record_bytes > 0)) || die "standard config printed no record"
 cp "$tmp/out" "$tmp/record"
 
-# 5b. every format, standard config, and the largest record the capacities allow
+# 6b. every format, standard config, and the largest record the capacities allow
 # (4 users, 8 services, 8 mounts, 64-byte names).
 long=$(printf 'n%.0s' $(seq 1 60))
-max_args=(--root "$fixture")
+max_args=(--root "$fixture" --state none)
 for i in 1 2 3 4; do max_args+=(--user "${long}u$i"); done
 for i in 1 2 3 4 5 6 7 8; do max_args+=(--user-service "${long}u$(( (i - 1) % 4 + 1 )):${long}s$i"); done
 for m in / /proc /sys /dev /run /tmp /var /etc; do max_args+=(--mount "$m"); done
@@ -199,7 +293,10 @@ done
 
 # ---------------------------------------------------------------- report
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
-mark() { if le "$1" "$2"; then echo ok; else echo MISS; fi }
+mark() { # value target -> ok / MISS (n/a: the value is not a number)
+  [[ "$1" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo n/a; return; }
+  if le "$1" "$2"; then echo ok; else echo MISS; fi
+}
 yesno_none() { [ "$1" = none ] && echo ok || echo MISS; }
 
 echo
@@ -214,30 +311,47 @@ echo "  malloc/calloc/realloc/free referenced: $alloc_syms (target none)"
 echo "  core::fmt symbols: $fmt_count (target 0)"
 [ -z "$fmt_examples" ] || printf '%s\n' "$fmt_examples" | sed 's/^/    e.g. /'
 echo
-echo "2. syscalls (strace -c -f, execve included)"
+echo "2. syscalls (strace -f, one run per config; execve and exit_group included)"
+syscall_lines() { # assoc-array-name proc_dir
+  local -n a=$1
+  echo "    syscalls: ${a[calls]} (${a[failed]} failed)"
+  echo "    by syscall: $(sed 's/:/ /g; s/,/, /g' <<<"${a[top]}")"
+  echo "    proc dir ($2) opened: ${a[proc_dir_opens]} (target 1), getdents64 on it: ${a[getdents]}"
+  echo "    processes scanned (N/... opened relative to the proc dir): ${a[scanned]}"
+  echo "    opens below a process's entry (N/...): ${a[pid_opens]} (N/stat ${a[stat_opens]}, N/comm ${a[comm_opens]}); other calls on such paths: ${a[pid_other]} (${a[pid_other_names]})"
+  echo "    the pass (proc dir open .. last getdents64): ${a[pass_calls]} syscalls ($(sed 's/:/ /g; s/,/, /g' <<<"${a[pass_names]}")), ${a[pass_per_process]} per process scanned"
+}
 echo "  standard config: ${std_args[*]}"
-echo "    processes in $fixture/proc: $std_procs -> target 40 + 3 x $std_procs = $std_target"
-echo "    syscalls: $std_calls ($(errors_calls "$tmp/std.c") failed)"
-echo "    top: $(top_calls "$tmp/std.c" | head -8 | awk '{printf "%s%s %s", (NR>1?", ":""), $1, $2}')"
-echo "    proc dir opened: $std_proc_opens (target 1), getdents64: $std_getdents, <pid>/stat opens: $std_stat_opens"
+echo "    processes in $fixture/proc: $std_procs -> target 40 + 3 x ${std[scanned]} scanned = $std_target"
+syscall_lines std "$fixture/proc"
 echo "  this machine: ${real_args[*]}"
-echo "    processes in /proc: $real_procs before the run, $real_procs_after after -> target 40 + 3 x $real_procs = $real_target"
-echo "    syscalls: $real_calls ($(errors_calls "$tmp/real.c") failed)"
-echo "    top: $(top_calls "$tmp/real.c" | head -8 | awk '{printf "%s%s %s", (NR>1?", ":""), $1, $2}')"
-echo "    proc dir opened: $real_proc_opens (target 1), getdents64: $real_getdents, <pid>/stat opens: $real_stat_opens"
-echo "  strace -c, standard config:"
-sed 's/^/    /' "$tmp/std.c"
-echo "  strace -c, this machine:"
-sed 's/^/    /' "$tmp/real.c"
+echo "    processes in /proc: $real_procs before the run, $real_procs_after after -> target 40 + 3 x ${real[scanned]} scanned = $real_target"
+syscall_lines real /proc
 echo
-echo "3. peak RSS (/usr/bin/time -f %M): standard $std_rss KiB, this machine $real_rss KiB (target <= 600)"
+echo "3. peak RSS: VmHWM read at exit (ptrace exit stop), KiB, min-max of $rss_runs runs"
+echo "  agent, standard config: $(range "$std_hwm" "$std_hwm_max") (VmRSS at exit $(range "$std_vmrss" "$std_vmrss_max")) (target <= 200)"
+echo "  agent, this machine:    $(range "$real_hwm" "$real_hwm_max") (VmRSS at exit $(range "$real_vmrss" "$real_vmrss_max")) (target <= 200)"
+echo "  anchors, same way, same run: $bb true $(range "$bb_hwm" "$bb_hwm_max"); exit0 (static, one exit syscall) $(range "$exit0_hwm" "$exit0_hwm_max")"
+echo "  agent / busybox true (max / min): standard config $(ratio "$std_hwm_max" "$bb_hwm"), this machine $(ratio "$real_hwm_max" "$bb_hwm")"
 echo
-echo "4. wall time (one hyperfine -N invocation per line: 20 warm-up + 300 runs of each command; mean ± stddev)"
+echo "4. wall time (one hyperfine -N invocation per line: $wall_warmup warm-up + $wall_runs runs of each command; mean ± stddev)"
 echo "  busybox: $bb"
 echo "  standard config: agent $std_agent_us ± $std_agent_sd µs, busybox true $std_bb_us ± $std_bb_sd µs, ratio $std_ratio (target <= 1.5)"
 echo "  this machine:    agent $real_agent_us ± $real_agent_sd µs, busybox true $real_bb_us ± $real_bb_sd µs, ratio $real_ratio (target <= 1.5)"
 echo
-echo "5. record, standard config: $record_bytes bytes incl. newline, $record_lines line(s) (target <= 512)"
+echo "5. CPU per run (user + system, wait4 rusage; 6 commands interleaved, $cpu_runs runs each after $cpu_warmup warm-up; mean ± stddev)"
+echo "  agent, standard config (systemd fixture): $cpu_std ± $cpu_std_sd µs"
+echo "  busybox true: $cpu_bb ± $cpu_bb_sd µs"
+echo "  node_exporter $(prometheus-node-exporter --version 2>&1 | head -1 | awk '{print $3}'), collectors ${ne_collectors[*]}, no go_/process_ metrics, on 127.0.0.1:"
+echo "    $ne_scrapes scrapes after $ne_warmup warm-up (one curl, one kept-alive connection, no compression, ${scrape[bytes_min]}-${scrape[bytes_max]} bytes each) in ${scrape[wall_s]} s: ${scrape[ticks]} ticks of utime + stime at ${scrape[hz]} Hz"
+echo "    -> ${scrape[per_scrape_us]} µs per scrape (resolution $(calc 1 "1e6 / ${scrape[hz]} / $ne_scrapes") µs); idle afterwards: $ne_idle ticks in $ne_idle_s s"
+echo "  agent (standard config) / one scrape: $scrape_ratio (target <= 0.25)"
+echo "  the /proc pass, this machine (${cpu_procs_min}-${cpu_procs_max} entries in /proc before a round, mean $cpu_procs_mean; + the scanning process = $cpu_scanned scanned):"
+echo "    agent with the pass $cpu_real ± $cpu_real_sd µs, with --skip timesync,service $cpu_noscan ± $cpu_noscan_sd µs (no pass: ${noscan[pid_opens]} opens below /proc/N; ${real[calls]} - ${noscan[calls]} = $((real[calls] - noscan[calls])) syscalls fewer, the pass being ${real[pass_calls]})"
+echo "    floor $cpu_floor ± $cpu_floor_sd µs, floor none $cpu_floor0 ± $cpu_floor0_sd µs (floor's pass: ${floor[pass_per_process]} syscalls per process, $(sed 's/:/ /g; s/,/, /g' <<<"${floor[pass_names]}") for ${floor[scanned]} processes)"
+echo "    per process: agent $agent_pp µs, floor $floor_pp µs, ratio $pp_ratio (target <= 1.2)"
+echo
+echo "6. record, standard config: $record_bytes bytes incl. newline, $record_lines line(s) (target <= 512)"
 sed 's/^/  /' "$tmp/record"
 echo
 printf '%-28s %-12s %-12s %s\n' figure value target verdict
@@ -245,20 +359,25 @@ row() { printf '%-28s %-12s %-12s %s\n' "$1" "$2" "$3" "$4"; }
 row size_bytes "$size" "<= 65536" "$(mark "$size" 65536)"
 row alloc_symbols "$alloc_syms" none "$(yesno_none "$alloc_syms")"
 row core_fmt_symbols "$fmt_count" "0" "$(mark "$fmt_count" 0)"
-row syscalls_fixture "$std_calls" "<= $std_target" "$(mark "$std_calls" "$std_target")"
-row syscalls_machine "$real_calls" "<= $real_target" "$(mark "$real_calls" "$real_target")"
-row proc_dir_opens_fixture "$std_proc_opens" "1" "$( [ "$std_proc_opens" = 1 ] && echo ok || echo MISS)"
-row proc_dir_opens_machine "$real_proc_opens" "1" "$( [ "$real_proc_opens" = 1 ] && echo ok || echo MISS)"
-row peak_rss_kib "$std_rss" "<= 600" "$(mark "$std_rss" 600)"
-row peak_rss_kib_machine "$real_rss" "<= 600" "$(mark "$real_rss" 600)"
+row syscalls_fixture "${std[calls]}" "<= $std_target" "$(mark "${std[calls]}" "$std_target")"
+row syscalls_machine "${real[calls]}" "<= $real_target" "$(mark "${real[calls]}" "$real_target")"
+row proc_dir_opens_fixture "${std[proc_dir_opens]}" "1" "$( [ "${std[proc_dir_opens]}" = 1 ] && echo ok || echo MISS)"
+row proc_dir_opens_machine "${real[proc_dir_opens]}" "1" "$( [ "${real[proc_dir_opens]}" = 1 ] && echo ok || echo MISS)"
+row pid_opens_systemd_fixture "${std[pid_opens]}" "0" "$(mark "${std[pid_opens]}" 0)"
+row syscalls_per_proc_machine "${real[pass_per_process]}" "<= 3" "$(mark "${real[pass_per_process]}" 3)"
+row peak_rss_kib_fixture "$std_hwm_max" "<= 200" "$(mark "$std_hwm_max" 200)"
+row peak_rss_kib_machine "$real_hwm_max" "<= 200" "$(mark "$real_hwm_max" 200)"
+row peak_rss_vs_busybox_true "$(ratio "$real_hwm_max" "$bb_hwm")" "-" "(this machine's max / busybox true's min)"
 row wall_ratio_fixture "$std_ratio" "<= 1.5" "$(mark "$std_ratio" 1.5)"
 row wall_ratio_machine "$real_ratio" "<= 1.5" "$(mark "$real_ratio" 1.5)"
+row cpu_vs_scrape "$scrape_ratio" "<= 0.25" "$(mark "$scrape_ratio" 0.25)"
+row cpu_per_proc_vs_floor "$pp_ratio" "<= 1.2" "$(mark "$pp_ratio" 1.2)"
 row record_bytes "$record_bytes" "<= 512" "$(mark "$record_bytes" 512)"
 for f in line json influx prom nagios; do
   row "record_${f}_std/max" "${fmt_std[$f]}/${fmt_max[$f]}" "-" "(bytes: standard config / largest config)"
 done
 
-# ---------------------------------------------------------------- 6. every target
+# ---------------------------------------------------------------- 7. every target
 log "build every target (cross/build.sh) and count syscalls under qemu-user"
 bash cross/build.sh </dev/null >/dev/null || die "cross/build.sh"
 declare -A qemu=([aarch64-unknown-linux-musl]=qemu-aarch64-static [armv7-unknown-linux-musleabihf]=qemu-arm-static [i686-unknown-linux-musl]=qemu-i386-static [x86_64-unknown-linux-musl]=qemu-x86_64-static)
@@ -269,18 +388,30 @@ declare -A boards=(
   [i686-unknown-linux-musl]="32-bit x86 boxes (i686 and later)"
 )
 echo
-echo "6. targets (standard config; syscalls counted by qemu-user -strace, which has no vDSO)"
-table="| target | binary | size (bytes) | syscalls per run | boards |"$'\n'"|---|---|---|---|---|"
+qemu_runs=5
+echo "7. targets (standard config; syscalls counted by qemu-user -strace, which has no vDSO; $qemu_runs runs each, min-max:"
+echo "   qemu refuses clone(CLONE_PIDFD) and the agent's fallback polls, so the count varies run to run)"
+table="| target | binary | size (bytes) | syscalls per run (qemu-user, min-max of $qemu_runs) | boards |"$'\n'"|---|---|---|---|---|"
 for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf i686-unknown-linux-musl; do
   b="target/$t/release/nodepulse"
   [ -x "$b" ] || die "$b missing"
   file "$b" | grep -q "statically linked" || die "$b is not static"
+  command -v "${qemu[$t]}" >/dev/null 2>&1 || die "${qemu[$t]} not installed"
   sz=$(stat -c %s "$b")
-  calls=$("${qemu[$t]}" -strace "$b" "${std_args[@]}" 2>&1 >/dev/null </dev/null | grep -cE '^[0-9]+ [a-z_0-9]+\(' || true)
-  ((calls > 0)) || die "no syscalls counted for $t"
+  counts=()
+  for _ in $(seq "$qemu_runs"); do
+    # One syscall per "PID name(" wherever it starts: the lines of the agent and of its child
+    # interleave, and a call can start in the middle of a line.
+    calls=$("${qemu[$t]}" -strace "$b" "${std_args[@]}" 2>&1 >/dev/null </dev/null \
+      | grep -oE '[0-9]+ [a-z_][a-z_0-9]*\(' | wc -l || true)
+    ((calls > 0)) || die "no syscalls counted for $t"
+    counts+=("$calls")
+  done
+  lo=$(printf '%s\n' "${counts[@]}" | sort -n | head -1)
+  hi=$(printf '%s\n' "${counts[@]}" | sort -n | tail -1)
   row "size_$t" "$sz" "<= 65536" "$(mark "$sz" 65536)"
-  row "syscalls_qemu_$t" "$calls" "-" ""
-  table+=$'\n'"| \`$t\` | \`dist/nodepulse-VERSION-$t\` | $sz | $calls | ${boards[$t]} |"
+  row "syscalls_qemu_$t" "$(range "$lo" "$hi")" "-" "(runs: ${counts[*]})"
+  table+=$'\n'"| \`$t\` | \`dist/nodepulse-VERSION-$t\` | $sz | $(range "$lo" "$hi") | ${boards[$t]} |"
 done
 if [ -n "$update_readme" ]; then
   python3 - "$table" <<'PY' || die "README update"

@@ -42,13 +42,14 @@ apt_update() {
   [ -n "$updated" ] && return 0
   log "apt-get update"
   # An index that fails (a mirror mid-sync) is not fatal: what is needed may still be there.
-  $sudo apt-get update -qq </dev/null >&2 || log "apt-get update reported errors; going on"
+  # Another apt (unattended upgrades, the test suite's) may hold the locks: wait up to 5 minutes.
+  $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq </dev/null >&2 || log "apt-get update reported errors; going on"
   updated=1
 }
 apt_install() {
   apt_update
   log "installing $*"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@" </dev/null >&2
 }
 
 # command -> package: file (the static check), the qemu-user emulators (tests/cross.rs), cc (the

@@ -164,7 +164,6 @@ pub struct Ask<'r> {
 
 /// `--fix` / `--fix-dry-run`: plans the repairs the judged record calls for, runs (or prints)
 /// them until `deadline_ms`, and returns each step's outcome. Empty when neither flag is given.
-#[inline(never)]
 pub fn run<'a>(
     ask: &Ask,
     users: &[User<'a>],
@@ -198,12 +197,16 @@ pub fn run<'a>(
             continue;
         };
         if ask.dry_run || !is_root {
-            let what: &[u8] = if ask.dry_run { b"would run: " } else { b"--fix needs root, not run: " };
-            if ask.dry_run || !told {
+            let (what, outcome): (&[u8], _) = match ask.dry_run {
+                true => (b"would run: ", Outcome::DryRun),
+                false => (b"--fix needs root, not run: ", Outcome::NotRoot),
+            };
+            // Each command a dry run would run; the first one only, for a user who is not root.
+            if outcome == Outcome::DryRun || !told {
                 say(&[what, path, b" ", verb, b" ", object]);
             }
             told = true;
-            f.outcome = if ask.dry_run { Outcome::DryRun } else { Outcome::NotRoot };
+            f.outcome = outcome;
             continue;
         }
         let argv = [path, verb, object];

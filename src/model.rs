@@ -422,7 +422,6 @@ const UNJUDGED: Verdict = Verdict { status: Status::Unknown, why: None };
 /// Each section starts with every value unknown and gets the values its source knows. The
 /// model, the run's largest value (11 KiB on a 64-bit CPU), stays in this frame: returned, it
 /// would be copied into the caller's.
-#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn build<'a, R>(
     r: &'a Record<'a>,
     judged: &Judged,

@@ -86,7 +86,6 @@ fn le<const N: usize>(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// Parses a state file written for the host whose hostname hashes to `host`.
-#[inline(never)]
 pub fn parse(bytes: &[u8], host: u32) -> Result<Saved, Problem> {
     let body = bytes.get(..SUM_AT).filter(|_| bytes.len() == LEN).ok_or(Problem::Corrupt)?;
     if !body.starts_with(&MAGIC) || le::<4>(bytes, SUM_AT) != u64::from(fnv1a(&[body])) {

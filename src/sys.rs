@@ -141,11 +141,6 @@ pub fn poll_readable(fd: rustix::fd::BorrowedFd, ms: u64) -> bool {
     poll_ms(&mut [PollFd::new(&fd, PollFlags::IN)], ms) > 0
 }
 
-/// Sleeps `ms` milliseconds (a `poll` on no descriptor).
-pub fn sleep_ms(ms: u64) {
-    poll_ms(&mut [], ms);
-}
-
 /// `poll` for at most `ms`: how many of `fds` are ready (0 on timeout, EINTR or error). With
 /// no descriptors it sleeps.
 fn poll_ms(fds: &mut [rustix::event::PollFd], ms: u64) -> usize {

@@ -4,7 +4,6 @@ use super::fs::Root;
 use crate::parse::meminfo;
 use crate::record::{MemStat, Memory};
 
-#[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn probe(root: &Root) -> Memory {
     let mut buf = [0u8; 8192];
     let Ok(bytes) = root.read(&[b"proc/meminfo"], &mut buf) else {

@@ -10,8 +10,9 @@
 //! Append: opened `O_APPEND | O_NOFOLLOW | O_NONBLOCK` (a FIFO with no reader is refused, never
 //! waited for), created 0644 less the umask, an existing file's mode kept; when the file plus
 //! the record would pass the cap, the file is renamed to `PATH.1` (replacing the previous `.1`)
-//! and a new one started: never more than two files. One run rotates at a time (`flock`), and no
-//! record of a concurrent run is lost. One `write` per record, so runs do not interleave.
+//! and a new one started: never more than two files. One run rotates at a time (`flock`, never
+//! waited for), and no record of a concurrent run is lost. One `write` per record, so runs do
+//! not interleave.
 //!
 //! # References
 //! - rename(2) (atomic replacement), open(2) (`O_EXCL`, `O_NOFOLLOW`, `O_APPEND`, `O_NONBLOCK`
@@ -76,54 +77,44 @@ pub fn mkdir(path: &[u8]) -> Result<(), Errno> {
     fs::mkdirat(CWD, cpath(&[path], &mut cbuf)?, Mode::from_bits_truncate(0o755))
 }
 
-/// How many times [`append`] opens the file before it gives up: a rotation waits 10 ms between
-/// tries for another run's rotation to end, so a lock held for ever costs at most 2 s.
-const TRIES: u32 = 200;
-
 /// Appends `bytes` to `path`, rotating once to `PATH.1` at `max_bytes`.
 ///
-/// A rotation is made by one run at a time: the run holds an exclusive `flock` on the file it
-/// rotates and, once it holds it, checks that the file is still the one at `path` (another run
-/// may have rotated it meanwhile: then it starts again with the new file). A run that opened the
-/// old file before the rename appends its record there, in `PATH.1`: no record is lost. The
-/// file keeps its mode; a new one is created 0644 (less the umask). `O_NONBLOCK`: a FIFO with no
-/// reader is refused (`ENXIO`) instead of blocking the run.
+/// A rotation is made by one run at a time, and no run waits for another: the run that would
+/// pass the cap takes an exclusive `flock` on the file it opened without waiting, checks that
+/// the file is still the one at `path` (the same inode number: a path names files of one
+/// filesystem), renames it to `PATH.1` and appends to a new file.
+/// A run that cannot take the lock (another run is rotating) or finds the file rotated
+/// appends to the file it opened, now or soon `PATH.1`, which passes the cap by that record:
+/// no record is lost, and a lock held for ever costs no wait. The file keeps its mode; a new
+/// one is created 0644 (less the umask). `O_NONBLOCK`: a FIFO with no reader is refused
+/// (`ENXIO`) instead of blocking the run.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError> {
     use rustix::fs::FlockOperation;
     let mut path_buf = [0u8; PATH_CAP];
     let target = cpath(&[path], &mut path_buf).map_err(|e| SinkError::new(Step::Path, e))?;
-    let mut old_buf = [0u8; PATH_CAP];
-    let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new(Step::Path, e))?;
     let flags = OFlags::WRONLY
         | OFlags::APPEND
         | OFlags::CREATE
         | OFlags::NOFOLLOW
         | OFlags::CLOEXEC
         | OFlags::NONBLOCK;
-    let open = || fs::openat(CWD, target, flags, MODE);
-    for _ in 0..TRIES {
-        let fd = open().map_err(|e| SinkError::new(Step::Open, e))?;
-        let st = fs::fstat(&fd).map_err(|e| SinkError::new(Step::Stat, e))?;
-        let size = st.st_size as u64;
-        if size == 0 || size.saturating_add(bytes.len() as u64) <= max_bytes {
-            return write_once(&fd, bytes);
-        }
-        if fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
-            // Another run is rotating it (or no lock can be had): try again in 10 ms.
-            crate::sys::sleep_ms(10);
-            continue;
-        }
-        let now = fs::statat(CWD, target, fs::AtFlags::SYMLINK_NOFOLLOW).map_err(|e| SinkError::new(Step::Stat, e))?;
-        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
-            continue; // rotated by another run while this one waited: start again
-        }
+    let mut fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new(Step::Open, e))?;
+    let st = fs::fstat(&fd).map_err(|e| SinkError::new(Step::Stat, e))?;
+    let size = st.st_size as u64;
+    let rotate = size > 0
+        && size.saturating_add(bytes.len() as u64) > max_bytes
+        && fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
+        && fs::statat(CWD, target, fs::AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|now| now.st_ino == st.st_ino);
+    if rotate {
+        let mut old_buf = [0u8; PATH_CAP];
+        let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new(Step::Path, e))?;
         fs::renameat(CWD, target, CWD, old).map_err(|e| SinkError::new(Step::Rotate, e))?;
         // Not O_EXCL: a run that came after the rename may have created the new file already.
-        let fd = open().map_err(|e| SinkError::new(Step::OpenAfterRotation, e))?;
-        return write_once(&fd, bytes);
+        fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new(Step::OpenAfterRotation, e))?;
     }
-    Err(SinkError::plain(Step::Locked))
+    write_once(&fd, bytes)
 }
 
 /// One `write` of a whole record (`O_APPEND`: concurrent runs' records never interleave).

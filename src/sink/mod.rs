@@ -74,7 +74,6 @@ crate::words! {
         Stat = "stat",
         Rotate = "rotate",
         OpenAfterRotation = "open after rotation",
-        Locked = "another process holds the rotation lock",
         Socket = "socket",
         Send = "send",
         ShortSend = "short send",
@@ -277,7 +276,7 @@ mod tests {
         ] {
             assert_eq!(step.as_str(), text, "{step:?}");
         }
-        assert_eq!(Step::ALL.len(), 17);
+        assert_eq!(Step::ALL.len(), 16);
         assert_eq!(SinkKind::Udp.flag(), "--udp");
         assert_eq!(SinkKind::from_word(b"--append"), Some(SinkKind::Append));
     }

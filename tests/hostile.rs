@@ -205,3 +205,41 @@ fn an_endless_or_2_gib_passwd_ends_within_the_timeout() {
         assert_eq!(token(&r.stdout, "linger.node"), Some("unknown:no-such-user,lg:on,st:unknown"), "{r:?}");
     }
 }
+
+/// `--append` to a FIFO with no reader is refused at once: exit 3 and one stderr line. (Old:
+/// the open blocked for ever.)
+#[test]
+fn append_to_a_fifo_with_no_reader_is_refused_at_once() {
+    let dir = node(&[("fifo", Change::Fifo)]);
+    let (root, fifo) = (dir.str("root"), dir.str("root/fifo"));
+    let mut args = base(&root);
+    args.extend(["--state", "none", "--append", &fifo]);
+    let r = run_command(agent(&args), 2);
+    assert_eq!((r.code, r.stdout.as_str()), (3, ""), "{r:?}");
+    let prefix = format!("nodepulse: --append {fifo}: open: ");
+    assert!(r.stderr.starts_with(&prefix) && r.stderr.contains("no reader"), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+}
+
+/// `--append` keeps an existing file's mode (0600 stays 0600) and creates a new one 0644 less
+/// the umask (0640 under umask 027). (Old: every append made the file 0644.)
+#[test]
+fn append_keeps_the_mode_of_the_file_and_honours_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = node(&[]);
+    let root = dir.str("root");
+    let mode = |path: &str| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let (private, new) = (dir.str("private.log"), dir.str("new.log"));
+    std::fs::write(&private, "").unwrap();
+    std::fs::set_permissions(&private, PermissionsExt::from_mode(0o600)).unwrap();
+    for log in [&private, &new] {
+        // The umask of this process is shared by the tests' threads: set it in a shell.
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "umask 027 && exec \"$0\" \"$@\""]).arg(bin()).args(base(&root));
+        cmd.args(["--state", "none", "--append", log]);
+        let r = run_command(cmd, 10);
+        assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""), "{r:?}");
+        assert!(std::fs::read_to_string(log).unwrap().starts_with("np1 "));
+    }
+    assert_eq!((mode(&private), mode(&new)), (0o600, 0o640));
+}

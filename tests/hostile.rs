@@ -243,3 +243,135 @@ fn append_keeps_the_mode_of_the_file_and_honours_the_umask() {
     }
     assert_eq!((mode(&private), mode(&new)), (0o600, 0o640));
 }
+
+/// As pid 1 of a new PID namespace (as in a container), with `STATE.tmp.1` and `OUT.tmp.1`
+/// left over (the names pid 1's temporary files used to have), every run saves its state and
+/// writes its record. (Old: `save_errno=17` for ever, `seq` frozen, `--out` failed.)
+#[test]
+fn leftover_temporary_files_of_the_same_pid_block_nothing() {
+    let dir = node(&[]);
+    let root = dir.str("root");
+    let (state, out) = (dir.str("state"), dir.str("out"));
+    for stale in [format!("{state}.tmp.1"), format!("{out}.tmp.1")] {
+        std::fs::write(stale, "stale").unwrap();
+    }
+    for seq in ["1", "2"] {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--pid", "--fork", "--mount-proc"]).arg(bin()).args(base(&root));
+        cmd.args(["--state", &state, "--out", &out]);
+        let r = run_command(cmd, 20);
+        assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""), "{r:?}");
+        let record = std::fs::read_to_string(&out).unwrap();
+        assert_eq!((token(&record, "seq"), token(&record, "save_errno")), (Some(seq), None), "{record}");
+    }
+    let mut temporary: Vec<String> = dir.names().into_iter().filter(|n| n.contains(".tmp.")).collect();
+    temporary.sort();
+    assert_eq!(temporary, ["out.tmp.1", "state.tmp.1"], "only the planted files are left");
+}
+
+/// Waits for `child` at most `secs` (killing it then) and returns its exit code and stderr.
+fn finish(mut child: std::process::Child, secs: u64) -> (i32, String) {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a run did not finish within {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (status.code().expect("killed by a signal"), stderr)
+}
+
+/// 16 rounds of 200 runs started together, appending to one file with a cap that makes exactly
+/// one rotation per round: every run succeeds and all 200 records are in `PATH` and `PATH.1`.
+/// (Old: some runs exited 3 with "open after rotation: file exists", or a second rotation
+/// replaced the full `PATH.1` with a nearly empty file.)
+#[test]
+fn concurrent_appends_lose_no_record_at_the_rotation() {
+    use std::process::Stdio;
+    const ROUNDS: usize = 16;
+    const RUNS: usize = 200;
+    let dir = node(&[]);
+    let root = dir.str("root");
+    let mut one = base(&root);
+    one.extend(["--state", "none"]);
+    let len = run(&one).stdout.len();
+    let cap = (len * RUNS * 6 / 10).to_string();
+    for round in 0..ROUNDS {
+        let log = dir.str(&format!("log{round}"));
+        let children: Vec<_> = (0..RUNS)
+            .map(|_| {
+                let mut cmd = agent(&one);
+                cmd.args(["--append", &log, "--max-bytes", &cap]);
+                cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        for child in children {
+            assert_eq!(finish(child, 60), (0, String::new()), "round {round}");
+        }
+        let text = std::fs::read_to_string(&log).unwrap() + &std::fs::read_to_string(format!("{log}.1")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), RUNS, "round {round}: records lost or doubled");
+        assert!(lines.iter().all(|l| l.starts_with("np1 ") && l.contains(" svc.")), "round {round}: a broken record");
+    }
+}
+
+/// Under `ulimit -s 64` (64 KiB of stack, environment included) a run with many checks and
+/// every kind of sink ends as the same run without the limit, its record in each sink. (Old:
+/// the agent needed about 88 KiB and died of SIGSEGV, with no record.)
+#[test]
+fn the_agent_runs_under_ulimit_s_64() {
+    let dir = node(&[]);
+    let root = dir.str("root");
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let udp = socket.local_addr().unwrap().to_string();
+    let (json, log) = (dir.str("record.json"), dir.str("records.log"));
+    let out = format!("json:{json}");
+    let args = [
+        "--root", &root, "--skip", "clock", "--user", "node", "--user", "root",
+        "--user-service", "node:openclaw-node", "--service", "chrony", "--service", "cron",
+        "--mount", "/", "--mount", "/tmp", "--state", "none",
+        "--out", &out, "--append", &log, "--udp", &udp,
+    ];
+    let unlimited = run_command(agent(&args), 20);
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "ulimit -s 64 && exec \"$0\" \"$@\""]).arg(bin()).args(args);
+    // run_command fails the test if the agent is killed by a signal.
+    let limited = run_command(cmd, 20);
+    assert_eq!((limited.code, limited.stderr.as_str()), (unlimited.code, unlimited.stderr.as_str()), "{limited:?}");
+    assert!(std::fs::read_to_string(&json).unwrap().starts_with("{\"v\":\"np1\""));
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2, "both runs appended");
+    let mut datagram = [0u8; 2048];
+    for _ in 0..2 {
+        let n = socket.recv(&mut datagram).expect("a datagram from each run");
+        assert!(datagram[..n].starts_with(b"np1 "));
+    }
+}
+
+/// The child that makes the `statvfs` calls is reaped once it has answered: strace shows the
+/// parent's `wait4` returning the pid that `clone` gave. (Old: the pidfd said it ended and
+/// nothing waited for it.)
+#[test]
+fn the_statvfs_child_is_reaped() {
+    let dir = node(&[]);
+    let trace = dir.str("trace");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-e", "trace=clone,clone3,wait4,waitid", "-o", &trace]).arg(bin());
+    cmd.args(["--root", &dir.str("root"), "--only", "disk", "--mount", "/", "--state", "none"]);
+    let r = run_command(cmd, 30);
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let result = |line: &str| line.rsplit(" = ").next().and_then(|v| v.trim().parse::<u32>().ok());
+    let children: Vec<u32> = text.lines().filter(|l| l.contains("clone")).filter_map(result).filter(|&p| p > 0).collect();
+    assert_eq!(children.len(), 1, "one statvfs child:\n{text}");
+    let reaped = text.lines().any(|l| l.contains(&format!("wait4({}, ", children[0])) && result(l) == children.first().copied());
+    assert!(reaped, "the child is not reaped:\n{text}");
+}

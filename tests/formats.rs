@@ -12,7 +12,7 @@ mod common;
 use common::{fixture, free_tcp_port, http_get, run, token, tool, Run, TempDir};
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, UdpSocket};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -87,18 +87,6 @@ impl Drop for Peer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port free for both TCP and UDP on 127.0.0.1 (VictoriaMetrics' influx listener takes both).
-fn free_tcp_udp_port() -> u16 {
-    for _ in 0..100 {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both TCP and UDP");
 }
 
 /// Polls `GET path` until it answers 200 (and `ok(body)`), within the deadline.
@@ -731,9 +719,9 @@ impl Victoria {
     fn start(deadline: &Deadline) -> Victoria {
         let dir = TempDir::new("vm");
         let http = free_tcp_port();
-        let mut influx = free_tcp_udp_port();
+        let mut influx = free_tcp_port();
         while influx == http {
-            influx = free_tcp_udp_port();
+            influx = free_tcp_port();
         }
         let args = vec![
             format!("-storageDataPath={}", dir.str("data")),

@@ -261,22 +261,44 @@ pub fn tool(program: &str, args: &[&str], stdin: &[u8], cwd: Option<&Path>, secs
     }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-pub fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The kernel hands out ports from `ip_local_port_range` (32768-60999 by default) to every socket
+/// bound to port 0: an agent's or a test's sending socket can take a port that was checked free a
+/// moment ago, before the peer meant to listen there binds it ("Address already in use"). Test
+/// ports therefore come from below that range, each handed out once per test process (a counter
+/// started from the pid, so two suites running at once rarely meet), and only when both TCP and
+/// UDP can bind it right now.
+fn spare_port() -> u16 {
+    use std::sync::atomic::AtomicU32;
+    const FIRST: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|&low| low > FIRST + 1_000)
+        .unwrap_or(32_768);
+    let span = ephemeral_low - FIRST;
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (start + n) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}-{ephemeral_low} on 127.0.0.1");
 }
 
-/// A UDP port on 127.0.0.1 that was free a moment ago.
+/// A port on 127.0.0.1 free for TCP (and UDP: VictoriaMetrics' influx listener takes both), outside
+/// the ephemeral range.
+pub fn free_tcp_port() -> u16 {
+    spare_port()
+}
+
+/// A UDP port on 127.0.0.1, free a moment ago and outside the ephemeral range.
 pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    spare_port()
 }
 
 /// `GET path` over HTTP/1.0 on 127.0.0.1: the status code and body; `None` while nothing listens.

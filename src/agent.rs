@@ -29,18 +29,31 @@ pub struct Buffers {
 
 impl Buffers {
     /// All zero, for a `static`.
-    pub const ZERO: Buffers = Buffers { config: [0; CONFIG_CAP], out: [0; sink::OUT_CAP], hosts: [0; HOSTS_CAP] };
+    pub const ZERO: Buffers = Buffers {
+        config: [0; CONFIG_CAP],
+        out: [0; sink::OUT_CAP],
+        hosts: [0; HOSTS_CAP],
+    };
 }
 
 /// Runs the agent with `args` (`args[0]` is the program name) and returns the exit code.
 pub fn main(args: &[&[u8]], bufs: &mut Buffers) -> u8 {
-    let Buffers { config: config_buf, out, hosts } = bufs;
+    let Buffers {
+        config: config_buf,
+        out,
+        hosts,
+    } = bufs;
     let config_file = match cli::config_path(args) {
         None => None,
         Some(path) => match read_whole(path, config_buf) {
             Ok(bytes) => Some(cli::ConfigFile { path, bytes }),
             Err(e) => {
-                say(&[b"cannot read config file ", path, b": ", file_error(e, b"larger than 16 KiB")]);
+                say(&[
+                    b"cannot read config file ",
+                    path,
+                    b": ",
+                    file_error(e, b"larger than 16 KiB"),
+                ]);
                 return 3;
             }
         },
@@ -49,7 +62,13 @@ pub fn main(args: &[&[u8]], bufs: &mut Buffers) -> u8 {
     let text = match cli::parse_into(args, config_file, &mut cfg) {
         Ok(Action::Help) => cli::HELP,
         Ok(Action::Version) => {
-            concat!("nodepulse ", env!("CARGO_PKG_VERSION"), " (record np1, ", crate::arch!(), ")\n")
+            concat!(
+                "nodepulse ",
+                env!("CARGO_PKG_VERSION"),
+                " (record np1, ",
+                crate::arch!(),
+                ")\n"
+            )
         }
         Ok(Action::Run) => return run(&cfg, out, hosts),
         Err(e) => {
@@ -103,7 +122,12 @@ pub fn run(cfg: &Config, out: &mut [u8; sink::OUT_CAP], hosts_buf: &mut [u8; HOS
         None => None,
         Some(Ok(key)) => Some(key),
         Some(Err(what)) => {
-            say(&[b"cannot use --key-file ", cfg.key_file.unwrap_or(b""), b": ", what]);
+            say(&[
+                b"cannot use --key-file ",
+                cfg.key_file.unwrap_or(b""),
+                b": ",
+                what,
+            ]);
             return 3;
         }
     };
@@ -118,39 +142,56 @@ pub fn run(cfg: &Config, out: &mut [u8; sink::OUT_CAP], hosts_buf: &mut [u8; HOS
     let deadline = started.saturating_add(cfg.timeout_s * 1000);
     let disks = plan.checks.contains(Check::Disk);
     let mounts = if disks { cfg.mounts.len() } else { 0 };
-    sys::each_with_deadline(&plan, mounts, probe::disk_step, deadline, |ended, stats: &DiskStats| {
-        if disks {
-            rec.disks = Some(probe::disks(&plan, |i| stats.get(i)));
-            rec.timed_out = ended == sys::Ended::TimedOut;
-        }
-        let mut judged = verdict::judge(&rec, &cfg.thresholds);
-        let ask = fix::Ask { root: cfg.root, repairs: cfg.fixes, dry_run: cfg.fix_dry_run };
-        let users = rec.users();
-        let daemon = rec.timesync.map(|ts| ts.daemon);
-        let fixes = fix::run(&ask, users, judged.clock_ok(), daemon, deadline);
-        let state_path = cfg.state_path();
-        let history = state_path.map(|path| state::remember(path, &rec, judged.clock_ok()));
-        if let (Some(path), Some(e)) = (state_path, history.as_ref().and_then(|h| h.save_error)) {
-            sink::report("--state", path, e);
-            judged.state_not_saved();
-        }
-        let hosts = sink::needs_hosts(&cfg.sinks).then(|| crate::probe::fs::read_hosts(hosts_buf));
-        let to = Delivery {
-            sinks: &cfg.sinks,
-            format: cfg.format,
-            key,
-            max_bytes: cfg.max_bytes,
-            hosts,
-        };
-        let delivered = model::build(&rec, &judged, &cfg.thresholds, history.as_ref(), &fixes, |model| {
-            sink::deliver(model, &to, out)
-        });
-        if delivered {
-            judged.exit_code()
-        } else {
-            3
-        }
-    })
+    sys::each_with_deadline(
+        &plan,
+        mounts,
+        probe::disk_step,
+        deadline,
+        |ended, stats: &DiskStats| {
+            if disks {
+                rec.disks = Some(probe::disks(&plan, |i| stats.get(i)));
+                rec.timed_out = ended == sys::Ended::TimedOut;
+            }
+            let mut judged = verdict::judge(&rec, &cfg.thresholds);
+            let ask = fix::Ask {
+                root: cfg.root,
+                repairs: cfg.fixes,
+                dry_run: cfg.fix_dry_run,
+            };
+            let users = rec.users();
+            let daemon = rec.timesync.map(|ts| ts.daemon);
+            let fixes = fix::run(&ask, users, judged.clock_ok(), daemon, deadline);
+            let state_path = cfg.state_path();
+            let history = state_path.map(|path| state::remember(path, &rec, judged.clock_ok()));
+            if let (Some(path), Some(e)) = (state_path, history.as_ref().and_then(|h| h.save_error))
+            {
+                sink::report("--state", path, e);
+                judged.state_not_saved();
+            }
+            let hosts =
+                sink::needs_hosts(&cfg.sinks).then(|| crate::probe::fs::read_hosts(hosts_buf));
+            let to = Delivery {
+                sinks: &cfg.sinks,
+                format: cfg.format,
+                key,
+                max_bytes: cfg.max_bytes,
+                hosts,
+            };
+            let delivered = model::build(
+                &rec,
+                &judged,
+                &cfg.thresholds,
+                history.as_ref(),
+                &fixes,
+                |model| sink::deliver(model, &to, out),
+            );
+            if delivered {
+                judged.exit_code()
+            } else {
+                3
+            }
+        },
+    )
 }
 
 /// Each mount's `statvfs` result, as the deadline child publishes them.

@@ -348,18 +348,27 @@ pub trait Named: Word {
 }
 
 impl Named for Check {
-    const VOCABULARY: &'static Vocabulary =
-        &Vocabulary { noun: "check", plural: "checks", words: <Check as Word>::WORDS };
+    const VOCABULARY: &'static Vocabulary = &Vocabulary {
+        noun: "check",
+        plural: "checks",
+        words: <Check as Word>::WORDS,
+    };
 }
 
 impl Named for Format {
-    const VOCABULARY: &'static Vocabulary =
-        &Vocabulary { noun: "format", plural: "formats", words: <Format as Word>::WORDS };
+    const VOCABULARY: &'static Vocabulary = &Vocabulary {
+        noun: "format",
+        plural: "formats",
+        words: <Format as Word>::WORDS,
+    };
 }
 
 impl Named for Repair {
-    const VOCABULARY: &'static Vocabulary =
-        &Vocabulary { noun: "fix", plural: "fixes", words: <Repair as Word>::WORDS };
+    const VOCABULARY: &'static Vocabulary = &Vocabulary {
+        noun: "fix",
+        plural: "fixes",
+        words: <Repair as Word>::WORDS,
+    };
 }
 
 impl CliError<'_> {
@@ -427,7 +436,9 @@ impl Problem {
         if let Problem::NotIn(vocabulary) = self {
             out.str(vocabulary.plural);
             let mut sep = ": ";
-            for word in crate::num::pieces(vocabulary.words.as_bytes(), 0x1f).filter(|w| !w.is_empty()) {
+            for word in
+                crate::num::pieces(vocabulary.words.as_bytes(), 0x1f).filter(|w| !w.is_empty())
+            {
                 out.str(sep);
                 out.bytes(word);
                 sep = ", ";
@@ -520,7 +531,10 @@ pub fn parse_into<'a>(
 ) -> Result<Action, CliError<'a>> {
     if let Some(file) = config_file {
         for (i, line) in crate::num::lines(file.bytes).enumerate() {
-            let at = Some(FileLine { path: file.path, line: i + 1 });
+            let at = Some(FileLine {
+                path: file.path,
+                line: i + 1,
+            });
             config_line(cfg, line).map_err(|e| CliError { at, ..e })?;
         }
     }
@@ -564,7 +578,11 @@ pub fn parse_into<'a>(
     let mut distinct = cfg.users.clone();
     for name in cfg.services.iter().filter_map(|s| s.user) {
         if !distinct.contains(&name) && distinct.push(name).is_err() {
-            return bad(Flag::UserService.as_str().as_bytes(), name, Problem::TooManyUsers);
+            return bad(
+                Flag::UserService.as_str().as_bytes(),
+                name,
+                Problem::TooManyUsers,
+            );
         }
     }
     if cfg.mounts.is_empty() {
@@ -653,7 +671,14 @@ fn set<'a>(
         }
         Flag::Service => {
             name(value, UNIT_MAX)?;
-            add(&mut cfg.services, ServiceArg { user: None, name: value }, value)?
+            add(
+                &mut cfg.services,
+                ServiceArg {
+                    user: None,
+                    name: value,
+                },
+                value,
+            )?
         }
         Flag::UserService => {
             let Some(colon) = value.iter().position(|&b| b == b':') else {
@@ -663,7 +688,14 @@ fn set<'a>(
             let unit = value.get(colon + 1..).unwrap_or(&[]);
             name(user, NAME_MAX)?;
             name(unit, UNIT_MAX)?;
-            add(&mut cfg.services, ServiceArg { user: Some(user), name: unit }, value)?
+            add(
+                &mut cfg.services,
+                ServiceArg {
+                    user: Some(user),
+                    name: unit,
+                },
+                value,
+            )?
         }
         Flag::Mount => {
             absolute_path(value)?;
@@ -671,7 +703,11 @@ fn set<'a>(
         }
         Flag::Skip | Flag::Only => {
             let named: Checks = list(value)?;
-            cfg.checks = if flag == Flag::Skip { cfg.checks.minus(named) } else { named };
+            cfg.checks = if flag == Flag::Skip {
+                cfg.checks.minus(named)
+            } else {
+                named
+            };
         }
         Flag::Format => {
             cfg.format = Format::from_word(value).ok_or(not_in::<Format>(value))?;
@@ -744,7 +780,10 @@ fn number(value: &[u8], min: u64, max: u64) -> Result<u64, Rejected<'_>> {
 
 /// The error for `word`, which is not one of `E`'s words.
 fn not_in<E: Named>(word: &[u8]) -> Rejected<'_> {
-    Rejected { value: word, problem: Problem::NotIn(E::VOCABULARY) }
+    Rejected {
+        value: word,
+        problem: Problem::NotIn(E::VOCABULARY),
+    }
 }
 
 /// A comma-separated list of `E`'s words (`clock,disk`).
@@ -782,8 +821,14 @@ fn add_sink<'a>(cfg: &mut Config<'a>, kind: SinkKind, value: &'a [u8]) -> Result
     } else if crate::parse::addr::is_syntax_error(target) {
         return reject(value, Problem::Expected("ADDR:PORT"));
     }
-    let sink = SinkArg { kind, format, target };
-    cfg.sinks.push(sink).or(reject(value, Problem::TooMany(MAX_SINKS)))
+    let sink = SinkArg {
+        kind,
+        format,
+        target,
+    };
+    cfg.sinks
+        .push(sink)
+        .or(reject(value, Problem::TooMany(MAX_SINKS)))
 }
 
 /// `[FORMAT:]TARGET` → the format (if the prefix names one) and the target.
@@ -818,7 +863,10 @@ mod tests {
     fn run<'a>(args: &[&'a str], file: Option<&'a str>) -> Result<Config<'a>, CliError<'a>> {
         let mut argv: std::vec::Vec<&[u8]> = vec![b"nodepulse"];
         argv.extend(args.iter().map(|a| a.as_bytes()));
-        let file = file.map(|f| ConfigFile { path: b"/etc/nodepulse.conf", bytes: f.as_bytes() });
+        let file = file.map(|f| ConfigFile {
+            path: b"/etc/nodepulse.conf",
+            bytes: f.as_bytes(),
+        });
         match parse(&argv, file)? {
             Command::Run(cfg) => Ok(cfg),
             other => panic!("expected run, got {other:?}"),
@@ -845,10 +893,18 @@ mod tests {
         assert_eq!(SinkKind::Append.flag(), "--append");
         assert_eq!(SinkKind::Udp.flag(), "--udp");
         for &flag in Flag::ALL {
-            assert_eq!(Key::of(flag.as_str().as_bytes()), Some(Key::Flag(flag)), "{flag:?}");
+            assert_eq!(
+                Key::of(flag.as_str().as_bytes()),
+                Some(Key::Flag(flag)),
+                "{flag:?}"
+            );
         }
         for &limit in Limit::ALL {
-            assert_eq!(Key::of(limit.as_str().as_bytes()), Some(Key::Limit(limit)), "{limit:?}");
+            assert_eq!(
+                Key::of(limit.as_str().as_bytes()),
+                Some(Key::Limit(limit)),
+                "{limit:?}"
+            );
             assert_eq!(Key::Limit(limit).takes(), Takes::Value);
         }
         assert_eq!(Key::of(b"roo"), None);
@@ -858,7 +914,11 @@ mod tests {
         assert_eq!(Flag::FixDryRun.takes(), Takes::Nothing);
         assert_eq!(Flag::Timeout.takes(), Takes::Value);
         assert_eq!(Flag::Mount.takes(), Takes::ListItem(List::Mounts));
-        assert_eq!(Flag::Udp.takes(), Flag::Out.takes(), "the sinks are one list");
+        assert_eq!(
+            Flag::Udp.takes(),
+            Flag::Out.takes(),
+            "the sinks are one list"
+        );
         assert_ne!(Flag::Service.takes(), Flag::UserService.takes());
         assert_eq!(Format::from_word(b"nagios"), Some(Format::Nagios));
         assert_eq!(Format::from_word(b"line json"), None);
@@ -901,21 +961,69 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.root, b"/tmp/x");
         assert_eq!(cfg.users.as_slice(), &[b"node" as &[u8]]);
-        assert_eq!(cfg.services[0], ServiceArg { user: Some(b"node"), name: b"openclaw-node" });
-        assert_eq!(cfg.services[1], ServiceArg { user: None, name: b"chrony" });
+        assert_eq!(
+            cfg.services[0],
+            ServiceArg {
+                user: Some(b"node"),
+                name: b"openclaw-node"
+            }
+        );
+        assert_eq!(
+            cfg.services[1],
+            ServiceArg {
+                user: None,
+                name: b"chrony"
+            }
+        );
         assert_eq!(cfg.mounts.as_slice(), &[b"/data" as &[u8]]);
         assert_eq!(cfg.thresholds.disk_free_warn_pct, 20);
-        assert_eq!(cfg.checks, Checks::all().without(Check::Clock).without(Check::System));
+        assert_eq!(
+            cfg.checks,
+            Checks::all().without(Check::Clock).without(Check::System)
+        );
         assert!(!cfg.runs(Check::Clock) && cfg.runs(Check::Disk));
         assert_eq!(cfg.fixes, Repairs::all());
         assert_eq!(cfg.timeout_s, 3600);
-        assert_eq!(run(&["--only", "disk"], None).unwrap().checks, checks(&[Check::Disk]));
-        assert_eq!(run(&["--fix", "linger"], None).unwrap().fixes, Repairs::EMPTY.with(Repair::Linger));
-        let limits = ["--inodes-free-crit", "1", "--ntp-offset-warn-ms=1", "--ntp-offset-crit-ms=2", "--sync-age-warn-s", "9"];
+        assert_eq!(
+            run(&["--only", "disk"], None).unwrap().checks,
+            checks(&[Check::Disk])
+        );
+        assert_eq!(
+            run(&["--fix", "linger"], None).unwrap().fixes,
+            Repairs::EMPTY.with(Repair::Linger)
+        );
+        let limits = [
+            "--inodes-free-crit",
+            "1",
+            "--ntp-offset-warn-ms=1",
+            "--ntp-offset-crit-ms=2",
+            "--sync-age-warn-s",
+            "9",
+        ];
         let t = run(&limits, None).unwrap().thresholds;
-        assert_eq!((t.inodes_free_crit_pct, t.ntp_offset_crit_ms, t.sync_age_warn_s), (1, 2, 9));
-        assert!(run(&["--offset-warn-ms", "1000", "--disk-free-crit", "10"], None).is_ok(), "equal is fine");
-        assert_eq!(run(&["--offset-crit-ms", "1000000000000"], None).unwrap().thresholds.offset_crit_ms, 1_000_000_000_000);
+        assert_eq!(
+            (
+                t.inodes_free_crit_pct,
+                t.ntp_offset_crit_ms,
+                t.sync_age_warn_s
+            ),
+            (1, 2, 9)
+        );
+        assert!(
+            run(
+                &["--offset-warn-ms", "1000", "--disk-free-crit", "10"],
+                None
+            )
+            .is_ok(),
+            "equal is fine"
+        );
+        assert_eq!(
+            run(&["--offset-crit-ms", "1000000000000"], None)
+                .unwrap()
+                .thresholds
+                .offset_crit_ms,
+            1_000_000_000_000
+        );
     }
 
     /// Every message form, byte for byte.
@@ -978,16 +1086,32 @@ mod tests {
         for user in ["a", "b", "c", "d", "e"] {
             many.extend(["--user", user]);
         }
-        assert_eq!(message(&many, None), "--user: 'e' is one too many (at most 4)");
+        assert_eq!(
+            message(&many, None),
+            "--user: 'e' is one too many (at most 4)"
+        );
         let mut sinks: std::vec::Vec<&str> = std::vec::Vec::new();
         for _ in 0..9 {
             sinks.extend(["--udp", "127.0.0.1:9"]);
         }
-        assert_eq!(message(&sinks, None), "--udp: '127.0.0.1:9' is one too many (at most 8)");
+        assert_eq!(
+            message(&sinks, None),
+            "--udp: '127.0.0.1:9' is one too many (at most 8)"
+        );
         // Users and the owners of user services count together; each name once.
         let owners = [
-            "--user", "a", "--user", "b", "--user-service", "a:x", "--user-service", "c:x",
-            "--user-service", "c:y", "--user-service", "d:x",
+            "--user",
+            "a",
+            "--user",
+            "b",
+            "--user-service",
+            "a:x",
+            "--user-service",
+            "c:x",
+            "--user-service",
+            "c:y",
+            "--user-service",
+            "d:x",
         ];
         assert!(run(&owners, None).is_ok());
         assert_eq!(
@@ -1016,7 +1140,10 @@ mod tests {
             assert_eq!(message(&[], Some(file)), want, "{file:?}");
         }
         // Settings judged together are nobody's line.
-        assert_eq!(message(&[], Some("disk-free-crit = 20\n")), "--disk-free-warn: must be at least --disk-free-crit");
+        assert_eq!(
+            message(&[], Some("disk-free-crit = 20\n")),
+            "--disk-free-warn: must be at least --disk-free-crit"
+        );
     }
 
     /// A comment starts at a `#` after whitespace; a `#` inside a value stays.
@@ -1028,10 +1155,19 @@ mod tests {
         assert_eq!(cfg.mounts.as_slice(), &[b"/data/a#b" as &[u8], b"/x"]);
         assert_eq!(cfg.key_file, Some(&b"/k#"[..]));
         let e = run(&[], Some("user = \"root\"")).unwrap_err();
-        assert_eq!((e.flag, e.value, e.problem), (&b"user"[..], &b"\"root\""[..], Problem::Quoted));
+        assert_eq!(
+            (e.flag, e.value, e.problem),
+            (&b"user"[..], &b"\"root\""[..], Problem::Quoted)
+        );
         // Quotes inside a value are part of it; the command line is the shell's business.
-        assert_eq!(run(&[], Some("user = o'brien\n")).unwrap().users.as_slice(), &[b"o'brien" as &[u8]]);
-        assert_eq!(run(&["--user", "\"root\""], None).unwrap().users.as_slice(), &[b"\"root\"" as &[u8]]);
+        assert_eq!(
+            run(&[], Some("user = o'brien\n")).unwrap().users.as_slice(),
+            &[b"o'brien" as &[u8]]
+        );
+        assert_eq!(
+            run(&["--user", "\"root\""], None).unwrap().users.as_slice(),
+            &[b"\"root\"" as &[u8]]
+        );
     }
 
     /// The errors as values: the flag, the offending bytes, the problem and where.
@@ -1040,18 +1176,49 @@ mod tests {
         let e = run(&["--skip", "clock,bogus"], None).unwrap_err();
         assert_eq!((e.at, e.flag, e.value), (None, &b"skip"[..], &b"bogus"[..]));
         assert_eq!(e.problem, Problem::NotIn(Check::VOCABULARY));
-        assert_eq!(run(&["--timeout", "0"], None).unwrap_err().problem, Problem::Outside(1, 3600));
-        assert_eq!(run(&["--max-bytes", "10"], None).unwrap_err().problem, Problem::BelowMin(1024));
-        assert_eq!(run(&["--mem-avail-crit", "101"], None).unwrap_err().problem, Problem::AboveMax(100));
+        assert_eq!(
+            run(&["--timeout", "0"], None).unwrap_err().problem,
+            Problem::Outside(1, 3600)
+        );
+        assert_eq!(
+            run(&["--max-bytes", "10"], None).unwrap_err().problem,
+            Problem::BelowMin(1024)
+        );
+        assert_eq!(
+            run(&["--mem-avail-crit", "101"], None).unwrap_err().problem,
+            Problem::AboveMax(100)
+        );
         let e = run(&[], Some("\nbogus = 1\n")).unwrap_err();
-        assert_eq!(e.at, Some(FileLine { path: b"/etc/nodepulse.conf", line: 2 }));
-        assert_eq!((e.flag, e.value, e.problem), (&b""[..], &b"bogus"[..], Problem::UnknownKey));
+        assert_eq!(
+            e.at,
+            Some(FileLine {
+                path: b"/etc/nodepulse.conf",
+                line: 2
+            })
+        );
+        assert_eq!(
+            (e.flag, e.value, e.problem),
+            (&b""[..], &b"bogus"[..], Problem::UnknownKey)
+        );
         let e = run(&["--offset-warn-ms", "2000"], None).unwrap_err();
         assert_eq!(e.problem, Problem::WarnAboveCrit(Limit::OffsetCritMs));
-        assert_eq!(Thresholds { offset_warn_ms: 2000, ..Thresholds::default() }.misordered(),
-            Some(Pair { warn: Limit::OffsetWarnMs, crit: Limit::OffsetCritMs, worse: Worse::Higher }));
+        assert_eq!(
+            Thresholds {
+                offset_warn_ms: 2000,
+                ..Thresholds::default()
+            }
+            .misordered(),
+            Some(Pair {
+                warn: Limit::OffsetWarnMs,
+                crit: Limit::OffsetCritMs,
+                worse: Worse::Higher
+            })
+        );
         assert_eq!(Problem::NotAFlag.text(), "unexpected argument '{v}'");
-        assert_eq!(Problem::WarnAboveCrit(Limit::OffsetCritMs).text(), "must be at most --{s}");
+        assert_eq!(
+            Problem::WarnAboveCrit(Limit::OffsetCritMs).text(),
+            "must be at most --{s}"
+        );
     }
 
     #[test]
@@ -1078,16 +1245,38 @@ mod tests {
         assert_eq!(
             cfg.sinks.as_slice(),
             &[
-                SinkArg { kind: SinkKind::Replace, format: Some(Format::Prom), target: b"/var/lib/ne/np.prom" },
-                SinkArg { kind: SinkKind::Udp, format: Some(Format::Influx), target: b"[::1]:8089" },
-                SinkArg { kind: SinkKind::Udp, format: None, target: b"127.0.0.1:9" },
-                SinkArg { kind: SinkKind::Append, format: None, target: b"/var/log/np.log" },
+                SinkArg {
+                    kind: SinkKind::Replace,
+                    format: Some(Format::Prom),
+                    target: b"/var/lib/ne/np.prom"
+                },
+                SinkArg {
+                    kind: SinkKind::Udp,
+                    format: Some(Format::Influx),
+                    target: b"[::1]:8089"
+                },
+                SinkArg {
+                    kind: SinkKind::Udp,
+                    format: None,
+                    target: b"127.0.0.1:9"
+                },
+                SinkArg {
+                    kind: SinkKind::Append,
+                    format: None,
+                    target: b"/var/log/np.log"
+                },
             ]
         );
         assert_eq!(cfg.max_bytes, 4096);
         // A prefix that is not a format is part of the path.
-        assert_eq!(run(&["--out", "data:x"], None).unwrap().sinks[0].target, b"data:x");
-        assert!(run(&["--udp", "collector:8089"], None).is_ok(), "names are resolved when sending");
+        assert_eq!(
+            run(&["--out", "data:x"], None).unwrap().sinks[0].target,
+            b"data:x"
+        );
+        assert!(
+            run(&["--udp", "collector:8089"], None).is_ok(),
+            "names are resolved when sending"
+        );
     }
 
     #[test]
@@ -1096,7 +1285,10 @@ mod tests {
         assert_eq!(parse(&[b"np", b"-V"], None), Ok(Command::Version));
         assert_eq!(parse(&[b"np", b"-h"], None), Ok(Command::Help));
         assert_eq!(parse(&[b"np", b"--version"], None), Ok(Command::Version));
-        assert_eq!(parse(&[b"np", b"--root", b"/x", b"--help", b"--bogus"], None), Ok(Command::Help));
+        assert_eq!(
+            parse(&[b"np", b"--root", b"/x", b"--help", b"--bogus"], None),
+            Ok(Command::Help)
+        );
         assert!(run(&["--fix-dry-run"], None).unwrap().fix_dry_run);
     }
 
@@ -1111,7 +1303,16 @@ mod tests {
         // Flags win: a scalar is overridden, a list is replaced (only that list; the three sink
         // flags are one list).
         let cfg = run(
-            &["--disk-free-warn", "15", "--user", "carol", "--service", "sshd", "--out", "/tmp/np"],
+            &[
+                "--disk-free-warn",
+                "15",
+                "--user",
+                "carol",
+                "--service",
+                "sshd",
+                "--out",
+                "/tmp/np",
+            ],
             Some(file),
         )
         .unwrap();
@@ -1119,15 +1320,45 @@ mod tests {
         assert_eq!(cfg.users.as_slice(), &[b"carol" as &[u8]]);
         assert_eq!(
             cfg.services.as_slice(),
-            &[ServiceArg { user: Some(b"alice"), name: b"app" }, ServiceArg { user: None, name: b"sshd" }]
+            &[
+                ServiceArg {
+                    user: Some(b"alice"),
+                    name: b"app"
+                },
+                ServiceArg {
+                    user: None,
+                    name: b"sshd"
+                }
+            ]
         );
         assert_eq!(cfg.mounts.as_slice(), &[b"/data" as &[u8]]);
-        assert_eq!(cfg.sinks.as_slice(), &[SinkArg { kind: SinkKind::Replace, format: None, target: b"/tmp/np" }]);
+        assert_eq!(
+            cfg.sinks.as_slice(),
+            &[SinkArg {
+                kind: SinkKind::Replace,
+                format: None,
+                target: b"/tmp/np"
+            }]
+        );
         // A second flag of a replaced list adds to it.
-        let cfg = run(&["--user-service", "x:a", "--user-service", "y:b", "--udp", "127.0.0.1:1"], Some(file)).unwrap();
+        let cfg = run(
+            &[
+                "--user-service",
+                "x:a",
+                "--user-service",
+                "y:b",
+                "--udp",
+                "127.0.0.1:1",
+            ],
+            Some(file),
+        )
+        .unwrap();
         assert_eq!(cfg.services.len(), 3, "chrony from the file, x:a and y:b");
         assert_eq!(cfg.sinks.len(), 1);
-        assert_eq!(config_path(&[b"np", b"--config", b"/etc/np.conf"]), Some(&b"/etc/np.conf"[..]));
+        assert_eq!(
+            config_path(&[b"np", b"--config", b"/etc/np.conf"]),
+            Some(&b"/etc/np.conf"[..])
+        );
         assert_eq!(config_path(&[b"np", b"--config=/x"]), Some(&b"/x"[..]));
     }
 
@@ -1139,10 +1370,20 @@ mod tests {
         assert_eq!(state(&[]), None, "a hand run that only prints");
         assert_eq!(state(&["--out", "/x"]), Some(DEFAULT_STATE.to_vec()));
         assert_eq!(state(&["--append", "/x"]), Some(DEFAULT_STATE.to_vec()));
-        assert_eq!(state(&["--udp", "127.0.0.1:9"]), Some(DEFAULT_STATE.to_vec()));
-        assert_eq!(state(&["--root", "/tmp/r", "--out", "/x"]), None, "another root");
+        assert_eq!(
+            state(&["--udp", "127.0.0.1:9"]),
+            Some(DEFAULT_STATE.to_vec())
+        );
+        assert_eq!(
+            state(&["--root", "/tmp/r", "--out", "/x"]),
+            None,
+            "another root"
+        );
         assert_eq!(state(&["--state", "/s"]), Some(b"/s".to_vec()));
-        assert_eq!(state(&["--root", "/tmp/r", "--state", "/s"]), Some(b"/s".to_vec()));
+        assert_eq!(
+            state(&["--root", "/tmp/r", "--state", "/s"]),
+            Some(b"/s".to_vec())
+        );
         assert_eq!(state(&["--state", "none", "--out", "/x"]), None);
     }
 }

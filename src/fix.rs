@@ -126,9 +126,17 @@ pub fn plan<'a>(
 ) -> Vec<Fix<'a>, MAX_FIXES> {
     let mut out = Vec::new();
     // Every step needs systemd (linger: its logind).
-    let outcome = if systemd { Outcome::Planned } else { Outcome::NoSystemd };
+    let outcome = if systemd {
+        Outcome::Planned
+    } else {
+        Outcome::NoSystemd
+    };
     let mut add = |step, user| {
-        let _ = out.push(Fix { step, user, outcome });
+        let _ = out.push(Fix {
+            step,
+            user,
+            outcome,
+        });
     };
     if fixes.contains(Repair::Linger) {
         for u in users.iter().filter(|u| u.needs_linger) {
@@ -175,7 +183,11 @@ pub fn run<'a>(
     if ask.repairs.is_empty() && !ask.dry_run {
         return Vec::new();
     }
-    let wanted = if ask.repairs.is_empty() { Repairs::all() } else { ask.repairs };
+    let wanted = if ask.repairs.is_empty() {
+        Repairs::all()
+    } else {
+        ask.repairs
+    };
     let root = crate::probe::fs::Root::new(ask.root);
     let systemd = crate::probe::systemd_booted(&root);
     let mut plan = plan(wanted, users, clock_ok, daemon, systemd);
@@ -190,7 +202,11 @@ pub fn run<'a>(
     for f in plan.iter_mut().filter(|f| f.outcome == Outcome::Planned) {
         let [program, verb, object] = f.step.command();
         // `PROGRAM VERB OBJECT`, the object of linger being the user.
-        let object = if object.is_empty() { f.user.unwrap_or(b"") } else { object };
+        let object = if object.is_empty() {
+            f.user.unwrap_or(b"")
+        } else {
+            object
+        };
         let mut path_buf = [0u8; crate::path::PATH_CAP];
         let Some(path) = find_program(&root, program, &mut path_buf) else {
             f.outcome = Outcome::NoProgram;
@@ -247,7 +263,13 @@ mod tests {
     use crate::record::Login;
 
     fn user(name: &'static [u8], linger: Linger, needs: bool) -> User<'static> {
-        User { name, uid: Some(1000), linger, login: Login::Unknown, needs_linger: needs }
+        User {
+            name,
+            uid: Some(1000),
+            linger,
+            login: Login::Unknown,
+            needs_linger: needs,
+        }
     }
 
     #[test]
@@ -259,9 +281,29 @@ mod tests {
             user(b"ok", Linger::On, true),
         ];
         let p = plan(linger, &users, Some(false), Some(Daemon::Timesyncd), true);
-        assert_eq!(p.as_slice(), [Fix { step: Step::EnableLinger, user: Some(b"node"), outcome: Outcome::Planned }]);
-        assert!(plan(Repairs::EMPTY, &users, Some(false), Some(Daemon::Timesyncd), true).is_empty());
-        let p = plan(linger, &[user(b"node", Linger::NotApplicable, true)], None, None, false);
+        assert_eq!(
+            p.as_slice(),
+            [Fix {
+                step: Step::EnableLinger,
+                user: Some(b"node"),
+                outcome: Outcome::Planned
+            }]
+        );
+        assert!(plan(
+            Repairs::EMPTY,
+            &users,
+            Some(false),
+            Some(Daemon::Timesyncd),
+            true
+        )
+        .is_empty());
+        let p = plan(
+            linger,
+            &[user(b"node", Linger::NotApplicable, true)],
+            None,
+            None,
+            false,
+        );
         assert_eq!(p[0].outcome, Outcome::NoSystemd);
     }
 
@@ -270,11 +312,20 @@ mod tests {
         let timesync = Repairs::EMPTY.with(Repair::Timesync);
         let p = plan(timesync, &[], Some(false), Some(Daemon::Timesyncd), true);
         let steps: std::vec::Vec<_> = p.iter().map(|f| (f.step, f.outcome)).collect();
-        assert_eq!(steps, [(Step::RestartTimesyncd, Outcome::Planned), (Step::SetNtp, Outcome::Planned)]);
+        assert_eq!(
+            steps,
+            [
+                (Step::RestartTimesyncd, Outcome::Planned),
+                (Step::SetNtp, Outcome::Planned)
+            ]
+        );
         assert!(plan(timesync, &[], Some(true), Some(Daemon::Timesyncd), true).is_empty());
         assert!(plan(timesync, &[], None, Some(Daemon::Timesyncd), true).is_empty());
         assert!(plan(timesync, &[], Some(false), Some(Daemon::Chronyd), true).is_empty());
         let p = plan(timesync, &[], Some(false), Some(Daemon::BusyboxNtpd), false);
-        assert_eq!((p[0].step, p[0].outcome), (Step::RestartTimesyncd, Outcome::NoSystemd));
+        assert_eq!(
+            (p[0].step, p[0].outcome),
+            (Step::RestartTimesyncd, Outcome::NoSystemd)
+        );
     }
 }

@@ -39,7 +39,6 @@ pub struct Timex {
     pub tai: i32,
 }
 
-
 pub const STA_PLL: i32 = 0x0001;
 pub const STA_UNSYNC: i32 = 0x0040;
 pub const STA_CLOCKERR: i32 = 0x1000;

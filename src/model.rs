@@ -374,7 +374,10 @@ impl<'a> Section<'a> {
     pub fn fields(&self) -> impl Iterator<Item = (Spec, V<'a>)> + '_ {
         let kind = self.kind;
         (0..kind.fields.len()).map(move |i| {
-            (kind.fields.spec(i), self.values.get(i).copied().unwrap_or(V::Null))
+            (
+                kind.fields.spec(i),
+                self.values.get(i).copied().unwrap_or(V::Null),
+            )
         })
     }
 }
@@ -408,7 +411,13 @@ fn add<'v, 'a>(
     verdict: Verdict,
     labels: [(&'static str, &'a [u8]); 2],
 ) -> Option<&'v mut [V<'a>; MAX_FIELDS]> {
-    out.push(Section { kind, labels, verdict, values: [V::Null; MAX_FIELDS] }).ok()?;
+    out.push(Section {
+        kind,
+        labels,
+        verdict,
+        values: [V::Null; MAX_FIELDS],
+    })
+    .ok()?;
     out.last_mut().map(|c| &mut c.values)
 }
 
@@ -416,7 +425,10 @@ fn add<'v, 'a>(
 const NONE: [(&str, &[u8]); 2] = [("", b""), ("", b"")];
 
 /// A verdict the judge did not give (a list shorter than the record's): never OK.
-const UNJUDGED: Verdict = Verdict { status: Status::Unknown, why: None };
+const UNJUDGED: Verdict = Verdict {
+    status: Status::Unknown,
+    why: None,
+};
 
 /// The model of `r` as `judged` judged it, with the run's history and fixes, handed to `then`.
 /// Each section starts with every value unknown and gets the values its source knows. The
@@ -443,7 +455,10 @@ pub fn build<'a, R>(
     let out = &mut model.sections;
     let now_s = (r.wall_ms / 1000) as i64;
 
-    let node_verdict = Verdict { status: judged.status, why: None };
+    let node_verdict = Verdict {
+        status: judged.status,
+        why: None,
+    };
     let node = add(out, &NODE, node_verdict, NONE);
     if let (Some(v), Some(s)) = (node, &r.system) {
         v[node::UPTIME_S] = opt(s.uptime_s);
@@ -584,17 +599,45 @@ mod tests {
             for i in 0..kind.fields.len() {
                 let spec = kind.fields.spec(i);
                 assert_eq!(spec.packed.matches('\x1f').count(), 3, "{} {i}", kind.check);
-                assert!(!(spec.name().is_empty() && spec.prom().is_empty()), "{} {i}", kind.check);
-                assert!(spec.prom().is_empty() || !spec.help().is_empty(), "{} {i}", kind.check);
+                assert!(
+                    !(spec.name().is_empty() && spec.prom().is_empty()),
+                    "{} {i}",
+                    kind.check
+                );
+                assert!(
+                    spec.prom().is_empty() || !spec.help().is_empty(),
+                    "{} {i}",
+                    kind.check
+                );
             }
         }
         let maxerror = CLOCK.fields.spec(clock::MAXERROR_US);
-        assert_eq!((maxerror.name(), maxerror.line(), maxerror.shift, maxerror.np1), ("maxerror_us", "maxe_ms", 6, MILLI));
+        assert_eq!(
+            (
+                maxerror.name(),
+                maxerror.line(),
+                maxerror.shift,
+                maxerror.np1
+            ),
+            ("maxerror_us", "maxe_ms", 6, MILLI)
+        );
         assert_eq!(DISK.fields.spec(disk::READ_ONLY).np1, IF_TRUE);
-        assert_eq!(MEMORY.fields.spec(MAX_FIELDS).name(), "", "past the end: empty");
-        assert_eq!(CLOCK.fields.len(), clock::BAD_SINCE_MS + 1, "indices follow the declaration");
+        assert_eq!(
+            MEMORY.fields.spec(MAX_FIELDS).name(),
+            "",
+            "past the end: empty"
+        );
+        assert_eq!(
+            CLOCK.fields.len(),
+            clock::BAD_SINCE_MS + 1,
+            "indices follow the declaration"
+        );
         assert!(!NODE.fields.is_empty());
-        assert!(Fields { packed: "", units: &[] }.is_empty());
+        assert!(Fields {
+            packed: "",
+            units: &[]
+        }
+        .is_empty());
     }
 
     /// A record with every list at its capacity gets a section for each entry: the node, the
@@ -602,12 +645,34 @@ mod tests {
     #[test]
     fn room_for_every_section() {
         use crate::record::{Clock, Disk, Login, Memory, Service, User, Via};
-        let user = User { name: b"u", uid: Some(1), linger: Linger::On, login: Login::Unknown, needs_linger: false };
-        let service = Service { user: None, name: b"s", active: Active::Yes, via: Via::Process, pid: None, start_cs: None };
-        let disk = Disk { path: b"/", stat: Err(5) };
+        let user = User {
+            name: b"u",
+            uid: Some(1),
+            linger: Linger::On,
+            login: Login::Unknown,
+            needs_linger: false,
+        };
+        let service = Service {
+            user: None,
+            name: b"s",
+            active: Active::Yes,
+            via: Via::Process,
+            pid: None,
+            start_cs: None,
+        };
+        let disk = Disk {
+            path: b"/",
+            stat: Err(5),
+        };
         let record = Record {
-            clock: Some(Clock { timex: Err(1), sntp: None }),
-            timesync: Some(crate::record::Timesync { daemon: crate::record::Daemon::None, sync_file: SyncFile::Missing }),
+            clock: Some(Clock {
+                timex: Err(1),
+                sntp: None,
+            }),
+            timesync: Some(crate::record::Timesync {
+                daemon: crate::record::Daemon::None,
+                sync_file: SyncFile::Missing,
+            }),
             users: Some(Vec::from_slice(&[user; MAX_USERS]).unwrap()),
             services: Some(Vec::from_slice(&[service; MAX_SERVICES]).unwrap()),
             disks: Some(Vec::from_slice(&[disk; MAX_MOUNTS]).unwrap()),
@@ -620,7 +685,10 @@ mod tests {
             assert_eq!(MAX_SECTIONS, 4 + MAX_USERS + MAX_SERVICES + MAX_MOUNTS);
             assert_eq!(model.sections.len(), MAX_SECTIONS);
             let last = model.sections.last().unwrap();
-            assert!(core::ptr::eq(last.kind, &MEMORY), "the memory section comes last, after every mount");
+            assert!(
+                core::ptr::eq(last.kind, &MEMORY),
+                "the memory section comes last, after every mount"
+            );
         });
     }
 }

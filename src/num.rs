@@ -87,7 +87,11 @@ pub fn percent(part: u64, whole: u64, up: bool) -> u64 {
     let shift = (64 - whole.leading_zeros()).saturating_sub(57);
     let (part, whole) = (part.min(whole) >> shift, (whole >> shift).max(1));
     let scaled = part * 100;
-    let pct = if up { scaled.div_ceil(whole) } else { scaled / whole };
+    let pct = if up {
+        scaled.div_ceil(whole)
+    } else {
+        scaled / whole
+    };
     pct.min(100)
 }
 
@@ -209,7 +213,6 @@ pub trait Word: Copy + 'static {
     fn index(self) -> usize;
 }
 
-
 /// A set of the variants of a [`words!`](crate::words) enum (at most 32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Set<E> {
@@ -218,13 +221,19 @@ pub struct Set<E> {
 }
 
 impl<E: Word> Set<E> {
-    pub const EMPTY: Set<E> = Set { bits: 0, of: core::marker::PhantomData };
+    pub const EMPTY: Set<E> = Set {
+        bits: 0,
+        of: core::marker::PhantomData,
+    };
 
     /// Every variant.
     pub fn all() -> Set<E> {
         // `words!` numbers the variants 0, 1, ... in declaration order (at most 32 of them).
         let bits = ((1u64 << E::ALL.len()) - 1) as u32;
-        Set { bits, of: core::marker::PhantomData }
+        Set {
+            bits,
+            of: core::marker::PhantomData,
+        }
     }
 
     pub fn contains(self, e: E) -> bool {
@@ -241,23 +250,35 @@ impl<E: Word> Set<E> {
     }
 
     pub fn with(self, e: E) -> Set<E> {
-        Set { bits: self.bits | (1 << e.index()), of: self.of }
+        Set {
+            bits: self.bits | (1 << e.index()),
+            of: self.of,
+        }
     }
 
     pub fn without(self, e: E) -> Set<E> {
-        Set { bits: self.bits & !(1 << e.index()), of: self.of }
+        Set {
+            bits: self.bits & !(1 << e.index()),
+            of: self.of,
+        }
     }
 
     /// The variants of `self` not in `other`.
     pub fn minus(self, other: Set<E>) -> Set<E> {
-        Set { bits: self.bits & !other.bits, of: self.of }
+        Set {
+            bits: self.bits & !other.bits,
+            of: self.of,
+        }
     }
 
     /// Parses a comma-separated list of words (spaces around each allowed); `Err` holds the
     /// first piece that is not a word of `E` (an empty piece included).
     pub fn parse_list(list: &[u8]) -> Result<Set<E>, &[u8]> {
         let bits = list_bits(E::WORDS, E::ALL.len(), list)?;
-        Ok(Set { bits, of: core::marker::PhantomData })
+        Ok(Set {
+            bits,
+            of: core::marker::PhantomData,
+        })
     }
 }
 
@@ -328,7 +349,14 @@ mod tests {
         assert_eq!(part_index("a bc d", b' ', b"bc"), Some(1));
         assert_eq!(part_index("a bc d", b' ', b"b"), None);
         assert_eq!(part_index("a bc d", b' ', b""), None);
-        assert_eq!((part("a bc d", b' ', 0), part("a bc d", b' ', 2), part("a bc d", b' ', 3)), ("a", "d", ""));
+        assert_eq!(
+            (
+                part("a bc d", b' ', 0),
+                part("a bc d", b' ', 2),
+                part("a bc d", b' ', 3)
+            ),
+            ("a", "d", "")
+        );
         assert_eq!(part("x\x1fy\x1f", 0x1f, 2), "");
         assert_eq!(part("x\x1fy\x1f", 0x1f, 1), "y");
     }

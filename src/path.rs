@@ -11,7 +11,11 @@ pub const PATH_CAP: usize = 512;
 
 /// Appends `parts` to the first `start` bytes of `buf` and NUL-terminates. A NUL among the bytes
 /// is `EINVAL` (the `CStr` check finds it).
-pub fn join<'b>(start: usize, parts: &[&[u8]], buf: &'b mut [u8; PATH_CAP]) -> Result<&'b CStr, Errno> {
+pub fn join<'b>(
+    start: usize,
+    parts: &[&[u8]],
+    buf: &'b mut [u8; PATH_CAP],
+) -> Result<&'b CStr, Errno> {
     let mut len = start;
     for piece in parts.iter().copied() {
         let end = len + piece.len();
@@ -48,12 +52,24 @@ mod tests {
     #[test]
     fn joins_as_given() {
         let mut buf = [0u8; PATH_CAP];
-        assert_eq!(cpath(&[b"/var/lib/np", b".tmp.", b"42"], &mut buf).unwrap().to_bytes(), b"/var/lib/np.tmp.42");
-        assert_eq!(cpath(&[b""], &mut buf), Err(Errno::INVAL), "an empty path is refused");
+        assert_eq!(
+            cpath(&[b"/var/lib/np", b".tmp.", b"42"], &mut buf)
+                .unwrap()
+                .to_bytes(),
+            b"/var/lib/np.tmp.42"
+        );
+        assert_eq!(
+            cpath(&[b""], &mut buf),
+            Err(Errno::INVAL),
+            "an empty path is refused"
+        );
         assert_eq!(cpath(&[b"a\0b"], &mut buf), Err(Errno::INVAL));
         let long = [b'x'; PATH_CAP];
         assert_eq!(cpath(&[&long], &mut buf), Err(Errno::NAMETOOLONG));
-        assert_eq!(cpath(&[&long[..PATH_CAP - 1]], &mut buf).map(|p| p.to_bytes().len()), Ok(PATH_CAP - 1));
+        assert_eq!(
+            cpath(&[&long[..PATH_CAP - 1]], &mut buf).map(|p| p.to_bytes().len()),
+            Ok(PATH_CAP - 1)
+        );
         assert_eq!(relative(b"//var/lib"), b"var/lib");
     }
 }

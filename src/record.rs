@@ -7,8 +7,8 @@
 
 use heapless::Vec;
 
-use crate::parse::logind::LoginState;
 pub use crate::kernel::Timex;
+use crate::parse::logind::LoginState;
 
 /// Most `--user` names (each `--user-service` user counts once).
 pub const MAX_USERS: usize = 4;

@@ -87,7 +87,10 @@ fn le<const N: usize>(bytes: &[u8], at: usize) -> u64 {
 
 /// Parses a state file written for the host whose hostname hashes to `host`.
 pub fn parse(bytes: &[u8], host: u32) -> Result<Saved, Problem> {
-    let body = bytes.get(..SUM_AT).filter(|_| bytes.len() == LEN).ok_or(Problem::Corrupt)?;
+    let body = bytes
+        .get(..SUM_AT)
+        .filter(|_| bytes.len() == LEN)
+        .ok_or(Problem::Corrupt)?;
     if !body.starts_with(&MAGIC) || le::<4>(bytes, SUM_AT) != u64::from(fnv1a(&[body])) {
         return Err(Problem::Corrupt);
     }
@@ -102,7 +105,9 @@ pub fn parse(bytes: &[u8], host: u32) -> Result<Saved, Problem> {
         clock_bad_since_ms: le::<8>(bytes, 56),
         services: Vec::new(),
     };
-    saved.boot.copy_from_slice(bytes.get(24..56).unwrap_or(&[0; 32]));
+    saved
+        .boot
+        .copy_from_slice(bytes.get(24..56).unwrap_or(&[0; 32]));
     let count = le::<4>(bytes, 64);
     if count > MAX_SERVICES as u64 {
         return Err(Problem::Corrupt);
@@ -181,7 +186,8 @@ pub struct History {
 impl History {
     /// The errno of a failed save (`save_errno=`; 0 when the step had none).
     pub fn save_errno(&self) -> Option<i32> {
-        self.save_error.map(|e| e.errno.map_or(0, |e| e.raw_os_error()))
+        self.save_error
+            .map(|e| e.errno.map_or(0, |e| e.raw_os_error()))
     }
 }
 
@@ -221,9 +227,15 @@ pub fn advance(
     };
     let mut history = History {
         seq: prev.map_or(1, |p| p.seq.saturating_add(1)),
-        prev: prev.map(|p| Prev { gap_ms: now_ms.saturating_sub(p.t_ms), rebooted }),
+        prev: prev.map(|p| Prev {
+            gap_ms: now_ms.saturating_sub(p.t_ms),
+            rebooted,
+        }),
         clock_bad_since_ms,
-        services: [ServiceHistory { restarted: false, down_since_ms: None }; MAX_SERVICES],
+        services: [ServiceHistory {
+            restarted: false,
+            down_since_ms: None,
+        }; MAX_SERVICES],
         save_error: None,
     };
     let mut next = Saved {
@@ -235,7 +247,9 @@ pub fn advance(
         services: Vec::new(),
     };
     for (s, h) in services.iter().zip(history.services.iter_mut()) {
-        let before = prev.ok().and_then(|p| p.services.iter().find(|o| o.key == s.key));
+        let before = prev
+            .ok()
+            .and_then(|p| p.services.iter().find(|o| o.key == s.key));
         let (pid, start_cs) = (s.pid.unwrap_or(0), s.start_cs.unwrap_or(0));
         match s.up {
             Some(true) => {
@@ -296,14 +310,23 @@ pub fn remember(path: &[u8], rec: &crate::record::Record, clock_ok: Option<bool>
         });
     }
     let boot = rec.system.as_ref().and_then(|s| s.boot_id.as_ref());
-    let (mut history, next) =
-        advance(saved.as_ref().map_err(|p| *p), host, rec.wall_ms, boot, clock_ok, &now);
+    let (mut history, next) = advance(
+        saved.as_ref().map_err(|p| *p),
+        host,
+        rec.wall_ms,
+        boot,
+        clock_ok,
+        &now,
+    );
     let mut out = [0u8; LEN];
     encode(&next, &mut out);
     let mut written = crate::sink::file::replace_with(path, &out, false);
     if written.is_err() {
         // First run on this node: create the directory, then retry.
-        let dir = path.iter().rposition(|&b| b == b'/').and_then(|i| path.get(..i));
+        let dir = path
+            .iter()
+            .rposition(|&b| b == b'/')
+            .and_then(|i| path.get(..i));
         if crate::sink::file::mkdir(dir.unwrap_or(b"")).is_ok() {
             written = crate::sink::file::replace_with(path, &out, false);
         }
@@ -320,7 +343,12 @@ mod tests {
     const BOOT_B: [u8; 32] = *b"ffff3a1c2d4e4f5a8b9c0d1e2f3a4b5c";
 
     fn svc(up: Option<bool>, pid: u32, start: u64) -> ServiceNow {
-        ServiceNow { key: fnv1a(&[b"node", b":", b"openclaw-node"]), up, pid: Some(pid).filter(|&p| p != 0), start_cs: Some(start) }
+        ServiceNow {
+            key: fnv1a(&[b"node", b":", b"openclaw-node"]),
+            up,
+            pid: Some(pid).filter(|&p| p != 0),
+            start_cs: Some(start),
+        }
     }
 
     fn round_trip(saved: &Saved) -> Saved {
@@ -340,7 +368,14 @@ mod tests {
 
     #[test]
     fn encodes_to_a_fixed_size_and_parses_back() {
-        let (_, full) = advance(Err(Problem::New), 7, 1000, Some(&BOOT_A), Some(false), &[svc(Some(true), 812, 98765); MAX_SERVICES]);
+        let (_, full) = advance(
+            Err(Problem::New),
+            7,
+            1000,
+            Some(&BOOT_A),
+            Some(false),
+            &[svc(Some(true), 812, 98765); MAX_SERVICES],
+        );
         assert_eq!(full.services.len(), MAX_SERVICES);
         assert_eq!(round_trip(&full), full);
         let (_, empty) = advance(Err(Problem::New), u32::MAX, u64::MAX, None, None, &[]);
@@ -351,13 +386,23 @@ mod tests {
         // The biggest state (8 services, every number at its maximum) fits.
         let mut max = full.clone();
         for s in max.services.iter_mut() {
-            *s = SavedService { key: u32::MAX, pid: u32::MAX, start_cs: u64::MAX, down_since_ms: u64::MAX };
+            *s = SavedService {
+                key: u32::MAX,
+                pid: u32::MAX,
+                start_cs: u64::MAX,
+                down_since_ms: u64::MAX,
+            };
         }
         // Every service in its own slot.
         let mut distinct = full.clone();
         for (i, s) in distinct.services.iter_mut().enumerate() {
             let i = i as u32 + 1;
-            *s = SavedService { key: i, pid: 100 * i, start_cs: u64::from(i) << 40, down_since_ms: u64::from(i) };
+            *s = SavedService {
+                key: i,
+                pid: 100 * i,
+                start_cs: u64::from(i) << 40,
+                down_since_ms: u64::from(i),
+            };
         }
         assert_eq!(round_trip(&distinct), distinct);
         (max.seq, max.t_ms, max.clock_bad_since_ms) = (u64::MAX, u64::MAX, u64::MAX);
@@ -366,11 +411,22 @@ mod tests {
 
     #[test]
     fn damaged_foreign_and_missing_files() {
-        let (_, saved) = advance(Err(Problem::New), 7, 1000, Some(&BOOT_A), Some(true), &[svc(Some(true), 812, 98765)]);
+        let (_, saved) = advance(
+            Err(Problem::New),
+            7,
+            1000,
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(Some(true), 812, 98765)],
+        );
         let mut buf = [0u8; LEN];
         encode(&saved, &mut buf);
         assert_eq!(parse(&buf, 8), Err(Problem::Foreign));
-        assert_eq!(parse(&buf[..LEN - 1], 7), Err(Problem::Corrupt), "truncated");
+        assert_eq!(
+            parse(&buf[..LEN - 1], 7),
+            Err(Problem::Corrupt),
+            "truncated"
+        );
         assert_eq!(parse(b"", 7), Err(Problem::Corrupt));
         assert_eq!(parse(&[0xff; LEN], 7), Err(Problem::Corrupt));
         let mut bad = buf;
@@ -398,44 +454,161 @@ mod tests {
         let (h1, s1) = advance(Err(Problem::New), 7, 60_000, Some(&BOOT_A), Some(true), &[]);
         assert_eq!((h1.seq, h1.prev), (1, Err(Problem::New)));
         let (h2, s2) = advance(Ok(&s1), 7, 121_000, Some(&BOOT_A), Some(true), &[]);
-        assert_eq!((h2.seq, h2.prev), (2, Ok(Prev { gap_ms: 61_000, rebooted: false })));
+        assert_eq!(
+            (h2.seq, h2.prev),
+            (
+                2,
+                Ok(Prev {
+                    gap_ms: 61_000,
+                    rebooted: false
+                })
+            )
+        );
         let (h3, _) = advance(Ok(&s2), 7, 181_000, Some(&BOOT_B), Some(true), &[]);
-        assert_eq!((h3.seq, h3.prev), (3, Ok(Prev { gap_ms: 60_000, rebooted: true })));
-        let (h4, _) = advance(Err(Problem::Corrupt), 7, 181_000, Some(&BOOT_B), Some(true), &[]);
+        assert_eq!(
+            (h3.seq, h3.prev),
+            (
+                3,
+                Ok(Prev {
+                    gap_ms: 60_000,
+                    rebooted: true
+                })
+            )
+        );
+        let (h4, _) = advance(
+            Err(Problem::Corrupt),
+            7,
+            181_000,
+            Some(&BOOT_B),
+            Some(true),
+            &[],
+        );
         assert_eq!((h4.seq, h4.prev), (1, Err(Problem::Corrupt)));
     }
 
     #[test]
     fn service_restarted_killed_and_back() {
         let t = |m: u64| m * 60_000;
-        let (h, s) = advance(Err(Problem::New), 7, t(1), Some(&BOOT_A), Some(true), &[svc(Some(true), 812, 100)]);
-        assert_eq!(h.services[0], ServiceHistory { restarted: false, down_since_ms: None });
+        let (h, s) = advance(
+            Err(Problem::New),
+            7,
+            t(1),
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(Some(true), 812, 100)],
+        );
+        assert_eq!(
+            h.services[0],
+            ServiceHistory {
+                restarted: false,
+                down_since_ms: None
+            }
+        );
         // Same process: nothing happened.
-        let (h, s) = advance(Ok(&s), 7, t(2), Some(&BOOT_A), Some(true), &[svc(Some(true), 812, 100)]);
+        let (h, s) = advance(
+            Ok(&s),
+            7,
+            t(2),
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(Some(true), 812, 100)],
+        );
         assert!(!h.services[0].restarted);
         // Another process: restarted between the runs.
-        let (h, s) = advance(Ok(&s), 7, t(3), Some(&BOOT_A), Some(true), &[svc(Some(true), 900, 5000)]);
+        let (h, s) = advance(
+            Ok(&s),
+            7,
+            t(3),
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(Some(true), 900, 5000)],
+        );
         assert!(h.services[0].restarted);
         // Killed (at logout): down since this run, and still since then at the next one.
-        let (h, s) = advance(Ok(&s), 7, t(4), Some(&BOOT_A), Some(true), &[svc(Some(false), 0, 0)]);
+        let (h, s) = advance(
+            Ok(&s),
+            7,
+            t(4),
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(Some(false), 0, 0)],
+        );
         assert_eq!(h.services[0].down_since_ms, Some(t(4)));
-        let (h, s) = advance(Ok(&s), 7, t(5), Some(&BOOT_A), Some(true), &[svc(Some(false), 0, 0)]);
+        let (h, s) = advance(
+            Ok(&s),
+            7,
+            t(5),
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(Some(false), 0, 0)],
+        );
         assert_eq!(h.services[0].down_since_ms, Some(t(4)));
-        let (unknown, _) = advance(Ok(&s), 7, t(5), Some(&BOOT_A), Some(true), &[svc(None, 0, 0)]);
-        assert_eq!(unknown.services[0].down_since_ms, Some(t(4)), "still down since then, as far as is known");
+        let (unknown, _) = advance(
+            Ok(&s),
+            7,
+            t(5),
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(None, 0, 0)],
+        );
+        assert_eq!(
+            unknown.services[0].down_since_ms,
+            Some(t(4)),
+            "still down since then, as far as is known"
+        );
         // Back: restarted, no longer down.
-        let (h, s) = advance(Ok(&s), 7, t(6), Some(&BOOT_A), Some(true), &[svc(Some(true), 950, 9000)]);
-        assert_eq!(h.services[0], ServiceHistory { restarted: true, down_since_ms: None });
+        let (h, s) = advance(
+            Ok(&s),
+            7,
+            t(6),
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(Some(true), 950, 9000)],
+        );
+        assert_eq!(
+            h.services[0],
+            ServiceHistory {
+                restarted: true,
+                down_since_ms: None
+            }
+        );
         // Unknown now (unreadable): a service that was up is not said to be down, one that was
         // down keeps its time.
-        let (h, _) = advance(Ok(&s), 7, t(6), Some(&BOOT_A), Some(true), &[svc(None, 0, 0)]);
+        let (h, _) = advance(
+            Ok(&s),
+            7,
+            t(6),
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(None, 0, 0)],
+        );
         assert_eq!(h.services[0].down_since_ms, None);
         // Running with its pid unknown now (unreadable): no evidence of a restart.
-        let (h, _) = advance(Ok(&s), 7, t(6), Some(&BOOT_A), Some(true), &[svc(Some(true), 0, 9000)]);
+        let (h, _) = advance(
+            Ok(&s),
+            7,
+            t(6),
+            Some(&BOOT_A),
+            Some(true),
+            &[svc(Some(true), 0, 9000)],
+        );
         assert!(!h.services[0].restarted);
         // After a reboot every pid is new: not a restart.
-        let (h, _) = advance(Ok(&s), 7, t(7), Some(&BOOT_B), Some(true), &[svc(Some(true), 600, 700)]);
-        assert_eq!(h.services[0], ServiceHistory { restarted: false, down_since_ms: None });
+        let (h, _) = advance(
+            Ok(&s),
+            7,
+            t(7),
+            Some(&BOOT_B),
+            Some(true),
+            &[svc(Some(true), 600, 700)],
+        );
+        assert_eq!(
+            h.services[0],
+            ServiceHistory {
+                restarted: false,
+                down_since_ms: None
+            }
+        );
     }
 
     /// The file itself: created with its directory on the first run, read back by the next,
@@ -446,17 +619,42 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("state");
         let path_bytes = path.to_str().unwrap().as_bytes();
-        let rec = crate::record::Record { wall_ms: 60_000, ..Default::default() };
+        let rec = crate::record::Record {
+            wall_ms: 60_000,
+            ..Default::default()
+        };
         let first = remember(path_bytes, &rec, Some(true));
-        assert_eq!((first.seq, first.prev, first.save_error), (1, Err(Problem::New), None));
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), LEN as u64, "created, directory and all");
-        let rec = crate::record::Record { wall_ms: 120_000, ..Default::default() };
+        assert_eq!(
+            (first.seq, first.prev, first.save_error),
+            (1, Err(Problem::New), None)
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            LEN as u64,
+            "created, directory and all"
+        );
+        let rec = crate::record::Record {
+            wall_ms: 120_000,
+            ..Default::default()
+        };
         let second = remember(path_bytes, &rec, Some(true));
-        assert_eq!((second.seq, second.prev), (2, Ok(Prev { gap_ms: 60_000, rebooted: false })));
+        assert_eq!(
+            (second.seq, second.prev),
+            (
+                2,
+                Ok(Prev {
+                    gap_ms: 60_000,
+                    rebooted: false
+                })
+            )
+        );
         let mut longer = std::fs::read(&path).unwrap();
         longer.push(b'\n');
         std::fs::write(&path, &longer).unwrap();
-        assert_eq!(remember(path_bytes, &rec, Some(true)).prev, Err(Problem::Corrupt));
+        assert_eq!(
+            remember(path_bytes, &rec, Some(true)).prev,
+            Err(Problem::Corrupt)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -469,7 +667,10 @@ mod tests {
         let (h, s) = advance(Ok(&s), 7, 3000, Some(&BOOT_A), Some(false), &[]);
         assert_eq!(h.clock_bad_since_ms, Some(2000));
         let (h, _) = advance(Ok(&s), 7, 4000, Some(&BOOT_A), None, &[]);
-        assert_eq!(h.clock_bad_since_ms, None, "clock check skipped or unknown: not claimed bad");
+        assert_eq!(
+            h.clock_bad_since_ms, None,
+            "clock check skipped or unknown: not claimed bad"
+        );
         let (h, _) = advance(Ok(&s), 7, 5000, Some(&BOOT_A), Some(true), &[]);
         assert_eq!(h.clock_bad_since_ms, None);
     }

@@ -116,14 +116,22 @@ fn clock_ns(realtime: bool) -> u64 {
     #[cfg(target_arch = "x86")]
     let (secs, nanos) = {
         use rustix::time::{clock_gettime, ClockId};
-        let ts = clock_gettime(if realtime { ClockId::Realtime } else { ClockId::Monotonic });
+        let ts = clock_gettime(if realtime {
+            ClockId::Realtime
+        } else {
+            ClockId::Monotonic
+        });
         (ts.tv_sec, ts.tv_nsec)
     };
     #[cfg(not(target_arch = "x86"))]
     let (secs, nanos) = {
         // SAFETY: all-zero is a valid `timespec`.
         let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
-        let id = if realtime { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC };
+        let id = if realtime {
+            libc::CLOCK_REALTIME
+        } else {
+            libc::CLOCK_MONOTONIC
+        };
         // SAFETY: `ts` is a valid, exclusively borrowed `timespec`.
         if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
             return 0;
@@ -131,7 +139,8 @@ fn clock_ns(realtime: bool) -> u64 {
         (ts.tv_sec, ts.tv_nsec)
     };
     let secs = u64::try_from(secs).unwrap_or(0);
-    secs.saturating_mul(1_000_000_000).saturating_add(u64::try_from(nanos).unwrap_or(0))
+    secs.saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(nanos).unwrap_or(0))
 }
 
 /// Waits at most `ms` for `fd` to become readable; `false` on timeout, EINTR or error (the
@@ -146,14 +155,21 @@ pub fn poll_readable(fd: rustix::fd::BorrowedFd, ms: u64) -> bool {
 fn poll_ms(fds: &mut [rustix::event::PollFd], ms: u64) -> usize {
     // In 32 bits (49 days): a 32-bit CPU divides them without a 64-bit division routine.
     let ms = u32::try_from(ms).unwrap_or(u32::MAX);
-    let nap = rustix::event::Timespec { tv_sec: (ms / 1000).into(), tv_nsec: ((ms % 1000) * 1_000_000).into() };
+    let nap = rustix::event::Timespec {
+        tv_sec: (ms / 1000).into(),
+        tv_nsec: ((ms % 1000) * 1_000_000).into(),
+    };
     rustix::event::poll(fds, Some(&nap)).unwrap_or(0)
 }
 
 /// A close-on-exec UDP socket of `addr`'s family: the `--udp` sink's and the SNTP client's.
 pub fn udp_socket(addr: &core::net::SocketAddr) -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
-    let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
     rustix::net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None)
 }
 
@@ -214,7 +230,8 @@ impl<T: Copy, const N: usize> Slots<T, N> {
             // SAFETY: slot `i` is not yet published (`done` is `i`), so no `get` reads it;
             // the caller promises no other writer, and it is written this once.
             unsafe { slot.get().write(core::mem::MaybeUninit::new(value)) };
-            self.done.store(i + 1, core::sync::atomic::Ordering::Release);
+            self.done
+                .store(i + 1, core::sync::atomic::Ordering::Release);
         }
     }
 }
@@ -298,7 +315,14 @@ fn fork() -> Option<(i32, Option<rustix::fd::BorrowedFd<'static>>)> {
     // pidfd in `pidfd` (the third argument on every Linux ABI). The child gets a copy of this
     // single-threaded process.
     let clone = |flags: core::ffi::c_int, pidfd: &mut core::ffi::c_int| unsafe {
-        libc::syscall(libc::SYS_clone, flags as libc::c_long, 0usize, pidfd as *mut core::ffi::c_int, 0usize, 0usize)
+        libc::syscall(
+            libc::SYS_clone,
+            flags as libc::c_long,
+            0usize,
+            pidfd as *mut core::ffi::c_int,
+            0usize,
+            0usize,
+        )
     };
     let mut pid = clone(libc::SIGCHLD | libc::CLONE_PIDFD, &mut pidfd);
     if pid < 0 {
@@ -308,7 +332,8 @@ fn fork() -> Option<(i32, Option<rustix::fd::BorrowedFd<'static>>)> {
     }
     // SAFETY: the kernel stored a new file descriptor this process owns and never closes; -1
     // (a kernel older than 5.2 ignores the flag) gives `None`.
-    let pidfd = (pid > 0 && pidfd >= 0).then(|| unsafe { rustix::fd::BorrowedFd::borrow_raw(pidfd) });
+    let pidfd =
+        (pid > 0 && pidfd >= 0).then(|| unsafe { rustix::fd::BorrowedFd::borrow_raw(pidfd) });
     (pid >= 0).then_some((pid as i32, pidfd))
 }
 
@@ -322,7 +347,11 @@ fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64)
     loop {
         let left = deadline_ms.saturating_sub(monotonic_ms());
         if let Ok(Some((_, status))) = waitpid(Some(pid), WaitOptions::NOHANG) {
-            return Some(status.exit_status().map_or(128 + status.terminating_signal().unwrap_or(0), |c| c));
+            return Some(
+                status
+                    .exit_status()
+                    .map_or(128 + status.terminating_signal().unwrap_or(0), |c| c),
+            );
         }
         if left == 0 {
             // The child, and the process group a `run_program` child leads (a script's own
@@ -371,10 +400,15 @@ pub fn run_program(argv: &[&[u8]], deadline_ms: u64) -> Result<i32, ProgramError
         if arg.len() >= ARG_CAP || arg.contains(&0) {
             return Err(ProgramError::Argument);
         }
-        buf.get_mut(..arg.len()).ok_or(ProgramError::Argument)?.copy_from_slice(arg);
+        buf.get_mut(..arg.len())
+            .ok_or(ProgramError::Argument)?
+            .copy_from_slice(arg);
         *ptr = buf.as_ptr().cast();
     }
-    let env: [*const core::ffi::c_char; 2] = [c"PATH=/usr/sbin:/usr/bin:/sbin:/bin".as_ptr(), core::ptr::null()];
+    let env: [*const core::ffi::c_char; 2] = [
+        c"PATH=/usr/sbin:/usr/bin:/sbin:/bin".as_ptr(),
+        core::ptr::null(),
+    ];
     match fork() {
         None => Err(ProgramError::Fork),
         Some((0, _)) => {
@@ -429,7 +463,10 @@ mod tests {
         assert_eq!(here.get(0), None);
         // SAFETY: a local `Slots`, run once, read only through `get`.
         unsafe { here.run(&10, 3, square) };
-        assert_eq!([here.get(0), here.get(1), here.get(2)], [Some(10), Some(11), Some(14)]);
+        assert_eq!(
+            [here.get(0), here.get(1), here.get(2)],
+            [Some(10), Some(11), Some(14)]
+        );
         assert_eq!(here.get(3), None, "not run: not published");
         assert_eq!(here.get(4), None, "beyond N");
     }
@@ -440,7 +477,10 @@ mod tests {
         // SAFETY: as above.
         unsafe { here.run(&0, 5, square) };
         assert_eq!(here.published(), 2);
-        assert_eq!([here.get(0), here.get(1), here.get(2)], [Some(0), Some(1), None]);
+        assert_eq!(
+            [here.get(0), here.get(1), here.get(2)],
+            [Some(0), Some(1), None]
+        );
     }
 
     #[test]
@@ -448,7 +488,10 @@ mod tests {
         let deadline = monotonic_ms() + 10_000;
         let code = each_with_deadline(&100, 3, square, deadline, |ended, slots: &Slots<u32, 4>| {
             assert_eq!(ended, Ended::Finished);
-            assert_eq!([slots.get(0), slots.get(1), slots.get(2), slots.get(3)], [Some(100), Some(101), Some(104), None]);
+            assert_eq!(
+                [slots.get(0), slots.get(1), slots.get(2), slots.get(3)],
+                [Some(100), Some(101), Some(104), None]
+            );
             7
         });
         assert_eq!(code, 7);
@@ -468,7 +511,10 @@ mod tests {
         let deadline = monotonic_ms() + 500;
         each_with_deadline(&0, 3, stall, deadline, |ended, slots: &Slots<u32, 4>| {
             assert_eq!(ended, Ended::TimedOut);
-            assert_eq!([slots.get(0), slots.get(1), slots.get(2)], [Some(0), None, None]);
+            assert_eq!(
+                [slots.get(0), slots.get(1), slots.get(2)],
+                [Some(0), None, None]
+            );
             0
         });
     }

@@ -117,7 +117,10 @@ impl Verdict {
         why: None,
     };
     const fn new(status: Status, why: Reason) -> Verdict {
-        Verdict { status, why: Some(why) }
+        Verdict {
+            status,
+            why: Some(why),
+        }
     }
 }
 
@@ -233,12 +236,36 @@ impl Limit {
 impl Thresholds {
     /// The warning/critical pairs (`--sync-age-warn-s` has no critical one).
     pub const PAIRS: [Pair; 6] = [
-        Pair { warn: Limit::DiskFreeWarn, crit: Limit::DiskFreeCrit, worse: Worse::Lower },
-        Pair { warn: Limit::InodesFreeWarn, crit: Limit::InodesFreeCrit, worse: Worse::Lower },
-        Pair { warn: Limit::MemAvailWarn, crit: Limit::MemAvailCrit, worse: Worse::Lower },
-        Pair { warn: Limit::OffsetWarnMs, crit: Limit::OffsetCritMs, worse: Worse::Higher },
-        Pair { warn: Limit::MaxerrorWarnMs, crit: Limit::MaxerrorCritMs, worse: Worse::Higher },
-        Pair { warn: Limit::NtpOffsetWarnMs, crit: Limit::NtpOffsetCritMs, worse: Worse::Higher },
+        Pair {
+            warn: Limit::DiskFreeWarn,
+            crit: Limit::DiskFreeCrit,
+            worse: Worse::Lower,
+        },
+        Pair {
+            warn: Limit::InodesFreeWarn,
+            crit: Limit::InodesFreeCrit,
+            worse: Worse::Lower,
+        },
+        Pair {
+            warn: Limit::MemAvailWarn,
+            crit: Limit::MemAvailCrit,
+            worse: Worse::Lower,
+        },
+        Pair {
+            warn: Limit::OffsetWarnMs,
+            crit: Limit::OffsetCritMs,
+            worse: Worse::Higher,
+        },
+        Pair {
+            warn: Limit::MaxerrorWarnMs,
+            crit: Limit::MaxerrorCritMs,
+            worse: Worse::Higher,
+        },
+        Pair {
+            warn: Limit::NtpOffsetWarnMs,
+            crit: Limit::NtpOffsetCritMs,
+            worse: Worse::Higher,
+        },
     ];
 
     /// The field `limit` sets.
@@ -507,7 +534,11 @@ impl Judged {
 pub fn judge(r: &Record, t: &Thresholds) -> Judged {
     let daemon = r.timesync.map(|ts| ts.daemon);
     let now_s = (r.wall_ms / 1000) as i64;
-    let rule = r.clock.as_ref().and_then(|c| c.timex.as_ref().ok()).map(|tx| sync_rule(tx, daemon));
+    let rule = r
+        .clock
+        .as_ref()
+        .and_then(|c| c.timex.as_ref().ok())
+        .map(|tx| sync_rule(tx, daemon));
     let mut judged = Judged {
         status: Status::Ok,
         clock: r.clock.as_ref().map(|c| clock(c, rule, t)),
@@ -529,8 +560,16 @@ pub fn judge(r: &Record, t: &Thresholds) -> Judged {
         let _ = judged.disks.push(disk(d, t));
     }
     let singles = [judged.clock, judged.timesync, judged.memory];
-    let lists = judged.users.iter().chain(&judged.services).chain(&judged.disks);
-    let statuses = singles.into_iter().flatten().chain(lists.copied()).map(|v| v.status);
+    let lists = judged
+        .users
+        .iter()
+        .chain(&judged.services)
+        .chain(&judged.disks);
+    let statuses = singles
+        .into_iter()
+        .flatten()
+        .chain(lists.copied())
+        .map(|v| v.status);
     judged.status = overall(statuses, r.timed_out);
     judged
 }
@@ -648,7 +687,14 @@ mod tests {
             }
         );
         assert_eq!(
-            clock(&Clock { timex: Err(1), sntp: None }, None, &t),
+            clock(
+                &Clock {
+                    timex: Err(1),
+                    sntp: None
+                },
+                None,
+                &t
+            ),
             Verdict {
                 status: Status::Unknown,
                 why: Some(Reason::Adjtimex)
@@ -787,9 +833,16 @@ mod tests {
     fn judge_once_for_every_check() {
         let t = Thresholds::default();
         let mut r = Record::default();
-        assert_eq!(judge(&r, &t).status, Status::Ok, "nothing ran: nothing wrong");
+        assert_eq!(
+            judge(&r, &t).status,
+            Status::Ok,
+            "nothing ran: nothing wrong"
+        );
         r.clock = Some(tx(TIME_ERROR, STA_UNSYNC, 0, 16_000_000));
-        r.timesync = Some(Timesync { daemon: Daemon::Chronyd, sync_file: SyncFile::NotApplicable });
+        r.timesync = Some(Timesync {
+            daemon: Daemon::Chronyd,
+            sync_file: SyncFile::NotApplicable,
+        });
         r.memory = Some(Memory { stat: None });
         let mut disks = Vec::new();
         for stat in [Err(2), Err(crate::record::TIMED_OUT)] {
@@ -797,37 +850,60 @@ mod tests {
         }
         r.disks = Some(disks);
         let j = judge(&r, &t);
-        assert_eq!(j.clock, Some(Verdict { status: Status::Crit, why: Some(Reason::Unsynced) }));
+        assert_eq!(
+            j.clock,
+            Some(Verdict {
+                status: Status::Crit,
+                why: Some(Reason::Unsynced)
+            })
+        );
         assert_eq!(j.sync_rule, Some(SyncRule::No));
         assert_eq!(j.clock_ok(), Some(false));
         assert_eq!(j.timesync, Some(Verdict::OK));
         assert_eq!(j.memory.map(st), Some(Status::Unknown));
-        assert_eq!(j.disks.iter().map(|v| v.why).collect::<std::vec::Vec<_>>(), [Some(Reason::Statvfs), Some(Reason::Timeout)]);
+        assert_eq!(
+            j.disks.iter().map(|v| v.why).collect::<std::vec::Vec<_>>(),
+            [Some(Reason::Statvfs), Some(Reason::Timeout)]
+        );
         assert!(j.users.is_empty() && j.services.is_empty());
         assert_eq!((j.status, j.exit_code()), (Status::Crit, 2));
         r.timed_out = true;
         assert_eq!(judge(&r, &t).exit_code(), 3, "cut short: UNKNOWN");
         r.timed_out = false;
-        r.clock = Some(Clock { timex: Err(1), sntp: None });
+        r.clock = Some(Clock {
+            timex: Err(1),
+            sntp: None,
+        });
         let j = judge(&r, &t);
-        assert_eq!((j.clock_ok(), j.sync_rule, j.status), (None, None, Status::Unknown));
+        assert_eq!(
+            (j.clock_ok(), j.sync_rule, j.status),
+            (None, None, Status::Unknown)
+        );
         r.clock = Some(tx(0, STA_PLL, 0, 1000));
         r.disks = None;
         r.memory = None;
         let j = judge(&r, &t);
-        assert_eq!((j.clock_ok(), j.sync_rule, j.status), (Some(true), Some(SyncRule::Systemd), Status::Ok));
+        assert_eq!(
+            (j.clock_ok(), j.sync_rule, j.status),
+            (Some(true), Some(SyncRule::Systemd), Status::Ok)
+        );
         r.clock = Some(tx(0, STA_PLL, 200_000, 1000));
         assert_eq!(judge(&r, &t).clock_ok(), Some(false), "a warning is not OK");
         // The last sync's age is taken against the record's wall clock, in seconds.
         r.wall_ms = 1_764_000_000_123;
         let sync = |age_s: i64| Timesync {
             daemon: Daemon::Timesyncd,
-            sync_file: SyncFile::Present { mtime_s: 1_764_000_000 - age_s },
+            sync_file: SyncFile::Present {
+                mtime_s: 1_764_000_000 - age_s,
+            },
         };
         r.timesync = Some(sync(10));
         assert_eq!(judge(&r, &t).timesync, Some(Verdict::OK));
         r.timesync = Some(sync(7200));
-        assert_eq!(judge(&r, &t).timesync.and_then(|v| v.why), Some(Reason::SyncAge));
+        assert_eq!(
+            judge(&r, &t).timesync.and_then(|v| v.why),
+            Some(Reason::SyncAge)
+        );
     }
 
     /// Every limit at, just below and just above its threshold: `>=` for the upper limits,
@@ -836,99 +912,301 @@ mod tests {
     fn boundaries() {
         let t = Thresholds::default();
         let why = |v: Verdict| (v.status, v.why);
-        assert_eq!(why(upper(99, 100, 1000, Reason::Offset)), (Status::Ok, None));
-        assert_eq!(why(upper(100, 100, 1000, Reason::Offset)), (Status::Warn, Some(Reason::Offset)));
-        assert_eq!(why(upper(999, 100, 1000, Reason::Offset)), (Status::Warn, Some(Reason::Offset)));
-        assert_eq!(why(upper(1000, 100, 1000, Reason::Offset)), (Status::Crit, Some(Reason::Offset)));
+        assert_eq!(
+            why(upper(99, 100, 1000, Reason::Offset)),
+            (Status::Ok, None)
+        );
+        assert_eq!(
+            why(upper(100, 100, 1000, Reason::Offset)),
+            (Status::Warn, Some(Reason::Offset))
+        );
+        assert_eq!(
+            why(upper(999, 100, 1000, Reason::Offset)),
+            (Status::Warn, Some(Reason::Offset))
+        );
+        assert_eq!(
+            why(upper(1000, 100, 1000, Reason::Offset)),
+            (Status::Crit, Some(Reason::Offset))
+        );
         assert_eq!(why(lower(10, 10, 5, Reason::Space)), (Status::Ok, None));
-        assert_eq!(why(lower(9, 10, 5, Reason::Space)), (Status::Warn, Some(Reason::Space)));
-        assert_eq!(why(lower(5, 10, 5, Reason::Space)), (Status::Warn, Some(Reason::Space)));
-        assert_eq!(why(lower(4, 10, 5, Reason::Space)), (Status::Crit, Some(Reason::Space)));
+        assert_eq!(
+            why(lower(9, 10, 5, Reason::Space)),
+            (Status::Warn, Some(Reason::Space))
+        );
+        assert_eq!(
+            why(lower(5, 10, 5, Reason::Space)),
+            (Status::Warn, Some(Reason::Space))
+        );
+        assert_eq!(
+            why(lower(4, 10, 5, Reason::Space)),
+            (Status::Crit, Some(Reason::Space))
+        );
         // The clock: 100 ms offset warns, 1 s is critical; maxerror 5 s warns, 16 s is not synced.
         assert_eq!(clock(&tx(0, 0, 99_999, 1000), None, &t), Verdict::OK);
         assert_eq!(st(clock(&tx(0, 0, 100_000, 1000), None, &t)), Status::Warn);
-        assert_eq!(st(clock(&tx(0, 0, -1_000_000, 1000), None, &t)), Status::Crit);
+        assert_eq!(
+            st(clock(&tx(0, 0, -1_000_000, 1000), None, &t)),
+            Status::Crit
+        );
         assert_eq!(clock(&tx(0, 0, 0, 4_999_999), None, &t), Verdict::OK);
         assert_eq!(st(clock(&tx(0, 0, 0, 5_000_000), None, &t)), Status::Warn);
-        assert_eq!(st(clock(&tx(0, 0, 0, 15_999_999), None, &t)), Status::Warn, "16 s: unsynced first");
-        let tight = Thresholds { maxerror_crit_ms: 10_000, ..t };
-        assert_eq!(why(clock(&tx(0, 0, 0, 10_000_000), None, &tight)), (Status::Crit, Some(Reason::Maxerror)));
-        assert_eq!(st(clock(&tx(0, 0, 0, 9_999_999), None, &tight)), Status::Warn);
-        assert_eq!(clock(&tx(0, 0, 0, 16_000_000), None, &t).why, Some(Reason::Unsynced));
+        assert_eq!(
+            st(clock(&tx(0, 0, 0, 15_999_999), None, &t)),
+            Status::Warn,
+            "16 s: unsynced first"
+        );
+        let tight = Thresholds {
+            maxerror_crit_ms: 10_000,
+            ..t
+        };
+        assert_eq!(
+            why(clock(&tx(0, 0, 0, 10_000_000), None, &tight)),
+            (Status::Crit, Some(Reason::Maxerror))
+        );
+        assert_eq!(
+            st(clock(&tx(0, 0, 0, 9_999_999), None, &tight)),
+            Status::Warn
+        );
+        assert_eq!(
+            clock(&tx(0, 0, 0, 16_000_000), None, &t).why,
+            Some(Reason::Unsynced)
+        );
         // STA_NANO: the offset is in ns.
-        assert_eq!(clock(&tx(0, STA_NANO, 99_999_000, 1000), None, &t), Verdict::OK);
-        assert_eq!(st(clock(&tx(0, STA_NANO, 100_000_000, 1000), None, &t)), Status::Warn);
+        assert_eq!(
+            clock(&tx(0, STA_NANO, 99_999_000, 1000), None, &t),
+            Verdict::OK
+        );
+        assert_eq!(
+            st(clock(&tx(0, STA_NANO, 100_000_000, 1000), None, &t)),
+            Status::Warn
+        );
         // BusyBox: the offset still counts, maxerror does not; STA_CLOCKERR is not synced.
         let bb = Some(Daemon::BusyboxNtpd);
-        assert_eq!(clock(&tx(TIME_ERROR, STA_PLL, 150_000, 16_000_000), bb, &t).why, Some(Reason::Offset));
+        assert_eq!(
+            clock(&tx(TIME_ERROR, STA_PLL, 150_000, 16_000_000), bb, &t).why,
+            Some(Reason::Offset)
+        );
         let clockerr = crate::kernel::STA_CLOCKERR;
-        assert_eq!(clock(&tx(TIME_ERROR, STA_PLL | clockerr, 0, 16_000_000), bb, &t).why, Some(Reason::Unsynced));
+        assert_eq!(
+            clock(&tx(TIME_ERROR, STA_PLL | clockerr, 0, 16_000_000), bb, &t).why,
+            Some(Reason::Unsynced)
+        );
         // An SNTP answer decides: 1 s warns, 60 s is critical, the kernel is not asked.
         let sntp = |offset_ns: i64| Clock {
             timex: Err(1),
-            sntp: Some(Ok(crate::parse::sntp::Reply { leap: 0, version: 4, stratum: 1, offset_ns, delay_ns: 0 })),
+            sntp: Some(Ok(crate::parse::sntp::Reply {
+                leap: 0,
+                version: 4,
+                stratum: 1,
+                offset_ns,
+                delay_ns: 0,
+            })),
         };
         assert_eq!(clock(&sntp(999_999_999), None, &t), Verdict::OK);
-        assert_eq!(why(clock(&sntp(-1_000_000_000), None, &t)), (Status::Warn, Some(Reason::NtpOffset)));
+        assert_eq!(
+            why(clock(&sntp(-1_000_000_000), None, &t)),
+            (Status::Warn, Some(Reason::NtpOffset))
+        );
         assert_eq!(st(clock(&sntp(60_000_000_000), None, &t)), Status::Crit);
-        let failed = Clock { timex: Err(1), sntp: Some(Err(crate::record::SntpFailure::Timeout)) };
-        assert_eq!(clock(&failed, None, &t).why, Some(Reason::Adjtimex), "a failed SNTP falls back");
+        let failed = Clock {
+            timex: Err(1),
+            sntp: Some(Err(crate::record::SntpFailure::Timeout)),
+        };
+        assert_eq!(
+            clock(&failed, None, &t).why,
+            Some(Reason::Adjtimex),
+            "a failed SNTP falls back"
+        );
         // timesyncd's last sync: 7200 s is old.
-        let ts = Timesync { daemon: Daemon::Timesyncd, sync_file: SyncFile::Present { mtime_s: 1000 } };
+        let ts = Timesync {
+            daemon: Daemon::Timesyncd,
+            sync_file: SyncFile::Present { mtime_s: 1000 },
+        };
         assert_eq!(timesync(&ts, 8199, &t), Verdict::OK);
-        assert_eq!(why(timesync(&ts, 8200, &t)), (Status::Warn, Some(Reason::SyncAge)));
-        assert_eq!(timesync(&ts, 0, &t), Verdict::OK, "a file from the future is fresh");
-        let ts = |daemon| Timesync { daemon, sync_file: SyncFile::Unknown };
+        assert_eq!(
+            why(timesync(&ts, 8200, &t)),
+            (Status::Warn, Some(Reason::SyncAge))
+        );
+        assert_eq!(
+            timesync(&ts, 0, &t),
+            Verdict::OK,
+            "a file from the future is fresh"
+        );
+        let ts = |daemon| Timesync {
+            daemon,
+            sync_file: SyncFile::Unknown,
+        };
         assert_eq!(timesync(&ts(Daemon::Timesyncd), 0, &t), Verdict::OK);
         assert_eq!(timesync(&ts(Daemon::Ntpd), 0, &t), Verdict::OK);
         assert_eq!(timesync(&ts(Daemon::BusyboxNtpd), 0, &t), Verdict::OK);
-        assert_eq!(timesync(&ts(Daemon::None), 0, &t).why, Some(Reason::NoDaemon));
-        assert_eq!(timesync(&ts(Daemon::Unknown), 0, &t).why, Some(Reason::Proc));
+        assert_eq!(
+            timesync(&ts(Daemon::None), 0, &t).why,
+            Some(Reason::NoDaemon)
+        );
+        assert_eq!(
+            timesync(&ts(Daemon::Unknown), 0, &t).why,
+            Some(Reason::Proc)
+        );
         // Memory: the percent is rounded down.
         let m = |avail_kb| Memory {
-            stat: Some(MemStat { total_kb: 1000, avail_kb, avail_estimated: false, swap_total_kb: 0, swap_free_kb: 0 }),
+            stat: Some(MemStat {
+                total_kb: 1000,
+                avail_kb,
+                avail_estimated: false,
+                swap_total_kb: 0,
+                swap_free_kb: 0,
+            }),
         };
         assert_eq!(mem_avail_pct(&m(109).stat.unwrap()), 10);
         assert_eq!(memory(&m(100), &t), Verdict::OK);
-        assert_eq!(why(memory(&m(99), &t)), (Status::Warn, Some(Reason::Available)));
-        assert_eq!(why(memory(&m(50), &t)), (Status::Warn, Some(Reason::Available)));
-        assert_eq!(why(memory(&m(49), &t)), (Status::Crit, Some(Reason::Available)));
-        assert_eq!(memory(&Memory { stat: None }, &t).why, Some(Reason::Meminfo));
+        assert_eq!(
+            why(memory(&m(99), &t)),
+            (Status::Warn, Some(Reason::Available))
+        );
+        assert_eq!(
+            why(memory(&m(50), &t)),
+            (Status::Warn, Some(Reason::Available))
+        );
+        assert_eq!(
+            why(memory(&m(49), &t)),
+            (Status::Crit, Some(Reason::Available))
+        );
+        assert_eq!(
+            memory(&Memory { stat: None }, &t).why,
+            Some(Reason::Meminfo)
+        );
     }
 
     #[test]
     fn every_reason_of_users_services_and_disks() {
         let t = Thresholds::default();
         let login = Login::State(crate::parse::logind::LoginState::Active);
-        let u = |uid, linger, login, needs_linger| User { name: b"node", uid, linger, login, needs_linger };
-        assert_eq!(user(&u(Some(1), Linger::Off, login, true)).why, Some(Reason::LingerOff));
-        assert_eq!(user(&u(None, Linger::Off, login, true)).why, Some(Reason::LingerOff), "linger off wins");
-        assert_eq!(user(&u(Some(1), Linger::Unknown, login, true)).why, Some(Reason::Linger));
-        assert_eq!(user(&u(None, Linger::On, login, true)).why, Some(Reason::NoSuchUser));
-        assert_eq!(user(&u(None, Linger::Off, login, false)).why, Some(Reason::NoSuchUser));
-        assert_eq!(user(&u(None, Linger::NotApplicable, login, true)).why, Some(Reason::NoSuchUser), "without systemd too");
-        assert_eq!(user(&u(Some(1), Linger::On, Login::Unknown, true)).why, Some(Reason::Logind));
-        assert_eq!(user(&u(Some(1), Linger::Off, Login::NotApplicable, false)), Verdict::OK);
-        assert_eq!(user(&u(None, Linger::On, login, true)).status, Status::Unknown);
-        assert_eq!(user(&u(Some(1), Linger::Off, login, true)).status, Status::Crit);
-        let s = |active| Service { user: None, name: b"x", active, via: crate::record::Via::None, pid: None, start_cs: None };
+        let u = |uid, linger, login, needs_linger| User {
+            name: b"node",
+            uid,
+            linger,
+            login,
+            needs_linger,
+        };
+        assert_eq!(
+            user(&u(Some(1), Linger::Off, login, true)).why,
+            Some(Reason::LingerOff)
+        );
+        assert_eq!(
+            user(&u(None, Linger::Off, login, true)).why,
+            Some(Reason::LingerOff),
+            "linger off wins"
+        );
+        assert_eq!(
+            user(&u(Some(1), Linger::Unknown, login, true)).why,
+            Some(Reason::Linger)
+        );
+        assert_eq!(
+            user(&u(None, Linger::On, login, true)).why,
+            Some(Reason::NoSuchUser)
+        );
+        assert_eq!(
+            user(&u(None, Linger::Off, login, false)).why,
+            Some(Reason::NoSuchUser)
+        );
+        assert_eq!(
+            user(&u(None, Linger::NotApplicable, login, true)).why,
+            Some(Reason::NoSuchUser),
+            "without systemd too"
+        );
+        assert_eq!(
+            user(&u(Some(1), Linger::On, Login::Unknown, true)).why,
+            Some(Reason::Logind)
+        );
+        assert_eq!(
+            user(&u(Some(1), Linger::Off, Login::NotApplicable, false)),
+            Verdict::OK
+        );
+        assert_eq!(
+            user(&u(None, Linger::On, login, true)).status,
+            Status::Unknown
+        );
+        assert_eq!(
+            user(&u(Some(1), Linger::Off, login, true)).status,
+            Status::Crit
+        );
+        let s = |active| Service {
+            user: None,
+            name: b"x",
+            active,
+            via: crate::record::Via::None,
+            pid: None,
+            start_cs: None,
+        };
         assert_eq!(service(&s(Active::Yes)), Verdict::OK);
-        assert_eq!(service(&s(Active::No)), Verdict { status: Status::Crit, why: Some(Reason::Down) });
-        assert_eq!(service(&s(Active::Unknown)), Verdict { status: Status::Unknown, why: Some(Reason::Unreadable) });
+        assert_eq!(
+            service(&s(Active::No)),
+            Verdict {
+                status: Status::Crit,
+                why: Some(Reason::Down)
+            }
+        );
+        assert_eq!(
+            service(&s(Active::Unknown)),
+            Verdict {
+                status: Status::Unknown,
+                why: Some(Reason::Unreadable)
+            }
+        );
         let d = |used_pct, inodes| Disk {
             path: b"/",
-            stat: Ok(DiskStat { size_b: 1, avail_b: 1, used_pct, inodes_used_pct: inodes, read_only: false }),
+            stat: Ok(DiskStat {
+                size_b: 1,
+                avail_b: 1,
+                used_pct,
+                inodes_used_pct: inodes,
+                read_only: false,
+            }),
         };
-        assert_eq!(disk(&d(90, Some(90)), &t), Verdict::OK, "10% free is not below 10");
+        assert_eq!(
+            disk(&d(90, Some(90)), &t),
+            Verdict::OK,
+            "10% free is not below 10"
+        );
         assert_eq!(disk(&d(91, Some(10)), &t).status, Status::Warn);
-        assert_eq!(disk(&d(95, None), &t).status, Status::Warn, "5% free is not below 5");
+        assert_eq!(
+            disk(&d(95, None), &t).status,
+            Status::Warn,
+            "5% free is not below 5"
+        );
         assert_eq!(disk(&d(96, None), &t).status, Status::Crit);
-        assert_eq!(disk(&d(10, Some(91)), &t), Verdict { status: Status::Warn, why: Some(Reason::Inodes) });
-        assert_eq!(disk(&d(10, Some(96)), &t), Verdict { status: Status::Crit, why: Some(Reason::Inodes) });
-        assert_eq!(disk(&d(91, Some(91)), &t).why, Some(Reason::Space), "equal: space first");
-        assert_eq!(disk(&d(96, Some(99)), &t).why, Some(Reason::Space), "critical space stops there");
-        let failed = |errno| Disk { path: b"/", stat: Err(errno) };
-        assert_eq!(disk(&failed(crate::record::TIMED_OUT), &t).why, Some(Reason::Timeout));
+        assert_eq!(
+            disk(&d(10, Some(91)), &t),
+            Verdict {
+                status: Status::Warn,
+                why: Some(Reason::Inodes)
+            }
+        );
+        assert_eq!(
+            disk(&d(10, Some(96)), &t),
+            Verdict {
+                status: Status::Crit,
+                why: Some(Reason::Inodes)
+            }
+        );
+        assert_eq!(
+            disk(&d(91, Some(91)), &t).why,
+            Some(Reason::Space),
+            "equal: space first"
+        );
+        assert_eq!(
+            disk(&d(96, Some(99)), &t).why,
+            Some(Reason::Space),
+            "critical space stops there"
+        );
+        let failed = |errno| Disk {
+            path: b"/",
+            stat: Err(errno),
+        };
+        assert_eq!(
+            disk(&failed(crate::record::TIMED_OUT), &t).why,
+            Some(Reason::Timeout)
+        );
         assert_eq!(disk(&failed(13), &t).why, Some(Reason::Statvfs));
     }
 
@@ -984,13 +1262,27 @@ mod tests {
         assert_eq!(t, want);
         for &limit in Limit::ALL {
             let percent = limit.as_str().ends_with("-warn") || limit.as_str().ends_with("-crit");
-            assert_eq!(limit.max(), if percent { 100 } else { 1_000_000_000_000 }, "{limit:?}");
+            assert_eq!(
+                limit.max(),
+                if percent { 100 } else { 1_000_000_000_000 },
+                "{limit:?}"
+            );
         }
         for pair in Thresholds::PAIRS {
-            assert_eq!(pair.warn.as_str().replace("-warn", "-crit"), pair.crit.as_str());
-            assert_eq!(pair.worse == Worse::Lower, pair.warn.max() == 100, "{pair:?}");
+            assert_eq!(
+                pair.warn.as_str().replace("-warn", "-crit"),
+                pair.crit.as_str()
+            );
+            assert_eq!(
+                pair.worse == Worse::Lower,
+                pair.warn.max() == 100,
+                "{pair:?}"
+            );
         }
-        assert_eq!(Limit::from_word(b"sync-age-warn-s"), Some(Limit::SyncAgeWarnS));
+        assert_eq!(
+            Limit::from_word(b"sync-age-warn-s"),
+            Some(Limit::SyncAgeWarnS)
+        );
         let mut t = Thresholds::default();
         assert_eq!(t.misordered(), None);
         t.mem_avail_warn_pct = 4;
@@ -998,6 +1290,9 @@ mod tests {
         t.mem_avail_warn_pct = 5;
         assert_eq!(t.misordered(), None, "equal is fine");
         t.maxerror_warn_ms = 16001;
-        assert_eq!(t.misordered().map(|p| (p.crit, p.worse)), Some((Limit::MaxerrorCritMs, Worse::Higher)));
+        assert_eq!(
+            t.misordered().map(|p| (p.crit, p.worse)),
+            Some((Limit::MaxerrorCritMs, Worse::Higher))
+        );
     }
 }

@@ -21,12 +21,30 @@ use Set::{AllBut, These};
 
 /// Who may not import what: (layers, the crate modules they must not import).
 const RULES: &[(Set, Set)] = &[
-    (These(&["encode"]), These(&["probe", "sink", "cli", "agent", "state", "fix"])),
-    (These(&["verdict"]), These(&["probe", "encode", "sink", "cli", "agent"])),
-    (These(&["record"]), These(&["probe", "encode", "sink", "cli", "agent", "verdict"])),
-    (These(&["model"]), These(&["probe", "encode", "sink", "cli", "agent"])),
-    (These(&["probe"]), These(&["sink", "encode", "cli", "agent", "verdict", "model"])),
-    (These(&["sink"]), These(&["probe", "cli", "agent", "verdict"])),
+    (
+        These(&["encode"]),
+        These(&["probe", "sink", "cli", "agent", "state", "fix"]),
+    ),
+    (
+        These(&["verdict"]),
+        These(&["probe", "encode", "sink", "cli", "agent"]),
+    ),
+    (
+        These(&["record"]),
+        These(&["probe", "encode", "sink", "cli", "agent", "verdict"]),
+    ),
+    (
+        These(&["model"]),
+        These(&["probe", "encode", "sink", "cli", "agent"]),
+    ),
+    (
+        These(&["probe"]),
+        These(&["sink", "encode", "cli", "agent", "verdict", "model"]),
+    ),
+    (
+        These(&["sink"]),
+        These(&["probe", "cli", "agent", "verdict"]),
+    ),
     (These(&["parse"]), AllBut(&["num"])),
     (These(&["num"]), AllBut(&[])),
     // The configuration is read by the agent alone: probes, verdict, model, encoders and sinks
@@ -78,7 +96,10 @@ struct Dep {
 /// A file's layer (its top module) and its module depth below the crate root
 /// (`lib.rs` 0, `verdict.rs` and `encode/mod.rs` 1, `encode/json.rs` 2).
 fn layer_of(rel: &Path) -> (String, usize) {
-    let parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     let stem = |s: &str| s.strip_suffix(".rs").unwrap_or(s).to_string();
     let last = parts.last().map(|s| stem(s)).unwrap_or_default();
     let depth = match last.as_str() {
@@ -86,7 +107,11 @@ fn layer_of(rel: &Path) -> (String, usize) {
         "mod" => parts.len() - 1,
         _ => parts.len(),
     };
-    let layer = if parts.len() == 1 { last } else { parts[0].clone() };
+    let layer = if parts.len() == 1 {
+        last
+    } else {
+        parts[0].clone()
+    };
     (layer, depth)
 }
 
@@ -141,7 +166,10 @@ fn code_only(text: &str) -> String {
                 i += 1;
             }
             // A raw string (`r"..."`, `r#"..."#`, `br"..."`), not a raw identifier (`r#type`).
-            'r' if i == 0 || !ident(c[i - 1]) || (c[i - 1] == 'b' && (i < 2 || !ident(c[i - 2]))) => {
+            'r' if i == 0
+                || !ident(c[i - 1])
+                || (c[i - 1] == 'b' && (i < 2 || !ident(c[i - 2]))) =>
+            {
                 let hashes = c[i + 1..].iter().take_while(|&&ch| ch == '#').count();
                 if c.get(i + 1 + hashes) != Some(&'"') {
                     out.push('r');
@@ -150,7 +178,8 @@ fn code_only(text: &str) -> String {
                 }
                 out.push('"');
                 i += hashes + 2;
-                let closes = |j: usize| c[j] == '"' && (1..=hashes).all(|k| c.get(j + k) == Some(&'#'));
+                let closes =
+                    |j: usize| c[j] == '"' && (1..=hashes).all(|k| c.get(j + k) == Some(&'#'));
                 while i < c.len() && !closes(i) {
                     blank(&mut out, c[i]);
                     i += 1;
@@ -161,7 +190,10 @@ fn code_only(text: &str) -> String {
             // A character literal ('a', '\n', '\'', '\u{..}'); else a lifetime or label.
             '\'' => {
                 let end = if next == Some('\\') {
-                    c[i + 3..].iter().position(|&ch| ch == '\'').map(|p| i + 3 + p)
+                    c[i + 3..]
+                        .iter()
+                        .position(|&ch| ch == '\'')
+                        .map(|p| i + 3 + p)
                 } else if c.get(i + 2) == Some(&'\'') {
                     Some(i + 2)
                 } else {
@@ -199,7 +231,9 @@ fn test_block_start(lines: &[&str]) -> Option<usize> {
 
 /// The module name a path starts with (`*` for a glob).
 fn first_name(path: &str) -> String {
-    path.chars().take_while(|&ch| ch.is_alphanumeric() || ch == '_' || ch == '*').collect()
+    path.chars()
+        .take_while(|&ch| ch.is_alphanumeric() || ch == '_' || ch == '*')
+        .collect()
 }
 
 /// Every path to a crate module in the non-test code of a file `depth` modules below the root.
@@ -247,7 +281,10 @@ fn deps(text: &str, depth: usize) -> Vec<Dep> {
         let start = pos;
         let written = |from: usize, to: usize| {
             let head = &code[start..at];
-            let tail: String = code[from..to].split_whitespace().collect::<Vec<_>>().join(" ");
+            let tail: String = code[from..to]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             format!("{head}{}", tail.trim_end_matches(':'))
         };
         if b.get(at) == Some(&b'{') {
@@ -263,7 +300,11 @@ fn deps(text: &str, depth: usize) -> Vec<Dep> {
                         let from = i - code[item..i].trim_start().len();
                         let name = first_name(text);
                         if !name.is_empty() && name != "self" {
-                            found.push(Dep { line: line_of(from), module: module_of(name), path: written(from, i) });
+                            found.push(Dep {
+                                line: line_of(from),
+                                module: module_of(name),
+                                path: written(from, i),
+                            });
                         }
                         item = i + 1;
                         if b[i] == b'}' {
@@ -281,7 +322,11 @@ fn deps(text: &str, depth: usize) -> Vec<Dep> {
             let name = first_name(&code[at..]);
             if !name.is_empty() {
                 let end = end.max(at + name.len());
-                found.push(Dep { line: line_of(start), module: module_of(name), path: written(at, end) });
+                found.push(Dep {
+                    line: line_of(start),
+                    module: module_of(name),
+                    path: written(at, end),
+                });
             }
             pos = end.max(pos + 1);
         }
@@ -298,7 +343,10 @@ fn violations(rel: &Path, text: &str) -> Vec<String> {
         if dep.module == layer {
             continue;
         }
-        if RULES.iter().any(|(who, what)| who.contains(&layer) && what.contains(&dep.module)) {
+        if RULES
+            .iter()
+            .any(|(who, what)| who.contains(&layer) && what.contains(&dep.module))
+        {
             out.push(format!(
                 "src/{}:{}: {} ({layer} must not import {})",
                 rel.display(),
@@ -341,8 +389,15 @@ fn read(rel: &Path) -> String {
 #[test]
 fn layers_import_only_what_they_may() {
     let files = library_files();
-    assert!(files.len() > 20, "scanned only {} files under src/: is the walk broken?", files.len());
-    let all: Vec<String> = files.iter().flat_map(|rel| violations(rel, &read(rel))).collect();
+    assert!(
+        files.len() > 20,
+        "scanned only {} files under src/: is the walk broken?",
+        files.len()
+    );
+    let all: Vec<String> = files
+        .iter()
+        .flat_map(|rel| violations(rel, &read(rel)))
+        .collect();
     assert!(
         all.is_empty(),
         "{} forbidden dependencies in {} files:\n{}\n",
@@ -405,19 +460,35 @@ fn scanner_finds_planted_imports() {
 #[test]
 fn scanner_sees_every_kind_of_path() {
     let modules = |text: &str, depth| {
-        deps(text, depth).into_iter().map(|d| (d.line, d.module)).collect::<Vec<_>>()
+        deps(text, depth)
+            .into_iter()
+            .map(|d| (d.line, d.module))
+            .collect::<Vec<_>>()
     };
     let m = |line, name: &str| (line, name.to_string());
     assert_eq!(
         modules(PLANTED, 2),
-        [m(2, "record"), m(3, "num"), m(8, "probe"), m(12, "model"), m(13, "sink"), m(15, "fix")]
+        [
+            m(2, "record"),
+            m(3, "num"),
+            m(8, "probe"),
+            m(12, "model"),
+            m(13, "sink"),
+            m(15, "fix")
+        ]
     );
     // At the top of a layer (`verdict.rs`, `encode/mod.rs`), one `super::` is the crate root.
     assert_eq!(modules("use super::probe::x;", 1), [m(1, "probe")]);
     assert_eq!(modules("use super::probe::x;", 2), []);
     assert_eq!(modules("impl $crate::num::Word for X {}", 1), [m(1, "num")]);
-    assert_eq!(modules("let r#type = r#\"crate::cli\"#; crate::sink::x()", 1), [m(1, "sink")]);
-    assert_eq!(modules("fn f<'a>(x: &'a u8) -> char { '\\'' } use crate::cli;", 1), [m(1, "cli")]);
+    assert_eq!(
+        modules("let r#type = r#\"crate::cli\"#; crate::sink::x()", 1),
+        [m(1, "sink")]
+    );
+    assert_eq!(
+        modules("fn f<'a>(x: &'a u8) -> char { '\\'' } use crate::cli;", 1),
+        [m(1, "cli")]
+    );
     assert_eq!(modules("pub(crate) fn f() {} my_crate::probe::x();", 1), []);
 }
 
@@ -429,11 +500,28 @@ fn layers_and_test_blocks() {
     assert_eq!(layer_of(Path::new("parse/addr.rs")), ("parse".into(), 2));
     assert_eq!(layer_of(Path::new("lib.rs")), ("lib".into(), 0));
     // parse may use num and itself only; num nothing; every layer but agent and cli not cli.
-    assert!(violations(Path::new("parse/x.rs"), "use crate::num::Out; use crate::parse::y;").is_empty());
-    assert_eq!(violations(Path::new("parse/x.rs"), "use crate::record::Check;").len(), 1);
-    assert_eq!(violations(Path::new("num.rs"), "use crate::parse::addr;").len(), 1);
-    assert_eq!(violations(Path::new("fix.rs"), "use crate::cli::Config;").len(), 1);
-    assert!(violations(Path::new("agent.rs"), "use crate::cli::Config; use crate::probe::x;").is_empty());
+    assert!(violations(
+        Path::new("parse/x.rs"),
+        "use crate::num::Out; use crate::parse::y;"
+    )
+    .is_empty());
+    assert_eq!(
+        violations(Path::new("parse/x.rs"), "use crate::record::Check;").len(),
+        1
+    );
+    assert_eq!(
+        violations(Path::new("num.rs"), "use crate::parse::addr;").len(),
+        1
+    );
+    assert_eq!(
+        violations(Path::new("fix.rs"), "use crate::cli::Config;").len(),
+        1
+    );
+    assert!(violations(
+        Path::new("agent.rs"),
+        "use crate::cli::Config; use crate::probe::x;"
+    )
+    .is_empty());
     // A `#[cfg(test)]` not followed by `mod tests` does not end the checked code.
     let text = "#[cfg(test)]\nfn helper() {}\nuse crate::cli;\n";
     assert_eq!(violations(Path::new("sink/x.rs"), text).len(), 1);

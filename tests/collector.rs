@@ -10,7 +10,9 @@
 //! installs; a missing one fails the test. Every wait is bounded.
 
 mod common;
-use common::{agent_send, fixture, free_tcp_port, free_udp_port, http_get, now_ms, run, sample, tool, TempDir};
+use common::{
+    agent_send, fixture, free_tcp_port, free_udp_port, http_get, now_ms, run, sample, tool, TempDir,
+};
 
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
@@ -680,6 +682,19 @@ fn hostile_datagrams_are_counted_and_valid_records_still_accepted() {
         ),
         (long_host.into_bytes(), "host_too_long"),
         (b"\0\0\0\0".to_vec(), "version"),
+        // JSON integer fields that are not exact integers: refused, not truncated.
+        (
+            format!("{{\"v\":\"np1\",\"host\":\"edge-x\",\"t_ms\":{t}.5,\"status\":\"ok\"}}")
+                .into_bytes(),
+            "inexact_number",
+        ),
+        (
+            format!(
+                "{{\"v\":\"np1\",\"host\":\"edge-x\",\"t_ms\":{t},\"status\":\"ok\",\"seq\":1e-3}}"
+            )
+            .into_bytes(),
+            "inexact_number",
+        ),
     ];
     let mut want: BTreeMap<String, u64> = BTreeMap::new();
     for (bytes, why) in &hostile {

@@ -282,7 +282,11 @@ fn every_build_fits_in_64_kib() {
     for triple in [X86_64, AARCH64.triple, ARMV7.triple, I686.triple] {
         let size = std::fs::metadata(binary(triple)).unwrap().len();
         sizes.push(format!("{triple} {size}"));
-        assert!(size <= GATE, "{triple}: {size} bytes, over the {GATE}-byte gate ({})", sizes.join(", "));
+        assert!(
+            size <= GATE,
+            "{triple}: {size} bytes, over the {GATE}-byte gate ({})",
+            sizes.join(", ")
+        );
     }
     eprintln!("agent sizes: {}", sizes.join(", "));
 }

@@ -154,7 +154,16 @@ fn hostile_files_neither_hang_nor_crash() {
 /// closing (loginctl: closing). System units `np-starting` (in `ExecStartPre=`, activating) and
 /// `np-stopping` (in `ExecStop=`, deactivating) have their invocation link and a `sleep` in
 /// their cgroup; `np-restart` waits to be restarted: no link, no cgroup.
-const LOGOUT: &[&str] = &["--user-service", "node:openclaw-node", "--user-service", "node:backup", "--user", "claw", "--only", "linger,service"];
+const LOGOUT: &[&str] = &[
+    "--user-service",
+    "node:openclaw-node",
+    "--user-service",
+    "node:backup",
+    "--user",
+    "claw",
+    "--only",
+    "linger,service",
+];
 
 #[test]
 fn logged_out_with_linger_on_is_lingering() {
@@ -167,7 +176,14 @@ fn logged_out_with_linger_on_is_lingering() {
 /// node's, as on a real node: the invocation links are hidden, the cgroup tree is not.
 fn as_nobody(root: &std::path::Path) -> (String, i32) {
     let out = std::process::Command::new("timeout")
-        .args(["20", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .args([
+            "20",
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--",
+        ])
         .arg(common::bin())
         .arg("--root")
         .arg(root)
@@ -175,8 +191,15 @@ fn as_nobody(root: &std::path::Path) -> (String, i32) {
         .args(LOGOUT)
         .output()
         .expect("setpriv (util-linux)");
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
-    (masked(String::from_utf8_lossy(&out.stdout).trim_end()), out.status.code().unwrap_or(-1))
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        masked(String::from_utf8_lossy(&out.stdout).trim_end()),
+        out.status.code().unwrap_or(-1),
+    )
 }
 
 fn hide_run_user(root: &std::path::Path) {
@@ -205,8 +228,14 @@ fn other_users_unit_stays_unknown_without_its_managers_cgroup() {
     std::fs::remove_dir_all(root.join("sys/fs/cgroup/user.slice")).unwrap();
     let (rec, code) = as_nobody(&root);
     // Nothing visible says whether backup runs (and no process of uid 1000 is called so).
-    assert!(rec.contains(" svc.node:backup=unknown:unreadable,via:none"), "{rec}");
-    assert!(rec.contains(" svc.node:openclaw-node=unknown:unreadable,via:none"), "{rec}");
+    assert!(
+        rec.contains(" svc.node:backup=unknown:unreadable,via:none"),
+        "{rec}"
+    );
+    assert!(
+        rec.contains(" svc.node:openclaw-node=unknown:unreadable,via:none"),
+        "{rec}"
+    );
     assert_eq!(code, 3);
 }
 
@@ -214,11 +243,24 @@ fn other_users_unit_stays_unknown_without_its_managers_cgroup() {
 fn activating_and_deactivating_are_running_auto_restart_is_not() {
     let (rec, code) = agent(
         "systemd-transitions",
-        &["--service", "np-starting", "--service", "np-stopping", "--only", "service"],
+        &[
+            "--service",
+            "np-starting",
+            "--service",
+            "np-stopping",
+            "--only",
+            "service",
+        ],
     );
     assert_eq!(rec, "np1 host=edge-transitions t=T st=ok svc.np-starting=ok,via:inv,pid:813,start_cs:99813 svc.np-stopping=ok,via:inv,pid:814,start_cs:99814");
     assert_eq!(code, 0);
-    let (rec, code) = agent("systemd-transitions", &["--service", "np-restart", "--only", "service"]);
-    assert_eq!(rec, "np1 host=edge-transitions t=T st=crit svc.np-restart=crit:down,via:inv");
+    let (rec, code) = agent(
+        "systemd-transitions",
+        &["--service", "np-restart", "--only", "service"],
+    );
+    assert_eq!(
+        rec,
+        "np1 host=edge-transitions t=T st=crit svc.np-restart=crit:down,via:inv"
+    );
     assert_eq!(code, 2);
 }

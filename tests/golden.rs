@@ -33,7 +33,9 @@ fn collect<'a>(cfg: &'a nodepulse::cli::Config<'a>) -> Record<'a> {
     rec.wall_ms = WALL_MS;
     if let Some(ts) = rec.timesync.as_mut() {
         if let SyncFile::Present { .. } = ts.sync_file {
-            ts.sync_file = SyncFile::Present { mtime_s: (WALL_MS / 1000) as i64 - 60 };
+            ts.sync_file = SyncFile::Present {
+                mtime_s: (WALL_MS / 1000) as i64 - 60,
+            };
         }
     }
     rec
@@ -47,20 +49,37 @@ struct Extra {
 }
 
 /// The one place that knows how the library turns a record into bytes: judge, model, encode.
-fn encode(rec: &Record, extra: &Extra, t: &nodepulse::verdict::Thresholds, format: nodepulse::encode::Format) -> (Vec<u8>, u8) {
+fn encode(
+    rec: &Record,
+    extra: &Extra,
+    t: &nodepulse::verdict::Thresholds,
+    format: nodepulse::encode::Format,
+) -> (Vec<u8>, u8) {
     let judged = nodepulse::verdict::judge(rec, t);
-    let bytes = nodepulse::model::build(rec, &judged, t, extra.history.as_ref(), &extra.fixes, |model| {
-        let mut buf = vec![0u8; 65536];
-        let mut out = nodepulse::encode::Out::new(&mut buf);
-        format.encode(model, &mut out);
-        out.finish().expect("fits").to_vec()
-    });
+    let bytes = nodepulse::model::build(
+        rec,
+        &judged,
+        t,
+        extra.history.as_ref(),
+        &extra.fixes,
+        |model| {
+            let mut buf = vec![0u8; 65536];
+            let mut out = nodepulse::encode::Out::new(&mut buf);
+            format.encode(model, &mut out);
+            out.finish().expect("fits").to_vec()
+        },
+    );
     (bytes, judged.exit_code())
 }
 
 /// Compares (or with `GOLDEN_UPDATE=1` writes) every format of `rec`; the exit code is the
 /// first line of the `.code` file.
-fn check(name: &str, rec: &Record, extra: &Extra, t: &nodepulse::verdict::Thresholds) -> Vec<String> {
+fn check(
+    name: &str,
+    rec: &Record,
+    extra: &Extra,
+    t: &nodepulse::verdict::Thresholds,
+) -> Vec<String> {
     let dir = repo().join("tests/golden");
     let update = std::env::var_os("GOLDEN_UPDATE").is_some();
     let mut wrong = Vec::new();
@@ -100,26 +119,76 @@ fn fixture(name: &str) -> String {
 
 /// (golden name, fixture root, flags)
 const SCENARIOS: &[(&str, &str, &[&str])] = &[
-    ("systemd-ok", "systemd-ok", &["--user-service", "node:openclaw-node", "--service", "chrony"]),
-    ("systemd-ghost", "systemd-ghost", &["--user-service", "node:openclaw-node"]),
+    (
+        "systemd-ok",
+        "systemd-ok",
+        &[
+            "--user-service",
+            "node:openclaw-node",
+            "--service",
+            "chrony",
+        ],
+    ),
+    (
+        "systemd-ghost",
+        "systemd-ghost",
+        &["--user-service", "node:openclaw-node"],
+    ),
     (
         "systemd-linger-off",
         "systemd-linger-off",
-        &["--user-service", "node:openclaw-node", "--service", "openclaw-node", "--user", "watch"],
+        &[
+            "--user-service",
+            "node:openclaw-node",
+            "--service",
+            "openclaw-node",
+            "--user",
+            "watch",
+        ],
     ),
-    ("systemd-linger-watch-only", "systemd-linger-off", &["--user", "node", "--only", "linger"]),
-    ("busybox", "busybox", &["--user", "node", "--service", "openclaw-node"]),
-    ("busybox-down", "busybox-down", &["--service", "openclaw-node", "--only", "service,timesync"]),
-    ("broken", "broken", &["--user-service", "node:openclaw-node"]),
+    (
+        "systemd-linger-watch-only",
+        "systemd-linger-off",
+        &["--user", "node", "--only", "linger"],
+    ),
+    (
+        "busybox",
+        "busybox",
+        &["--user", "node", "--service", "openclaw-node"],
+    ),
+    (
+        "busybox-down",
+        "busybox-down",
+        &["--service", "openclaw-node", "--only", "service,timesync"],
+    ),
+    (
+        "broken",
+        "broken",
+        &["--user-service", "node:openclaw-node"],
+    ),
     (
         "systemd-transitions",
         "systemd-transitions",
         &[
-            "--user-service", "node:openclaw-node", "--user-service", "node:backup", "--user", "claw",
-            "--service", "np-starting", "--service", "np-stopping", "--service", "np-restart",
+            "--user-service",
+            "node:openclaw-node",
+            "--user-service",
+            "node:backup",
+            "--user",
+            "claw",
+            "--service",
+            "np-starting",
+            "--service",
+            "np-stopping",
+            "--service",
+            "np-restart",
         ],
     ),
-    ("missing-root", "does-not-exist", &["--service", "x", "--user", "node"]),
+    (
+        "missing-root",
+        "does-not-exist",
+        &["--service", "x", "--user", "node"],
+    ),
 ];
 
 #[test]
@@ -127,7 +196,13 @@ fn fixture_roots_in_every_format() {
     let mut wrong = Vec::new();
     for (name, root, flags) in SCENARIOS {
         let root = fixture(root);
-        let mut argv: Vec<&[u8]> = vec![b"nodepulse", b"--root", root.as_bytes(), b"--skip", b"clock,disk"];
+        let mut argv: Vec<&[u8]> = vec![
+            b"nodepulse",
+            b"--root",
+            root.as_bytes(),
+            b"--skip",
+            b"clock,disk",
+        ];
         argv.extend(flags.iter().map(|f| f.as_bytes()));
         let cfg = match nodepulse::cli::parse(&argv, None).unwrap() {
             nodepulse::cli::Command::Run(cfg) => cfg,
@@ -140,7 +215,15 @@ fn fixture_roots_in_every_format() {
 }
 
 fn timex(state: i32, status: i32, offset: i64, maxerror: i64) -> Timex {
-    Timex { state, status, offset, freq: -1_234_567, maxerror, esterror: 2_500, tai: 37 }
+    Timex {
+        state,
+        status,
+        offset,
+        freq: -1_234_567,
+        maxerror,
+        esterror: 2_500,
+        tai: 37,
+    }
 }
 
 fn disk(path: &'static [u8], used_pct: u8, inodes: Option<u8>) -> Disk<'static> {
@@ -178,26 +261,73 @@ fn full(clock: Clock, daemon: Daemon, disks: &[Disk<'static>]) -> Record<'static
         })
         .unwrap();
     users
-        .push(User { name: b"claw", uid: Some(1001), linger: Linger::Off, login: Login::Unknown, needs_linger: true })
+        .push(User {
+            name: b"claw",
+            uid: Some(1001),
+            linger: Linger::Off,
+            login: Login::Unknown,
+            needs_linger: true,
+        })
         .unwrap();
     users
-        .push(User { name: b"ghost", uid: None, linger: Linger::Off, login: Login::Unknown, needs_linger: false })
+        .push(User {
+            name: b"ghost",
+            uid: None,
+            linger: Linger::Off,
+            login: Login::Unknown,
+            needs_linger: false,
+        })
         .unwrap();
     let mut services = heapless::Vec::new();
     for (user, name, active, via, pid, start_cs) in [
-        (Some(&b"node"[..]), &b"openclaw-node"[..], Active::Yes, Via::Invocation, Some(812), Some(98_765)),
-        (None, b"systemd-fsck@dev-disk-by\\x2dlabel-data.service", Active::No, Via::Cgroup, None, None),
+        (
+            Some(&b"node"[..]),
+            &b"openclaw-node"[..],
+            Active::Yes,
+            Via::Invocation,
+            Some(812),
+            Some(98_765),
+        ),
+        (
+            None,
+            b"systemd-fsck@dev-disk-by\\x2dlabel-data.service",
+            Active::No,
+            Via::Cgroup,
+            None,
+            None,
+        ),
         (None, b"chrony", Active::Unknown, Via::None, None, None),
-        (None, b"crond", Active::Yes, Via::Process, Some(77), Some(150)),
+        (
+            None,
+            b"crond",
+            Active::Yes,
+            Via::Process,
+            Some(77),
+            Some(150),
+        ),
     ] {
-        services.push(Service { user, name, active, via, pid, start_cs }).unwrap();
+        services
+            .push(Service {
+                user,
+                name,
+                active,
+                via,
+                pid,
+                start_cs,
+            })
+            .unwrap();
     }
     Record {
         host: Some(Word::from_slice(b"edge-17").unwrap()),
         wall_ms: WALL_MS,
         system: Some(system()),
         clock: Some(clock),
-        timesync: Some(Timesync { daemon, sync_file: SyncFile::Present { mtime_s: (WALL_MS / 1000) as i64 - 9000 } }),
+        timesync: Some(Timesync {
+            daemon,
+            sync_file: SyncFile::Present {
+                mtime_s: (WALL_MS / 1000) as i64 - 9000,
+            },
+        }),
         users: Some(users),
         services: Some(services),
         disks: Some(heapless::Vec::from_slice(disks).unwrap()),
@@ -223,32 +353,62 @@ const TIME_ERROR: i32 = 5;
 fn built_records_in_every_format() {
     let t = nodepulse::verdict::Thresholds::default();
     let mut wrong = Vec::new();
-    let disks = [disk(b"/", 50, Some(20)), disk(b"/data", 93, Some(96)), disk(b"/boot", 97, None)];
+    let disks = [
+        disk(b"/", 50, Some(20)),
+        disk(b"/data", 93, Some(96)),
+        disk(b"/boot", 97, None),
+    ];
 
     // Synced under timesyncd, warning offset; history of a second run after a reboot.
-    let synced = Clock { timex: Ok(timex(0, STA_PLL | STA_NANO, 150_000_000, 20_000)), sntp: None };
+    let synced = Clock {
+        timex: Ok(timex(0, STA_PLL | STA_NANO, 150_000_000, 20_000)),
+        sntp: None,
+    };
     let rec = full(synced, Daemon::Timesyncd, &disks);
-    let mut services = [nodepulse::state::ServiceHistory { restarted: false, down_since_ms: None }; MAX_SERVICES];
+    let mut services = [nodepulse::state::ServiceHistory {
+        restarted: false,
+        down_since_ms: None,
+    }; MAX_SERVICES];
     services[0].restarted = true;
     services[1].down_since_ms = Some(WALL_MS - 3_600_000);
     let history = Some(nodepulse::state::History {
         seq: 42,
-        prev: Ok(nodepulse::state::Prev { gap_ms: 3_601_500, rebooted: true }),
+        prev: Ok(nodepulse::state::Prev {
+            gap_ms: 3_601_500,
+            rebooted: true,
+        }),
         clock_bad_since_ms: None,
         services,
         save_error: None,
     });
-    wrong.extend(check("full-synced", &rec, &Extra { history, fixes: vec![] }, &t));
+    wrong.extend(check(
+        "full-synced",
+        &rec,
+        &Extra {
+            history,
+            fixes: vec![],
+        },
+        &t,
+    ));
 
     // Unsynchronized (this VM's kernel state), a failed save, the fixes planned and run.
-    let unsynced = Clock { timex: Ok(timex(TIME_ERROR, STA_UNSYNC, 0, 16_000_000)), sntp: None };
+    let unsynced = Clock {
+        timex: Ok(timex(TIME_ERROR, STA_UNSYNC, 0, 16_000_000)),
+        sntp: None,
+    };
     let rec = full(unsynced, Daemon::None, &disks[..1]);
     let history = Some(nodepulse::state::History {
         seq: 1,
         prev: Err(nodepulse::state::Problem::Corrupt),
         clock_bad_since_ms: Some(WALL_MS - 120_000),
-        services: [nodepulse::state::ServiceHistory { restarted: false, down_since_ms: None }; MAX_SERVICES],
-        save_error: Some(nodepulse::sink::SinkError::new(nodepulse::sink::Step::Write, rustix::io::Errno::NOSPC)),
+        services: [nodepulse::state::ServiceHistory {
+            restarted: false,
+            down_since_ms: None,
+        }; MAX_SERVICES],
+        save_error: Some(nodepulse::sink::SinkError::new(
+            nodepulse::sink::Step::Write,
+            rustix::io::Errno::NOSPC,
+        )),
     });
     let mut fixes = Vec::new();
     use nodepulse::fix::{Fix, Outcome, Step};
@@ -258,21 +418,54 @@ fn built_records_in_every_format() {
         (Step::RestartTimesyncd, None, Outcome::DryRun),
         (Step::SetNtp, None, Outcome::Timeout),
     ] {
-        fixes.push(Fix { step, user, outcome });
+        fixes.push(Fix {
+            step,
+            user,
+            outcome,
+        });
     }
     wrong.extend(check("full-unsynced", &rec, &Extra { history, fixes }, &t));
 
     // BusyBox ntpd with the PLL on; maxerror at its cap does not count. A run cut short.
-    let busybox = Clock { timex: Ok(timex(TIME_ERROR, STA_PLL | STA_UNSYNC, -300, 16_000_000)), sntp: None };
-    let mut rec = full(busybox, Daemon::BusyboxNtpd, &[disk(b"/", 10, Some(1)), Disk { path: b"/nfs", stat: Err(nodepulse::record::TIMED_OUT) }]);
+    let busybox = Clock {
+        timex: Ok(timex(TIME_ERROR, STA_PLL | STA_UNSYNC, -300, 16_000_000)),
+        sntp: None,
+    };
+    let mut rec = full(
+        busybox,
+        Daemon::BusyboxNtpd,
+        &[
+            disk(b"/", 10, Some(1)),
+            Disk {
+                path: b"/nfs",
+                stat: Err(nodepulse::record::TIMED_OUT),
+            },
+        ],
+    );
     rec.timed_out = true;
     rec.users = None;
     wrong.extend(check("full-busybox-timeout", &rec, &Extra::default(), &t));
 
     // An SNTP measurement decides the clock; adjtimex failed; memory unreadable.
-    let reply = nodepulse::parse::sntp::Reply { leap: 0, version: 4, stratum: 2, offset_ns: -1_500_000_000, delay_ns: 2_345_678 };
-    let measured = Clock { timex: Err(1), sntp: Some(Ok(reply)) };
-    let mut rec = full(measured, Daemon::Chronyd, &[Disk { path: b"/", stat: Err(13) }]);
+    let reply = nodepulse::parse::sntp::Reply {
+        leap: 0,
+        version: 4,
+        stratum: 2,
+        offset_ns: -1_500_000_000,
+        delay_ns: 2_345_678,
+    };
+    let measured = Clock {
+        timex: Err(1),
+        sntp: Some(Ok(reply)),
+    };
+    let mut rec = full(
+        measured,
+        Daemon::Chronyd,
+        &[Disk {
+            path: b"/",
+            stat: Err(13),
+        }],
+    );
     rec.memory = Some(Memory { stat: None });
     rec.system = None;
     wrong.extend(check("full-sntp", &rec, &Extra::default(), &t));
@@ -282,7 +475,11 @@ fn built_records_in_every_format() {
         timex: Ok(timex(0, STA_PLL, 5, 1_000)),
         sntp: Some(Err(nodepulse::record::SntpFailure::Timeout)),
     };
-    let mut rec = full(failed, Daemon::Ntpd, &[disk(b"/mnt/my disk,=\"x\"\\", 40, Some(40))]);
+    let mut rec = full(
+        failed,
+        Daemon::Ntpd,
+        &[disk(b"/mnt/my disk,=\"x\"\\", 40, Some(40))],
+    );
     rec.host = Some(Word::from_slice(b"edge \"17\",=\\\xff").unwrap());
     wrong.extend(check("full-escapes", &rec, &Extra::default(), &t));
 

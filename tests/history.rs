@@ -9,7 +9,8 @@ use std::path::Path;
 use common::{run, token, TempDir};
 
 const SERVICE: &str = "svc.node:openclaw-node";
-const UNIT_DIR: &str = "sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/openclaw-node.service";
+const UNIT_DIR: &str =
+    "sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/openclaw-node.service";
 
 /// A writable copy of a fixture root, plus a state file path next to it.
 struct Node {
@@ -18,7 +19,9 @@ struct Node {
 
 impl Node {
     fn new(fixture: &str) -> Node {
-        Node { dir: common::fixture_copy(fixture, "hist") }
+        Node {
+            dir: common::fixture_copy(fixture, "hist"),
+        }
     }
 
     fn root(&self) -> String {
@@ -32,10 +35,22 @@ impl Node {
     /// One run with the standard arguments; returns the record.
     fn run(&self, extra: &[&str]) -> common::Run {
         let (root, state) = (self.root(), self.state());
-        let mut args = vec!["--root", &root, "--user-service", "node:openclaw-node", "--state", &state];
+        let mut args = vec![
+            "--root",
+            &root,
+            "--user-service",
+            "node:openclaw-node",
+            "--state",
+            &state,
+        ];
         args.extend_from_slice(extra);
         let r = run(&args);
-        assert!(["np1 ", "{\"v\":\"np1\"", "# HELP "].iter().any(|p| r.stdout.starts_with(p)), "{r:?}");
+        assert!(
+            ["np1 ", "{\"v\":\"np1\"", "# HELP "]
+                .iter()
+                .any(|p| r.stdout.starts_with(p)),
+            "{r:?}"
+        );
         assert_eq!(r.stderr, "", "{r:?}");
         r
     }
@@ -43,7 +58,13 @@ impl Node {
     /// `--fix-dry-run` on the node as it is now (no state kept): what it would run, on stderr.
     fn dry_run(&self) -> String {
         let root = self.root();
-        let r = run(&["--root", &root, "--user-service", "node:openclaw-node", "--fix-dry-run"]);
+        let r = run(&[
+            "--root",
+            &root,
+            "--user-service",
+            "node:openclaw-node",
+            "--fix-dry-run",
+        ]);
         assert!(r.stdout.starts_with("np1 "), "{r:?}");
         r.stderr
     }
@@ -60,7 +81,10 @@ impl Node {
 }
 
 fn num(record: &str, key: &str) -> u64 {
-    token(record, key).unwrap_or_else(|| panic!("no {key} in {record}")).parse().unwrap()
+    token(record, key)
+        .unwrap_or_else(|| panic!("no {key} in {record}"))
+        .parse()
+        .unwrap()
 }
 
 fn svc_field<'a>(record: &'a str, name: &str) -> Option<&'a str> {
@@ -71,11 +95,19 @@ fn svc_field<'a>(record: &'a str, name: &str) -> Option<&'a str> {
 fn sequence_and_gap_across_runs_and_no_state_below_a_fixture_root_by_default() {
     let node = Node::new("systemd-ok");
     let first = node.run(&[]).stdout;
-    assert_eq!((num(&first, "seq"), token(&first, "prev")), (1, Some("new")), "{first}");
+    assert_eq!(
+        (num(&first, "seq"), token(&first, "prev")),
+        (1, Some("new")),
+        "{first}"
+    );
     assert_eq!(token(&first, "gap_s"), None);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = node.run(&[]).stdout;
-    assert_eq!((num(&second, "seq"), token(&second, "prev")), (2, None), "{second}");
+    assert_eq!(
+        (num(&second, "seq"), token(&second, "prev")),
+        (2, None),
+        "{second}"
+    );
     assert!(num(&second, "gap_s") >= 1, "{second}");
     assert_eq!(token(&second, "reboot"), None);
     let third = node.run(&["--format", "json"]).stdout;
@@ -84,10 +116,17 @@ fn sequence_and_gap_across_runs_and_no_state_below_a_fixture_root_by_default() {
     // The state file has its fixed size and mode 0644.
     let meta = std::fs::metadata(node.state()).unwrap();
     assert_eq!(meta.len(), 264);
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o644);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o644
+    );
     // Without --state, a fixture root keeps no state (it is not this node).
     let r = run(&["--root", &node.root()]);
-    assert_eq!((token(&r.stdout, "seq"), r.stderr.as_str()), (None, ""), "{r:?}");
+    assert_eq!(
+        (token(&r.stdout, "seq"), r.stderr.as_str()),
+        (None, ""),
+        "{r:?}"
+    );
     // --state none: none either.
     let r = run(&["--root", &node.root(), "--state", "none"]);
     assert_eq!(token(&r.stdout, "seq"), None);
@@ -97,7 +136,10 @@ fn sequence_and_gap_across_runs_and_no_state_below_a_fixture_root_by_default() {
 fn a_reboot_between_runs() {
     let node = Node::new("systemd-ok");
     node.run(&[]);
-    node.write("proc/sys/kernel/random/boot_id", "11111111-2222-4333-8444-555555555555\n");
+    node.write(
+        "proc/sys/kernel/random/boot_id",
+        "11111111-2222-4333-8444-555555555555\n",
+    );
     let r = node.run(&[]).stdout;
     assert_eq!((num(&r, "seq"), token(&r, "reboot")), (2, Some("1")), "{r}");
     // After a reboot, a new pid is not a restart.
@@ -111,7 +153,11 @@ fn a_reboot_between_runs() {
 fn a_service_restart_between_runs() {
     let node = Node::new("systemd-ok");
     let r = node.run(&[]).stdout;
-    assert_eq!((svc_field(&r, "pid"), svc_field(&r, "rs")), (Some("812"), None), "{r}");
+    assert_eq!(
+        (svc_field(&r, "pid"), svc_field(&r, "rs")),
+        (Some("812"), None),
+        "{r}"
+    );
     // systemd restarted it: a new main process with a later start time.
     node.write(&format!("{UNIT_DIR}/cgroup.procs"), "900\n");
     node.write(
@@ -119,10 +165,18 @@ fn a_service_restart_between_runs() {
         "900 (openclaw-node) S 1 900 900 0 -1 4194560 100 0 0 0 10 5 0 0 20 0 1 0 99999 12345678 300 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 17 0 0 0 0 0 0\n",
     );
     let r = node.run(&[]).stdout;
-    assert_eq!((svc_field(&r, "pid"), svc_field(&r, "rs")), (Some("900"), Some("1")), "{r}");
+    assert_eq!(
+        (svc_field(&r, "pid"), svc_field(&r, "rs")),
+        (Some("900"), Some("1")),
+        "{r}"
+    );
     assert!(token(&r, SERVICE).unwrap().starts_with("ok,"), "{r}");
     let r = node.run(&[]).stdout;
-    assert_eq!(svc_field(&r, "rs"), None, "same process at the next run: {r}");
+    assert_eq!(
+        svc_field(&r, "rs"),
+        None,
+        "same process at the next run: {r}"
+    );
     assert_eq!(node.dry_run(), "", "a restart needs no repair");
 }
 
@@ -134,31 +188,75 @@ fn a_user_service_killed_at_logout_with_linger_off() {
     // The last session ended, linger is off: logind stopped user@1000 and every unit in it.
     node.remove("var/lib/systemd/linger/node");
     node.remove("run/user/1000/systemd/units/invocation:openclaw-node.service");
-    node.write(&format!("{UNIT_DIR}/cgroup.events"), "populated 0\nfrozen 0\n");
+    node.write(
+        &format!("{UNIT_DIR}/cgroup.events"),
+        "populated 0\nfrozen 0\n",
+    );
     node.write(&format!("{UNIT_DIR}/cgroup.procs"), "");
     let second = node.run(&[]);
     let t2 = num(&second.stdout, "t");
     assert_eq!(second.code, 2);
-    assert!(token(&second.stdout, SERVICE).unwrap().starts_with("crit:down,"), "{}", second.stdout);
-    assert!(token(&second.stdout, "linger.node").unwrap().starts_with("crit:linger-off,"), "{}", second.stdout);
-    assert_eq!(svc_field(&second.stdout, "down_since"), Some(t2.to_string().as_str()), "{}", second.stdout);
+    assert!(
+        token(&second.stdout, SERVICE)
+            .unwrap()
+            .starts_with("crit:down,"),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        token(&second.stdout, "linger.node")
+            .unwrap()
+            .starts_with("crit:linger-off,"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(
+        svc_field(&second.stdout, "down_since"),
+        Some(t2.to_string().as_str()),
+        "{}",
+        second.stdout
+    );
     // Still down at the next run: down since the same moment.
     let third = node.run(&[]).stdout;
-    assert_eq!(svc_field(&third, "down_since"), Some(t2.to_string().as_str()), "{third}");
+    assert_eq!(
+        svc_field(&third, "down_since"),
+        Some(t2.to_string().as_str()),
+        "{third}"
+    );
     // The repair --fix would make (no loginctl in the fixture root: it says so).
     assert_eq!(node.dry_run(), "");
     let bin = Path::new(&node.root()).join("usr/bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::write(bin.join("loginctl"), "#!/bin/sh\nexit 0\n").unwrap();
-    std::fs::set_permissions(bin.join("loginctl"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    assert_eq!(node.dry_run(), format!("nodepulse: would run: {}/usr/bin/loginctl enable-linger node\n", node.root()));
+    std::fs::set_permissions(
+        bin.join("loginctl"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    assert_eq!(
+        node.dry_run(),
+        format!(
+            "nodepulse: would run: {}/usr/bin/loginctl enable-linger node\n",
+            node.root()
+        )
+    );
     // Linger on, service back: restarted, no longer down.
     node.write("var/lib/systemd/linger/node", "");
-    node.write("run/user/1000/systemd/units/invocation:openclaw-node.service", "");
-    node.write(&format!("{UNIT_DIR}/cgroup.events"), "populated 1\nfrozen 0\n");
+    node.write(
+        "run/user/1000/systemd/units/invocation:openclaw-node.service",
+        "",
+    );
+    node.write(
+        &format!("{UNIT_DIR}/cgroup.events"),
+        "populated 1\nfrozen 0\n",
+    );
     node.write(&format!("{UNIT_DIR}/cgroup.procs"), "812\n");
     let fourth = node.run(&[]).stdout;
-    assert_eq!((svc_field(&fourth, "down_since"), svc_field(&fourth, "rs")), (None, Some("1")), "{fourth}");
+    assert_eq!(
+        (svc_field(&fourth, "down_since"), svc_field(&fourth, "rs")),
+        (None, Some("1")),
+        "{fourth}"
+    );
 }
 
 /// What the history adds to the record reaches JSON and Prometheus too (one field table).
@@ -176,7 +274,11 @@ fn history_fields_in_json_and_prometheus() {
     let json = node.run(&args).stdout;
     let jq = |expr: &str| {
         let out = common::tool("jq", &["-c", expr], json.as_bytes(), None, 10);
-        assert!(out.status.success(), "jq {expr}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "jq {expr}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
     assert_eq!(jq(".clock.bad_since_ms"), t1.to_string(), "{json}");
@@ -186,11 +288,19 @@ fn history_fields_in_json_and_prometheus() {
     args.truncate(strict.len());
     args.extend(["--format", "prom"]);
     let prom = node.run(&args).stdout;
-    let expect = format!("nodepulse_clock_bad_since_timestamp_seconds {}.{:03}", t1 / 1000, t1 % 1000);
+    let expect = format!(
+        "nodepulse_clock_bad_since_timestamp_seconds {}.{:03}",
+        t1 / 1000,
+        t1 % 1000
+    );
     assert!(prom.lines().any(|l| l == expect), "{expect}\n{prom}");
     assert!(prom.lines().any(|l| l.starts_with("nodepulse_service_down_since_timestamp_seconds{service=\"openclaw-node\",user=\"node\"} ")), "{prom}");
     let check = common::tool("promtool", &["check", "metrics"], prom.as_bytes(), None, 30);
-    assert!(check.status.success(), "promtool: {}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "promtool: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 #[test]
@@ -200,11 +310,21 @@ fn clock_bad_since_the_first_run_that_saw_it() {
     let strict = ["--maxerror-warn-ms", "0", "--maxerror-crit-ms", "0"];
     let node = Node::new("systemd-ok");
     let first = node.run(&strict).stdout;
-    assert!(token(&first, "clock").unwrap().starts_with("crit:"), "{first}");
+    assert!(
+        token(&first, "clock").unwrap().starts_with("crit:"),
+        "{first}"
+    );
     let t1 = num(&first, "t").to_string();
-    assert_eq!(common::field(token(&first, "clock").unwrap(), "bad_since"), Some(t1.as_str()));
+    assert_eq!(
+        common::field(token(&first, "clock").unwrap(), "bad_since"),
+        Some(t1.as_str())
+    );
     let second = node.run(&strict).stdout;
-    assert_eq!(common::field(token(&second, "clock").unwrap(), "bad_since"), Some(t1.as_str()), "{second}");
+    assert_eq!(
+        common::field(token(&second, "clock").unwrap(), "bad_since"),
+        Some(t1.as_str()),
+        "{second}"
+    );
     // With the clock check skipped nothing is claimed, and the memory is dropped.
     let third = node.run(&["--skip", "clock"]).stdout;
     assert_eq!(token(&third, "clock"), None);
@@ -212,7 +332,11 @@ fn clock_bad_since_the_first_run_that_saw_it() {
     assert_eq!(node.dry_run(), "");
     let fourth = node.run(&strict).stdout;
     let t4 = num(&fourth, "t").to_string();
-    assert_eq!(common::field(token(&fourth, "clock").unwrap(), "bad_since"), Some(t4.as_str()), "{fourth}");
+    assert_eq!(
+        common::field(token(&fourth, "clock").unwrap(), "bad_since"),
+        Some(t4.as_str()),
+        "{fourth}"
+    );
 }
 
 #[test]
@@ -229,23 +353,38 @@ fn corrupt_foreign_and_unwritable_state_files_are_reported_once_and_replaced() {
         let r = node.run(&[]).stdout;
         assert_eq!((num(&r, "seq"), token(&r, "prev")), (1, Some(why)), "{r}");
         let r = node.run(&[]).stdout;
-        assert_eq!((num(&r, "seq"), token(&r, "prev")), (2, None), "replaced: {r}");
+        assert_eq!(
+            (num(&r, "seq"), token(&r, "prev")),
+            (2, None),
+            "replaced: {r}"
+        );
     }
     // A state file of another host (an image copied between nodes).
     node.write("proc/sys/kernel/hostname", "edge-other\n");
     let r = node.run(&[]).stdout;
-    assert_eq!((num(&r, "seq"), token(&r, "prev")), (1, Some("foreign")), "{r}");
+    assert_eq!(
+        (num(&r, "seq"), token(&r, "prev")),
+        (1, Some("foreign")),
+        "{r}"
+    );
     // A state that cannot be saved never blocks the record (it is told: see below).
     let root = node.root();
     let r = run(&["--root", &root, "--state", "/nonexistent/dir/deeper/state"]);
-    assert_eq!((num(&r.stdout, "seq"), token(&r.stdout, "save_errno")), (1, Some("2")), "{r:?}");
+    assert_eq!(
+        (num(&r.stdout, "seq"), token(&r.stdout, "save_errno")),
+        (1, Some("2")),
+        "{r:?}"
+    );
     // A directory where the state file should be.
     let adir = node.dir.str("adir");
     std::fs::create_dir_all(&adir).unwrap();
     let r = run(&["--root", &root, "--state", &adir]);
     assert_eq!(token(&r.stdout, "prev"), Some("corrupt"), "{r:?}");
     assert_eq!(token(&r.stdout, "save_errno"), Some("21"), "{r:?}");
-    assert_eq!(r.stderr, format!("nodepulse: --state {adir}: rename: is a directory\n"));
+    assert_eq!(
+        r.stderr,
+        format!("nodepulse: --state {adir}: rename: is a directory\n")
+    );
 }
 
 /// A state file that cannot be saved is told in one stderr line and makes an OK run WARNING; a
@@ -260,16 +399,50 @@ fn a_state_that_cannot_be_saved_is_told_and_makes_an_ok_run_warning() {
         (&["--service", "no-such-unit"][..], 2, "crit"),
         (&["--user", "no-such-user"][..], 3, "unknown"),
     ] {
-        let mut args = vec!["--root", &root, "--skip", "clock,disk", "--user-service", "node:openclaw-node", "--state", state];
+        let mut args = vec![
+            "--root",
+            &root,
+            "--skip",
+            "clock,disk",
+            "--user-service",
+            "node:openclaw-node",
+            "--state",
+            state,
+        ];
         args.extend_from_slice(extra);
         let r = run(&args);
-        assert_eq!((r.code, token(&r.stdout, "st")), (code, Some(st)), "{extra:?}: {r:?}");
-        assert_eq!((num(&r.stdout, "seq"), token(&r.stdout, "save_errno")), (1, Some("2")), "{r:?}");
-        assert_eq!(r.stderr, format!("nodepulse: --state {state}: create temporary file: no such file\n"), "{extra:?}");
+        assert_eq!(
+            (r.code, token(&r.stdout, "st")),
+            (code, Some(st)),
+            "{extra:?}: {r:?}"
+        );
+        assert_eq!(
+            (num(&r.stdout, "seq"), token(&r.stdout, "save_errno")),
+            (1, Some("2")),
+            "{r:?}"
+        );
+        assert_eq!(
+            r.stderr,
+            format!("nodepulse: --state {state}: create temporary file: no such file\n"),
+            "{extra:?}"
+        );
     }
     // The same run with a state that can be saved is OK.
-    let r = run(&["--root", &root, "--skip", "clock,disk", "--user-service", "node:openclaw-node", "--state", &node.state()]);
-    assert_eq!((r.code, token(&r.stdout, "st"), r.stderr.as_str()), (0, Some("ok"), ""), "{r:?}");
+    let r = run(&[
+        "--root",
+        &root,
+        "--skip",
+        "clock,disk",
+        "--user-service",
+        "node:openclaw-node",
+        "--state",
+        &node.state(),
+    ]);
+    assert_eq!(
+        (r.code, token(&r.stdout, "st"), r.stderr.as_str()),
+        (0, Some("ok"), ""),
+        "{r:?}"
+    );
 }
 
 /// Just enough JSON to read one top-level number (python3 -m json.tool and jq check the whole

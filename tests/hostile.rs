@@ -104,7 +104,14 @@ fn node(changes: &[(&str, Change)]) -> TempDir {
 
 /// The arguments of every run on such a root (fast: no clock, no disk).
 fn base(root: &str) -> Vec<&str> {
-    vec!["--root", root, "--skip", "clock,disk", "--user-service", "node:openclaw-node"]
+    vec![
+        "--root",
+        root,
+        "--skip",
+        "clock,disk",
+        "--user-service",
+        "node:openclaw-node",
+    ]
 }
 
 /// The agent with `args`, for [`run_command`].
@@ -201,8 +208,16 @@ fn an_endless_or_2_gib_passwd_ends_within_the_timeout() {
         let r = run_command(agent(&args), 10);
         let took = start.elapsed();
         assert!(took < Duration::from_secs(5), "sparse {sparse}: {took:?}");
-        assert_eq!((r.code, r.stderr.as_str()), (3, ""), "sparse {sparse}: {r:?}");
-        assert_eq!(token(&r.stdout, "linger.node"), Some("unknown:no-such-user,lg:on,st:unknown"), "{r:?}");
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (3, ""),
+            "sparse {sparse}: {r:?}"
+        );
+        assert_eq!(
+            token(&r.stdout, "linger.node"),
+            Some("unknown:no-such-user,lg:on,st:unknown"),
+            "{r:?}"
+        );
     }
 }
 
@@ -217,7 +232,10 @@ fn append_to_a_fifo_with_no_reader_is_refused_at_once() {
     let r = run_command(agent(&args), 2);
     assert_eq!((r.code, r.stdout.as_str()), (3, ""), "{r:?}");
     let prefix = format!("nodepulse: --append {fifo}: open: ");
-    assert!(r.stderr.starts_with(&prefix) && r.stderr.contains("no reader"), "{r:?}");
+    assert!(
+        r.stderr.starts_with(&prefix) && r.stderr.contains("no reader"),
+        "{r:?}"
+    );
     assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
 }
 
@@ -235,10 +253,16 @@ fn append_keeps_the_mode_of_the_file_and_honours_the_umask() {
     for log in [&private, &new] {
         // The umask of this process is shared by the tests' threads: set it in a shell.
         let mut cmd = Command::new("sh");
-        cmd.args(["-c", "umask 027 && exec \"$0\" \"$@\""]).arg(bin()).args(base(&root));
+        cmd.args(["-c", "umask 027 && exec \"$0\" \"$@\""])
+            .arg(bin())
+            .args(base(&root));
         cmd.args(["--state", "none", "--append", log]);
         let r = run_command(cmd, 10);
-        assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""), "{r:?}");
+        assert_eq!(
+            (r.code, r.stdout.as_str(), r.stderr.as_str()),
+            (0, "", ""),
+            "{r:?}"
+        );
         assert!(std::fs::read_to_string(log).unwrap().starts_with("np1 "));
     }
     assert_eq!((mode(&private), mode(&new)), (0o600, 0o640));
@@ -257,16 +281,34 @@ fn leftover_temporary_files_of_the_same_pid_block_nothing() {
     }
     for seq in ["1", "2"] {
         let mut cmd = Command::new("unshare");
-        cmd.args(["--pid", "--fork", "--mount-proc"]).arg(bin()).args(base(&root));
+        cmd.args(["--pid", "--fork", "--mount-proc"])
+            .arg(bin())
+            .args(base(&root));
         cmd.args(["--state", &state, "--out", &out]);
         let r = run_command(cmd, 20);
-        assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""), "{r:?}");
+        assert_eq!(
+            (r.code, r.stdout.as_str(), r.stderr.as_str()),
+            (0, "", ""),
+            "{r:?}"
+        );
         let record = std::fs::read_to_string(&out).unwrap();
-        assert_eq!((token(&record, "seq"), token(&record, "save_errno")), (Some(seq), None), "{record}");
+        assert_eq!(
+            (token(&record, "seq"), token(&record, "save_errno")),
+            (Some(seq), None),
+            "{record}"
+        );
     }
-    let mut temporary: Vec<String> = dir.names().into_iter().filter(|n| n.contains(".tmp.")).collect();
+    let mut temporary: Vec<String> = dir
+        .names()
+        .into_iter()
+        .filter(|n| n.contains(".tmp."))
+        .collect();
     temporary.sort();
-    assert_eq!(temporary, ["out.tmp.1", "state.tmp.1"], "only the planted files are left");
+    assert_eq!(
+        temporary,
+        ["out.tmp.1", "state.tmp.1"],
+        "only the planted files are left"
+    );
 }
 
 /// Waits for `child` at most `secs` (killing it then) and returns its exit code and stderr.
@@ -284,7 +326,12 @@ fn finish(mut child: std::process::Child, secs: u64) -> (i32, String) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     };
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     (status.code().expect("killed by a signal"), stderr)
 }
 
@@ -309,17 +356,25 @@ fn concurrent_appends_lose_no_record_at_the_rotation() {
             .map(|_| {
                 let mut cmd = agent(&one);
                 cmd.args(["--append", &log, "--max-bytes", &cap]);
-                cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+                cmd.stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped());
                 cmd.spawn().unwrap()
             })
             .collect();
         for child in children {
             assert_eq!(finish(child, 60), (0, String::new()), "round {round}");
         }
-        let text = std::fs::read_to_string(&log).unwrap() + &std::fs::read_to_string(format!("{log}.1")).unwrap();
+        let text = std::fs::read_to_string(&log).unwrap()
+            + &std::fs::read_to_string(format!("{log}.1")).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), RUNS, "round {round}: records lost or doubled");
-        assert!(lines.iter().all(|l| l.starts_with("np1 ") && l.contains(" svc.")), "round {round}: a broken record");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.starts_with("np1 ") && l.contains(" svc.")),
+            "round {round}: a broken record"
+        );
     }
 }
 
@@ -331,27 +386,65 @@ fn the_agent_runs_under_ulimit_s_64() {
     let dir = node(&[]);
     let root = dir.str("root");
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
     let udp = socket.local_addr().unwrap().to_string();
     let (json, log) = (dir.str("record.json"), dir.str("records.log"));
     let out = format!("json:{json}");
     let args = [
-        "--root", &root, "--skip", "clock", "--user", "node", "--user", "root",
-        "--user-service", "node:openclaw-node", "--service", "chrony", "--service", "cron",
-        "--mount", "/", "--mount", "/tmp", "--state", "none",
-        "--out", &out, "--append", &log, "--udp", &udp,
+        "--root",
+        &root,
+        "--skip",
+        "clock",
+        "--user",
+        "node",
+        "--user",
+        "root",
+        "--user-service",
+        "node:openclaw-node",
+        "--service",
+        "chrony",
+        "--service",
+        "cron",
+        "--mount",
+        "/",
+        "--mount",
+        "/tmp",
+        "--state",
+        "none",
+        "--out",
+        &out,
+        "--append",
+        &log,
+        "--udp",
+        &udp,
     ];
     let unlimited = run_command(agent(&args), 20);
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", "ulimit -s 64 && exec \"$0\" \"$@\""]).arg(bin()).args(args);
+    cmd.args(["-c", "ulimit -s 64 && exec \"$0\" \"$@\""])
+        .arg(bin())
+        .args(args);
     // run_command fails the test if the agent is killed by a signal.
     let limited = run_command(cmd, 20);
-    assert_eq!((limited.code, limited.stderr.as_str()), (unlimited.code, unlimited.stderr.as_str()), "{limited:?}");
-    assert!(std::fs::read_to_string(&json).unwrap().starts_with("{\"v\":\"np1\""));
-    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2, "both runs appended");
+    assert_eq!(
+        (limited.code, limited.stderr.as_str()),
+        (unlimited.code, unlimited.stderr.as_str()),
+        "{limited:?}"
+    );
+    assert!(std::fs::read_to_string(&json)
+        .unwrap()
+        .starts_with("{\"v\":\"np1\""));
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        2,
+        "both runs appended"
+    );
     let mut datagram = [0u8; 2048];
     for _ in 0..2 {
-        let n = socket.recv(&mut datagram).expect("a datagram from each run");
+        let n = socket
+            .recv(&mut datagram)
+            .expect("a datagram from each run");
         assert!(datagram[..n].starts_with(b"np1 "));
     }
 }
@@ -364,14 +457,42 @@ fn the_statvfs_child_is_reaped() {
     let dir = node(&[]);
     let trace = dir.str("trace");
     let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-e", "trace=clone,clone3,wait4,waitid", "-o", &trace]).arg(bin());
-    cmd.args(["--root", &dir.str("root"), "--only", "disk", "--mount", "/", "--state", "none"]);
+    cmd.args([
+        "-f",
+        "-qq",
+        "-e",
+        "trace=clone,clone3,wait4,waitid",
+        "-o",
+        &trace,
+    ])
+    .arg(bin());
+    cmd.args([
+        "--root",
+        &dir.str("root"),
+        "--only",
+        "disk",
+        "--mount",
+        "/",
+        "--state",
+        "none",
+    ]);
     let r = run_command(cmd, 30);
     assert_eq!(r.code, 0, "{r:?}");
     let text = std::fs::read_to_string(&trace).unwrap();
-    let result = |line: &str| line.rsplit(" = ").next().and_then(|v| v.trim().parse::<u32>().ok());
-    let children: Vec<u32> = text.lines().filter(|l| l.contains("clone")).filter_map(result).filter(|&p| p > 0).collect();
+    let result = |line: &str| {
+        line.rsplit(" = ")
+            .next()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+    };
+    let children: Vec<u32> = text
+        .lines()
+        .filter(|l| l.contains("clone"))
+        .filter_map(result)
+        .filter(|&p| p > 0)
+        .collect();
     assert_eq!(children.len(), 1, "one statvfs child:\n{text}");
-    let reaped = text.lines().any(|l| l.contains(&format!("wait4({}, ", children[0])) && result(l) == children.first().copied());
+    let reaped = text.lines().any(|l| {
+        l.contains(&format!("wait4({}, ", children[0])) && result(l) == children.first().copied()
+    });
     assert!(reaped, "the child is not reaped:\n{text}");
 }

@@ -40,6 +40,10 @@ fn agrees_with_a_booted_systemd() {
     let disagreements: Vec<&str> = stdout.lines().filter(|l| l.ends_with(" NO")).collect();
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
     // Every scenario of tests/oracle/README.md ran (a script cut short cannot pass for agreement).
-    let n: usize = summary.split(' ').nth(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+    let n: usize = summary
+        .split(' ')
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     assert!(n >= 61, "only {n} comparisons:\n{stdout}");
 }

@@ -317,7 +317,11 @@ fn config_file_inline_comments_and_quotes() {
         let r = run(&["--config", path]);
         assert_eq!(
             (r.stdout.as_str(), r.stderr, r.code),
-            ("", format!("nodepulse: {path}:3: {key}: quotes are not allowed\n"), 3),
+            (
+                "",
+                format!("nodepulse: {path}:3: {key}: quotes are not allowed\n"),
+                3
+            ),
             "{line}"
         );
     }

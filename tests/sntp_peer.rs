@@ -137,31 +137,92 @@ fn the_agent_measures_its_offset_from_chronyd_and_judges_the_clock_by_it() {
     let chronyd = Chronyd::start();
     let server = format!("127.0.0.1:{}", chronyd.port);
     let r = common::run(&["--only", "clock", "--ntp-server", &server]);
-    let clock = common::token(&r.stdout, "clock").unwrap_or_else(|| panic!("{r:?}\n{}", chronyd.log()));
-    let off: i64 = common::field(clock, "ntp_off_us").unwrap_or_else(|| panic!("{clock}\n{}", chronyd.log())).parse().unwrap();
+    let clock =
+        common::token(&r.stdout, "clock").unwrap_or_else(|| panic!("{r:?}\n{}", chronyd.log()));
+    let off: i64 = common::field(clock, "ntp_off_us")
+        .unwrap_or_else(|| panic!("{clock}\n{}", chronyd.log()))
+        .parse()
+        .unwrap();
     let rtt: i64 = common::field(clock, "ntp_rtt_us").unwrap().parse().unwrap();
-    assert!(off.abs() < 1_000_000 && (0..1_000_000).contains(&rtt), "{clock}");
+    assert!(
+        off.abs() < 1_000_000 && (0..1_000_000).contains(&rtt),
+        "{clock}"
+    );
     assert_eq!(common::field(clock, "ntp_st"), Some("8"));
-    assert!(clock.starts_with("ok,"), "a small measured offset is OK even on an unsynced kernel: {clock}");
+    assert!(
+        clock.starts_with("ok,"),
+        "a small measured offset is OK even on an unsynced kernel: {clock}"
+    );
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
     // Every format carries the measurement (one field table): JSON numbers, a Prometheus gauge.
-    let r = common::run(&["--only", "clock", "--ntp-server", &server, "--format", "json"]);
-    let clock_json = r.stdout.split("\"clock\":").nth(1).unwrap_or_else(|| panic!("{}", r.stdout));
+    let r = common::run(&[
+        "--only",
+        "clock",
+        "--ntp-server",
+        &server,
+        "--format",
+        "json",
+    ]);
+    let clock_json = r
+        .stdout
+        .split("\"clock\":")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", r.stdout));
     assert!(clock_json.contains("\"ntp_stratum\":8"), "{}", r.stdout);
     assert!(clock_json.contains("\"ntp_error\":null"), "{}", r.stdout);
-    let r = common::run(&["--only", "clock", "--ntp-server", &server, "--format", "prom"]);
-    assert!(r.stdout.lines().any(|l| l == "nodepulse_clock_ntp_stratum 8"), "{}", r.stdout);
-    let offset_s: f64 = r.stdout.lines().find_map(|l| l.strip_prefix("nodepulse_clock_ntp_offset_seconds ")).unwrap().parse().unwrap();
+    let r = common::run(&[
+        "--only",
+        "clock",
+        "--ntp-server",
+        &server,
+        "--format",
+        "prom",
+    ]);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l == "nodepulse_clock_ntp_stratum 8"),
+        "{}",
+        r.stdout
+    );
+    let offset_s: f64 = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("nodepulse_clock_ntp_offset_seconds "))
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(offset_s.abs() < 1.0, "{}", r.stdout);
     // The thresholds apply to the measured offset.
-    let r = common::run(&["--only", "clock", "--ntp-server", &server, "--ntp-offset-warn-ms", "0"]);
-    assert!(common::token(&r.stdout, "clock").unwrap().starts_with("warn:ntp-offset,"), "{}", r.stdout);
+    let r = common::run(&[
+        "--only",
+        "clock",
+        "--ntp-server",
+        &server,
+        "--ntp-offset-warn-ms",
+        "0",
+    ]);
+    assert!(
+        common::token(&r.stdout, "clock")
+            .unwrap()
+            .starts_with("warn:ntp-offset,"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(r.code, 1);
     // A config file line works like the flag.
     let dir = common::TempDir::new("ntpcfg");
-    std::fs::write(dir.join("conf"), format!("ntp-server = {server}\nonly = clock\n")).unwrap();
+    std::fs::write(
+        dir.join("conf"),
+        format!("ntp-server = {server}\nonly = clock\n"),
+    )
+    .unwrap();
     let r = common::run(&["--config", &dir.str("conf")]);
-    assert!(common::field(common::token(&r.stdout, "clock").unwrap(), "ntp_st") == Some("8"), "{}", r.stdout);
+    assert!(
+        common::field(common::token(&r.stdout, "clock").unwrap(), "ntp_st") == Some("8"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -177,14 +238,26 @@ fn a_silent_or_absent_ntp_server_is_unknown_for_that_field_not_a_failed_run() {
     assert!(took < Duration::from_secs(3), "{took:?}");
     // The kernel's flags decide then, as without --ntp-server.
     assert!(!clock.contains("ntp-offset"), "{clock}");
-    assert!(r.stdout.starts_with("np1 ") && r.stderr.is_empty() && r.code <= 3, "{r:?}");
+    assert!(
+        r.stdout.starts_with("np1 ") && r.stderr.is_empty() && r.code <= 3,
+        "{r:?}"
+    );
     // Nothing listens: the same, at once.
     drop(silent);
     let r = common::run(&["--only", "clock", "--ntp-server", &server]);
     let clock = common::token(&r.stdout, "clock").unwrap();
-    assert!(matches!(common::field(clock, "ntp"), Some("socket") | Some("timeout")), "{clock}");
+    assert!(
+        matches!(
+            common::field(clock, "ntp"),
+            Some("socket") | Some("timeout")
+        ),
+        "{clock}"
+    );
     // Not an address: one line on stderr, exit 3.
     let r = common::run(&["--ntp-server", "[::1"]);
     assert_eq!((r.code, r.stdout.as_str()), (3, ""));
-    assert_eq!(r.stderr, "nodepulse: --ntp-server: expected ADDR[:PORT], got '[::1'\n");
+    assert_eq!(
+        r.stderr,
+        "nodepulse: --ntp-server: expected ADDR[:PORT], got '[::1'\n"
+    );
 }

@@ -13,9 +13,9 @@
 //! # References
 //! - InfluxDB line protocol reference (escaping of tag values and string fields)
 
-use crate::model::{Model, V};
 use super::text::{influx_string_escape, influx_tag_escape, lossy};
 use super::Out;
+use crate::model::{Model, V};
 
 /// `,name=value` after the first field (`status`); nothing for an unknown value.
 fn field(out: &mut Out, name: &str, v: V) {

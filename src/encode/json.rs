@@ -8,9 +8,9 @@
 //! ```
 //! Fields and units: [`crate::model`].
 
-use crate::model::{Model, Section, NODE, V};
 use super::text::{json_escape, lossy};
 use super::Out;
+use crate::model::{Model, Section, NODE, V};
 
 fn string(out: &mut Out, bytes: &[u8]) {
     out.str("\"");

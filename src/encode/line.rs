@@ -24,10 +24,10 @@
 //! It is total and allocation-free: no input can make it panic. Encoder and parser live
 //! together so that the round-trip tests below hold them to one another.
 
+use super::Out;
 use crate::model::{Model, Spec, HEX, IF_TRUE, MEBI, MILLI, V};
 use crate::num::{parse_u64, trim};
 use crate::verdict::Status;
-use super::Out;
 
 /// The format version, first token of every record.
 pub const VERSION: &str = "np1";
@@ -50,7 +50,10 @@ pub fn escaped(out: &mut Out, name: &[u8]) {
 #[inline(never)]
 fn field(out: &mut Out, spec: &Spec, v: V, node: bool) {
     let key = spec.line();
-    if key.is_empty() || matches!(v, V::Null) || (matches!(v, V::Bool(false)) && spec.np1 & IF_TRUE != 0) {
+    if key.is_empty()
+        || matches!(v, V::Null)
+        || (matches!(v, V::Bool(false)) && spec.np1 & IF_TRUE != 0)
+    {
         return;
     }
     if key != "," {
@@ -66,7 +69,13 @@ fn field(out: &mut Out, spec: &Spec, v: V, node: bool) {
         V::Int(n) if spec.np1 & MEBI != 0 => out.i64(n >> 20),
         V::Int(n) => out.i64(n),
         V::Dec(n, d) => out.fixed(n, u32::from(d)),
-        V::Bool(b) => out.str(if spec.np1 & IF_TRUE != 0 { "1" } else if b { "y" } else { "n" }),
+        V::Bool(b) => out.str(if spec.np1 & IF_TRUE != 0 {
+            "1"
+        } else if b {
+            "y"
+        } else {
+            "n"
+        }),
         V::Text(t) => escaped(out, t),
         V::Word(w) => out.str(w),
         V::Null => {}
@@ -320,8 +329,8 @@ pub fn decode<'b>(name: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super as np1;
+    use super::*;
     use crate::record::*;
     use crate::verdict::Status;
 
@@ -366,7 +375,10 @@ mod tests {
             host: Some(Word::from_slice(b"h\xc3\xa9 1").unwrap()),
             wall_ms: 1_764_000_000_123,
             system: None,
-            clock: Some(Clock { timex: Err(1), sntp: None }),
+            clock: Some(Clock {
+                timex: Err(1),
+                sntp: None,
+            }),
             timesync: None,
             users: Some(users),
             services: Some(services),
@@ -399,10 +411,7 @@ mod tests {
             (checks[0].status, checks[0].field(b"errno")),
             (Status::Unknown, Some(&b"1"[..]))
         );
-        assert_eq!(
-            checks[1].status,
-            judged.users[0].status
-        );
+        assert_eq!(checks[1].status, judged.users[0].status);
         assert_eq!(
             np1::decode(checks[1].name, &mut name),
             Some(&b"no de,=x"[..])
@@ -424,7 +433,6 @@ mod tests {
     }
 
     // ---- the parser on its own
-
 
     const RECORD: &[u8] = b"np1 host=edge-ok t=1795525250067 st=crit up=86400 load=0.12,0.34,0.56 boot=0b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kern=6.1.0-28-arm64 clock=crit:unsynced,sd:n,ne:n,ks:5,kf:40,off_us:0,ppm:0.000,maxe_ms:16000,este_ms:16000,tai:0 ntp=ok,d:chronyd,age_s:none linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:inv,pid:812,start_cs:98765 disk./=ok,mb:258019,free_mb:80719,use:14,ino:3 mem=ok,mb:976,avail_mb:585,swap_mb:100,swfree_mb:97\n";
 

@@ -88,7 +88,12 @@ pub fn encode(m: &Model, out: &mut Out) {
     out.str(" - ");
     // `check[ name] status[ (why)]` for each check that is not OK, comma-separated.
     let mut sep = "";
-    for c in m.sections.iter().skip(1).filter(|c| c.verdict.status != Status::Ok) {
+    for c in m
+        .sections
+        .iter()
+        .skip(1)
+        .filter(|c| c.verdict.status != Status::Ok)
+    {
         out.str(sep);
         sep = ", ";
         out.str(c.kind.check);
@@ -109,12 +114,27 @@ pub fn encode(m: &Model, out: &mut Out) {
         lossy(out, m.host.unwrap_or(b"-"), label_escape);
     }
 
-    let mut perf = Perfdata { out, started: false };
+    let mut perf = Perfdata {
+        out,
+        started: false,
+    };
     if let Some(Ok(tx)) = r.clock.as_ref().map(|c| &c.timex) {
         // The offset may be negative: no minimum.
         let (offset, maxerror) = (kernel::offset_us(tx), tx.maxerror);
-        perf.seconds("clock_offset", offset, t.offset_warn_ms, t.offset_crit_ms, ";;");
-        perf.seconds("clock_maxerror", maxerror, t.maxerror_warn_ms, t.maxerror_crit_ms, ";0;");
+        perf.seconds(
+            "clock_offset",
+            offset,
+            t.offset_warn_ms,
+            t.offset_crit_ms,
+            ";;",
+        );
+        perf.seconds(
+            "clock_maxerror",
+            maxerror,
+            t.maxerror_warn_ms,
+            t.maxerror_crit_ms,
+            ";0;",
+        );
     }
     for d in r.disks() {
         if let Ok(st) = &d.stat {
@@ -129,7 +149,13 @@ pub fn encode(m: &Model, out: &mut Out) {
     }
     if let Some(st) = r.memory.as_ref().and_then(|m| m.stat) {
         let pct = verdict::mem_avail_pct(&st);
-        perf.percent_below("mem_avail", b"", pct, t.mem_avail_warn_pct, t.mem_avail_crit_pct);
+        perf.percent_below(
+            "mem_avail",
+            b"",
+            pct,
+            t.mem_avail_warn_pct,
+            t.mem_avail_crit_pct,
+        );
     }
     if let Some(load) = r.system.as_ref().and_then(|s| s.load) {
         for (name, l) in ["load1", "load5", "load15"].iter().zip(load) {

@@ -8,9 +8,9 @@
 //! - Prometheus "Exposition formats" (text format), metric and label naming conventions
 //! - node_exporter textfile collector (`*.prom` files, written atomically)
 
-use crate::model::{Model, Section, Spec, V};
 use super::text::{lossy, prom_escape};
 use super::Out;
+use crate::model::{Model, Section, Spec, V};
 
 fn family(out: &mut Out, name: &str, help: &str) {
     out.str("# HELP nodepulse_");
@@ -61,7 +61,11 @@ fn field<'c>(out: &mut Out, spec: &Spec, c: &Section<'c>, v: V<'c>) {
     let info = match v {
         V::Null | V::Word(_) => return,
         V::Text(text) => {
-            let name = if spec.name().is_empty() { "value" } else { spec.name() };
+            let name = if spec.name().is_empty() {
+                "value"
+            } else {
+                spec.name()
+            };
             Some((name, text))
         }
         _ => None,

@@ -98,7 +98,13 @@ mod tests {
         assert_eq!(run(b"say \"hi\"", influx_string_escape), "say \\\"hi\\\"");
         assert_eq!(run(b"x\"\\\n", prom_escape), "x\\\"\\\\\\n");
         assert_eq!(run(b"\xe2\x82", json_escape), "\u{fffd}");
-        assert_eq!(run(b"\xe2\x82A\xc0\x80\xf0\x9f\x98\x80", json_escape), "\u{fffd}A\u{fffd}\u{fffd}\u{1f600}");
-        assert_eq!(run(b"\xed\xa0\x80z\xf4\x90\x80\x80", json_escape), "\u{fffd}\u{fffd}\u{fffd}z\u{fffd}\u{fffd}\u{fffd}\u{fffd}");
+        assert_eq!(
+            run(b"\xe2\x82A\xc0\x80\xf0\x9f\x98\x80", json_escape),
+            "\u{fffd}A\u{fffd}\u{fffd}\u{1f600}"
+        );
+        assert_eq!(
+            run(b"\xed\xa0\x80z\xf4\x90\x80\x80", json_escape),
+            "\u{fffd}\u{fffd}\u{fffd}z\u{fffd}\u{fffd}\u{fffd}\u{fffd}"
+        );
     }
 }

@@ -83,32 +83,64 @@ mod tests {
     #[test]
     fn default_port() {
         let mut buf = [0u8; SERVER_CAP];
-        assert_eq!(with_ntp_port(b"192.0.2.1", &mut buf), Some(&b"192.0.2.1:123"[..]));
+        assert_eq!(
+            with_ntp_port(b"192.0.2.1", &mut buf),
+            Some(&b"192.0.2.1:123"[..])
+        );
         let mut buf = [0u8; SERVER_CAP];
-        assert_eq!(with_ntp_port(b"192.0.2.1:11123", &mut buf), Some(&b"192.0.2.1:11123"[..]));
+        assert_eq!(
+            with_ntp_port(b"192.0.2.1:11123", &mut buf),
+            Some(&b"192.0.2.1:11123"[..])
+        );
         let mut buf = [0u8; SERVER_CAP];
         assert_eq!(with_ntp_port(b"[::1]", &mut buf), Some(&b"[::1]:123"[..]));
         let mut buf = [0u8; SERVER_CAP];
         assert_eq!(with_ntp_port(b"[::1]:9", &mut buf), Some(&b"[::1]:9"[..]));
         let mut buf = [0u8; SERVER_CAP];
-        assert_eq!(with_ntp_port(b"ntp.lan", &mut buf), Some(&b"ntp.lan:123"[..]));
+        assert_eq!(
+            with_ntp_port(b"ntp.lan", &mut buf),
+            Some(&b"ntp.lan:123"[..])
+        );
         let mut buf = [0u8; SERVER_CAP];
         assert_eq!(with_ntp_port(&[b'a'; 261], &mut buf), None);
     }
 
     #[test]
     fn addresses() {
-        assert_eq!(resolve(b"127.0.0.1:8089", None), Ok("127.0.0.1:8089".parse().unwrap()));
-        assert_eq!(resolve(b"[::1]:8089", None), Ok("[::1]:8089".parse().unwrap()));
+        assert_eq!(
+            resolve(b"127.0.0.1:8089", None),
+            Ok("127.0.0.1:8089".parse().unwrap())
+        );
+        assert_eq!(
+            resolve(b"[::1]:8089", None),
+            Ok("[::1]:8089".parse().unwrap())
+        );
         let hosts = b"10.1.2.3 collector\n";
-        assert_eq!(resolve(b"collector:9000", Some(hosts)), Ok("10.1.2.3:9000".parse().unwrap()));
-        assert_eq!(resolve(b"nowhere:9000", Some(hosts)), Err(AddrError::Unresolved));
+        assert_eq!(
+            resolve(b"collector:9000", Some(hosts)),
+            Ok("10.1.2.3:9000".parse().unwrap())
+        );
+        assert_eq!(
+            resolve(b"nowhere:9000", Some(hosts)),
+            Err(AddrError::Unresolved)
+        );
         assert_eq!(resolve(b"collector:0", Some(hosts)), Err(AddrError::Syntax));
-        assert_eq!(resolve(b"collector:70000", Some(hosts)), Err(AddrError::Syntax));
+        assert_eq!(
+            resolve(b"collector:70000", Some(hosts)),
+            Err(AddrError::Syntax)
+        );
         assert_eq!(resolve(b"collector", Some(hosts)), Err(AddrError::Syntax));
         assert_eq!(resolve(b"::1:8089", Some(hosts)), Err(AddrError::Syntax));
-        assert_eq!(resolve(b":8089", Some(hosts)), Err(AddrError::Syntax), "no host");
-        assert_eq!(resolve(b"a[b:8089", Some(hosts)), Err(AddrError::Syntax), "a bracket in a name");
+        assert_eq!(
+            resolve(b":8089", Some(hosts)),
+            Err(AddrError::Syntax),
+            "no host"
+        );
+        assert_eq!(
+            resolve(b"a[b:8089", Some(hosts)),
+            Err(AddrError::Syntax),
+            "a bracket in a name"
+        );
         assert_eq!(resolve(b"\xff:1", Some(hosts)), Err(AddrError::Unresolved));
         assert!(is_syntax_error(b"host:99999"));
         assert!(!is_syntax_error(b"collector:8089"));

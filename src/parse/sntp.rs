@@ -114,7 +114,12 @@ pub fn parse_reply(
     // Unix-epoch nanoseconds stay below 2^63 until 2262; 64-bit arithmetic, saturating (i128
     // would pull a 1.6 KiB division routine into the 32-bit builds).
     let ns = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    let (t1, t2, t3, t4) = (ns(t1_ns), ns(timestamp_to_unix_ns(receive)), ns(timestamp_to_unix_ns(transmit)), ns(t4_ns));
+    let (t1, t2, t3, t4) = (
+        ns(t1_ns),
+        ns(timestamp_to_unix_ns(receive)),
+        ns(timestamp_to_unix_ns(transmit)),
+        ns(t4_ns),
+    );
     let offset = (t2.saturating_sub(t1)).saturating_add(t3.saturating_sub(t4)) / 2;
     let delay = (t4.saturating_sub(t1)).saturating_sub(t3.saturating_sub(t2));
     Ok(Reply {
@@ -158,7 +163,6 @@ fn timestamp_to_unix_ns(stamp: [u8; 8]) -> u64 {
     // Both terms are below 2^63: unix_secs < 2^32, fraction * 1e9 < 2^62.
     unix_secs * NS_PER_S + ((fraction * NS_PER_S + (1 << 31)) >> 32)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,8 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
-pub use crate::path::{cpath, relative, PATH_CAP};
 use crate::path::join;
+pub use crate::path::{cpath, relative, PATH_CAP};
 
 /// The most [`Root::for_each_line`] reads of one file: 4 MiB, a `/etc/passwd` of some 50,000
 /// users, read in milliseconds; past it the file is refused, so a file with no end cannot
@@ -230,7 +230,6 @@ pub const HOSTS_CAP: usize = 8192;
 pub fn read_hosts(buf: &mut [u8; HOSTS_CAP]) -> &[u8] {
     read_path(b"/etc/hosts", buf).unwrap_or(&[])
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,8 @@ pub mod disk;
 pub mod fs;
 pub mod memory;
 pub mod procs;
-pub mod sntp;
 pub mod services;
+pub mod sntp;
 pub mod system;
 pub mod timesync;
 pub mod users;
@@ -53,17 +53,27 @@ pub fn collect<'a>(plan: &Plan<'a>, rec: &mut Record<'a>) {
         }
         rec.clock = Some(c);
     }
-    let asks_systemd = Checks::EMPTY.with(Check::Timesync).with(Check::Linger).with(Check::Service);
+    let asks_systemd = Checks::EMPTY
+        .with(Check::Timesync)
+        .with(Check::Linger)
+        .with(Check::Service);
     let systemd = plan.checks.any_of(asks_systemd) && systemd_booted(&root);
     let users = if runs(Check::Linger) || runs(Check::Service) {
         users::of(&root, systemd, plan.users, plan.services)
     } else {
         Vec::new()
     };
-    let wanted = if runs(Check::Service) { plan.services } else { &[] };
+    let wanted = if runs(Check::Service) {
+        plan.services
+    } else {
+        &[]
+    };
     let found = services::resolve(&root, systemd, runs(Check::Timesync), wanted, &users);
     if let Some(daemon) = found.daemon {
-        rec.timesync = Some(Timesync { daemon, sync_file: timesync::sync_file(&root, systemd) });
+        rec.timesync = Some(Timesync {
+            daemon,
+            sync_file: timesync::sync_file(&root, systemd),
+        });
     }
     if runs(Check::Linger) {
         rec.users = Some(users);
@@ -84,7 +94,10 @@ pub fn disk_step(plan: &Plan, i: usize) -> Result<DiskStat, i32> {
 
 /// The disk check's part of the record: each mount's result as `stat(i)` gives it (`None`: not
 /// published before the deadline, `timeout`).
-pub fn disks<'a>(plan: &Plan<'a>, stat: impl Fn(usize) -> Option<Result<DiskStat, i32>>) -> Vec<Disk<'a>, MAX_MOUNTS> {
+pub fn disks<'a>(
+    plan: &Plan<'a>,
+    stat: impl Fn(usize) -> Option<Result<DiskStat, i32>>,
+) -> Vec<Disk<'a>, MAX_MOUNTS> {
     let mut disks = Vec::new();
     for (i, path) in plan.mounts.iter().enumerate() {
         let stat = stat(i).unwrap_or(Err(crate::record::TIMED_OUT));

@@ -55,7 +55,11 @@ pub fn resolve<'a>(
     let uid_of = |name: &[u8]| users.iter().find(|u| u.name == name).and_then(|u| u.uid);
     let mut svcs: Vec<Service<'a>, MAX_SERVICES> = Vec::new();
     let mut scan_for: Vec<bool, MAX_SERVICES> = Vec::new();
-    let tree = if systemd && !asked.is_empty() { CgroupTree::find(root) } else { CgroupTree::None };
+    let tree = if systemd && !asked.is_empty() {
+        CgroupTree::find(root)
+    } else {
+        CgroupTree::None
+    };
     for arg in asked {
         let mut svc = Service {
             user: arg.user,
@@ -133,7 +137,10 @@ pub fn resolve<'a>(
             };
         }
     }
-    Resolved { services: svcs, daemon }
+    Resolved {
+        services: svcs,
+        daemon,
+    }
 }
 
 /// Longest unit name systemd accepts (`UNIT_NAME_MAX` - 1) plus room for `.service`.
@@ -141,14 +148,26 @@ pub const UNIT_MAX: usize = 256;
 
 /// Unit suffixes systemd knows; a name without one gets `.service` (like `systemctl`).
 const SUFFIXES: [&[u8]; 11] = [
-    b".service", b".socket", b".target", b".device", b".mount", b".automount", b".swap", b".timer",
-    b".path", b".slice", b".scope",
+    b".service",
+    b".socket",
+    b".target",
+    b".device",
+    b".mount",
+    b".automount",
+    b".swap",
+    b".timer",
+    b".path",
+    b".slice",
+    b".scope",
 ];
 
 /// `openclaw-node` → `openclaw-node.service`; a name with a unit suffix is kept.
 pub fn unit_name(name: &[u8]) -> Option<Vec<u8, UNIT_MAX>> {
     let mut unit = Vec::from_slice(name).ok()?;
-    if !SUFFIXES.iter().any(|s| name.ends_with(s) && name.len() > s.len()) {
+    if !SUFFIXES
+        .iter()
+        .any(|s| name.ends_with(s) && name.len() > s.len())
+    {
         unit.extend_from_slice(b".service").ok()?;
     }
     Some(unit)
@@ -179,9 +198,14 @@ impl CgroupTree {
     /// The first tree, of v2, hybrid and v1, that has a `system.slice`.
     pub fn find(root: &Root) -> CgroupTree {
         let has_units = |tree: CgroupTree| {
-            tree.base().is_some_and(|base| root.lstat(&[base, b"system.slice"]).is_ok())
+            tree.base()
+                .is_some_and(|base| root.lstat(&[base, b"system.slice"]).is_ok())
         };
-        let trees = [CgroupTree::Unified(V2), CgroupTree::Unified(HYBRID), CgroupTree::Legacy];
+        let trees = [
+            CgroupTree::Unified(V2),
+            CgroupTree::Unified(HYBRID),
+            CgroupTree::Legacy,
+        ];
         for tree in trees {
             if has_units(tree) {
                 return tree;
@@ -213,7 +237,11 @@ pub struct UnitState {
 /// pid)`, `None` if it is absent; `populated` is `None` when its `cgroup.events` is there but
 /// cannot be read (`EACCES`, `EISDIR`): then the directory says nothing. `dir` gets the file
 /// names appended.
-fn cgroup_dir(root: &Root, unified: bool, dir: &mut Vec<&[u8], 16>) -> Option<(Option<bool>, Option<u32>)> {
+fn cgroup_dir(
+    root: &Root,
+    unified: bool,
+    dir: &mut Vec<&[u8], 16>,
+) -> Option<(Option<bool>, Option<u32>)> {
     let mut buf = [0u8; 1024];
     let events = if unified {
         dir.push(b"/cgroup.events").ok()?;
@@ -285,7 +313,8 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
                         // `/run/user/UID` is 0700, but the cgroup tree is world-readable: a
                         // visible manager cgroup without the unit's means it is not running.
                         let hidden = !matches!(link, Err(Errno::NOENT));
-                        (hidden && root.lstat(dir.get(..manager)?).is_ok()).then_some((Some(false), None))
+                        (hidden && root.lstat(dir.get(..manager)?).is_ok())
+                            .then_some((Some(false), None))
                     })
             }
         }

@@ -59,7 +59,9 @@ pub fn measure(server: &[u8], hosts: Option<&[u8]>, wait_ms: u64) -> Result<Repl
                 }
             }
             // ECONNREFUSED: nothing listens there (an ICMP port unreachable came back).
-            Err(e) if e != rustix::io::Errno::AGAIN && e != rustix::io::Errno::INTR => return Err(os(e)),
+            Err(e) if e != rustix::io::Errno::AGAIN && e != rustix::io::Errno::INTR => {
+                return Err(os(e))
+            }
             Err(_) => {}
         }
     }
@@ -76,8 +78,14 @@ mod tests {
         drop(free);
         let server = format!("127.0.0.1:{port}");
         let r = measure(server.as_bytes(), None, 300);
-        assert!(matches!(r, Err(Failure::Os(111)) | Err(Failure::Timeout)), "{r:?}");
-        assert_eq!(measure(b"no.such.name", Some(b""), 300), Err(Failure::Unresolved));
+        assert!(
+            matches!(r, Err(Failure::Os(111)) | Err(Failure::Timeout)),
+            "{r:?}"
+        );
+        assert_eq!(
+            measure(b"no.such.name", Some(b""), 300),
+            Err(Failure::Unresolved)
+        );
     }
 
     #[test]

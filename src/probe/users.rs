@@ -42,12 +42,20 @@ pub fn cescape(name: &[u8]) -> Option<Vec<u8, ESCAPED_MAX>> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = Vec::new();
     for &b in name {
-        let c_escape = C_ESCAPES.iter().find(|(byte, _)| *byte == b).map(|(_, letter)| *letter);
+        let c_escape = C_ESCAPES
+            .iter()
+            .find(|(byte, _)| *byte == b)
+            .map(|(_, letter)| *letter);
         let escaped: &[u8] = match (b, c_escape) {
             (_, Some(letter)) => &[b'\\', letter],
             (b'\\' | b'"' | b'\'', _) => &[b'\\', b],
             (0x20..=0x7e, _) => core::slice::from_ref(&b),
-            _ => &[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]],
+            _ => &[
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ],
         };
         out.extend_from_slice(escaped).ok()?;
     }
@@ -56,7 +64,12 @@ pub fn cescape(name: &[u8]) -> Option<Vec<u8, ESCAPED_MAX>> {
 
 /// The users a run looks at: those named (`--user`), then the owner of every user service
 /// (each once; an owner needs linger), each probed ([`probe`]).
-pub fn of<'a>(root: &Root, systemd: bool, names: &[&'a [u8]], services: &[ServiceName<'a>]) -> Vec<User<'a>, MAX_USERS> {
+pub fn of<'a>(
+    root: &Root,
+    systemd: bool,
+    names: &[&'a [u8]],
+    services: &[ServiceName<'a>],
+) -> Vec<User<'a>, MAX_USERS> {
     let mut users: Vec<User<'a>, MAX_USERS> = Vec::new();
     let owners = services.iter().filter_map(|s| s.user);
     for name in names.iter().copied().chain(owners) {
@@ -64,7 +77,13 @@ pub fn of<'a>(root: &Root, systemd: bool, names: &[&'a [u8]], services: &[Servic
         if let Some(u) = users.iter_mut().find(|u| u.name == name) {
             u.needs_linger |= needs_linger;
         } else {
-            let fresh = User { name, uid: None, linger: Linger::Unknown, login: Login::Unknown, needs_linger };
+            let fresh = User {
+                name,
+                uid: None,
+                linger: Linger::Unknown,
+                login: Login::Unknown,
+                needs_linger,
+            };
             // The command line allows at most MAX_USERS distinct users in all.
             let _ = users.push(fresh);
         }

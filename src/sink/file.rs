@@ -54,11 +54,12 @@ pub fn replace_with(path: &[u8], bytes: &[u8], durable: bool) -> Result<(), Sink
     let target = cpath(&[path], &mut final_buf).map_err(|e| SinkError::new(Step::Path, e))?;
 
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = fs::openat(CWD, tmp, flags, MODE)
-        .map_err(|e| SinkError::new(Step::CreateTemporary, e))?;
+    let fd =
+        fs::openat(CWD, tmp, flags, MODE).map_err(|e| SinkError::new(Step::CreateTemporary, e))?;
     let written = (|| {
         fs::fchmod(&fd, MODE).map_err(|e| SinkError::new(Step::Chmod, e))?;
-        write_all(rustix::fd::AsFd::as_fd(&fd), bytes).map_err(|e| SinkError::new(Step::Write, e))?;
+        write_all(rustix::fd::AsFd::as_fd(&fd), bytes)
+            .map_err(|e| SinkError::new(Step::Write, e))?;
         if durable {
             fs::fsync(&fd).map_err(|e| SinkError::new(Step::Fsync, e))?;
         }
@@ -74,7 +75,11 @@ pub fn replace_with(path: &[u8], bytes: &[u8], durable: bool) -> Result<(), Sink
 /// Creates the directory `path` (mode 0755), for the state file's first run.
 pub fn mkdir(path: &[u8]) -> Result<(), Errno> {
     let mut cbuf = [0u8; PATH_CAP];
-    fs::mkdirat(CWD, cpath(&[path], &mut cbuf)?, Mode::from_bits_truncate(0o755))
+    fs::mkdirat(
+        CWD,
+        cpath(&[path], &mut cbuf)?,
+        Mode::from_bits_truncate(0o755),
+    )
 }
 
 /// Appends `bytes` to `path`, rotating once to `PATH.1` at `max_bytes`.
@@ -112,7 +117,8 @@ pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError
         let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new(Step::Path, e))?;
         fs::renameat(CWD, target, CWD, old).map_err(|e| SinkError::new(Step::Rotate, e))?;
         // Not O_EXCL: a run that came after the rename may have created the new file already.
-        fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new(Step::OpenAfterRotation, e))?;
+        fd = fs::openat(CWD, target, flags, MODE)
+            .map_err(|e| SinkError::new(Step::OpenAfterRotation, e))?;
     }
     write_once(&fd, bytes)
 }

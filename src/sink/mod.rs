@@ -104,7 +104,10 @@ pub struct Delivery<'a> {
 /// Whether a `--udp` target names a host rather than an address: then `/etc/hosts` is needed.
 pub fn needs_hosts(sinks: &[SinkArg]) -> bool {
     let named = |s: &&SinkArg| crate::parse::addr::resolve(s.target, None).is_err();
-    sinks.iter().filter(|s| s.kind == SinkKind::Udp).any(|s| named(&s))
+    sinks
+        .iter()
+        .filter(|s| s.kind == SinkKind::Udp)
+        .any(|s| named(&s))
 }
 
 /// Encodes `model` for each sink and writes it there; every failure is told on stderr in one
@@ -130,12 +133,10 @@ pub fn deliver(model: &Model, to: &Delivery, buf: &mut [u8; OUT_CAP]) -> bool {
         let result = match sink.kind {
             SinkKind::Replace => file::replace(sink.target, bytes),
             SinkKind::Append => file::append(sink.target, bytes, to.max_bytes),
-            SinkKind::Udp => {
-                match crate::parse::addr::resolve(sink.target, to.hosts) {
-                    Ok(addr) => udp::send(&addr, bytes, format == Format::Influx),
-                    Err(_) => Err(SinkError::plain(Step::NameNotFound)),
-                }
-            }
+            SinkKind::Udp => match crate::parse::addr::resolve(sink.target, to.hosts) {
+                Ok(addr) => udp::send(&addr, bytes, format == Format::Influx),
+                Err(_) => Err(SinkError::plain(Step::NameNotFound)),
+            },
         };
         if let Err(e) = result {
             delivered = false;
@@ -243,7 +244,10 @@ const KNOWN: [(Errno, Known); 13] = [
 
 /// A short description of an errno a user can fix; `I/O error` for the others.
 pub fn errno_text(e: Errno) -> &'static [u8] {
-    let known = KNOWN.iter().find(|(errno, _)| *errno == e).map_or(Known::Other, |(_, known)| *known);
+    let known = KNOWN
+        .iter()
+        .find(|(errno, _)| *errno == e)
+        .map_or(Known::Other, |(_, known)| *known);
     known.as_str().as_bytes()
 }
 
@@ -271,7 +275,10 @@ mod tests {
             (Step::Path, "path"),
             (Step::CreateTemporary, "create temporary file"),
             (Step::OpenAfterRotation, "open after rotation"),
-            (Step::RecordTooLong, "record larger than 1232 bytes, not sent"),
+            (
+                Step::RecordTooLong,
+                "record larger than 1232 bytes, not sent",
+            ),
             (Step::NameNotFound, "name not found in /etc/hosts"),
         ] {
             assert_eq!(step.as_str(), text, "{step:?}");

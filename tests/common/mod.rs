@@ -49,7 +49,11 @@ pub fn fixture_copy(name: &str, tag: &str) -> TempDir {
         .arg(dir.join("root"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "cp -a: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cp -a: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
     std::fs::set_permissions(dir.path(), mode).unwrap();
     dir

@@ -420,9 +420,12 @@ pub enum Drop {
     BadMac,
     /// Not newer than the last record accepted from that host (`t`, or `seq` when sent).
     Replay,
+    /// A JSON integer field (`t_ms`, `seq`, a byte count...) that is not an exact integer in its
+    /// range: `1.5`, `1e-3`, `-1` for a count (`1.9e3` is 1900, exact, and kept).
+    Inexact,
 }
 
-pub const DROPS: usize = 14;
+pub const DROPS: usize = 15;
 
 impl Drop {
     pub const ALL: [Drop; DROPS] = [
@@ -440,6 +443,7 @@ impl Drop {
         Drop::NoMac,
         Drop::BadMac,
         Drop::Replay,
+        Drop::Inexact,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -458,6 +462,7 @@ impl Drop {
             Drop::NoMac => "no_mac",
             Drop::BadMac => "bad_mac",
             Drop::Replay => "replay",
+            Drop::Inexact => "inexact_number",
         }
     }
 }

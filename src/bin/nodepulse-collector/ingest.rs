@@ -192,21 +192,56 @@ fn status_field(v: &Value) -> Option<u8> {
     v.get("status").and_then(Value::as_str).and_then(code_of)
 }
 
-/// A non-negative integer (a fraction is truncated), as the agent writes them.
-fn u64_of(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1.8e19)
-            .map(|f| f as u64)
-    })
+/// The exact integer a JSON number's text denotes, whatever its form (`1900`, `1.9e3`,
+/// `19000e-1`, `-0`), or `None` when it has a fraction (`1.5`, `1e-3`) or is past `i128`. The text
+/// is serde_json's (already checked against the JSON grammar; `arbitrary_precision` keeps it as
+/// written, so no digit is lost to a float on the way).
+fn exact_integer(text: &str) -> Option<i128> {
+    let (negative, t) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok()?),
+        None => (t, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    let scale = exp.checked_sub(frac.len() as i64)?;
+    let kept = if scale >= 0 {
+        digits
+    } else {
+        let cut = digits
+            .len()
+            .saturating_sub(scale.unsigned_abs().try_into().ok()?);
+        if digits[cut..].bytes().any(|d| d != b'0') {
+            return None;
+        }
+        &digits[..cut]
+    };
+    let mut value: i128 = if kept.is_empty() {
+        0
+    } else {
+        kept.parse().ok()?
+    };
+    if value != 0 && scale > 0 {
+        value = value.checked_mul(10i128.checked_pow(u32::try_from(scale).ok()?)?)?;
+    }
+    Some(if negative { -value } else { value })
 }
 
-fn i64_of(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.is_finite() && f.abs() < 9.2e18)
-            .map(|f| f as i64)
-    })
+/// An integer field: absent (or not a number) is `None`; a number that is not an exact integer in
+/// `T`'s range drops the record (`inexact_number`): `1.5` as a timestamp or a byte count is a
+/// sender's bug, and truncating it would report a wrong skew or size as if it were measured.
+fn int_field<T: TryFrom<i128>>(v: &Value, key: &str) -> Result<Option<T>, Drop> {
+    match v.get(key) {
+        Some(Value::Number(n)) => exact_integer(&n.to_string())
+            .and_then(|i| T::try_from(i).ok())
+            .map(Some)
+            .ok_or(Drop::Inexact),
+        _ => Ok(None),
+    }
 }
 
 /// Hundredths of a non-negative decimal (`0.12` → 12), from the number's JSON text.
@@ -234,7 +269,7 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
         Some(h) if !h.is_empty() && h != "-" => escape_host(h),
         _ => return Err(Drop::MissingHost),
     };
-    let t_ms = v.get("t_ms").and_then(u64_of).ok_or(Drop::MissingT)?;
+    let t_ms = int_field::<u64>(&v, "t_ms")?.ok_or(Drop::MissingT)?;
     let status = v
         .get("status")
         .and_then(Value::as_str)
@@ -248,7 +283,7 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
             .get("boot_id")
             .and_then(Value::as_str)
             .and_then(|s| hex16(s.as_bytes()));
-        m.uptime_s = sys.get("uptime_s").and_then(u64_of);
+        m.uptime_s = int_field(sys, "uptime_s")?;
         if let (Some(a), Some(b), Some(c)) = (
             sys.get("load1").and_then(hundredths_of),
             sys.get("load5").and_then(hundredths_of),
@@ -267,8 +302,8 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
                 problems |= Problem::Clock.bit();
             }
         }
-        m.clock_offset_us = c.get("offset_us").and_then(i64_of);
-        m.clock_maxerror_ms = c.get("maxerror_us").and_then(i64_of).map(|us| us / 1000);
+        m.clock_offset_us = int_field(c, "offset_us")?;
+        m.clock_maxerror_ms = int_field::<i64>(c, "maxerror_us")?.map(|us| us / 1000);
     }
     if let Some(st) = v.get("timesync").and_then(status_field) {
         m.timesync = Some(st);
@@ -295,7 +330,7 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
         }
     }
     for d in items(v.get("disks")) {
-        if let Some(used) = d.get("used_pct").and_then(u64_of) {
+        if let Some(used) = int_field::<u64>(d, "used_pct")? {
             m.disk_used_pct_max = Some(m.disk_used_pct_max.unwrap_or(0).max(used));
         }
     }
@@ -306,15 +341,15 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
                 problems |= Problem::Memory.bit();
             }
         }
-        m.memory_total_mb = mem.get("total_bytes").and_then(u64_of).map(|b| b >> 20);
-        m.memory_avail_mb = mem.get("avail_bytes").and_then(u64_of).map(|b| b >> 20);
+        m.memory_total_mb = int_field::<u64>(mem, "total_bytes")?.map(|b| b >> 20);
+        m.memory_avail_mb = int_field::<u64>(mem, "avail_bytes")?.map(|b| b >> 20);
     }
     Ok(Obs {
         host: Cow::Owned(host),
         t_ms,
         status,
         boot,
-        seq: v.get("seq").and_then(u64_of),
+        seq: int_field(&v, "seq")?,
         problems,
         metrics: m,
     })
@@ -393,6 +428,66 @@ mod tests {
         let j = r#"{"v":"np1","host":"h","t_ms":1.9e3,"status":"ok","system":{"load1":0.5,"load5":1,"load15":2.25}}"#;
         let o = parse(j.as_bytes()).unwrap();
         assert_eq!((o.t_ms, o.metrics.load), (1900, Some([50, 100, 225])));
+    }
+
+    #[test]
+    fn exact_integers_in_any_form() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("-0", Some(0)),
+            ("1900", Some(1900)),
+            ("1.9e3", Some(1900)),
+            ("1.900E+3", Some(1900)),
+            ("19000e-1", Some(1900)),
+            ("1796192433e3", Some(1_796_192_433_000)),
+            ("1.796192433e12", Some(1_796_192_433_000)),
+            ("0.0e-7", Some(0)),
+            ("0e999999", Some(0)),
+            ("-25e1", Some(-250)),
+            ("1.5", None),
+            ("1e-3", None),
+            ("1796192433000.0000000001", None),
+            ("1.796e12", Some(1_796_000_000_000)),
+            ("1e39", None),
+            ("1e99999999999999999999", None),
+        ] {
+            assert_eq!(exact_integer(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn inexact_integer_fields_drop_the_record() {
+        let base = r#"{"v":"np1","host":"h","status":"ok","t_ms":T}"#;
+        let with = |t: &str| parse(base.replace('T', t).as_bytes()).map(|o| o.t_ms);
+        assert_eq!(with("1796192433e3"), Ok(1_796_192_433_000));
+        for bad in [
+            "17961924335e-1",
+            "1.5",
+            "-1",
+            "1e20",
+            "18446744073709551616",
+        ] {
+            assert_eq!(with(bad), Err(Drop::Inexact), "{bad}");
+        }
+        for (key, obj) in [
+            ("uptime_s", "system"),
+            ("offset_us", "clock"),
+            ("maxerror_us", "clock"),
+            ("total_bytes", "memory"),
+            ("avail_bytes", "memory"),
+        ] {
+            let j = format!(
+                r#"{{"v":"np1","host":"h","status":"ok","t_ms":1,"{obj}":{{"{key}":0.5}}}}"#
+            );
+            assert_eq!(parse(j.as_bytes()).unwrap_err(), Drop::Inexact, "{key}");
+        }
+        let j = r#"{"v":"np1","host":"h","status":"ok","t_ms":1,"disks":[{"used_pct":14.2}]}"#;
+        assert_eq!(parse(j.as_bytes()).unwrap_err(), Drop::Inexact);
+        let j = r#"{"v":"np1","host":"h","status":"ok","t_ms":1,"seq":2.5}"#;
+        assert_eq!(parse(j.as_bytes()).unwrap_err(), Drop::Inexact);
+        // A string where a number belongs is not a number: the field is unknown, as before.
+        let j = r#"{"v":"np1","host":"h","status":"ok","t_ms":1,"seq":"2.5"}"#;
+        assert_eq!(parse(j.as_bytes()).unwrap().seq, None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::model::Model;
 use crate::verdict::{self, Status};
 
 /// Perfdata labels and summary names: keep them free of quotes, `=`, `|` and spaces.
-fn label_escape(b: u8) -> Option<&'static [u8]> {
+fn label_escape(b: u8, _: Option<u8>) -> Option<&'static [u8]> {
     match b {
         b'\'' | b'=' | b'|' | b' ' | 0..=0x1f | 0x7f => Some(b"_"),
         _ => None,

@@ -11,8 +11,10 @@ log() { printf '== %s\n' "$*"; }
 # debootstrap and systemd-container: the systemd oracle (tests/oracle.rs) boots a Debian tree;
 # prometheus-alertmanager, chromium and systemd (systemd-analyze): the collector's HTTP tests;
 # llvm (llvm-objcopy): cross/link.sh, the agent's link driver.
+# influxdb (1.x): the line-protocol round trip (tests/influxdb.rs); python3-nagiosplugin: the
+# Nagios perfdata reader (tests/formats.rs).
 packages=(adjtimex busybox-static chrony strace file time prometheus prometheus-node-exporter victoria-metrics jq curl python3
-          prometheus-alertmanager chromium systemd debootstrap systemd-container
+          prometheus-alertmanager chromium systemd debootstrap systemd-container influxdb python3-nagiosplugin
           llvm)
 missing=()
 for p in "${packages[@]}"; do

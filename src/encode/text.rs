@@ -29,7 +29,11 @@ pub fn lossy(out: &mut Out, bytes: &[u8], escape: Escape) {
         for (i, &b) in valid.iter().enumerate() {
             // The next byte written: an invalid one follows as `%XX`.
             let next = valid.get(i + 1).copied().or(invalid.first().map(|_| b'%'));
-            match if b == b'%' { Some(PERCENT) } else { escape(b, next) } {
+            match if b == b'%' {
+                Some(PERCENT)
+            } else {
+                escape(b, next)
+            } {
                 Some(prefix @ (U00 | PERCENT)) => hex(out, prefix, b),
                 Some(replacement) => out.bytes(replacement),
                 None => out.bytes(core::slice::from_ref(&b)),
@@ -164,10 +168,18 @@ mod tests {
     fn every_name_is_recoverable() {
         let names: [&[u8]; 5] = [b"edge-\xff", b"edge-\xfe", b"100%", b"\xc3", b"ok-\xc3\xa9"];
         for name in names {
-            for escape in [json_escape as Escape, prom_escape, influx_tag_escape, influx_string_escape] {
+            for escape in [
+                json_escape as Escape,
+                prom_escape,
+                influx_tag_escape,
+                influx_string_escape,
+            ] {
                 assert_eq!(unpercent(&run(name, escape)), name);
             }
         }
-        assert_ne!(run(b"edge-\xff", json_escape), run(b"edge-\xfe", json_escape));
+        assert_ne!(
+            run(b"edge-\xff", json_escape),
+            run(b"edge-\xfe", json_escape)
+        );
     }
 }

@@ -285,11 +285,14 @@ fn respond(
             // The np1 key as written, URL-encoded (`edge-b%2520c`), or the plain name
             // URL-encoded (`edge-b%20c`), or the key unencoded.
             let decoded = percent_decode(seg);
-            let found = [decoded.clone(), decoded.map(|name| escape_host(&name))]
-                .into_iter()
-                .flatten()
-                .find_map(|k| fleet.nodes.get_key_value(k.as_str()))
-                .or_else(|| fleet.nodes.get_key_value(seg));
+            let found = [
+                decoded.clone(),
+                decoded.map(|name| escape_host(name.as_bytes())),
+            ]
+            .into_iter()
+            .flatten()
+            .find_map(|k| fleet.nodes.get_key_value(k.as_str()))
+            .or_else(|| fleet.nodes.get_key_value(seg));
             match found {
                 Some((host, n)) => {
                     let mut j = serde_json::to_vec(&view::NodeView::of(host, n, fleet, now))?;
@@ -383,6 +386,6 @@ mod tests {
         );
         assert_eq!(percent_decode("x%2"), None);
         assert_eq!(percent_decode("%ff"), None);
-        assert_eq!(escape_host("edge-b c"), "edge-b%20c");
+        assert_eq!(escape_host(b"edge-b c"), "edge-b%20c");
     }
 }

@@ -175,9 +175,9 @@ fn from_np1(bytes: &[u8]) -> Result<Obs<'_>, Drop> {
 }
 
 /// Percent-encodes a decoded name exactly as the agent's `np1` encoder does.
-pub fn escape_host(name: &str) -> String {
+pub fn escape_host(name: &[u8]) -> String {
     let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
+    for &b in name {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@' | b'+' | b'~')
         {
             out.push(b as char);
@@ -186,6 +186,18 @@ pub fn escape_host(name: &str) -> String {
         }
     }
     out
+}
+
+/// The node's key from a JSON `host`: the agent writes a name's invalid UTF-8 bytes and `%` as
+/// `%XX` in every text format, so the name's bytes come back by undoing that, then take np1's
+/// encoding. `edge-%FF` and `edge-%FE` stay two nodes, and the same node as over np1. A `%`
+/// that starts no `%XX` (another sender's literal name) is kept as it is.
+fn json_host(text: &str) -> String {
+    let mut buf = vec![0u8; text.len()];
+    match np1::decode(text.as_bytes(), &mut buf) {
+        Some(bytes) => escape_host(bytes),
+        None => escape_host(text.as_bytes()),
+    }
 }
 
 fn status_field(v: &Value) -> Option<u8> {
@@ -266,7 +278,7 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
         _ => return Err(Drop::Version),
     }
     let host = match v.get("host").and_then(Value::as_str) {
-        Some(h) if !h.is_empty() && h != "-" => escape_host(h),
+        Some(h) if !h.is_empty() && h != "-" => json_host(h),
         _ => return Err(Drop::MissingHost),
     };
     let t_ms = int_field::<u64>(&v, "t_ms")?.ok_or(Drop::MissingT)?;
@@ -494,6 +506,17 @@ mod tests {
     fn json_host_is_encoded_like_np1() {
         let j = r#"{"v":"np1","host":"h\u00e9 1","t_ms":1,"status":"ok"}"#;
         assert_eq!(parse(j.as_bytes()).unwrap().host, "h%C3%A9%201");
+        // Invalid UTF-8 and % arrive as %XX: the bytes, and so the node, are np1's.
+        let host = |h: &str| {
+            let j = format!(r#"{{"v":"np1","host":"{h}","t_ms":1,"status":"ok"}}"#);
+            parse(j.as_bytes()).unwrap().host.into_owned()
+        };
+        assert_eq!(host("edge-%FF"), "edge-%FF");
+        assert_eq!(host("edge-%FE"), "edge-%FE");
+        assert_eq!(host("100%25"), "100%25");
+        assert_eq!(host("odd%"), "odd%25");
+        let np1 = parse(b"np1 host=edge-%FF t=1 st=ok").unwrap();
+        assert_eq!(np1.host, host("edge-%FF"));
     }
 
     #[test]

@@ -88,11 +88,11 @@ impl Outcome {
 }
 
 impl Fix<'_> {
-    /// How the record names the outcome of a step that did not run (`dry`, `no-logind`...);
-    /// empty for one that ran (its exit code is written instead).
+    /// How the record names the outcome of a step (`ran`, `dry`, `no-logind`...); np1 writes
+    /// the exit code of one that ran instead.
     pub fn outcome_word(&self) -> &'static str {
         match self.outcome {
-            Outcome::Ran(_) => "",
+            Outcome::Ran(_) => "ran",
             Outcome::Planned => "planned",
             Outcome::DryRun => "dry",
             // Linger is logind's; the timesync steps need systemd itself.

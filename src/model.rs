@@ -9,7 +9,7 @@
 
 use heapless::Vec;
 
-use crate::fix::Fix;
+use crate::fix::{Fix, MAX_FIXES};
 use crate::kernel;
 use crate::record::{Active, Linger, Record, SyncFile, MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
 use crate::state::History;
@@ -156,8 +156,11 @@ pub struct Kind {
     pub json: &'static str,
     /// The np1 key (`clock`, `svc`...); empty for the node, whose fields are top-level tokens.
     pub line: &'static str,
-    /// One section per instance (user, service, mount).
+    /// One section per instance (user, service, mount, fix step).
     pub list: bool,
+    /// The section has a verdict of its own: every check, and the node (the record's overall
+    /// status). The run's history and the fix steps have none: no `status`, no Nagios summary.
+    pub judged: bool,
     pub fields: Fields,
 }
 
@@ -250,7 +253,28 @@ fields! {
     }
 }
 
+fields! {
+    /// What this run learned from the previous one (`--state`): top-level tokens in np1, `run`
+    /// in JSON, fields of the node's line in InfluxDB.
+    mod run {
+        SEQ = ("seq", "run_seq", "Run number (--state).", 0; "seq"),
+        GAP_S = ("gap_s", "run_gap_seconds", "Since the previous run.", 0; "gap_s"),
+        REBOOT = ("reboot", "reboot", "Boot id changed since.", 0; "reboot", IF_TRUE),
+        PREV = ("prev", "run_prev_info", "Previous state unusable.", 0; "prev"),
+        SAVE_ERRNO = ("save_errno", "state_save_errno", "State save failed.", 0; "save_errno"),
+    }
+}
+
+fields! {
+    /// One `--fix`/`--fix-dry-run` step (np1 writes these as `fix.STEP[.USER]=CODE|WORD`).
+    mod fix {
+        EXIT_CODE = ("exit_code", "fix_exit_code", "Repair step exit code.", 0),
+        OUTCOME = ("outcome", "fix_outcome_info", "Repair step outcome.", 0),
+    }
+}
+
 pub static NODE: Kind = Kind {
+    judged: true,
     check: "node",
     json: "system",
     line: "",
@@ -258,6 +282,7 @@ pub static NODE: Kind = Kind {
     fields: node::FIELDS,
 };
 pub static CLOCK: Kind = Kind {
+    judged: true,
     check: "clock",
     json: "clock",
     line: "clock",
@@ -265,6 +290,7 @@ pub static CLOCK: Kind = Kind {
     fields: clock::FIELDS,
 };
 pub static TIMESYNC: Kind = Kind {
+    judged: true,
     check: "timesync",
     json: "timesync",
     line: "ntp",
@@ -272,6 +298,7 @@ pub static TIMESYNC: Kind = Kind {
     fields: timesync::FIELDS,
 };
 pub static LINGER: Kind = Kind {
+    judged: true,
     check: "linger",
     json: "users",
     line: "linger",
@@ -279,6 +306,7 @@ pub static LINGER: Kind = Kind {
     fields: linger::FIELDS,
 };
 pub static SERVICE: Kind = Kind {
+    judged: true,
     check: "service",
     json: "services",
     line: "svc",
@@ -286,6 +314,7 @@ pub static SERVICE: Kind = Kind {
     fields: service::FIELDS,
 };
 pub static DISK: Kind = Kind {
+    judged: true,
     check: "disk",
     json: "disks",
     line: "disk",
@@ -293,11 +322,29 @@ pub static DISK: Kind = Kind {
     fields: disk::FIELDS,
 };
 pub static MEMORY: Kind = Kind {
+    judged: true,
     check: "memory",
     json: "memory",
     line: "mem",
     list: false,
     fields: memory::FIELDS,
+};
+
+pub static RUN: Kind = Kind {
+    check: "run",
+    json: "run",
+    line: "",
+    list: false,
+    judged: false,
+    fields: run::FIELDS,
+};
+pub static FIX: Kind = Kind {
+    check: "fix",
+    json: "fixes",
+    line: "",
+    list: true,
+    judged: false,
+    fields: fix::FIELDS,
 };
 
 /// The CPU architecture the binary was built for, as a literal (for `concat!`).
@@ -347,9 +394,9 @@ pub const ARCH: &str = arch!();
 
 /// Most fields of any kind.
 pub const MAX_FIELDS: usize = 16;
-/// Most sections in a record: the node, clock, timesync, memory, and one per user, service and
-/// mount.
-pub const MAX_SECTIONS: usize = 4 + MAX_USERS + MAX_SERVICES + MAX_MOUNTS;
+/// Most sections in a record: the node, the run, clock, timesync, memory, and one per user,
+/// service, mount and fix step.
+pub const MAX_SECTIONS: usize = 5 + MAX_USERS + MAX_SERVICES + MAX_MOUNTS + MAX_FIXES;
 
 /// One section of a record: the node's, a check's, or one instance's (a user, a service, a
 /// mount): kind, instance labels, verdict, field values (`values[clock::OFFSET_US]`...).
@@ -395,8 +442,8 @@ pub struct Model<'a> {
     pub history: Option<&'a History>,
     /// What `--fix`/`--fix-dry-run` ran or would run (empty without them).
     pub fixes: &'a [Fix<'a>],
-    /// The node first (its verdict the overall status), then every check that ran, in record
-    /// order.
+    /// The node first (its verdict the overall status), then the run's history (with
+    /// `--state`), every check that ran in record order, and the fix steps.
     pub sections: Vec<Section<'a>, MAX_SECTIONS>,
     /// The record itself and the thresholds, for the Nagios perfdata (values against limits).
     pub record: &'a Record<'a>,
@@ -474,6 +521,20 @@ pub fn build<'a, R>(
             v[node::KERNEL] = V::Text(k);
         }
         v[node::ARCH] = V::Text(ARCH.as_bytes());
+    }
+
+    if let Some(h) = history {
+        if let Some(v) = add(out, &RUN, node_verdict, NONE) {
+            v[run::SEQ] = int(h.seq);
+            match h.prev {
+                Ok(p) => {
+                    v[run::GAP_S] = int(p.gap_ms / 1000);
+                    v[run::REBOOT] = V::Bool(p.rebooted);
+                }
+                Err(problem) => v[run::PREV] = V::Text(problem.as_str().as_bytes()),
+            }
+            v[run::SAVE_ERRNO] = h.save_errno().map_or(V::Null, |e| V::Int(i64::from(e)));
+        }
     }
 
     if let Some(c) = &r.clock {
@@ -582,6 +643,20 @@ pub fn build<'a, R>(
         }
     }
 
+    for f in fixes {
+        let labels = [
+            ("step", f.step.as_str().as_bytes()),
+            ("user", f.user.unwrap_or(b"")),
+        ];
+        if let Some(v) = add(out, &FIX, UNJUDGED, labels) {
+            v[fix::EXIT_CODE] = f
+                .outcome
+                .exit_code()
+                .map_or(V::Null, |c| V::Int(i64::from(c)));
+            v[fix::OUTCOME] = V::Text(f.outcome_word().as_bytes());
+        }
+    }
+
     then(&model)
 }
 
@@ -592,7 +667,9 @@ mod tests {
     /// Each kind's packed names and units line up, and the values `checks` fills fit.
     #[test]
     fn field_tables_line_up() {
-        for kind in [&NODE, &CLOCK, &TIMESYNC, &LINGER, &SERVICE, &DISK, &MEMORY] {
+        for kind in [
+            &NODE, &RUN, &CLOCK, &TIMESYNC, &LINGER, &SERVICE, &DISK, &MEMORY, &FIX,
+        ] {
             let records = kind.fields.packed.matches('\x1e').count();
             assert_eq!(records, kind.fields.len(), "{}", kind.check);
             assert!(kind.fields.len() <= MAX_FIELDS, "{}", kind.check);
@@ -682,8 +759,8 @@ mod tests {
         let t = Thresholds::default();
         let judged = crate::verdict::judge(&record, &t);
         build(&record, &judged, &t, None, &[], |model| {
-            assert_eq!(MAX_SECTIONS, 4 + MAX_USERS + MAX_SERVICES + MAX_MOUNTS);
-            assert_eq!(model.sections.len(), MAX_SECTIONS);
+            // Without history and fixes: all but the run's section and the fix steps'.
+            assert_eq!(model.sections.len(), MAX_SECTIONS - 1 - MAX_FIXES);
             let last = model.sections.last().unwrap();
             assert!(
                 core::ptr::eq(last.kind, &MEMORY),

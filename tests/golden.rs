@@ -485,3 +485,102 @@ fn built_records_in_every_format() {
 
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Every field the model knows reaches every structured format under its name: a kind an
+/// encoder forgot (the run's history, a fix step) fails here, whatever its golden file says.
+#[test]
+fn every_known_field_reaches_every_structured_format() {
+    use nodepulse::encode::Format;
+    use nodepulse::fix::{Fix, Outcome, Step};
+    let t = nodepulse::verdict::Thresholds::default();
+    let clock = Clock {
+        timex: Ok(timex(0, STA_PLL | STA_NANO, 150_000_000, 20_000)),
+        sntp: None,
+    };
+    let rec = full(clock, Daemon::Timesyncd, &[disk(b"/", 50, Some(20))]);
+    let history = |prev| nodepulse::state::History {
+        seq: 7,
+        prev,
+        clock_bad_since_ms: Some(WALL_MS - 1),
+        services: [nodepulse::state::ServiceHistory {
+            restarted: true,
+            down_since_ms: Some(WALL_MS - 2),
+        }; MAX_SERVICES],
+        save_error: Some(nodepulse::sink::SinkError::new(
+            nodepulse::sink::Step::Write,
+            rustix::io::Errno::NOSPC,
+        )),
+    };
+    let fixes = [
+        Fix {
+            step: Step::EnableLinger,
+            user: Some(&b"claw"[..]),
+            outcome: Outcome::Ran(1),
+        },
+        Fix {
+            step: Step::SetNtp,
+            user: None,
+            outcome: Outcome::DryRun,
+        },
+    ];
+    let prevs = [
+        Ok(nodepulse::state::Prev {
+            gap_ms: 61_000,
+            rebooted: true,
+        }),
+        Err(nodepulse::state::Problem::Foreign),
+    ];
+    let mut checked = 0;
+    for prev in prevs {
+        let h = history(prev);
+        let judged = nodepulse::verdict::judge(&rec, &t);
+        nodepulse::model::build(&rec, &judged, &t, Some(&h), &fixes, |model| {
+            let text = |format: Format| {
+                let mut buf = vec![0u8; 65536];
+                let mut out = nodepulse::encode::Out::new(&mut buf);
+                format.encode(model, &mut out);
+                String::from_utf8(out.finish().expect("fits").to_vec()).unwrap()
+            };
+            let (json, influx, prom) =
+                (text(Format::Json), text(Format::Influx), text(Format::Prom));
+            let kinds: Vec<&str> = model.sections.iter().map(|c| c.kind.check).collect();
+            for want in ["node", "run", "clock", "service", "disk", "fix"] {
+                assert!(
+                    kinds.contains(&want),
+                    "the model has a {want} section: {kinds:?}"
+                );
+            }
+            for c in &model.sections {
+                for (spec, v) in c.fields().filter(|(_, v)| !v.is_null()) {
+                    let (name, metric) = (spec.name(), spec.prom());
+                    if !name.is_empty() {
+                        assert!(
+                            json.contains(&format!("\"{name}\":")),
+                            "{} {name} missing from JSON: {json}",
+                            c.kind.check
+                        );
+                        assert!(
+                            influx.contains(&format!(",{name}="))
+                                || influx.contains(&format!(" {name}=")),
+                            "{} {name} missing from InfluxDB: {influx}",
+                            c.kind.check
+                        );
+                    }
+                    if !metric.is_empty() {
+                        assert!(
+                            prom.contains(&format!("\nnodepulse_{metric}")),
+                            "{} {metric} missing from Prometheus: {prom}",
+                            c.kind.check
+                        );
+                    }
+                    assert!(
+                        !(name.is_empty() && metric.is_empty()),
+                        "a field no format writes"
+                    );
+                    checked += 1;
+                }
+            }
+        });
+    }
+    assert!(checked > 60, "{checked} known values checked");
+}

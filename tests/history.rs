@@ -46,7 +46,7 @@ impl Node {
         args.extend_from_slice(extra);
         let r = run(&args);
         assert!(
-            ["np1 ", "{\"v\":\"np1\"", "# HELP "]
+            ["np1 ", "{\"v\":\"np1\"", "# HELP ", "nodepulse,check=node,"]
                 .iter()
                 .any(|p| r.stdout.starts_with(p)),
             "{r:?}"
@@ -284,7 +284,7 @@ fn history_fields_in_json_and_prometheus() {
     assert_eq!(jq(".clock.bad_since_ms"), t1.to_string(), "{json}");
     assert_eq!(jq(".services[0].down_since_ms > 0"), "true", "{json}");
     assert_eq!(jq(".services[0].restarted"), "false", "{json}");
-    assert_eq!(jq(".seq"), "2", "{json}");
+    assert_eq!(jq(".run.seq"), "2", "{json}");
     args.truncate(strict.len());
     args.extend(["--format", "prom"]);
     let prom = node.run(&args).stdout;
@@ -301,6 +301,130 @@ fn history_fields_in_json_and_prometheus() {
         "promtool: {}",
         String::from_utf8_lossy(&check.stderr)
     );
+}
+
+/// Two runs with one state file, then a reboot: `seq` 1 then 2, `gap_s`, and `reboot` in every
+/// structured format (the model's run section), as np1 carries them.
+#[test]
+fn history_in_every_structured_format() {
+    for format in ["line", "json", "influx", "prom"] {
+        let node = Node::new("systemd-ok");
+        let args = ["--format", format];
+        let runs: Vec<String> = (0..3)
+            .map(|i| {
+                if i == 2 {
+                    node.write(
+                        "proc/sys/kernel/random/boot_id",
+                        "11111111-2222-3333-4444-555555555555\n",
+                    );
+                }
+                node.run(&args).stdout
+            })
+            .collect();
+        // (seq, gap_s, reboot) as each format writes them.
+        let history = |out: &str| -> (String, Option<String>, Option<String>) {
+            match format {
+                "line" => (
+                    token(out, "seq").unwrap().to_string(),
+                    token(out, "gap_s").map(str::to_string),
+                    Some(token(out, "reboot").unwrap_or("0").to_string()),
+                ),
+                "json" => {
+                    let jq = |expr: &str| {
+                        let o = common::tool("jq", &["-c", expr], out.as_bytes(), None, 10);
+                        assert!(o.status.success(), "jq {expr} on {out}");
+                        String::from_utf8(o.stdout).unwrap().trim().to_string()
+                    };
+                    let reboot = match jq(".run.reboot").as_str() {
+                        "true" => "1".to_string(),
+                        "false" => "0".to_string(),
+                        other => other.to_string(),
+                    };
+                    (
+                        jq(".run.seq"),
+                        Some(jq(".run.gap_s")).filter(|g| g != "null"),
+                        Some(reboot).filter(|r| r != "null"),
+                    )
+                }
+                "influx" => {
+                    let node_line = out
+                        .lines()
+                        .find(|l| l.starts_with("nodepulse,check=node,"))
+                        .unwrap();
+                    let fields = node_line.split(' ').nth(1).unwrap();
+                    let get = |k: &str| {
+                        fields
+                            .split(',')
+                            .find_map(|f| f.strip_prefix(&format!("{k}=")))
+                            .map(|v| {
+                                match v.trim_end_matches('i') {
+                                    "true" => "1",
+                                    "false" => "0",
+                                    v => v,
+                                }
+                                .to_string()
+                            })
+                    };
+                    (get("seq").unwrap(), get("gap_s"), get("reboot"))
+                }
+                _ => {
+                    let get = |name: &str| {
+                        out.lines()
+                            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                            .map(str::to_string)
+                    };
+                    (
+                        get("nodepulse_run_seq").unwrap(),
+                        get("nodepulse_run_gap_seconds"),
+                        get("nodepulse_reboot"),
+                    )
+                }
+            }
+        };
+        let seen: Vec<_> = runs.iter().map(|r| history(r)).collect();
+        assert_eq!(seen[0].0, "1", "{format}: {}", runs[0]);
+        assert_eq!(
+            (seen[0].1.as_deref(), seen[0].2.as_deref()),
+            (None, if format == "line" { Some("0") } else { None }),
+            "{format}: the first run has no previous one: {}",
+            runs[0]
+        );
+        assert_eq!(seen[1].0, "2", "{format}: {}", runs[1]);
+        assert!(
+            seen[1]
+                .1
+                .as_deref()
+                .is_some_and(|g| g.parse::<u64>().is_ok()),
+            "{format}: gap_s: {}",
+            runs[1]
+        );
+        assert_eq!(
+            seen[1].2.as_deref(),
+            Some("0"),
+            "{format}: no reboot yet: {}",
+            runs[1]
+        );
+        assert_eq!(
+            (seen[2].0.as_str(), seen[2].2.as_deref()),
+            ("3", Some("1")),
+            "{format}: the reboot: {}",
+            runs[2]
+        );
+        if format == "prom" {
+            let check = common::tool(
+                "promtool",
+                &["check", "metrics"],
+                runs[2].as_bytes(),
+                None,
+                30,
+            );
+            assert!(
+                check.status.success(),
+                "promtool: {}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! JSON: one object per line, numbers as numbers, nested by check; unknown values are `null`,
-//! a skipped check is absent. Strings are UTF-8 (an invalid byte becomes U+FFFD).
+//! a skipped check is absent. Strings are UTF-8; a name's bytes that are not, and `%`, are `%XX`
+//! ([`super::text`]).
 //!
 //! ```text
 //! {"v":"np1","host":"edge-01","t_ms":1764000000123,"status":"crit",
 //!  "system":{"uptime_s":86400,"load1":0.12,...},"clock":{"status":"crit","why":"unsynced",...},
-//!  "users":[{"user":"node","status":"ok","uid":1000,...}],"services":[...],"disks":[...],"memory":{...}}
+//!  "run":{"seq":2,"gap_s":60,"reboot":false,"prev":null,"save_errno":null},
+//!  "users":[{"user":"node","status":"ok","uid":1000,...}],"services":[...],"disks":[...],"memory":{...},
+//!  "fixes":[{"step":"enable-linger","user":"claw","exit_code":0,"outcome":"ran"}]}
 //! ```
 //! Fields and units: [`crate::model`].
 
@@ -47,7 +50,8 @@ fn object(out: &mut Out, c: &Section) {
         key(out, &mut first, name);
         value(out, if v.is_empty() { V::Null } else { V::Text(v) });
     }
-    if !core::ptr::eq(c.kind, &NODE) {
+    // The node's status is the record's, at the top.
+    if c.kind.judged && !core::ptr::eq(c.kind, &NODE) {
         key(out, &mut first, "status");
         string(out, c.verdict.status.as_str().as_bytes());
         if let Some(why) = c.verdict.why {
@@ -72,19 +76,6 @@ pub fn encode(m: &Model, out: &mut Out) {
     out.u64(m.t_ms);
     out.str(",\"status\":");
     string(out, m.status.as_str().as_bytes());
-    if let Some(h) = m.history {
-        // Top level, as `seq=` in np1: the collector counts lost records from it.
-        out.str(",\"seq\":");
-        out.u64(h.seq);
-        if let Err(problem) = h.prev {
-            out.str(",\"prev\":");
-            string(out, problem.as_str().as_bytes());
-        }
-        if let Some(errno) = h.save_errno() {
-            out.str(",\"save_errno\":");
-            out.i64(i64::from(errno));
-        }
-    }
     let mut prev: Option<&Section> = None;
     for (i, c) in checks.iter().enumerate() {
         let opens = prev.is_none_or(|p| !core::ptr::eq(p.kind, c.kind));

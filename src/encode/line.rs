@@ -1,8 +1,8 @@
 //! The native record, format `np1`: one line of space-separated `key=value` tokens.
 //!
 //! ```text
-//! np1 host=edge-17 t=1764000000123 st=crit seq=1 prev=corrupt save_errno=28 up=86400 \
-//!   load=0.12,0.34,1.56 boot=0b6f3a1c... kern=6.1.0-28-arm64 \
+//! np1 host=edge-17 t=1764000000123 st=crit up=86400 load=0.12,0.34,1.56 boot=0b6f3a1c... \
+//!   kern=6.1.0-28-arm64 seq=1 prev=corrupt save_errno=28 \
 //!   clock=crit:unsynced,sd:n,ne:n,ks:5,kf:40,off_us:0,ppm:-18.837,maxe_ms:16000,... \
 //!   ntp=warn:no-daemon,d:none,age_s:9000 linger.claw=crit:linger-off,uid:1001,lg:off,st:unknown \
 //!   svc.node:openclaw-node=ok,via:inv,pid:812,start_cs:98765 disk./=ok,mb:8192,free_mb:4095,... \
@@ -95,28 +95,6 @@ pub fn encode(m: &Model, out: &mut Out) {
     out.u64(m.t_ms);
     out.str(" st=");
     out.str(m.status.as_str());
-    if let Some(h) = m.history {
-        out.str(" seq=");
-        out.u64(h.seq);
-        match h.prev {
-            Ok(p) => {
-                out.str(" gap_s=");
-                out.u64(p.gap_ms / 1000);
-                if p.rebooted {
-                    out.str(" reboot=1");
-                }
-            }
-            Err(problem) => {
-                out.str(" prev=");
-                out.str(problem.as_str());
-            }
-        }
-        if let Some(errno) = h.save_errno() {
-            out.str(" save_errno=");
-            out.i64(i64::from(errno));
-        }
-    }
-
     for c in &m.sections {
         let key = c.kind.line;
         let node = key.is_empty();

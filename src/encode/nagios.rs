@@ -92,7 +92,7 @@ pub fn encode(m: &Model, out: &mut Out) {
         .sections
         .iter()
         .skip(1)
-        .filter(|c| c.verdict.status != Status::Ok)
+        .filter(|c| c.kind.judged && c.verdict.status != Status::Ok)
     {
         out.str(sep);
         sep = ", ";

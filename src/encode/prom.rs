@@ -89,7 +89,7 @@ pub fn encode<'a>(m: &Model<'a>, out: &mut Out) {
         "status",
         "Check status: 0 ok, 1 warning, 2 critical, 3 unknown; check=\"node\" is the worst.",
     );
-    for c in checks.iter() {
+    for c in checks.iter().filter(|c| c.kind.judged) {
         sample(out, "status", c, true, None);
         out.u64(u64::from(c.verdict.status.code()));
         out.str("\n");

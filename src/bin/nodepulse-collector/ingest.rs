@@ -361,7 +361,11 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
         t_ms,
         status,
         boot,
-        seq: int_field(&v, "seq")?,
+        // `run.seq` (agents before the run's history was a section: top-level `seq`).
+        seq: match v.get("run") {
+            Some(run) => int_field(run, "seq")?,
+            None => int_field(&v, "seq")?,
+        },
         problems,
         metrics: m,
     })
@@ -497,6 +501,10 @@ mod tests {
         assert_eq!(parse(j.as_bytes()).unwrap_err(), Drop::Inexact);
         let j = r#"{"v":"np1","host":"h","status":"ok","t_ms":1,"seq":2.5}"#;
         assert_eq!(parse(j.as_bytes()).unwrap_err(), Drop::Inexact);
+        let j = r#"{"v":"np1","host":"h","status":"ok","t_ms":1,"run":{"seq":2.5}}"#;
+        assert_eq!(parse(j.as_bytes()).unwrap_err(), Drop::Inexact);
+        let j = r#"{"v":"np1","host":"h","status":"ok","t_ms":1,"run":{"seq":7,"gap_s":60}}"#;
+        assert_eq!(parse(j.as_bytes()).unwrap().seq, Some(7));
         // A string where a number belongs is not a number: the field is unknown, as before.
         let j = r#"{"v":"np1","host":"h","status":"ok","t_ms":1,"seq":"2.5"}"#;
         assert_eq!(parse(j.as_bytes()).unwrap().seq, None);

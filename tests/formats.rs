@@ -1272,9 +1272,14 @@ fn json_is_valid_and_typed_for_every_scenario() {
 fn perfdata_items(mut rest: &str) -> Result<Vec<(String, String)>, String> {
     let mut items = Vec::new();
     while !rest.is_empty() {
-        let r = rest
-            .strip_prefix(" '")
-            .ok_or_else(|| format!("perfdata item does not start with \" '\": {rest:?}"))?;
+        // Items are separated by one space; the first follows the `|`.
+        let r = if items.is_empty() {
+            Some(rest)
+        } else {
+            rest.strip_prefix(' ')
+        }
+        .and_then(|r| r.strip_prefix('\''))
+        .ok_or_else(|| format!("perfdata item does not start with \"'\": {rest:?}"))?;
         let close = r.find('\'').ok_or("unterminated label")?;
         let label = &r[..close];
         if label.is_empty() {
@@ -1312,7 +1317,7 @@ fn nagios_parse(out: &str) -> Result<(i32, Vec<(String, String)>, bool), String>
         "UNKNOWN" => 3,
         other => return Err(format!("state word {other:?}")),
     };
-    match rest.split_once(" |") {
+    match rest.split_once('|') {
         None => {
             if rest.is_empty() {
                 return Err("empty summary".into());
@@ -1322,6 +1327,9 @@ fn nagios_parse(out: &str) -> Result<(i32, Vec<(String, String)>, bool), String>
         Some((summary, perf)) => {
             if summary.is_empty() || perf.contains('|') {
                 return Err("empty summary or a second '|'".into());
+            }
+            if summary.ends_with(' ') || perf.starts_with(' ') {
+                return Err("a space around '|'".into());
             }
             Ok((code, perfdata_items(perf)?, true))
         }
@@ -1348,7 +1356,7 @@ fn nagios_shape_and_exit_code_for_every_scenario() {
             "{}: nagios exit vs line st=",
             s.name
         );
-        // Perfdata: value[UOM] then up to four `;`-separated range/number fields.
+        // Perfdata: value[UOM] then up to four `;`-separated plain numbers (no ranges).
         for (label, value) in &perf {
             let fields: Vec<&str> = value.split(';').collect();
             assert!(
@@ -1364,7 +1372,7 @@ fn nagios_shape_and_exit_code_for_every_scenario() {
             );
             for f in &fields[1..] {
                 assert!(
-                    f.chars().all(|c| c.is_ascii_digit() || ".:-~@".contains(c)),
+                    f.chars().all(|c| c.is_ascii_digit() || ".-".contains(c)),
                     "{}: {label}: bad field {f:?} in {value:?}",
                     s.name
                 );
@@ -1375,13 +1383,97 @@ fn nagios_shape_and_exit_code_for_every_scenario() {
             let labels: Vec<&str> = perf.iter().map(|(l, _)| l.as_str()).collect();
             assert_eq!(
                 labels,
-                ["mem_avail", "load1", "load5", "load15"],
+                ["mem_used", "load1", "load5", "load15"],
                 "{}: {:?}",
                 s.name,
                 r.stdout
             );
-            assert_eq!(perf[0].1, "60%;10:;5:;0;100", "{}", s.name);
+            assert_eq!(perf[0].1, "40%;90;95;0;100", "{}", s.name);
         }
+    }
+}
+
+/// Reads a plugin output line (stdin) with Debian's python3-nagiosplugin: every perfdata item
+/// becomes a `Performance` whose text is the item's, every threshold a `Range` that is a plain
+/// number (0..N); prints each item's state as that library's evaluation gives it (`label state`).
+const NAGIOSPLUGIN_READ: &str = r#"
+import re, sys
+from nagiosplugin import Performance, Range
+line = sys.stdin.read().rstrip("\n")
+text, sep, perf = line.partition("|")
+assert sep, "no perfdata: %r" % line
+assert not text.endswith(" ") and not perf.startswith(" "), "space around |: %r" % line
+for item in re.findall(r"'[^']*'=\S*|[^' ]+=\S*", perf):
+    label, _, rest = item.rpartition("=")
+    label = label[1:-1] if label.startswith("'") else label
+    fields = (rest.split(";") + [""] * 5)[:5]
+    m = re.fullmatch(r"(-?[0-9.]+)([a-zA-Z%]*)", fields[0])
+    assert m, "value of %r" % item
+    warn, crit = fields[1], fields[2]
+    for t in (warn, crit):
+        # A plain number: the range 0..t, alerting above it (no `N:`, `~`, `@`).
+        r = Range(t) if t else None
+        assert r is None or (re.fullmatch(r"-?[0-9.]+", t) and r.start == 0 and r.end == float(t) and not r.invert), "threshold %r of %r" % (t, item)
+    p = Performance(label, m.group(1), m.group(2), warn, crit, fields[3], fields[4])
+    quoted = str(p) if str(p).startswith("'") else "'%s'%s" % (label, str(p)[len(label):])
+    assert quoted == item, "nagiosplugin writes %r for %r" % (str(p), item)
+    v = float(m.group(1))
+    state = "ok"
+    if crit and not Range(crit).match(v): state = "critical"
+    elif warn and not Range(warn).match(v): state = "warning"
+    print(label, state)
+"#;
+
+fn nagiosplugin_states(output: &str) -> BTreeMap<String, String> {
+    let out = tool(
+        "/usr/bin/python3",
+        &["-c", NAGIOSPLUGIN_READ],
+        output.as_bytes(),
+        None,
+        30,
+    );
+    assert!(
+        out.status.success(),
+        "python3-nagiosplugin refused {output:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (label, state) = l.rsplit_once(' ').unwrap();
+            (label.to_string(), state.to_string())
+        })
+        .collect()
+}
+
+/// A real perfdata reader (python3-nagiosplugin) reads every item of every scenario with its
+/// thresholds, and its evaluation of them agrees with the agent's verdicts on the golden record.
+#[test]
+fn nagiosplugin_reads_every_perfdata_item_and_agrees_with_the_verdicts() {
+    for s in SCENARIOS {
+        let r = agent_format(s, "nagios");
+        if r.stdout.contains('|') {
+            nagiosplugin_states(&r.stdout);
+        }
+    }
+    let golden =
+        std::fs::read_to_string(common::repo().join("tests/golden/full-synced.nagios")).unwrap();
+    let states = nagiosplugin_states(&golden);
+    for (label, want) in [
+        ("clock_offset", "warning"), // clock warn (offset)
+        ("clock_maxerror", "ok"),
+        ("disk_used_/", "ok"),           // 50% used
+        ("disk_used_/data", "warning"),  // 7% free: space warns (inodes make it critical)
+        ("disk_used_/boot", "critical"), // disk /boot crit (space)
+        ("mem_used", "warning"),         // memory warn (available)
+        ("load1", "ok"),
+    ] {
+        assert_eq!(
+            states.get(label).map(String::as_str),
+            Some(want),
+            "{label}: {states:?}\n{golden}"
+        );
     }
 }
 
@@ -1418,7 +1510,7 @@ fn nagios_ok_summary_names_the_host() {
     let r = agent_format(&SCENARIOS[0], "nagios");
     assert!(
         r.stdout
-            .starts_with("NODEPULSE OK - all checks ok on edge-ok |"),
+            .starts_with("NODEPULSE OK - all checks ok on edge-ok|"),
         "{:?}",
         r.stdout
     );

@@ -1,7 +1,9 @@
 //! Monitoring-plugins output, for Nagios, Icinga or NRPE running the agent as a check:
 //! `NODEPULSE STATE - summary | 'label'=value[UOM];warn;crit;min;max ...` on one line, and the
-//! exit code 0/1/2/3. The summary names every check that is not OK; thresholds in perfdata use
-//! the plugins' range syntax (`10:` alerts below 10).
+//! exit code 0/1/2/3. The summary names every check that is not OK. Perfdata thresholds are
+//! plain numbers, as `check_disk` writes them: a low-is-bad value (free space, available
+//! memory) is published as the amount used, against the used amount its threshold allows
+//! (`'disk_used_/'=93%;90;95;0;100`), so no item needs a range, which Icinga 2 ignores.
 //!
 //! # References
 //! - Monitoring Plugins Development Guidelines: plugin output, performance data, ranges
@@ -30,8 +32,9 @@ fn state_word(s: Status) -> &'static str {
     }
 }
 
-/// The perfdata part of the line: ` |` before the first item (so a record without perfdata
-/// has no dangling pipe), then one ` 'LABEL'=value[UOM];warn;crit;min;max` per item.
+/// The perfdata part of the line: `|` right after the text before the first item (so a record
+/// without perfdata has no dangling pipe), then `'LABEL'=value[UOM];warn;crit;min;max` items
+/// separated by spaces.
 struct Perfdata<'o, 'b> {
     out: &'o mut Out<'b>,
     started: bool,
@@ -42,30 +45,26 @@ impl<'b> Perfdata<'_, 'b> {
     /// a label of ours, then the instance's name from the node (a mount path, or empty)
     /// through `label_escape`.
     fn item(&mut self, label: &str, name: &[u8]) -> &mut Out<'b> {
-        if !self.started {
-            self.out.str(" |");
-            self.started = true;
-        }
-        self.out.str(" '");
+        self.out.str(if self.started { " '" } else { "|'" });
+        self.started = true;
         self.out.str(label);
         lossy(self.out, name, label_escape);
         self.out.str("'=");
         self.out
     }
 
-    /// A percentage that alerts when it falls below `warn` or `crit` (range `N:`), on 0..100.
-    fn percent_below(&mut self, label: &str, name: &[u8], pct: u64, warn: u64, crit: u64) {
+    /// The used share of something whose free share `free_pct` alerts below `warn` or `crit`
+    /// percent: `used%;100-warn;100-crit;0;100` (alert above the used amount they allow).
+    fn percent_used(&mut self, label: &str, name: &[u8], free_pct: u64, warn: u64, crit: u64) {
         let out = self.item(label, name);
-        out.u64(pct);
-        out.str("%;");
-        out.u64(warn);
-        out.str(":;");
-        out.u64(crit);
-        out.str(":;0;100");
+        for (n, after) in [(free_pct, "%;"), (warn, ";"), (crit, ";0;100")] {
+            out.u64(100u64.saturating_sub(n));
+            out.str(after);
+        }
     }
 
     /// A time in seconds from microseconds, its thresholds in milliseconds, then `min_max`
-    /// (`;MIN;MAX`).
+    /// (`;MIN;MAX`, trailing empty fields left out).
     fn seconds(&mut self, label: &str, us: i64, warn_ms: u64, crit_ms: u64, min_max: &str) {
         let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let out = self.item(label, b"");
@@ -126,21 +125,21 @@ pub fn encode(m: &Model, out: &mut Out) {
             offset,
             t.offset_warn_ms,
             t.offset_crit_ms,
-            ";;",
+            "",
         );
         perf.seconds(
             "clock_maxerror",
             maxerror,
             t.maxerror_warn_ms,
             t.maxerror_crit_ms,
-            ";0;",
+            ";0",
         );
     }
     for d in r.disks() {
         if let Ok(st) = &d.stat {
             let free = 100 - u64::from(st.used_pct);
             let (warn, crit) = (t.disk_free_warn_pct, t.disk_free_crit_pct);
-            perf.percent_below("disk_free_", d.path, free, warn, crit);
+            perf.percent_used("disk_used_", d.path, free, warn, crit);
             let out = perf.item("disk_avail_", d.path);
             out.u64(st.avail_b);
             out.str("B;;;0;");
@@ -149,8 +148,8 @@ pub fn encode(m: &Model, out: &mut Out) {
     }
     if let Some(st) = r.memory.as_ref().and_then(|m| m.stat) {
         let pct = verdict::mem_avail_pct(&st);
-        perf.percent_below(
-            "mem_avail",
+        perf.percent_used(
+            "mem_used",
             b"",
             pct,
             t.mem_avail_warn_pct,
@@ -161,7 +160,7 @@ pub fn encode(m: &Model, out: &mut Out) {
         for (name, l) in ["load1", "load5", "load15"].iter().zip(load) {
             let out = perf.item(name, b"");
             out.fixed(i64::try_from(l).unwrap_or(0), 2);
-            out.str(";;;0;");
+            out.str(";;;0");
         }
     }
     perf.out.str("\n")

@@ -437,15 +437,24 @@ fn node_exporter_textfile_collector_serves_every_sample() {
     std::fs::create_dir(&prom_dir).unwrap();
     let file = prom_dir.join("nodepulse.prom");
     let s = &SCENARIOS[0];
-    let r = agent(&scenario_args(
-        s,
-        &["--out", &format!("prom:{}", file.display())],
-    ));
-    assert_eq!(
-        (r.code, r.stdout.as_str(), r.stderr.as_str()),
-        (0, "", ""),
-        "--out prom: run"
-    );
+    // Two runs with one state file: the second's history is served too.
+    let state = dir.join("state");
+    for _ in 0..2 {
+        let r = agent(&scenario_args(
+            s,
+            &[
+                "--out",
+                &format!("prom:{}", file.display()),
+                "--state",
+                state.to_str().unwrap(),
+            ],
+        ));
+        assert_eq!(
+            (r.code, r.stdout.as_str(), r.stderr.as_str()),
+            (0, "", ""),
+            "--out prom: run"
+        );
+    }
     let written = std::fs::read_to_string(&file).unwrap();
     let ours = parse_prom(&written);
     assert!(ours.len() > 10, "too few samples written:\n{written}");
@@ -516,6 +525,8 @@ fn node_exporter_textfile_collector_serves_every_sample() {
         ),
         ("nodepulse_uptime_seconds", Labels::new(), 86400.0),
         ("nodepulse_load15", Labels::new(), 0.56),
+        ("nodepulse_run_seq", Labels::new(), 2.0),
+        ("nodepulse_reboot", Labels::new(), 0.0),
     ] {
         let got = find(&scraped, name, &l)
             .unwrap_or_else(|| panic!("{name}{l:?} not served by node_exporter:\n{body}"));
@@ -979,6 +990,44 @@ fn copy_tree(from: &str, to: &Path) {
         "cp -a: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The run's history on the node's line reaches VictoriaMetrics: after a first run with the
+/// same state file, the point sent carries `seq` >= 2, `gap_s` and `reboot`, and VictoriaMetrics
+/// stores each as `nodepulse_FIELD{check="node",host}` with the value sent.
+#[test]
+fn run_history_reaches_victoriametrics() {
+    let deadline = Deadline::new("VictoriaMetrics history", 30);
+    let mut vm = Victoria::start(&deadline);
+    let dir = TempDir::new("vm-history");
+    let state = dir.str("state");
+    let args = scenario_args(&SCENARIOS[0], &["--state", &state]);
+    let first = agent(&args);
+    assert!(first.stdout.contains(" seq=1 "), "{}", first.stdout);
+    let mut reference = args.clone();
+    reference.extend(["--format".to_string(), "influx".to_string()]);
+    let want: usize = parse_influx(&agent(&reference).stdout)
+        .iter()
+        .map(|p| p.numbers.len())
+        .sum();
+    let (series, sent) = vm.send_and_collect(&args, want, &deadline);
+    let node = sent
+        .iter()
+        .find(|p| p.tags.get("check").map(String::as_str) == Some("node"))
+        .unwrap();
+    assert!(node.numbers["seq"] >= 3.0, "{:?}", node.numbers);
+    assert!(
+        node.numbers.contains_key("gap_s") && node.numbers["reboot"] == 0.0,
+        "{:?}",
+        node.numbers
+    );
+    let host = labels(&[("check", "node"), ("host", "edge-ok")]);
+    assert_eq!(
+        series_value(&series, "nodepulse_seq", &host),
+        node.numbers["seq"]
+    );
+    assert_eq!(series_value(&series, "nodepulse_reboot", &host), 0.0);
+    assert_points_stored(&sent, &series);
 }
 
 /// A name as the InfluxDB encoder writes it, once the reader has undone the line protocol's own

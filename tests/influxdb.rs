@@ -299,3 +299,69 @@ fn influxdb_reads_every_name_back_exactly_over_http_and_udp() {
     assert_eq!(db.tag_values("udp", "service"), services);
     assert_eq!(db.tag_values("udp", "mount"), [tag_form(MOUNT.as_bytes())]);
 }
+
+/// Two runs with one state file, then a reboot, written to InfluxDB: the node's points carry
+/// `seq` 1, 2, 3, `gap_s` from the second on, and `reboot` true only after the boot id changed.
+#[test]
+fn influxdb_stores_the_run_history_of_the_node() {
+    let db = Influx::start();
+    let node = fixture_copy("systemd-ok", "influx-history");
+    let root = node.join("root");
+    let state = node.join("state");
+    for run_no in 0..3 {
+        if run_no == 2 {
+            std::fs::write(
+                root.join("proc/sys/kernel/random/boot_id"),
+                "11111111-2222-3333-4444-555555555555\n",
+            )
+            .unwrap();
+        }
+        let r = run(&[
+            "--root",
+            root.to_str().unwrap(),
+            "--skip",
+            "clock",
+            "--state",
+            state.to_str().unwrap(),
+            "--format",
+            "influx",
+        ]);
+        assert!(
+            r.stderr.is_empty() && (0..=2).contains(&r.code),
+            "agent: {r:?}"
+        );
+        let (code, text) = db
+            .request("POST", "/write?db=tcp&precision=ns", &r.stdout)
+            .expect("influxd answers /write");
+        assert_eq!(code, 204, "/write refused: {text}\n{}", r.stdout);
+        // Distinct timestamps (ms) for the three points.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let rows = db.query(
+        "SELECT seq, gap_s, reboot, prev FROM nodepulse WHERE \"check\" = 'node' ORDER BY time",
+    );
+    let values = rows["results"][0]["series"][0]["values"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no node points: {rows}"))
+        .clone();
+    let seen: Vec<(i64, bool, Option<bool>, Option<String>)> = values
+        .iter()
+        .map(|v| {
+            (
+                v[1].as_i64().unwrap(),
+                v[2].is_i64(),
+                v[3].as_bool(),
+                v[4].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, false, None, Some("new".to_string())),
+            (2, true, Some(false), None),
+            (3, true, Some(true), None),
+        ],
+        "{rows}"
+    );
+}

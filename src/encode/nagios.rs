@@ -56,11 +56,14 @@ impl<'b> Perfdata<'_, 'b> {
     /// The used share of something whose free share `free_pct` alerts below `warn` or `crit`
     /// percent: `used%;100-warn;100-crit;0;100` (alert above the used amount they allow).
     fn percent_used(&mut self, label: &str, name: &[u8], free_pct: u64, warn: u64, crit: u64) {
+        let used = |free: u64| 100u64.saturating_sub(free);
         let out = self.item(label, name);
-        for (n, after) in [(free_pct, "%;"), (warn, ";"), (crit, ";0;100")] {
-            out.u64(100u64.saturating_sub(n));
-            out.str(after);
-        }
+        out.u64(used(free_pct));
+        out.str("%;");
+        out.u64(used(warn));
+        out.str(";");
+        out.u64(used(crit));
+        out.str(";0;100");
     }
 
     /// A time in seconds from microseconds, its thresholds in milliseconds, then `min_max`

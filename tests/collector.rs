@@ -962,3 +962,46 @@ fn flood_of_hostile_datagrams_while_agents_report() {
         "RSS grew from {before} to {after} KiB"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. Names that are not UTF-8
+
+/// Two real agents whose hostnames differ only in a byte that is not UTF-8 (`edge-\xff`,
+/// `edge-\xfe`), each sending np1 and JSON: two nodes, `edge-%FF` and `edge-%FE`, each fed by
+/// both formats (four records, none dropped).
+#[test]
+fn hosts_that_differ_in_invalid_utf8_stay_two_nodes_in_every_format() {
+    let dir = TempDir::new("utf8");
+    let port = free_udp_port();
+    let mut c = Collector::start(&dir, port, &["--persist-interval", "0.2"]);
+    let addr = c.addr();
+    for host in [&b"edge-\xff"[..], &b"edge-\xfe"[..]] {
+        let node = common::fixture_copy("systemd-ok", "utf8-node");
+        let root = node.join("root");
+        let mut name = host.to_vec();
+        name.push(b'\n');
+        std::fs::write(root.join("proc/sys/kernel/hostname"), name).unwrap();
+        for to in [addr.clone(), format!("json:{addr}")] {
+            let r = run(&[
+                "--root",
+                root.to_str().unwrap(),
+                "--skip",
+                "clock,disk",
+                "--udp",
+                &to,
+            ]);
+            assert!(r.code == 0 || r.code == 2, "agent: {r:?}");
+        }
+    }
+    let s = wait_status(&mut c, 10, "four records", |s| s.accepted == 4);
+    assert_eq!(
+        s.nodes.keys().collect::<Vec<_>>(),
+        ["edge-%FE", "edge-%FF"],
+        "{s:#?}"
+    );
+    assert!(s.dropped.values().all(|&n| n == 0), "{s:#?}");
+    assert!(
+        s.nodes.values().all(|n| n.records == 2),
+        "each node got both its records: {s:#?}"
+    );
+}

@@ -520,6 +520,7 @@ impl Fleet {
     }
 
     /// Applies one record received at `now_ms`; `None` when refused (the node table is full).
+    #[cfg(test)]
     pub fn ingest(&mut self, obs: &Obs, now_ms: u64) -> Option<&Node> {
         let (len, max) = (self.nodes.len(), self.policy.max_nodes);
         self.ingest_if(obs, now_ms, || len < max)

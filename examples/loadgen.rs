@@ -2,17 +2,34 @@
 //! records (about 420 bytes, the fixture node's checks) from N synthetic hosts over UDP.
 //!
 //!     cargo run --release --example loadgen -- --to 127.0.0.1:8089 --hosts 100000 \
-//!         [--count N] [--rate PER_S] [--duration S] [--start K]
+//!         [--count N] [--rate PER_S] [--duration S] [--start K] [--format np1|influx]
 //!
 //! Hosts are `synth-NNNNNNN` in turn, starting at K (default 0). With `--rate` the sends are
 //! paced in batches of 32; without it they go as fast as `sendmmsg` allows. Prints
 //! `sent N in S s (R/s)`.
+//!
+//! `--format influx` sends the same record as the agent's InfluxDB line protocol (its
+//! `--format influx`: one line per check, [`INFLUX_LINES`] lines, one datagram per record), the
+//! benchmark's anchor for a time-series database's UDP ingest of the same data.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const SUFFIX: &str = " st=ok up=86400 load=0.12,0.34,0.56 boot=0b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c kern=6.1.0-28-arm64 clock=ok,sd:y,ne:y,ks:0,kf:2001,off_us:-12,ppm:-3.125,maxe_ms:12,este_ms:0,tai:37 ntp=ok,d:chronyd,age_s:none linger.node=ok,uid:1000,lg:on,st:lingering svc.node:openclaw-node=ok,via:inv,pid:812,start_cs:98765 disk./=ok,mb:258019,free_mb:80719,use:69,ino:3 mem=ok,mb:976,avail_mb:585,swap_mb:100,swfree_mb:97\n";
+
+/// The same record as the agent's `--format influx` lines (`HOST` and `T_NS` are filled in).
+const INFLUX: &str = "\
+nodepulse,check=node,host=HOST status=0i,uptime_s=86400i,load1=0.12,load5=0.34,load15=0.56,boot_id=\"0b6f3a1c2d4e4f5a8b9c0d1e2f3a4b5c\",kernel=\"6.1.0-28-arm64\",arch=\"aarch64\" T_NS
+nodepulse,check=clock,host=HOST status=0i,sync=\"systemd\",sd_synced=true,ne_synced=true,kstate=0i,kstatus=8193i,offset_us=-12i,freq_ppm=-3.125,maxerror_us=12000i,esterror_us=0i,tai_s=37i T_NS
+nodepulse,check=timesync,host=HOST status=0i,daemon=\"chronyd\" T_NS
+nodepulse,check=linger,host=HOST,user=node status=0i,uid=1000i,linger=\"on\",state=\"lingering\" T_NS
+nodepulse,check=service,host=HOST,service=openclaw-node,user=node status=0i,via=\"inv\",pid=812i,start_cs=98765i,restarted=false T_NS
+nodepulse,check=disk,host=HOST,mount=/ status=0i,size_bytes=270553174016i,avail_bytes=84640000000i,used_pct=69i,inodes_used_pct=3i,read_only=false T_NS
+nodepulse,check=memory,host=HOST status=0i,total_bytes=1023410176i,avail_bytes=613416960i,swap_total_bytes=104857600i,swap_free_bytes=101711872i,avail_estimated=false T_NS
+";
+/// Lines (rows) per record in `--format influx`.
+pub const INFLUX_LINES: usize = 7;
 
 const BATCH: usize = 32;
 
@@ -41,12 +58,31 @@ fn main() {
     let sock = UdpSocket::bind(if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }).unwrap();
     sock.connect(to).unwrap();
     let fd = sock.as_raw_fd();
-    // One template per batch slot; the host number and t are patched in place.
-    const HOST_AT: usize = "np1 host=synth-".len();
-    const T_AT: usize = HOST_AT + 7 + " t=".len();
-    let template = format!("np1 host=synth-0000000 t=0000000000000{SUFFIX}");
+    // One template per batch slot; the host numbers and times are patched in place.
+    let influx = match arg(&args, "--format").as_deref() {
+        None | Some("np1") => false,
+        Some("influx") => true,
+        Some(f) => panic!("--format {f}: np1 or influx"),
+    };
+    let (template, host_at, t_at, t_len) = if influx {
+        let t = INFLUX
+            .replace("HOST", "synth-0000000")
+            .replace("T_NS", "0000000000000000000");
+        let hosts: Vec<usize> = t.match_indices("synth-").map(|(i, _)| i + 6).collect();
+        let times: Vec<usize> = t
+            .match_indices(" 0000000000000000000\n")
+            .map(|(i, _)| i + 1)
+            .collect();
+        assert_eq!((hosts.len(), times.len()), (INFLUX_LINES, INFLUX_LINES));
+        (t, hosts, times, 19)
+    } else {
+        const HOST_AT: usize = "np1 host=synth-".len();
+        const T_AT: usize = HOST_AT + 7 + " t=".len();
+        let t = format!("np1 host=synth-0000000 t=0000000000000{SUFFIX}");
+        (t, vec![HOST_AT], vec![T_AT], 13)
+    };
     let len = template.len();
-    let mut bufs = vec![[0u8; 512]; BATCH];
+    let mut bufs = vec![[0u8; 1500]; BATCH];
     for b in &mut bufs {
         b[..len].copy_from_slice(template.as_bytes());
     }
@@ -72,8 +108,13 @@ fn main() {
         let n = BATCH.min((count - sent) as usize);
         for (i, buf) in bufs.iter_mut().enumerate().take(n) {
             let host = start + (sent + i as u64) % hosts;
-            digits(&mut buf[HOST_AT..HOST_AT + 7], host);
-            digits(&mut buf[T_AT..T_AT + 13], t as u64);
+            let t = if influx { t * 1_000_000 } else { t };
+            for &at in &host_at {
+                digits(&mut buf[at..at + 7], host);
+            }
+            for &at in &t_at {
+                digits(&mut buf[at..at + t_len], t as u64);
+            }
         }
         let mut iov: Vec<libc::iovec> = (0..n)
             .map(|i| libc::iovec {

@@ -856,6 +856,116 @@ fn shared_key_drops_unsigned_forged_and_replayed_records() {
     assert_eq!(s.accepted, 2);
 }
 
+/// UDP sockets bound to `port` on this machine (`/proc/net/udp`).
+fn udp_sockets_on(port: u16) -> usize {
+    let want = format!(":{port:04X}");
+    std::fs::read_to_string("/proc/net/udp")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|a| a.ends_with(&want))
+        })
+        .count()
+}
+
+#[test]
+fn two_ingest_threads_accept_every_sender_and_keep_per_host_order_gaps_and_replays() {
+    const HOSTS: u64 = 40;
+    const SEQS: u64 = 10;
+    const SOCKETS: u64 = 32;
+    let dir = TempDir::new("threads");
+    let key_path = dir.join("key");
+    std::fs::write(&key_path, "fleet secret\n").unwrap();
+    let key = key_path.to_str().unwrap().to_string();
+    let port = free_udp_port();
+    let mut c = Collector::start(
+        &dir,
+        port,
+        &[
+            "--persist-interval",
+            "0.2",
+            "--key-file",
+            &key,
+            "--threads",
+            "2",
+            "--no-learn",
+        ],
+    );
+    assert!(
+        c.log().contains("2 sockets with SO_REUSEPORT"),
+        "{}",
+        c.log()
+    );
+    assert_eq!(udp_sockets_on(port), 2, "two sockets share the port");
+    // Many senders: the kernel spreads them over both sockets; each host's records come from
+    // a different sender every time, so one host's records reach both threads.
+    let senders: Vec<UdpSocket> = (0..SOCKETS)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let t0 = now_ms();
+    let record = |h: u64, seq: u64| {
+        let body = format!("np1 host=mt-{h:02} t={} st=ok seq={seq}", t0 + seq * 1000);
+        let tag = nodepulse::sink::mac::tag(b"fleet secret", body.as_bytes());
+        let mut signed = body.into_bytes();
+        signed.extend_from_slice(b" mac=");
+        signed.extend_from_slice(&tag);
+        signed.push(b'\n');
+        signed
+    };
+    // Rounds of one record per host (seq 1, 2, ...; the even hosts never send seq 5), each
+    // round accepted before the next goes out, so that the order per host is known.
+    let mut accepted = 0;
+    for seq in 1..=SEQS {
+        for h in 0..HOSTS {
+            if seq == 5 && h % 2 == 0 {
+                continue;
+            }
+            let from = &senders[((h * 7 + seq) % SOCKETS) as usize];
+            from.send_to(&record(h, seq), c.addr()).unwrap();
+            accepted += 1;
+        }
+        wait_status(&mut c, 10, &format!("round {seq}"), |s| {
+            s.accepted == accepted
+        });
+    }
+    // Every host's seq 3 again, from other senders: replays, refused whichever thread takes them.
+    for h in 0..HOSTS {
+        let from = &senders[((h * 7 + 3 + 1) % SOCKETS) as usize];
+        from.send_to(&record(h, 3), c.addr()).unwrap();
+    }
+    let s = wait_status(&mut c, 10, "the replays", |s| {
+        s.dropped.get("replay") == Some(&HOSTS)
+    });
+    assert_eq!(s.accepted, HOSTS * SEQS - HOSTS / 2, "{s:#?}");
+    assert_eq!(s.nodes.len() as u64, HOSTS);
+    for h in 0..HOSTS {
+        let n = &s.nodes[&format!("mt-{h:02}")];
+        let skipped = h % 2 == 0;
+        assert_eq!(n.records, SEQS - u64::from(skipped), "mt-{h:02}: {n:?}");
+        assert_eq!(n.lost, u64::from(skipped), "mt-{h:02}: {n:?}");
+        assert_eq!(
+            n.problems.iter().any(|p| p == "lost_records"),
+            skipped,
+            "mt-{h:02}: {n:?}"
+        );
+    }
+    let others: u64 = s
+        .dropped
+        .iter()
+        .filter(|(k, _)| *k != "replay")
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(others, 0, "{s:#?}");
+    // SIGTERM stops every thread and writes the last state.
+    assert!(c.terminate().success());
+    assert!(c
+        .log()
+        .contains(&format!("{} records accepted", HOSTS * SEQS - HOSTS / 2)));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Abuse: a flood of hostile datagrams while valid agents keep reporting
 

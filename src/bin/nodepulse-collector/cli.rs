@@ -88,7 +88,12 @@ struct ServeArgs {
     /// Nodes tracked; records from new hosts past it are refused
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_nodes: u64,
-    /// Socket receive buffer, bytes
+    /// Ingest threads: each receives on its own socket per --listen address (SO_REUSEPORT, the
+    /// kernel spreads the senders over them) into the one shared fleet table. 1 uses one core;
+    /// up to the cores free for the collector scales with them
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: u16,
+    /// Socket receive buffer, bytes (for each socket: --threads of them per --listen address)
     #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
     rcvbuf: usize,
     /// Shared key: drop records without a valid mac= and replays
@@ -125,6 +130,8 @@ pub struct Serve {
     pub http: Vec<SocketAddr>,
     pub alertmanager: Vec<String>,
     pub rcvbuf: usize,
+    /// Ingest threads (`--threads`), at least 1.
+    pub threads: usize,
     pub policy: Policy,
     /// Shared key (`--key-file`): records need a valid `mac=` and must not be replays.
     pub key: Option<Vec<u8>>,
@@ -217,6 +224,7 @@ pub fn parse() -> Result<Command, ExitCode> {
         http: a.http,
         alertmanager: a.alertmanager,
         rcvbuf: a.rcvbuf,
+        threads: usize::from(a.threads),
         policy: Policy {
             interval_ms: a.interval,
             offline_factor: a.offline_factor,

@@ -15,8 +15,9 @@
 //! interval. The interval is the median of the last [`GAPS`] samples, trusted once there are
 //! [`TRUST`] of them (until then `--interval`), clamped to 1 s – 1 day.
 
+use hashbrown::hash_map::EntryRef;
+use hashbrown::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// One problem a node can have; the index into [`Node::since`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -519,19 +520,32 @@ impl Fleet {
     }
 
     /// Applies one record received at `now_ms`; `None` when refused (the node table is full).
+    #[cfg(test)]
     pub fn ingest(&mut self, obs: &Obs, now_ms: u64) -> Option<&Node> {
-        let policy = &self.policy;
-        if !self.nodes.contains_key(obs.host.as_ref()) {
-            if self.nodes.len() >= policy.max_nodes {
-                self.counters.drop(Drop::NodeLimit);
-                return None;
+        let (len, max) = (self.nodes.len(), self.policy.max_nodes);
+        self.ingest_if(obs, now_ms, || len < max)
+    }
+
+    /// [`Fleet::ingest`] where `room()` says whether a new host may be added (it is asked only
+    /// for a host not in the table): one lookup, and the key is allocated only for a new host.
+    pub fn ingest_if(
+        &mut self,
+        obs: &Obs,
+        now_ms: u64,
+        room: impl FnOnce() -> bool,
+    ) -> Option<&Node> {
+        let node = match self.nodes.entry_ref(obs.host.as_ref()) {
+            EntryRef::Occupied(e) => e.into_mut(),
+            EntryRef::Vacant(e) => {
+                if !room() {
+                    self.counters.drop(Drop::NodeLimit);
+                    return None;
+                }
+                e.insert_with_key(Box::from(obs.host.as_ref()), Node::default())
             }
-            self.nodes
-                .insert(Box::from(obs.host.as_ref()), Node::default());
-        }
-        let node = self.nodes.get_mut(obs.host.as_ref())?;
+        };
         self.counters.accepted += 1;
-        update(node, obs, now_ms, policy);
+        update(node, obs, now_ms, &self.policy);
         Some(node)
     }
 

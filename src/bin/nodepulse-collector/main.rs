@@ -10,7 +10,8 @@
 //! - `fleet`: the compact per-node table and its verdicts (offline, skew, reboot, seq, flapping);
 //! - `state`: the state file (atomic writes, reload); `report`: Prometheus text, influx lines;
 //! - `view`: the JSON and text views (`status`, the API); `page`: the HTML page;
-//! - `serve`: the receive loop, the snapshots it publishes, the writer thread;
+//! - `serve`: the ingest threads, the control thread's timers and the snapshots it publishes,
+//!   the writer thread; `table`: the sharded live table the ingest threads update;
 //! - `http`: the HTTP server on its own threads; `alert`: the Alertmanager client thread;
 //! - `stats`: the collector's own counters; `net`: sockets, `recvmmsg`, `poll`, signals.
 
@@ -25,6 +26,7 @@ mod report;
 mod serve;
 mod state;
 mod stats;
+mod table;
 mod view;
 
 use fleet::Fleet;

@@ -30,6 +30,22 @@ pub fn install_signals() -> io::Result<()> {
     Ok(())
 }
 
+/// Blocks SIGTERM and SIGINT in this thread (the threads it starts inherit that); the returned
+/// function unblocks them again here, so that only this thread takes them.
+pub fn block_signals() -> impl FnOnce() {
+    // SAFETY: a zeroed sigset_t is filled by sigemptyset; pthread_sigmask only reads `set`.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        move || {
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        }
+    }
+}
+
 pub fn stopping() -> bool {
     STOP.load(Ordering::SeqCst)
 }
@@ -75,8 +91,14 @@ fn get_int(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<libc:
 /// A non-blocking UDP socket bound to `addr` (IPv6 sockets are IPv6-only, so `0.0.0.0:P` and
 /// `[::]:P` can both be bound), with a receive buffer of `rcvbuf` bytes if the kernel allows
 /// (`SO_RCVBUFFORCE` as root, else `SO_RCVBUF` up to `net.core.rmem_max`). Returns the socket
-/// and the buffer size the kernel reports.
-pub fn udp_bind(addr: SocketAddr, rcvbuf: usize) -> io::Result<(UdpSocket, usize)> {
+/// and the buffer size the kernel reports. With `reuseport`, `SO_REUSEPORT`: the ingest threads'
+/// sockets share the address, and the kernel hands each sender (source address and port) to
+/// one of them.
+pub fn udp_bind(
+    addr: SocketAddr,
+    rcvbuf: usize,
+    reuseport: bool,
+) -> io::Result<(UdpSocket, usize)> {
     let family = match addr {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
@@ -96,6 +118,9 @@ pub fn udp_bind(addr: SocketAddr, rcvbuf: usize) -> io::Result<(UdpSocket, usize
         if set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, want).is_err() {
             let _ = set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, want);
         }
+    }
+    if reuseport {
+        set_int(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
     }
     match addr {
         SocketAddr::V4(a) => {

@@ -1,17 +1,23 @@
-//! The running collector: one thread owns the fleet table and receives datagrams into it;
-//! everything else reads copies of it.
+//! The running collector: `--threads` ingest threads receive datagrams into the sharded fleet
+//! table ([`Table`]), each from its own socket per `--listen` address (with more than one
+//! thread the sockets share the address through `SO_REUSEPORT`, and the kernel spreads the
+//! senders over them); the control thread (the main one) runs the timers and copies the table
+//! for everything else, which reads only copies.
 //!
-//! - The receive loop never waits for a reader. The HTTP and Alertmanager threads ask for a
-//!   fresh [`Snapshot`] through [`Shared::fresh`] (a flag and a wake-up datagram); the loop
-//!   copies the table between two receive batches, at most one copy per request burst, and
-//!   goes on.
-//! - Persisting: the loop hands a snapshot to the writer thread, which writes, fsyncs and
-//!   renames the `--state` and `--prom-out` files. One persist at a time: while the writer is
-//!   busy, a persist that falls due is skipped (and counted), never queued.
+//! - An ingest thread never waits for a reader, only, for one record, for its host's shard.
+//!   The HTTP and Alertmanager threads ask for a fresh [`Snapshot`] through [`Shared::fresh`]
+//!   (a flag and a wake-up datagram); the control thread copies the table shard by shard, at
+//!   most one copy per request burst.
+//! - Persisting: the control thread hands a snapshot to the writer thread, which writes,
+//!   fsyncs and renames the `--state` and `--prom-out` files. One persist at a time: while the
+//!   writer is busy, a persist that falls due is skipped (and counted), never queued.
+//! - Memory on the receive path is fixed: per thread one `recvmmsg` batch of 64 datagrams and
+//!   a forwarder buffer; per socket the kernel's receive buffer (`--rcvbuf`).
 
 use crate::cli::Serve;
-use crate::fleet::{Drop, Fleet};
+use crate::fleet::{Drop, Fleet, DROPS};
 use crate::stats::Stats;
+use crate::table::Table;
 use crate::{alert, fail, http, ingest, net, now_ms, report, state};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -34,7 +40,7 @@ pub struct Shared {
     snap: Mutex<Arc<Snapshot>>,
     fresh: Condvar,
     wanted: AtomicBool,
-    /// Wakes the receive loop's `poll` when a snapshot is wanted.
+    /// Wakes the control thread's `poll` when a snapshot is wanted.
     wake: UnixDatagram,
     pub stats: Stats,
 }
@@ -71,9 +77,9 @@ impl Shared {
         g.clone()
     }
 
-    fn publish(&self, fleet: &Fleet, now: u64) -> Arc<Snapshot> {
+    fn publish(&self, fleet: Fleet, now: u64) -> Arc<Snapshot> {
         let snap = Arc::new(Snapshot {
-            fleet: fleet.clone(),
+            fleet,
             taken_ms: now,
         });
         *self.lock() = snap.clone();
@@ -238,25 +244,47 @@ pub fn run(o: Serve) -> ExitCode {
         }
     }
 
-    let mut socks = Vec::new();
+    // One socket per thread on each address: socks[address][thread].
+    let threads = o.threads.max(1);
+    let mut socks: Vec<Vec<UdpSocket>> = Vec::new();
     for addr in &o.listen {
-        match net::udp_bind(*addr, o.rcvbuf) {
-            Ok((s, got)) => {
-                eprintln!(
-                    "nodepulse-collector: listening on udp {addr} (receive buffer {got} bytes)"
-                );
-                socks.push(s);
+        let mut group = Vec::new();
+        let mut bind_to = *addr;
+        for _ in 0..threads {
+            match net::udp_bind(bind_to, o.rcvbuf, threads > 1) {
+                Ok((s, got)) => {
+                    if group.is_empty() {
+                        if threads > 1 {
+                            eprintln!(
+                                "nodepulse-collector: listening on udp {addr} ({threads} sockets with SO_REUSEPORT, one per ingest thread; receive buffer {got} bytes each)"
+                            );
+                        } else {
+                            eprintln!(
+                                "nodepulse-collector: listening on udp {addr} (receive buffer {got} bytes)"
+                            );
+                        }
+                        // Port 0: the others join the port the first one got.
+                        if let Ok(a) = s.local_addr() {
+                            bind_to.set_port(a.port());
+                        }
+                    }
+                    group.push(s);
+                }
+                Err(e) => return fail(&format!("--listen {addr}: {e}")),
             }
-            Err(e) => return fail(&format!("--listen {addr}: {e}")),
         }
+        socks.push(group);
     }
-    let mut forward = match o.forward {
-        Some(to) => match Forwarder::new(to) {
-            Ok(f) => Some(f),
-            Err(e) => return fail(&format!("--forward-influx {to}: {e}")),
-        },
-        None => None,
-    };
+    let mut forwarders = Vec::new();
+    for _ in 0..threads {
+        forwarders.push(match o.forward {
+            Some(to) => match Forwarder::new(to) {
+                Ok(f) => Some(f),
+                Err(e) => return fail(&format!("--forward-influx {to}: {e}")),
+            },
+            None => None,
+        });
+    }
     let mut listeners = Vec::new();
     for addr in &o.http {
         match TcpListener::bind(addr) {
@@ -282,6 +310,15 @@ pub fn run(o: Serve) -> ExitCode {
         Err(e) => return fail(&format!("socketpair: {e}")),
     };
 
+    let (stop_tx, stop_rx) = match UnixDatagram::pair().and_then(|(a, b)| {
+        a.set_nonblocking(true)?;
+        b.set_nonblocking(true)?;
+        Ok((a, b))
+    }) {
+        Ok(p) => p,
+        Err(e) => return fail(&format!("socketpair: {e}")),
+    };
+
     let mut now = now_ms();
     fleet.sweep(now);
     let shared = Arc::new(Shared {
@@ -294,10 +331,13 @@ pub fn run(o: Serve) -> ExitCode {
         wake: wake_tx,
         stats: Stats::new(),
     });
+    let table = Arc::new(Table::new(fleet));
     // The first files right away (before the loop: readiness for whoever waits for them).
     if files.any() {
         files.write(&shared.lock(), &shared.stats);
     }
+    // SIGTERM and SIGINT go to this thread only: the threads below start with them blocked.
+    let unblock = net::block_signals();
     let (persist_tx, persist_rx) = mpsc::sync_channel::<Arc<Snapshot>>(0);
     let writer = files.any().then(|| {
         let files = files.clone();
@@ -312,90 +352,49 @@ pub fn run(o: Serve) -> ExitCode {
     if !o.alertmanager.is_empty() {
         alert::spawn(o.alertmanager.clone(), shared.clone());
     }
+    let key: Option<Arc<[u8]>> = o.key.as_deref().map(Arc::from);
+    let mut ingesters = Vec::new();
+    for (index, forward) in forwarders.into_iter().enumerate().rev() {
+        let mine: Vec<UdpSocket> = socks.iter_mut().filter_map(Vec::pop).collect();
+        let worker = Ingest {
+            index,
+            socks: mine,
+            stop: stop_rx.as_raw_fd(),
+            forward,
+            key: key.clone(),
+        };
+        let (table, shared) = (table.clone(), shared.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("ingest-{index}"))
+            .spawn(move || worker.run(&table, &shared));
+        match spawned {
+            Ok(h) => ingesters.push(h),
+            Err(e) => return fail(&format!("ingest thread: {e}")),
+        }
+    }
+    unblock();
 
-    let mut fds: Vec<i32> = socks.iter().map(|s| s.as_raw_fd()).collect();
-    fds.push(wake_rx.as_raw_fd());
-    let mut batch = net::Batch::new(64, ingest::MAX_DATAGRAM + 1);
     let sweep_every = (o.policy.interval_ms / 4).clamp(100, 1000);
     let mut next_sweep = now + sweep_every;
     let mut next_persist = now + o.persist_ms;
-
     while !net::stopping() {
         let wait = next_sweep
             .min(next_persist)
             .saturating_sub(now_ms())
             .min(1000);
-        net::poll_readable(&fds, wait as i32);
-        for sock in &socks {
-            // Drain each socket in batches, a bounded number per round so the timers still run.
-            for _ in 0..256 {
-                let n = match batch.recv(sock.as_raw_fd()) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        eprintln!("nodepulse-collector: recvmmsg: {e}");
-                        0
-                    }
-                };
-                if n == 0 {
-                    break;
-                }
-                shared.stats.batch.observe(n as u64);
-                let t = now_ms();
-                for i in 0..n {
-                    let (bytes, truncated) = batch.get(i);
-                    let parsed = if truncated {
-                        Err(Drop::Oversize)
-                    } else if let Some(key) = &o.key {
-                        ingest::verify(bytes, key)
-                            .and_then(ingest::parse)
-                            .and_then(|obs| {
-                                if fleet.is_replay(&obs) {
-                                    Err(Drop::Replay)
-                                } else {
-                                    Ok(obs)
-                                }
-                            })
-                    } else {
-                        ingest::parse(bytes)
-                    };
-                    match parsed {
-                        Ok(obs) => {
-                            if let Some(node) = fleet.ingest(&obs, t) {
-                                if let Some(f) = forward.as_mut() {
-                                    report::influx_line(&mut f.line, &obs, node, t);
-                                    f.push();
-                                }
-                            }
-                        }
-                        Err(why) => fleet.counters.drop(why),
-                    }
-                }
-                if n < 64 {
-                    break;
-                }
-            }
-        }
-        if let Some(f) = forward.as_mut() {
-            f.flush();
-            shared
-                .stats
-                .forward_errors
-                .store(f.errors, Ordering::Relaxed);
-        }
+        net::poll_readable(&[wake_rx.as_raw_fd()], wait as i32);
         now = now_ms();
         if now >= next_sweep {
-            fleet.sweep(now);
+            table.sweep(now);
             next_sweep = now + sweep_every;
         }
         if shared.wanted.swap(false, Ordering::SeqCst) {
             while wake_rx.recv(&mut [0u8; 16]).is_ok() {}
-            fleet.sweep(now);
-            shared.publish(&fleet, now);
+            shared.publish(table.snapshot(now), now);
         }
         if now >= next_persist {
             if files.any() {
-                fleet.sweep(now);
-                let snap = shared.publish(&fleet, now);
+                let snap = shared.publish(table.snapshot(now), now);
                 if persist_tx.try_send(snap).is_err() {
                     shared.stats.persist_skipped.fetch_add(1, Ordering::Relaxed);
                 }
@@ -404,25 +403,113 @@ pub fn run(o: Serve) -> ExitCode {
         }
     }
 
-    // The last files: after the writer's current one, written here.
+    // The ingest threads see the stop flag once woken; then the writer's current file, then
+    // the last files, written here.
+    let _ = stop_tx.send(&[1]);
+    for h in ingesters {
+        let _ = h.join();
+    }
     drop(persist_tx);
     if let Some(w) = writer {
         let _ = w.join();
     }
     now = now_ms();
-    fleet.sweep(now);
-    if files.any() {
-        let snap = shared.publish(&fleet, now);
-        files.write(&snap, &shared.stats);
-    }
+    let fleet = table.snapshot(now);
     let (up, offline) = fleet.census();
-    eprintln!(
-        "nodepulse-collector: stopping: {} nodes ({up} up, {offline} offline), {} records accepted, {} dropped, {} forward errors, {:.3} s CPU",
+    let (nodes, accepted, dropped) = (
         fleet.nodes.len(),
         fleet.counters.accepted,
         fleet.counters.dropped_total(),
-        forward.map_or(0, |f| f.errors),
+    );
+    let snap = shared.publish(fleet, now);
+    if files.any() {
+        files.write(&snap, &shared.stats);
+    }
+    eprintln!(
+        "nodepulse-collector: stopping: {nodes} nodes ({up} up, {offline} offline), {accepted} records accepted, {dropped} dropped, {} forward errors, {:.3} s CPU",
+        shared.stats.forward_errors.load(Ordering::Relaxed),
         net::cpu_seconds()
     );
     ExitCode::SUCCESS
+}
+
+/// One ingest thread: its sockets (one per `--listen` address), its batch, its forwarder.
+struct Ingest {
+    index: usize,
+    socks: Vec<UdpSocket>,
+    /// Readable once the collector stops.
+    stop: i32,
+    forward: Option<Forwarder>,
+    key: Option<Arc<[u8]>>,
+}
+
+impl Ingest {
+    fn run(mut self, table: &Table, shared: &Shared) {
+        let mut fds: Vec<i32> = self.socks.iter().map(|s| s.as_raw_fd()).collect();
+        fds.push(self.stop);
+        let mut batch = net::Batch::new(64, ingest::MAX_DATAGRAM + 1);
+        let mut dropped = [0u64; DROPS];
+        let key = self.key.as_deref();
+        while !net::stopping() {
+            net::poll_readable(&fds, 1000);
+            for sock in &self.socks {
+                // Drain each socket in batches, a bounded number per round so that the stop
+                // flag and the forwarder's flush still come round.
+                for _ in 0..256 {
+                    let n = match batch.recv(sock.as_raw_fd()) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            eprintln!("nodepulse-collector: recvmmsg: {e}");
+                            0
+                        }
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    shared.stats.batch.observe(n as u64);
+                    let t = now_ms();
+                    for i in 0..n {
+                        let (bytes, truncated) = batch.get(i);
+                        let parsed = if truncated {
+                            Err(Drop::Oversize)
+                        } else if let Some(key) = key {
+                            ingest::verify(bytes, key).and_then(ingest::parse)
+                        } else {
+                            ingest::parse(bytes)
+                        };
+                        match parsed {
+                            Ok(obs) => {
+                                let forward = &mut self.forward;
+                                table.ingest(&obs, t, key.is_some(), |node| {
+                                    if let Some(f) = forward.as_mut() {
+                                        report::influx_line(&mut f.line, &obs, node, t);
+                                    }
+                                });
+                                if let Some(f) = self.forward.as_mut() {
+                                    if !f.line.is_empty() {
+                                        f.push();
+                                    }
+                                }
+                            }
+                            Err(why) => dropped[why as usize] += 1,
+                        }
+                    }
+                    if n < 64 {
+                        break;
+                    }
+                }
+            }
+            table.add_drops(self.index, &mut dropped);
+            if let Some(f) = self.forward.as_mut() {
+                f.flush();
+                let errors = std::mem::take(&mut f.errors);
+                if errors > 0 {
+                    shared
+                        .stats
+                        .forward_errors
+                        .fetch_add(errors, Ordering::Relaxed);
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,180 @@
+//! The live fleet table that the ingest threads update: [`SHARDS`] shards chosen by a hash of the
+//! host name, each a [`Fleet`] under its own lock. A record locks only its host's shard, for the
+//! replay check and the update together, so a host's records are applied one at a time and in
+//! the order they are taken, whichever thread (socket) received them. The readers (HTTP,
+//! Alertmanager, the state file) never lock it: the control thread copies it shard by shard
+//! into one [`Fleet`] ([`Table::snapshot`]) and publishes that.
+
+use crate::fleet::{Counters, Fleet, Node, Obs, Policy, DROPS};
+use hashbrown::DefaultHashBuilder;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Shards of the table (a power of two): enough that two or a few ingest threads seldom want
+/// the same one at once.
+pub const SHARDS: usize = 64;
+
+pub struct Table {
+    shards: Box<[Mutex<Fleet>]>,
+    /// Picks the shard; seeded apart from the shards' own maps, so the hosts of one shard are
+    /// still spread over its map's buckets.
+    pick: DefaultHashBuilder,
+    /// Nodes in all shards, against `--max-nodes`.
+    nodes: AtomicUsize,
+    policy: Policy,
+}
+
+impl Table {
+    /// The table holding `fleet`'s nodes and counters (the reloaded state).
+    pub fn new(fleet: Fleet) -> Table {
+        let policy = fleet.policy.clone();
+        let mut shards: Vec<Fleet> = (0..SHARDS).map(|_| Fleet::new(policy.clone())).collect();
+        shards[0].counters = fleet.counters;
+        let pick = DefaultHashBuilder::default();
+        let count = fleet.nodes.len();
+        for (host, node) in fleet.nodes {
+            let i = Self::index(&pick, &host);
+            shards[i].nodes.insert(host, node);
+        }
+        Table {
+            shards: shards.into_iter().map(Mutex::new).collect(),
+            pick,
+            nodes: AtomicUsize::new(count),
+            policy,
+        }
+    }
+
+    fn index(pick: &DefaultHashBuilder, host: &str) -> usize {
+        (pick.hash_one(host) as usize) & (SHARDS - 1)
+    }
+
+    fn lock(&self, i: usize) -> MutexGuard<'_, Fleet> {
+        self.shards[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The shard of `host`, locked.
+    pub fn shard(&self, host: &str) -> MutexGuard<'_, Fleet> {
+        self.lock(Self::index(&self.pick, host))
+    }
+
+    /// Room for one more node under `--max-nodes` (taken if there is).
+    pub fn room(&self) -> bool {
+        self.nodes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < self.policy.max_nodes).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Applies an accepted record: with a shared key, refuses a replay (`Drop::Replay`); then
+    /// [`Fleet::ingest_if`]. `then` sees the updated node (the forwarder's line) under the lock.
+    pub fn ingest(&self, obs: &Obs, now_ms: u64, keyed: bool, then: impl FnOnce(&Node)) {
+        let mut shard = self.shard(&obs.host);
+        if keyed && shard.is_replay(obs) {
+            shard.counters.drop(crate::fleet::Drop::Replay);
+            return;
+        }
+        if let Some(node) = shard.ingest_if(obs, now_ms, || self.room()) {
+            then(node);
+        }
+    }
+
+    /// Adds an ingest thread's drop counts (datagrams with no host to pick a shard by).
+    pub fn add_drops(&self, thread: usize, dropped: &mut [u64; DROPS]) {
+        if dropped.iter().all(|&n| n == 0) {
+            return;
+        }
+        let mut shard = self.lock(thread % SHARDS);
+        for (total, n) in shard.counters.dropped.iter_mut().zip(dropped.iter_mut()) {
+            *total += std::mem::take(n);
+        }
+    }
+
+    /// The time-driven verdicts ([`Fleet::sweep`]), one shard at a time.
+    pub fn sweep(&self, now_ms: u64) {
+        for i in 0..SHARDS {
+            self.lock(i).sweep(now_ms);
+        }
+    }
+
+    /// Sweeps each shard and copies it into one [`Fleet`] (counters summed).
+    pub fn snapshot(&self, now_ms: u64) -> Fleet {
+        let mut out = Fleet::new(self.policy.clone());
+        out.nodes.reserve(self.nodes.load(Ordering::Relaxed));
+        let mut counters = Counters::default();
+        for i in 0..SHARDS {
+            let mut shard = self.lock(i);
+            shard.sweep(now_ms);
+            counters.accepted += shard.counters.accepted;
+            for (total, n) in counters.dropped.iter_mut().zip(shard.counters.dropped) {
+                *total += n;
+            }
+            out.nodes
+                .extend(shard.nodes.iter().map(|(k, n)| (k.clone(), n.clone())));
+        }
+        out.counters = counters;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{Drop, Metrics};
+    use std::borrow::Cow;
+
+    fn obs(host: String, t_ms: u64, seq: u64) -> Obs<'static> {
+        Obs {
+            host: Cow::Owned(host),
+            t_ms,
+            status: 0,
+            boot: None,
+            seq: Some(seq),
+            problems: 0,
+            metrics: Metrics::default(),
+        }
+    }
+
+    #[test]
+    fn shards_keep_the_limit_the_counters_and_each_host() {
+        let policy = Policy {
+            max_nodes: 500,
+            ..Policy::default()
+        };
+        let mut loaded = Fleet::new(policy);
+        loaded.ingest(&obs("old".into(), 1, 1), 1);
+        loaded.counters.accepted = 7;
+        let table = Table::new(loaded);
+        let t0 = 1_800_000_000_000;
+        std::thread::scope(|s| {
+            for th in 0..4u64 {
+                let table = &table;
+                s.spawn(move || {
+                    for i in 0..1000u64 {
+                        // Every thread sends every host's seq 1..=4: three of each four copies
+                        // are replays under a key.
+                        let host = format!("h{}", i % 250);
+                        let seq = th + 1;
+                        table.ingest(&obs(host, t0 + seq, seq), t0, true, |_| {});
+                    }
+                });
+            }
+        });
+        let f = table.snapshot(t0);
+        assert_eq!(f.nodes.len(), 251);
+        assert_eq!(
+            f.counters.accepted + f.counters.dropped[Drop::Replay as usize],
+            7 + 4 * 1000
+        );
+        // Beyond the limit: refused and counted.
+        for i in 0..300 {
+            table.ingest(&obs(format!("n{i}"), t0, 1), t0, false, |_| {});
+        }
+        let f = table.snapshot(t0);
+        assert_eq!(f.nodes.len(), 500);
+        assert_eq!(f.counters.dropped[Drop::NodeLimit as usize], 51);
+    }
+}

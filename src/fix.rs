@@ -238,6 +238,7 @@ pub fn run<'a>(
 
 /// The absolute path of `program` in `/usr/bin`, `/bin`, `/usr/sbin` or `/sbin` below the
 /// root, if it is there and executable.
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
 fn find_program<'b>(
     root: &crate::probe::fs::Root,
     program: &[u8],

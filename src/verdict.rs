@@ -290,7 +290,7 @@ impl Thresholds {
     /// The first pair whose warning threshold is beyond its critical one, if any (equal ones
     /// are allowed).
     pub fn misordered(&mut self) -> Option<Pair> {
-        Self::PAIRS.into_iter().find(|pair| {
+        Self::PAIRS.iter().copied().find(|pair| {
             let (warn, crit) = (*self.field(pair.warn), *self.field(pair.crit));
             match pair.worse {
                 Worse::Lower => warn < crit,

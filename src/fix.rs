@@ -245,7 +245,7 @@ fn find_program<'b>(
     buf: &'b mut [u8; crate::path::PATH_CAP],
 ) -> Option<&'b [u8]> {
     const DIRS: [&[u8]; 4] = [b"usr/bin/", b"bin/", b"usr/sbin/", b"sbin/"];
-    for dir in DIRS {
+    for dir in &DIRS {
         let exec = rustix::fs::Access::EXEC_OK;
         let found = root.path(&[dir, program], buf).ok().filter(|p| {
             rustix::fs::accessat(rustix::fs::CWD, *p, exec, rustix::fs::AtFlags::empty()).is_ok()

@@ -567,11 +567,7 @@ pub fn judge(r: &Record, t: &Thresholds) -> Judged {
         .iter()
         .chain(&judged.services)
         .chain(&judged.disks);
-    let statuses = singles
-        .into_iter()
-        .flatten()
-        .chain(lists.copied())
-        .map(|v| v.status);
+    let statuses = singles.iter().flatten().chain(lists).map(|v| v.status);
     judged.status = overall(statuses, r.timed_out);
     judged
 }

@@ -89,7 +89,9 @@ pub fn resolve<'a>(
     // One pass over /proc for the time daemons and the services left open.
     let mut wants: Vec<Want, { timesync::DAEMONS.len() + MAX_SERVICES }> = Vec::new();
     if want_daemon {
-        let _ = wants.extend_from_slice(&timesync::wants());
+        for want in timesync::wants() {
+            let _ = wants.push(want);
+        }
     }
     // Per service: its name when systemd could not settle it, else its known pid (for the
     // start time, free when the scan runs anyway), else a placeholder.

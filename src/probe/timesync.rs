@@ -22,8 +22,8 @@ pub const DAEMONS: [(&[u8], Daemon); 3] = [
 ];
 
 /// The wants this probe adds to the shared process scan, in `DAEMONS` order.
-pub fn wants() -> [Want<'static>; 3] {
-    DAEMONS.map(|(comm, _)| Want::new(comm, None))
+pub fn wants() -> impl Iterator<Item = Want<'static>> {
+    DAEMONS.iter().map(|&(comm, _)| Want::new(comm, None))
 }
 
 /// Picks the daemon from the scan's results (`found` in `DAEMONS` order).

@@ -108,10 +108,8 @@ pub fn resolve<'a>(
     let scanned = wants.iter().any(Want::by_name) && procs::scan(root, &mut wants).is_ok();
 
     let daemon = want_daemon.then(|| {
-        let found: [Option<procs::Found>; timesync::DAEMONS.len()] =
-            core::array::from_fn(|i| wants.get(i).and_then(|w| w.found));
         if scanned {
-            timesync::daemon(root, &found)
+            timesync::daemon(root, wants.get(..first_service_want).unwrap_or(&[]))
         } else {
             Daemon::Unknown
         }

@@ -792,6 +792,7 @@ fn list<E: Named>(value: &[u8]) -> Result<Set<E>, Rejected<'_>> {
 }
 
 /// `--ntp-server ADDR[:PORT]`.
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
 fn ntp_server(value: &[u8]) -> Result<(), Rejected<'_>> {
     let mut buf = [0u8; crate::parse::addr::SERVER_CAP];
     let target = crate::parse::addr::with_ntp_port(value, &mut buf);

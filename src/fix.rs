@@ -238,13 +238,14 @@ pub fn run<'a>(
 
 /// The absolute path of `program` in `/usr/bin`, `/bin`, `/usr/sbin` or `/sbin` below the
 /// root, if it is there and executable.
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
 fn find_program<'b>(
     root: &crate::probe::fs::Root,
     program: &[u8],
     buf: &'b mut [u8; crate::path::PATH_CAP],
 ) -> Option<&'b [u8]> {
     const DIRS: [&[u8]; 4] = [b"usr/bin/", b"bin/", b"usr/sbin/", b"sbin/"];
-    for dir in DIRS {
+    for dir in &DIRS {
         let exec = rustix::fs::Access::EXEC_OK;
         let found = root.path(&[dir, program], buf).ok().filter(|p| {
             rustix::fs::accessat(rustix::fs::CWD, *p, exec, rustix::fs::AtFlags::empty()).is_ok()

@@ -48,6 +48,7 @@ pub const TIME_ERROR: i32 = 5;
 pub const MAXERROR_LIMIT_US: i64 = 16_000_000;
 
 /// The remaining PLL offset in µs, honouring `STA_NANO`.
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
 pub fn offset_us(tx: &Timex) -> i64 {
     if tx.status & STA_NANO != 0 {
         tx.offset / 1000

@@ -63,11 +63,13 @@ impl<'a> Record<'a> {
     }
 
     /// The services the service check looked at (none when it did not run).
+    #[inline(never)] // out of line: measured smaller on i686 and x86_64
     pub fn services(&self) -> &[Service<'a>] {
         self.services.as_deref().unwrap_or(&[])
     }
 
     /// The mounts the disk check looked at (none when it did not run).
+    #[inline(never)] // out of line: measured smaller on i686 and x86_64
     pub fn disks(&self) -> &[Disk<'a>] {
         self.disks.as_deref().unwrap_or(&[])
     }

@@ -86,6 +86,7 @@ fn le<const N: usize>(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// Parses a state file written for the host whose hostname hashes to `host`.
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
 pub fn parse(bytes: &[u8], host: u32) -> Result<Saved, Problem> {
     let body = bytes
         .get(..SUM_AT)
@@ -208,7 +209,7 @@ pub fn advance(
     now_ms: u64,
     boot: Option<&[u8; 32]>,
     clock_ok: Option<bool>,
-    services: &[ServiceNow],
+    services: impl IntoIterator<Item = ServiceNow>,
 ) -> (History, Saved) {
     let rebooted = match (prev, boot) {
         (Ok(p), Some(b)) => p.boot != [0; 32] && p.boot != *b,
@@ -246,7 +247,7 @@ pub fn advance(
         clock_bad_since_ms: clock_bad_since_ms.unwrap_or(0),
         services: Vec::new(),
     };
-    for (s, h) in services.iter().zip(history.services.iter_mut()) {
+    for (s, h) in services.into_iter().zip(history.services.iter_mut()) {
         let before = prev
             .ok()
             .and_then(|p| p.services.iter().find(|o| o.key == s.key));
@@ -296,19 +297,16 @@ pub fn remember(path: &[u8], rec: &crate::record::Record, clock_ok: Option<bool>
         Err(rustix::io::Errno::NOENT) => Err(Problem::New),
         Err(_) => Err(Problem::Corrupt),
     };
-    let mut now: Vec<ServiceNow, MAX_SERVICES> = Vec::new();
-    for s in rec.services() {
-        let _ = now.push(ServiceNow {
-            key: fnv1a(&[s.user.unwrap_or(b""), b":", s.name]),
-            up: match s.active {
-                Active::Yes => Some(true),
-                Active::No => Some(false),
-                Active::Unknown => None,
-            },
-            pid: s.pid,
-            start_cs: s.start_cs,
-        });
-    }
+    let now = rec.services().iter().map(|s| ServiceNow {
+        key: fnv1a(&[s.user.unwrap_or(b""), b":", s.name]),
+        up: match s.active {
+            Active::Yes => Some(true),
+            Active::No => Some(false),
+            Active::Unknown => None,
+        },
+        pid: s.pid,
+        start_cs: s.start_cs,
+    });
     let boot = rec.system.as_ref().and_then(|s| s.boot_id.as_ref());
     let (mut history, next) = advance(
         saved.as_ref().map_err(|p| *p),
@@ -316,7 +314,7 @@ pub fn remember(path: &[u8], rec: &crate::record::Record, clock_ok: Option<bool>
         rec.wall_ms,
         boot,
         clock_ok,
-        &now,
+        now,
     );
     let mut out = [0u8; LEN];
     encode(&next, &mut out);
@@ -374,11 +372,11 @@ mod tests {
             1000,
             Some(&BOOT_A),
             Some(false),
-            &[svc(Some(true), 812, 98765); MAX_SERVICES],
+            [svc(Some(true), 812, 98765); MAX_SERVICES],
         );
         assert_eq!(full.services.len(), MAX_SERVICES);
         assert_eq!(round_trip(&full), full);
-        let (_, empty) = advance(Err(Problem::New), u32::MAX, u64::MAX, None, None, &[]);
+        let (_, empty) = advance(Err(Problem::New), u32::MAX, u64::MAX, None, None, []);
         assert_eq!(round_trip(&empty), empty);
         let mut buf = [0u8; LEN];
         encode(&full, &mut buf);
@@ -417,7 +415,7 @@ mod tests {
             1000,
             Some(&BOOT_A),
             Some(true),
-            &[svc(Some(true), 812, 98765)],
+            [svc(Some(true), 812, 98765)],
         );
         let mut buf = [0u8; LEN];
         encode(&saved, &mut buf);
@@ -451,9 +449,9 @@ mod tests {
 
     #[test]
     fn sequence_gap_reboot() {
-        let (h1, s1) = advance(Err(Problem::New), 7, 60_000, Some(&BOOT_A), Some(true), &[]);
+        let (h1, s1) = advance(Err(Problem::New), 7, 60_000, Some(&BOOT_A), Some(true), []);
         assert_eq!((h1.seq, h1.prev), (1, Err(Problem::New)));
-        let (h2, s2) = advance(Ok(&s1), 7, 121_000, Some(&BOOT_A), Some(true), &[]);
+        let (h2, s2) = advance(Ok(&s1), 7, 121_000, Some(&BOOT_A), Some(true), []);
         assert_eq!(
             (h2.seq, h2.prev),
             (
@@ -464,7 +462,7 @@ mod tests {
                 })
             )
         );
-        let (h3, _) = advance(Ok(&s2), 7, 181_000, Some(&BOOT_B), Some(true), &[]);
+        let (h3, _) = advance(Ok(&s2), 7, 181_000, Some(&BOOT_B), Some(true), []);
         assert_eq!(
             (h3.seq, h3.prev),
             (
@@ -481,7 +479,7 @@ mod tests {
             181_000,
             Some(&BOOT_B),
             Some(true),
-            &[],
+            [],
         );
         assert_eq!((h4.seq, h4.prev), (1, Err(Problem::Corrupt)));
     }
@@ -495,7 +493,7 @@ mod tests {
             t(1),
             Some(&BOOT_A),
             Some(true),
-            &[svc(Some(true), 812, 100)],
+            [svc(Some(true), 812, 100)],
         );
         assert_eq!(
             h.services[0],
@@ -511,7 +509,7 @@ mod tests {
             t(2),
             Some(&BOOT_A),
             Some(true),
-            &[svc(Some(true), 812, 100)],
+            [svc(Some(true), 812, 100)],
         );
         assert!(!h.services[0].restarted);
         // Another process: restarted between the runs.
@@ -521,7 +519,7 @@ mod tests {
             t(3),
             Some(&BOOT_A),
             Some(true),
-            &[svc(Some(true), 900, 5000)],
+            [svc(Some(true), 900, 5000)],
         );
         assert!(h.services[0].restarted);
         // Killed (at logout): down since this run, and still since then at the next one.
@@ -531,7 +529,7 @@ mod tests {
             t(4),
             Some(&BOOT_A),
             Some(true),
-            &[svc(Some(false), 0, 0)],
+            [svc(Some(false), 0, 0)],
         );
         assert_eq!(h.services[0].down_since_ms, Some(t(4)));
         let (h, s) = advance(
@@ -540,7 +538,7 @@ mod tests {
             t(5),
             Some(&BOOT_A),
             Some(true),
-            &[svc(Some(false), 0, 0)],
+            [svc(Some(false), 0, 0)],
         );
         assert_eq!(h.services[0].down_since_ms, Some(t(4)));
         let (unknown, _) = advance(
@@ -549,7 +547,7 @@ mod tests {
             t(5),
             Some(&BOOT_A),
             Some(true),
-            &[svc(None, 0, 0)],
+            [svc(None, 0, 0)],
         );
         assert_eq!(
             unknown.services[0].down_since_ms,
@@ -563,7 +561,7 @@ mod tests {
             t(6),
             Some(&BOOT_A),
             Some(true),
-            &[svc(Some(true), 950, 9000)],
+            [svc(Some(true), 950, 9000)],
         );
         assert_eq!(
             h.services[0],
@@ -580,7 +578,7 @@ mod tests {
             t(6),
             Some(&BOOT_A),
             Some(true),
-            &[svc(None, 0, 0)],
+            [svc(None, 0, 0)],
         );
         assert_eq!(h.services[0].down_since_ms, None);
         // Running with its pid unknown now (unreadable): no evidence of a restart.
@@ -590,7 +588,7 @@ mod tests {
             t(6),
             Some(&BOOT_A),
             Some(true),
-            &[svc(Some(true), 0, 9000)],
+            [svc(Some(true), 0, 9000)],
         );
         assert!(!h.services[0].restarted);
         // After a reboot every pid is new: not a restart.
@@ -600,7 +598,7 @@ mod tests {
             t(7),
             Some(&BOOT_B),
             Some(true),
-            &[svc(Some(true), 600, 700)],
+            [svc(Some(true), 600, 700)],
         );
         assert_eq!(
             h.services[0],
@@ -660,18 +658,18 @@ mod tests {
 
     #[test]
     fn clock_unsynced_since() {
-        let (h, s) = advance(Err(Problem::New), 7, 1000, Some(&BOOT_A), Some(true), &[]);
+        let (h, s) = advance(Err(Problem::New), 7, 1000, Some(&BOOT_A), Some(true), []);
         assert_eq!(h.clock_bad_since_ms, None);
-        let (h, s) = advance(Ok(&s), 7, 2000, Some(&BOOT_A), Some(false), &[]);
+        let (h, s) = advance(Ok(&s), 7, 2000, Some(&BOOT_A), Some(false), []);
         assert_eq!(h.clock_bad_since_ms, Some(2000));
-        let (h, s) = advance(Ok(&s), 7, 3000, Some(&BOOT_A), Some(false), &[]);
+        let (h, s) = advance(Ok(&s), 7, 3000, Some(&BOOT_A), Some(false), []);
         assert_eq!(h.clock_bad_since_ms, Some(2000));
-        let (h, _) = advance(Ok(&s), 7, 4000, Some(&BOOT_A), None, &[]);
+        let (h, _) = advance(Ok(&s), 7, 4000, Some(&BOOT_A), None, []);
         assert_eq!(
             h.clock_bad_since_ms, None,
             "clock check skipped or unknown: not claimed bad"
         );
-        let (h, _) = advance(Ok(&s), 7, 5000, Some(&BOOT_A), Some(true), &[]);
+        let (h, _) = advance(Ok(&s), 7, 5000, Some(&BOOT_A), Some(true), []);
         assert_eq!(h.clock_bad_since_ms, None);
     }
 }

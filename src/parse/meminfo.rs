@@ -51,6 +51,7 @@ crate::words! {
 }
 
 /// Parses the contents of `/proc/meminfo`.
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
 pub fn parse(bytes: &[u8]) -> MemInfo {
     let mut info = MemInfo::default();
     for line in lines(bytes) {

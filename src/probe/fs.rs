@@ -62,6 +62,7 @@ impl<'a> Root<'a> {
     /// Calls `each` for every complete line of a file, reading it in chunks of `buf.len()`. A
     /// line longer than the buffer is skipped. `each` returns `true` to stop. A file longer than
     /// [`LINES_CAP`] (`/etc/passwd` made `/dev/zero`) is `EFBIG` once that much is read.
+    #[inline(never)] // out of line: measured smaller on i686 and x86_64
     pub fn for_each_line(
         &self,
         parts: &[&[u8]],

@@ -4,6 +4,7 @@ use super::fs::Root;
 use crate::parse::meminfo;
 use crate::record::{MemStat, Memory};
 
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
 pub fn probe(root: &Root) -> Memory {
     let mut buf = [0u8; 8192];
     let Ok(bytes) = root.read(&[b"proc/meminfo"], &mut buf) else {

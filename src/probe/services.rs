@@ -70,11 +70,11 @@ pub fn resolve<'a>(
             start_cs: None,
         };
         let uid = arg.user.and_then(uid_of);
-        let needs_scan = match unit_name(arg.name) {
+        let needs_scan = match unit_suffix(arg.name) {
             // A user unit whose user has no uid: no path, no process owner to look for.
             _ if arg.user.is_some() && uid.is_none() => false,
-            Some(unit) if systemd => {
-                let st = unit_state(root, tree, &unit, uid);
+            Some(suffix) if systemd => {
+                let st = unit_state(root, tree, [arg.name, suffix], uid);
                 svc.active = st.active;
                 svc.via = st.via;
                 svc.pid = st.pid;
@@ -89,7 +89,9 @@ pub fn resolve<'a>(
     // One pass over /proc for the time daemons and the services left open.
     let mut wants: Vec<Want, { timesync::DAEMONS.len() + MAX_SERVICES }> = Vec::new();
     if want_daemon {
-        let _ = wants.extend_from_slice(&timesync::wants());
+        for want in timesync::wants() {
+            let _ = wants.push(want);
+        }
     }
     // Per service: its name when systemd could not settle it, else its known pid (for the
     // start time, free when the scan runs anyway), else a placeholder.
@@ -106,10 +108,8 @@ pub fn resolve<'a>(
     let scanned = wants.iter().any(Want::by_name) && procs::scan(root, &mut wants).is_ok();
 
     let daemon = want_daemon.then(|| {
-        let found: [Option<procs::Found>; timesync::DAEMONS.len()] =
-            core::array::from_fn(|i| wants.get(i).and_then(|w| w.found));
         if scanned {
-            timesync::daemon(root, &found)
+            timesync::daemon(root, wants.get(..first_service_want).unwrap_or(&[]))
         } else {
             Daemon::Unknown
         }
@@ -161,16 +161,19 @@ const SUFFIXES: [&[u8]; 11] = [
     b".scope",
 ];
 
-/// `openclaw-node` → `openclaw-node.service`; a name with a unit suffix is kept.
-pub fn unit_name(name: &[u8]) -> Option<Vec<u8, UNIT_MAX>> {
-    let mut unit = Vec::from_slice(name).ok()?;
-    if !SUFFIXES
+/// What follows `name` in its unit name: nothing for a name with a unit suffix, else
+/// `.service` (`openclaw-node` is `openclaw-node.service`); `None` when the unit name would
+/// be longer than [`UNIT_MAX`]. The unit name is the two pieces, which the paths join.
+pub fn unit_suffix(name: &[u8]) -> Option<&'static [u8]> {
+    let suffix: &[u8] = if SUFFIXES
         .iter()
         .any(|s| name.ends_with(s) && name.len() > s.len())
     {
-        unit.extend_from_slice(b".service").ok()?;
-    }
-    Some(unit)
+        b""
+    } else {
+        b".service"
+    };
+    (name.len() + suffix.len() <= UNIT_MAX).then_some(suffix)
 }
 
 /// The process name to look for: the unit name without `.service`.
@@ -214,6 +217,7 @@ impl CgroupTree {
         CgroupTree::None
     }
 
+    #[inline(never)] // out of line: measured smaller on i686 and x86_64
     fn base(self) -> Option<&'static [u8]> {
         match self {
             CgroupTree::Unified(base) => Some(base),
@@ -260,21 +264,29 @@ fn cgroup_dir(
     Some((Some(events.unwrap_or(pid.is_some())), pid))
 }
 
-/// Checks one unit. `uid` is `None` for a system unit, `Some(uid)` for a user unit.
+/// Checks one unit, named by its two pieces ([`unit_suffix`]). `uid` is `None` for a system
+/// unit, `Some(uid)` for a user unit.
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
-pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) -> UnitState {
+pub fn unit_state(root: &Root, tree: CgroupTree, unit: [&[u8]; 2], uid: Option<u32>) -> UnitState {
+    let [name, suffix] = unit;
     let mut digits = [0u8; 20];
     let uid_text: &[u8] = uid.map_or(&b""[..], |u| crate::num::decimal(u64::from(u), &mut digits));
     let link = match uid {
-        None => root.lstat(&[b"run/systemd/units/invocation:", unit]),
-        Some(_) => root.lstat(&[b"run/user/", uid_text, b"/systemd/units/invocation:", unit]),
+        None => root.lstat(&[b"run/systemd/units/invocation:", name, suffix]),
+        Some(_) => root.lstat(&[
+            b"run/user/",
+            uid_text,
+            b"/systemd/units/invocation:",
+            name,
+            suffix,
+        ]),
     };
     // The unit's cgroup directory, below the slice that holds it; a template instance
     // (`foo@bar.service`) sits one slice deeper (`system-foo.slice`, `app-foo.slice`).
-    let template = unit
+    let template = name
         .iter()
         .position(|&b| b == b'@')
-        .and_then(|at| unit.get(..at));
+        .and_then(|at| name.get(..at));
     let unified = matches!(tree, CgroupTree::Unified(_));
     let mut dir: Vec<&[u8], 16> = Vec::new();
     let cgroup = tree.base().and_then(|base| {
@@ -285,7 +297,7 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
                 if let Some(prefix) = template {
                     let _ = dir.extend_from_slice(&[b"system-", prefix, b".slice/"]);
                 }
-                let _ = dir.push(unit);
+                let _ = dir.extend_from_slice(&unit);
                 cgroup_dir(root, unified, &mut dir)
             }
             Some(_) => {
@@ -301,12 +313,12 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: &[u8], uid: Option<u32>) 
                 if let Some(prefix) = template {
                     let _ = dir.extend_from_slice(&[b"app-", prefix, b".slice/"]);
                 }
-                let _ = dir.push(unit);
+                let _ = dir.extend_from_slice(&unit);
                 cgroup_dir(root, unified, &mut dir)
                     .or_else(|| {
                         // systemd < 247 put user units directly below user@UID.service.
                         dir.truncate(manager);
-                        let _ = dir.push(unit);
+                        let _ = dir.extend_from_slice(&unit);
                         cgroup_dir(root, unified, &mut dir)
                     })
                     .or_else(|| {
@@ -362,26 +374,14 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(
-            unit_name(b"openclaw-node").unwrap().as_slice(),
-            b"openclaw-node.service"
-        );
-        assert_eq!(
-            unit_name(b"chrony.service").unwrap().as_slice(),
-            b"chrony.service"
-        );
-        assert_eq!(
-            unit_name(b"backup.timer").unwrap().as_slice(),
-            b"backup.timer"
-        );
-        assert_eq!(
-            unit_name(b"node.v2").unwrap().as_slice(),
-            b"node.v2.service"
-        );
-        assert_eq!(
-            unit_name(b".service").unwrap().as_slice(),
-            b".service.service"
-        );
+        let unit = |name: &[u8]| unit_suffix(name).map(|suffix| [name, suffix].concat());
+        assert_eq!(unit(b"openclaw-node").unwrap(), b"openclaw-node.service");
+        assert_eq!(unit(b"chrony.service").unwrap(), b"chrony.service");
+        assert_eq!(unit(b"backup.timer").unwrap(), b"backup.timer");
+        assert_eq!(unit(b"node.v2").unwrap(), b"node.v2.service");
+        assert_eq!(unit(b".service").unwrap(), b".service.service");
+        assert_eq!(unit(&[b'a'; 248]).map(|u| u.len()), Some(256));
+        assert_eq!(unit(&[b'a'; 249]), None, "longer than UNIT_MAX");
         assert_eq!(comm_of(b"openclaw-node.service"), b"openclaw-node");
     }
 }

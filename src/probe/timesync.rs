@@ -11,7 +11,7 @@
 //! - BusyBox `networking/ntpd.c`
 
 use super::fs::Root;
-use super::procs::{Found, Want};
+use super::procs::Want;
 use crate::record::{Daemon, SyncFile};
 
 /// The `comm` of each daemon, in the order they are preferred when several run.
@@ -22,14 +22,15 @@ pub const DAEMONS: [(&[u8], Daemon); 3] = [
 ];
 
 /// The wants this probe adds to the shared process scan, in `DAEMONS` order.
-pub fn wants() -> [Want<'static>; 3] {
-    DAEMONS.map(|(comm, _)| Want::new(comm, None))
+pub fn wants() -> impl Iterator<Item = Want<'static>> {
+    DAEMONS.iter().map(|&(comm, _)| Want::new(comm, None))
 }
 
-/// Picks the daemon from the scan's results (`found` in `DAEMONS` order).
-pub fn daemon(root: &Root, found: &[Option<Found>]) -> Daemon {
-    for ((_, daemon), hit) in DAEMONS.iter().zip(found) {
-        let Some(process) = hit else { continue };
+/// Picks the daemon from the scan's results: `wants` are the ones [`wants`] gave, after the
+/// scan (in `DAEMONS` order).
+pub fn daemon(root: &Root, wants: &[Want]) -> Daemon {
+    for ((_, daemon), want) in DAEMONS.iter().zip(wants) {
+        let Some(process) = want.found else { continue };
         if *daemon == Daemon::Ntpd && is_busybox(root, process.pid) {
             return Daemon::BusyboxNtpd;
         }

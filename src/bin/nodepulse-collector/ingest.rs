@@ -22,13 +22,7 @@ fn code(s: Status) -> u8 {
 }
 
 fn code_of(word: &str) -> Option<u8> {
-    match word {
-        "ok" => Some(0),
-        "warn" => Some(1),
-        "crit" => Some(2),
-        "unknown" => Some(3),
-        _ => None,
-    }
+    status_word(word.as_bytes()).map(code)
 }
 
 fn hex16(hex: &[u8]) -> Option<[u8; 16]> {
@@ -48,6 +42,59 @@ fn merge(slot: &mut Option<u8>, status: u8) {
         Some(s) => worse(s, status),
         None => status,
     });
+}
+
+/// A check's status in the node's metrics, whatever the record's format: the worst status of its
+/// kind, and the problem a warning or critical one raises (a critical clock that is `unsynced` is
+/// a problem of its own; every service down is counted). `kind` is np1's key (`clock`, `ntp`,
+/// `linger`, `svc`, `disk`, `mem`); JSON's members map onto it.
+fn count_check(m: &mut Metrics, problems: &mut u16, kind: &[u8], st: u8, why: &[u8]) {
+    let (slot, problem) = match kind {
+        b"clock" if st == 2 && why == b"unsynced" => (&mut m.clock, Problem::Unsynced),
+        b"clock" => (&mut m.clock, Problem::Clock),
+        b"ntp" => (&mut m.timesync, Problem::Timesync),
+        b"linger" => (&mut m.linger, Problem::Linger),
+        b"svc" => (&mut m.service, Problem::Service),
+        b"disk" => (&mut m.disk, Problem::Disk),
+        b"mem" => (&mut m.memory, Problem::Memory),
+        _ => return,
+    };
+    merge(slot, st);
+    if st == 1 || st == 2 {
+        *problems |= problem.bit();
+        if problem == Problem::Service {
+            m.services_down += 1;
+        }
+    }
+}
+
+/// One np1 check token (`KIND[.NAME]=STATUS[:WHY][,FIELD:VALUE]...`) in the node's metrics:
+/// [`count_check`], then the values the fleet keeps (`field` reads one of the token's fields).
+fn np1_check<'a>(
+    m: &mut Metrics,
+    problems: &mut u16,
+    kind: &[u8],
+    status: Status,
+    why: &[u8],
+    field: impl Fn(&[u8]) -> Option<&'a [u8]>,
+) {
+    count_check(m, problems, kind, code(status), why);
+    match kind {
+        b"clock" => {
+            m.clock_offset_us = field(b"off_us").and_then(parse_i64);
+            m.clock_maxerror_ms = field(b"maxe_ms").and_then(parse_i64);
+        }
+        b"disk" => {
+            if let Some(used) = field(b"use").and_then(parse_u64) {
+                m.disk_used_pct_max = Some(m.disk_used_pct_max.unwrap_or(0).max(used));
+            }
+        }
+        b"mem" => {
+            m.memory_total_mb = field(b"mb").and_then(parse_u64);
+            m.memory_avail_mb = field(b"avail_mb").and_then(parse_u64);
+        }
+        _ => {}
+    }
 }
 
 /// Parses a datagram's bytes.
@@ -211,57 +258,9 @@ fn from_np1(bytes: &[u8]) -> Result<Obs<'_>, Drop> {
             Some(dot) => &key[..dot],
             None => key,
         };
-        let st = code(status);
-        let bad = matches!(status, Status::Warn | Status::Crit);
-        match kind {
-            b"clock" => {
-                merge(&mut m.clock, st);
-                m.clock_offset_us = check_field(fields, b"off_us").and_then(parse_i64);
-                m.clock_maxerror_ms = check_field(fields, b"maxe_ms").and_then(parse_i64);
-                if status == Status::Crit && why == b"unsynced" {
-                    problems |= Problem::Unsynced.bit();
-                } else if bad {
-                    problems |= Problem::Clock.bit();
-                }
-            }
-            b"ntp" => {
-                merge(&mut m.timesync, st);
-                if bad {
-                    problems |= Problem::Timesync.bit();
-                }
-            }
-            b"linger" => {
-                merge(&mut m.linger, st);
-                if bad {
-                    problems |= Problem::Linger.bit();
-                }
-            }
-            b"svc" => {
-                merge(&mut m.service, st);
-                if bad {
-                    problems |= Problem::Service.bit();
-                    m.services_down += 1;
-                }
-            }
-            b"disk" => {
-                merge(&mut m.disk, st);
-                if let Some(used) = check_field(fields, b"use").and_then(parse_u64) {
-                    m.disk_used_pct_max = Some(m.disk_used_pct_max.unwrap_or(0).max(used));
-                }
-                if bad {
-                    problems |= Problem::Disk.bit();
-                }
-            }
-            b"mem" => {
-                merge(&mut m.memory, st);
-                m.memory_total_mb = check_field(fields, b"mb").and_then(parse_u64);
-                m.memory_avail_mb = check_field(fields, b"avail_mb").and_then(parse_u64);
-                if bad {
-                    problems |= Problem::Memory.bit();
-                }
-            }
-            _ => {}
-        }
+        np1_check(m, &mut problems, kind, status, why, |name| {
+            check_field(fields, name)
+        });
     }
     obs.problems = problems;
     Ok(obs)
@@ -397,42 +396,30 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
             m.load = Some([a, b, c]);
         }
     }
-    if let Some(c) = v.get("clock") {
-        if let Some(st) = status_field(c) {
-            m.clock = Some(st);
-            let why = c.get("why").and_then(Value::as_str);
-            if st == 2 && why == Some("unsynced") {
-                problems |= Problem::Unsynced.bit();
-            } else if st == 1 || st == 2 {
-                problems |= Problem::Clock.bit();
+    // Each check object (an array of them for users, services, disks) under np1's kind.
+    let members = [
+        ("clock", &b"clock"[..], false),
+        ("timesync", b"ntp", false),
+        ("users", b"linger", true),
+        ("services", b"svc", true),
+        ("disks", b"disk", true),
+        ("memory", b"mem", false),
+    ];
+    for (member, kind, list) in members {
+        let checks = match v.get(member) {
+            Some(one) if !list => core::slice::from_ref(one),
+            found => items(found),
+        };
+        for c in checks {
+            if let Some(st) = status_field(c) {
+                let why = c.get("why").and_then(Value::as_str).unwrap_or("");
+                count_check(&mut m, &mut problems, kind, st, why.as_bytes());
             }
         }
+    }
+    if let Some(c) = v.get("clock") {
         m.clock_offset_us = int_field(c, "offset_us")?;
         m.clock_maxerror_ms = int_field::<i64>(c, "maxerror_us")?.map(|us| us / 1000);
-    }
-    if let Some(st) = v.get("timesync").and_then(status_field) {
-        m.timesync = Some(st);
-        if st == 1 || st == 2 {
-            problems |= Problem::Timesync.bit();
-        }
-    }
-    let lists: [(&str, &mut Option<u8>, Problem); 3] = [
-        ("users", &mut m.linger, Problem::Linger),
-        ("services", &mut m.service, Problem::Service),
-        ("disks", &mut m.disk, Problem::Disk),
-    ];
-    for (key, slot, problem) in lists {
-        for item in items(v.get(key)) {
-            if let Some(st) = status_field(item) {
-                merge(slot, st);
-                if st == 1 || st == 2 {
-                    problems |= problem.bit();
-                    if problem == Problem::Service {
-                        m.services_down += 1;
-                    }
-                }
-            }
-        }
     }
     for d in items(v.get("disks")) {
         if let Some(used) = int_field::<u64>(d, "used_pct")? {
@@ -440,12 +427,6 @@ fn from_json(text: &str) -> Result<Obs<'static>, Drop> {
         }
     }
     if let Some(mem) = v.get("memory") {
-        if let Some(st) = status_field(mem) {
-            m.memory = Some(st);
-            if st == 1 || st == 2 {
-                problems |= Problem::Memory.bit();
-            }
-        }
         m.memory_total_mb = int_field::<u64>(mem, "total_bytes")?.map(|b| b >> 20);
         m.memory_avail_mb = int_field::<u64>(mem, "avail_bytes")?.map(|b| b >> 20);
     }
@@ -499,57 +480,9 @@ mod tests {
         }
         let mut problems = 0u16;
         for c in r.checks() {
-            let st = code(c.status);
-            let bad = matches!(c.status, Status::Warn | Status::Crit);
-            match c.kind {
-                b"clock" => {
-                    merge(&mut m.clock, st);
-                    m.clock_offset_us = c.field(b"off_us").and_then(parse_i64);
-                    m.clock_maxerror_ms = c.field(b"maxe_ms").and_then(parse_i64);
-                    if c.status == Status::Crit && c.why == b"unsynced" {
-                        problems |= Problem::Unsynced.bit();
-                    } else if bad {
-                        problems |= Problem::Clock.bit();
-                    }
-                }
-                b"ntp" => {
-                    merge(&mut m.timesync, st);
-                    if bad {
-                        problems |= Problem::Timesync.bit();
-                    }
-                }
-                b"linger" => {
-                    merge(&mut m.linger, st);
-                    if bad {
-                        problems |= Problem::Linger.bit();
-                    }
-                }
-                b"svc" => {
-                    merge(&mut m.service, st);
-                    if bad {
-                        problems |= Problem::Service.bit();
-                        m.services_down += 1;
-                    }
-                }
-                b"disk" => {
-                    merge(&mut m.disk, st);
-                    if let Some(used) = c.field(b"use").and_then(parse_u64) {
-                        m.disk_used_pct_max = Some(m.disk_used_pct_max.unwrap_or(0).max(used));
-                    }
-                    if bad {
-                        problems |= Problem::Disk.bit();
-                    }
-                }
-                b"mem" => {
-                    merge(&mut m.memory, st);
-                    m.memory_total_mb = c.field(b"mb").and_then(parse_u64);
-                    m.memory_avail_mb = c.field(b"avail_mb").and_then(parse_u64);
-                    if bad {
-                        problems |= Problem::Memory.bit();
-                    }
-                }
-                _ => {}
-            }
+            np1_check(m, &mut problems, c.kind, c.status, c.why, |name| {
+                c.field(name)
+            });
         }
         obs.problems = problems;
         Ok(obs)

@@ -9,7 +9,7 @@
 //! (also on a panic), and keep their data in a temporary directory removed afterwards.
 
 mod common;
-use common::{fixture, free_tcp_port, http_get, run, token, tool, Run, TempDir};
+use common::{fixture, free_tcp_port, http_get, influx_tag_name, run, token, tool, Run, TempDir};
 
 use std::collections::BTreeMap;
 
@@ -1030,28 +1030,10 @@ fn run_history_reaches_victoriametrics() {
     assert_points_stored(&sent, &series);
 }
 
-/// A name as the InfluxDB encoder writes it, once the reader has undone the line protocol's own
-/// escapes (src/encode/text.rs): `%` as `%25`, and a backslash that a reader would take as an
-/// escape (before a backslash, comma, `=` or space, or at the end) as `%5C`.
-pub fn influx_name(name: &str) -> String {
-    let b = name.as_bytes();
-    let mut out = String::new();
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'%' => out.push_str("%25"),
-            b'\\' if matches!(b.get(i + 1), None | Some(b'\\' | b',' | b'=' | b' ')) => {
-                out.push_str("%5C")
-            }
-            _ => out.push(c as char),
-        }
-    }
-    out
-}
-
 /// Names with the characters line protocol must escape (space, comma, equals sign, double
 /// quote, backslash, systemd's `\x2d`) in the hostname, a service, a user service and a mount:
 /// the output parses, and VictoriaMetrics reads the tag values back as written: exactly, but
-/// for a backslash at the end (`%5C`, see [`influx_name`]).
+/// for a backslash at the end (`%5C`, see `common::influx_tag_name`).
 #[test]
 fn influx_hostile_names_round_trip_through_victoriametrics() {
     let deadline = Deadline::new("influx hostile names", 30);
@@ -1106,7 +1088,10 @@ fn influx_hostile_names_round_trip_through_victoriametrics() {
             .iter()
             .map(|t| t["service"].as_str())
             .collect::<Vec<_>>(),
-        [influx_name(service), influx_name(user_service)],
+        [
+            influx_tag_name(service.as_bytes()),
+            influx_tag_name(user_service.as_bytes())
+        ],
         "{}",
         reference.stdout
     );
@@ -1115,7 +1100,7 @@ fn influx_hostile_names_round_trip_through_victoriametrics() {
             .iter()
             .map(|t| t["mount"].as_str())
             .collect::<Vec<_>>(),
-        [influx_name(mount)],
+        [influx_tag_name(mount.as_bytes())],
         "{}",
         reference.stdout
     );
@@ -1130,7 +1115,7 @@ fn influx_hostile_names_round_trip_through_victoriametrics() {
             &labels(&[
                 ("check", "service"),
                 ("host", host),
-                ("service", &influx_name(service))
+                ("service", &influx_tag_name(service.as_bytes()))
             ])
         ),
         2.0
@@ -1142,7 +1127,7 @@ fn influx_hostile_names_round_trip_through_victoriametrics() {
             &labels(&[
                 ("check", "service"),
                 ("host", host),
-                ("service", &influx_name(user_service)),
+                ("service", &influx_tag_name(user_service.as_bytes())),
                 ("user", "node")
             ])
         ),
@@ -1155,7 +1140,7 @@ fn influx_hostile_names_round_trip_through_victoriametrics() {
             &labels(&[
                 ("check", "disk"),
                 ("host", host),
-                ("mount", &influx_name(mount))
+                ("mount", &influx_tag_name(mount.as_bytes()))
             ])
         ) > 0.0
     );

@@ -259,6 +259,17 @@ fn a_user_service_killed_at_logout_with_linger_off() {
     );
 }
 
+/// `jq -c EXPR` on a JSON record: its output, trimmed.
+fn jq(json: &str, expr: &str) -> String {
+    let out = common::tool("jq", &["-c", expr], json.as_bytes(), None, 10);
+    assert!(
+        out.status.success(),
+        "jq {expr} on {json}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// What the history adds to the record reaches JSON and Prometheus too (one field table).
 #[test]
 fn history_fields_in_json_and_prometheus() {
@@ -272,15 +283,7 @@ fn history_fields_in_json_and_prometheus() {
     let mut args = strict.to_vec();
     args.extend(["--format", "json"]);
     let json = node.run(&args).stdout;
-    let jq = |expr: &str| {
-        let out = common::tool("jq", &["-c", expr], json.as_bytes(), None, 10);
-        assert!(
-            out.status.success(),
-            "jq {expr}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let jq = |expr: &str| jq(&json, expr);
     assert_eq!(jq(".clock.bad_since_ms"), t1.to_string(), "{json}");
     assert_eq!(jq(".services[0].down_since_ms > 0"), "true", "{json}");
     assert_eq!(jq(".services[0].restarted"), "false", "{json}");
@@ -330,11 +333,7 @@ fn history_in_every_structured_format() {
                     Some(token(out, "reboot").unwrap_or("0").to_string()),
                 ),
                 "json" => {
-                    let jq = |expr: &str| {
-                        let o = common::tool("jq", &["-c", expr], out.as_bytes(), None, 10);
-                        assert!(o.status.success(), "jq {expr} on {out}");
-                        String::from_utf8(o.stdout).unwrap().trim().to_string()
-                    };
+                    let jq = |expr: &str| jq(out, expr);
                     let reboot = match jq(".run.reboot").as_str() {
                         "true" => "1".to_string(),
                         "false" => "0".to_string(),

@@ -6,7 +6,7 @@
 //! A missing `influxd` fails the test (tests/run.sh installs it). Every wait is bounded.
 
 mod common;
-use common::{fixture_copy, free_tcp_port, free_udp_port, run, TempDir};
+use common::{fixture_copy, free_tcp_port, free_udp_port, influx_tag_name, run, TempDir};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -89,16 +89,12 @@ impl Influx {
         Some((code, text.split_once("\r\n\r\n")?.1.to_string()))
     }
 
-    /// An InfluxQL statement; its JSON result.
+    /// An InfluxQL statement on the database the HTTP writes go to; its JSON result.
     fn query(&self, q: &str) -> serde_json::Value {
-        let body: String = form_urlencoded(&[("q", q)]);
-        let (code, text) = self
-            .request("POST", "/query?db=tcp", &body)
-            .expect("influxd answers /query");
-        assert_eq!(code, 200, "{q}: {text}");
-        serde_json::from_str(&text).unwrap()
+        self.query_db("tcp", q)
     }
 
+    /// An InfluxQL statement on database `db`; its JSON result.
     fn query_db(&self, db: &str, q: &str) -> serde_json::Value {
         let body: String = form_urlencoded(&[("q", q)]);
         let (code, text) = self
@@ -153,32 +149,6 @@ fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
 /// An InfluxQL string literal: single quotes, backslash and quote escaped.
 fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
-/// A name as the agent writes it in a tag, once line protocol's escapes are undone: `%` as
-/// `%25`, a backslash a reader would take as an escape as `%5C`, a byte that is not UTF-8 `%XX`.
-fn tag_form(name: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in name.utf8_chunks() {
-        let valid = chunk.valid().as_bytes();
-        for (i, &c) in valid.iter().enumerate() {
-            let next = valid
-                .get(i + 1)
-                .copied()
-                .or(chunk.invalid().first().map(|_| b'%'));
-            match c {
-                b'%' => out.push_str("%25"),
-                b'\\' if matches!(next, None | Some(b'\\' | b',' | b'=' | b' ')) => {
-                    out.push_str("%5C")
-                }
-                _ => out.push(c as char),
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 const FSCK: &str = r"systemd-fsck@dev-disk-by\x2dlabel-data.service";
@@ -241,7 +211,7 @@ fn influxdb_reads_every_name_back_exactly_over_http_and_udp() {
 
     // HTTP: every name exactly as the agent's rule says (the fsck unit as systemd names it).
     let want_hosts: Vec<String> = {
-        let mut h: Vec<String> = hosts.iter().map(|h| tag_form(h)).collect();
+        let mut h: Vec<String> = hosts.iter().map(|h| influx_tag_name(h)).collect();
         h.sort();
         h
     };
@@ -253,17 +223,20 @@ fn influxdb_reads_every_name_back_exactly_over_http_and_udp() {
     );
     let mut services = vec![
         FSCK.to_string(),
-        tag_form(ODD_SERVICE.as_bytes()),
+        influx_tag_name(ODD_SERVICE.as_bytes()),
         "a b,c=d".to_string(),
     ];
     services.sort();
     assert_eq!(db.tag_values("tcp", "service"), services);
     assert_eq!(
-        tag_form(FSCK.as_bytes()),
+        influx_tag_name(FSCK.as_bytes()),
         FSCK,
         "systemd's escapes are kept as they are"
     );
-    assert_eq!(db.tag_values("tcp", "mount"), [tag_form(MOUNT.as_bytes())]);
+    assert_eq!(
+        db.tag_values("tcp", "mount"),
+        [influx_tag_name(MOUNT.as_bytes())]
+    );
 
     // A WHERE on the real unit name finds the unit, on each host.
     let rows = db.query(&format!(
@@ -278,7 +251,7 @@ fn influxdb_reads_every_name_back_exactly_over_http_and_udp() {
     // Strings come back exactly: the service's `why`, the kernel release.
     let rows = db.query(&format!(
         "SELECT why FROM nodepulse WHERE service = {}",
-        literal(&tag_form(ODD_SERVICE.as_bytes()))
+        literal(&influx_tag_name(ODD_SERVICE.as_bytes()))
     ));
     assert_eq!(
         rows["results"][0]["series"][0]["values"][0][1], "down",
@@ -297,7 +270,10 @@ fn influxdb_reads_every_name_back_exactly_over_http_and_udp() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(db.tag_values("udp", "service"), services);
-    assert_eq!(db.tag_values("udp", "mount"), [tag_form(MOUNT.as_bytes())]);
+    assert_eq!(
+        db.tag_values("udp", "mount"),
+        [influx_tag_name(MOUNT.as_bytes())]
+    );
 }
 
 /// Two runs with one state file, then a reboot, written to InfluxDB: the node's points carry

@@ -357,3 +357,29 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
+
+/// A name as the agent writes it in an InfluxDB tag value, once line protocol's own escapes are
+/// undone (src/encode/text.rs): `%` as `%25`, a byte that is not UTF-8 as `%XX`, and a backslash
+/// a reader would take as an escape (before a backslash, comma, `=` or space, or at the end) as
+/// `%5C`.
+pub fn influx_tag_name(name: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in name.utf8_chunks() {
+        let valid = chunk.valid();
+        for (i, c) in valid.char_indices() {
+            let next = valid.as_bytes().get(i + 1).copied();
+            let next = next.or(chunk.invalid().first().map(|_| b'%'));
+            match c {
+                '%' => out.push_str("%25"),
+                '\\' if matches!(next, None | Some(b'\\' | b',' | b'=' | b' ')) => {
+                    out.push_str("%5C")
+                }
+                _ => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -471,7 +471,8 @@ fn add<'v, 'a>(
 /// No instance labels.
 const NONE: [(&str, &[u8]); 2] = [("", b""), ("", b"")];
 
-/// A verdict the judge did not give (a list shorter than the record's): never OK.
+/// A verdict the judge did not give (a list shorter than the record's; the run and the fix steps,
+/// which have none of their own): never OK.
 const UNJUDGED: Verdict = Verdict {
     status: Status::Unknown,
     why: None,
@@ -524,7 +525,7 @@ pub fn build<'a, R>(
     }
 
     if let Some(h) = history {
-        if let Some(v) = add(out, &RUN, node_verdict, NONE) {
+        if let Some(v) = add(out, &RUN, UNJUDGED, NONE) {
             v[run::SEQ] = int(h.seq);
             match h.prev {
                 Ok(p) => {

@@ -53,16 +53,24 @@ impl<'b> Perfdata<'_, 'b> {
         self.out
     }
 
-    /// The used share of something whose free share `free_pct` alerts below `warn` or `crit`
-    /// percent: `used%;100-warn;100-crit;0;100` (alert above the used amount they allow).
-    fn percent_used(&mut self, label: &str, name: &[u8], free_pct: u64, warn: u64, crit: u64) {
+    /// A used share, `used_pct`, of something whose free share alerts below `free_warn` or
+    /// `free_crit` percent: `used%;100-free_warn;100-free_crit;0;100` (alert above the used
+    /// share they allow).
+    fn percent_used(
+        &mut self,
+        label: &str,
+        name: &[u8],
+        used_pct: u64,
+        free_warn: u64,
+        free_crit: u64,
+    ) {
         let used = |free: u64| 100u64.saturating_sub(free);
         let out = self.item(label, name);
-        out.u64(used(free_pct));
+        out.u64(used_pct);
         out.str("%;");
-        out.u64(used(warn));
+        out.u64(used(free_warn));
         out.str(";");
-        out.u64(used(crit));
+        out.u64(used(free_crit));
         out.str(";0;100");
     }
 
@@ -140,9 +148,8 @@ pub fn encode(m: &Model, out: &mut Out) {
     }
     for d in r.disks() {
         if let Ok(st) = &d.stat {
-            let free = 100 - u64::from(st.used_pct);
             let (warn, crit) = (t.disk_free_warn_pct, t.disk_free_crit_pct);
-            perf.percent_used("disk_used_", d.path, free, warn, crit);
+            perf.percent_used("disk_used_", d.path, u64::from(st.used_pct), warn, crit);
             let out = perf.item("disk_avail_", d.path);
             out.u64(st.avail_b);
             out.str("B;;;0;");
@@ -150,11 +157,11 @@ pub fn encode(m: &Model, out: &mut Out) {
         }
     }
     if let Some(st) = r.memory.as_ref().and_then(|m| m.stat) {
-        let pct = verdict::mem_avail_pct(&st);
+        let used = 100u64.saturating_sub(verdict::mem_avail_pct(&st));
         perf.percent_used(
             "mem_used",
             b"",
-            pct,
+            used,
             t.mem_avail_warn_pct,
             t.mem_avail_crit_pct,
         );

@@ -18,7 +18,7 @@
 //! # References
 //! - InfluxDB line protocol reference (escaping of tag values and string fields)
 
-use super::text::{influx_string_escape, influx_tag_escape, lossy};
+use super::text::{influx_string_escape, influx_tag_escape, write_text};
 use super::Out;
 use crate::model::{Model, V};
 
@@ -41,7 +41,7 @@ fn field(out: &mut Out, name: &str, v: V, first: &mut bool) {
         V::Bool(b) => out.str(if b { "true" } else { "false" }),
         V::Text(s) => {
             out.str("\"");
-            lossy(out, s, influx_string_escape);
+            write_text(out, s, influx_string_escape);
             out.str("\"")
         }
         V::Null | V::Word(_) => {}
@@ -64,12 +64,12 @@ pub fn encode(m: &Model, out: &mut Out) {
             out.str("nodepulse,check=");
             out.str(c.kind.check);
             out.str(",host=");
-            lossy(out, host, influx_tag_escape);
+            write_text(out, host, influx_tag_escape);
             for (name, v) in c.labels().filter(|(_, v)| !v.is_empty()) {
                 out.str(",");
                 out.str(name);
                 out.str("=");
-                lossy(out, v, influx_tag_escape);
+                write_text(out, v, influx_tag_escape);
             }
             // The first field has no comma before it: `status`, or a fix's `outcome`.
             out.str(" ");

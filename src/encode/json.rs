@@ -11,13 +11,13 @@
 //! ```
 //! Fields and units: [`crate::model`].
 
-use super::text::{json_escape, lossy};
+use super::text::{json_escape, write_text};
 use super::Out;
 use crate::model::{Model, Section, NODE, V};
 
 fn string(out: &mut Out, bytes: &[u8]) {
     out.str("\"");
-    lossy(out, bytes, json_escape);
+    write_text(out, bytes, json_escape);
     out.str("\"")
 }
 

@@ -24,7 +24,7 @@
 //! It is total and allocation-free: no input can make it panic. Encoder and parser live
 //! together so that the round-trip tests below hold them to one another.
 
-use super::text::{lossy, PERCENT};
+use super::text::{write_text, PERCENT};
 use super::Out;
 use crate::model::{Model, Spec, HEX, IF_TRUE, MEBI, MILLI, V};
 use crate::num::{parse_u64, trim};
@@ -33,7 +33,7 @@ use crate::verdict::Status;
 /// The format version, first token of every record.
 pub const VERSION: &str = "np1";
 
-/// np1's escaping for [`lossy`]: every byte outside `[A-Za-z0-9._/@+~-]` as `%XX` (the bytes of
+/// np1's escaping for [`write_text`]: every byte outside `[A-Za-z0-9._/@+~-]` as `%XX` (the bytes of
 /// a non-ASCII character too), so a value never holds a space, `=`, `,` or `:` of its own.
 fn np1_escape(b: u8, _: Option<u8>) -> Option<&'static [u8]> {
     if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@' | b'+' | b'~') {
@@ -45,7 +45,7 @@ fn np1_escape(b: u8, _: Option<u8>) -> Option<&'static [u8]> {
 
 /// Writes `name` percent-encoded outside the safe set.
 pub fn escaped(out: &mut Out, name: &[u8]) {
-    lossy(out, name, np1_escape)
+    write_text(out, name, np1_escape)
 }
 
 /// One field of a check: `,KEY:VALUE` (top-level ` KEY=VALUE` for the node's). Unknown

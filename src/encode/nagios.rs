@@ -8,7 +8,7 @@
 //! # References
 //! - Monitoring Plugins Development Guidelines: plugin output, performance data, ranges
 
-use super::text::lossy;
+use super::text::write_text;
 use super::Out;
 use crate::kernel;
 use crate::model::Model;
@@ -48,7 +48,7 @@ impl<'b> Perfdata<'_, 'b> {
         self.out.str(if self.started { " '" } else { "|'" });
         self.started = true;
         self.out.str(label);
-        lossy(self.out, name, label_escape);
+        write_text(self.out, name, label_escape);
         self.out.str("'=");
         self.out
     }
@@ -109,7 +109,7 @@ pub fn encode(m: &Model, out: &mut Out) {
         out.str(c.kind.check);
         if let Some((_, name)) = c.labels().next() {
             out.str(" ");
-            lossy(out, name, label_escape);
+            write_text(out, name, label_escape);
         }
         out.str(" ");
         out.str(c.verdict.status.as_str());
@@ -121,7 +121,7 @@ pub fn encode(m: &Model, out: &mut Out) {
     }
     if sep.is_empty() {
         out.str("all checks ok on ");
-        lossy(out, m.host.unwrap_or(b"-"), label_escape);
+        write_text(out, m.host.unwrap_or(b"-"), label_escape);
     }
 
     let mut perf = Perfdata {

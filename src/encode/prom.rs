@@ -8,7 +8,7 @@
 //! - Prometheus "Exposition formats" (text format), metric and label naming conventions
 //! - node_exporter textfile collector (`*.prom` files, written atomically)
 
-use super::text::{lossy, prom_escape};
+use super::text::{prom_escape, write_text};
 use super::Out;
 use crate::model::{Model, Section, Spec, V};
 
@@ -51,7 +51,7 @@ fn label(out: &mut Out, sep: &mut &str, name: &str, value: &[u8]) {
     *sep = ",";
     out.str(name);
     out.str("=\"");
-    lossy(out, value, prom_escape);
+    write_text(out, value, prom_escape);
     out.str("\"");
 }
 

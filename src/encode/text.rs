@@ -11,13 +11,13 @@
 use super::Out;
 
 /// How a format writes one byte of valid UTF-8, given the byte after it (`None` at the end of
-/// the text): `None` keeps it; else its replacement, or [`U00`] / [`PERCENT`], which [`lossy`]
+/// the text): `None` keeps it; else its replacement, or [`U00`] / [`PERCENT`], which [`write_text`]
 /// follows with the byte's two hex digits.
 pub type Escape = fn(u8, Option<u8>) -> Option<&'static [u8]>;
 
 /// Writes `bytes` as UTF-8 text in a format's escaping (`escape`), every byte recoverable: see
 /// the module's rule.
-pub fn lossy(out: &mut Out, bytes: &[u8], escape: Escape) {
+pub fn write_text(out: &mut Out, bytes: &[u8], escape: Escape) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let hex = |out: &mut Out, prefix: &[u8], b: u8| {
         out.bytes(prefix);
@@ -45,9 +45,9 @@ pub fn lossy(out: &mut Out, bytes: &[u8], escape: Escape) {
     }
 }
 
-/// JSON's `\u00XX`: [`lossy`] adds the two hex digits.
+/// JSON's `\u00XX`: [`write_text`] adds the two hex digits.
 pub const U00: &[u8] = b"\\u00";
-/// `%XX`, the byte-exact escape of every format: [`lossy`] adds the two hex digits.
+/// `%XX`, the byte-exact escape of every format: [`write_text`] adds the two hex digits.
 pub const PERCENT: &[u8] = b"%";
 
 /// Quotes, backslashes and control bytes (as `\u00XX`), for JSON strings.
@@ -105,7 +105,7 @@ mod tests {
     fn run(bytes: &[u8], escape: Escape) -> String {
         let mut buf = [0u8; 256];
         let mut out = Out::new(&mut buf);
-        lossy(&mut out, bytes, escape);
+        write_text(&mut out, bytes, escape);
         String::from_utf8(out.as_bytes().to_vec()).unwrap()
     }
 

@@ -56,7 +56,8 @@ pub fn encode(m: &Model, out: &mut Out) {
     let mut open = false;
     for c in &m.sections {
         // A section with neither a verdict nor an instance (the run) continues the line before.
-        if c.kind.judged || c.kind.list || !open {
+        let starts_line = c.kind.judged || c.kind.list || !open;
+        if starts_line {
             if open {
                 end(out, m.t_ms);
             }
@@ -71,7 +72,6 @@ pub fn encode(m: &Model, out: &mut Out) {
                 out.str("=");
                 write_text(out, v, influx_tag_escape);
             }
-            // The first field has no comma before it: `status`, or a fix's `outcome`.
             out.str(" ");
             if c.kind.judged {
                 out.str("status=");
@@ -82,7 +82,8 @@ pub fn encode(m: &Model, out: &mut Out) {
                 }
             }
         }
-        let mut first = !c.kind.judged && c.kind.list;
+        // A line of its own without `status` (a fix step): its first field has no comma.
+        let mut first = starts_line && !c.kind.judged;
         for (spec, v) in c.fields().filter(|(s, _)| !s.name().is_empty()) {
             field(out, spec.name(), v, &mut first);
         }

@@ -51,7 +51,7 @@ fn active(fleet: &Fleet) -> HashMap<Key, u32> {
         }
         for p in Problem::ALL {
             if let Some(since) = n.since(p) {
-                out.insert((host.clone(), p), since);
+                out.insert((Box::from(host), p), since);
             }
         }
     }

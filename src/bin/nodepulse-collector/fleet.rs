@@ -15,8 +15,7 @@
 //! interval. The interval is the median of the last [`GAPS`] samples, trusted once there are
 //! [`TRUST`] of them (until then `--interval`), clamped to 1 s – 1 day.
 
-use hashbrown::hash_map::EntryRef;
-use hashbrown::HashMap;
+use crate::nodes::Nodes;
 use std::borrow::Cow;
 
 /// One problem a node can have; the index into [`Node::since`].
@@ -486,7 +485,7 @@ impl Counters {
 
 #[derive(Clone)]
 pub struct Fleet {
-    pub nodes: HashMap<Box<str>, Node>,
+    pub nodes: Nodes,
     pub policy: Policy,
     pub counters: Counters,
 }
@@ -498,7 +497,7 @@ pub fn secs(ms: u64) -> u32 {
 impl Fleet {
     pub fn new(policy: Policy) -> Fleet {
         Fleet {
-            nodes: HashMap::new(),
+            nodes: Nodes::new(),
             policy,
             counters: Counters::default(),
         }
@@ -534,15 +533,9 @@ impl Fleet {
         now_ms: u64,
         room: impl FnOnce() -> bool,
     ) -> Option<&Node> {
-        let node = match self.nodes.entry_ref(obs.host.as_ref()) {
-            EntryRef::Occupied(e) => e.into_mut(),
-            EntryRef::Vacant(e) => {
-                if !room() {
-                    self.counters.drop(Drop::NodeLimit);
-                    return None;
-                }
-                e.insert_with_key(Box::from(obs.host.as_ref()), Node::default())
-            }
+        let Some(node) = self.nodes.get_or_add(obs.host.as_ref(), room) else {
+            self.counters.drop(Drop::NodeLimit);
+            return None;
         };
         self.counters.accepted += 1;
         update(node, obs, now_ms, &self.policy);
@@ -571,7 +564,7 @@ impl Fleet {
     /// (offline, unsynced, skewed, linger off, service down, rebooted, ...), then by number of
     /// problems, then by name.
     pub fn sorted(&self) -> Vec<(&str, &Node)> {
-        let mut v: Vec<(&str, &Node)> = self.nodes.iter().map(|(k, n)| (&**k, n)).collect();
+        let mut v: Vec<(&str, &Node)> = self.nodes.iter().collect();
         v.sort_by(|a, b| {
             let key = |n: &Node| {
                 let worst = Problem::RANKED

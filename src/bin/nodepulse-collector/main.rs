@@ -8,6 +8,7 @@
 //! - `cli`: the command line (clap);
 //! - `ingest`: a datagram → an observation (np1 or the agent's JSON) or a drop reason;
 //! - `fleet`: the compact per-node table and its verdicts (offline, skew, reboot, seq, flapping);
+//!   `nodes`: its nodes by host name (one vector, one arena of names, an index);
 //! - `state`: the state file (atomic writes, reload); `report`: Prometheus text, influx lines;
 //! - `view`: the JSON and text views (`status`, the API); `page`: the HTML page;
 //! - `serve`: the ingest threads, the control thread's timers and the snapshots it publishes,
@@ -21,6 +22,7 @@ mod fleet;
 mod http;
 mod ingest;
 mod net;
+mod nodes;
 mod page;
 mod report;
 mod serve;
@@ -69,7 +71,7 @@ fn status(s: cli::Status) -> ExitCode {
             let mut fleet = Fleet::new(loaded.policy);
             fleet.counters = loaded.counters;
             for (host, node) in loaded.nodes {
-                fleet.nodes.insert(host.into_boxed_str(), node);
+                fleet.nodes.insert(&host, node);
             }
             let now = now_ms();
             fleet.sweep(now);

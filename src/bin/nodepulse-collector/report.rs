@@ -28,7 +28,7 @@ pub fn label(s: &str) -> std::borrow::Cow<'_, str> {
 /// Written to `w` in chunks (no buffer of the whole file).
 pub fn prom_to(w: &mut dyn std::io::Write, fleet: &Fleet, now_ms: u64) -> std::io::Result<()> {
     let mut s = String::with_capacity(1 << 16);
-    let mut nodes: Vec<(&str, &Node)> = fleet.nodes.iter().map(|(k, n)| (&**k, n)).collect();
+    let mut nodes: Vec<(&str, &Node)> = fleet.nodes.iter().collect();
     nodes.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let spill = |s: &mut String, w: &mut dyn std::io::Write, force: bool| {
         if force || s.len() > 60_000 {

@@ -197,7 +197,7 @@ fn load(fleet: &mut Fleet, path: &Path, max_nodes: usize) -> Result<(), ExitCode
             Ok(l) => {
                 fleet.counters = l.counters;
                 for (host, node) in l.nodes.into_iter().take(max_nodes) {
-                    fleet.nodes.insert(host.into_boxed_str(), node);
+                    fleet.nodes.insert(&host, node);
                 }
                 eprintln!(
                     "nodepulse-collector: loaded {} nodes from {} ({} unreadable lines)",

@@ -33,9 +33,9 @@ impl Table {
         shards[0].counters = fleet.counters;
         let pick = DefaultHashBuilder::default();
         let count = fleet.nodes.len();
-        for (host, node) in fleet.nodes {
-            let i = Self::index(&pick, &host);
-            shards[i].nodes.insert(host, node);
+        for (host, node) in fleet.nodes.iter() {
+            let i = Self::index(&pick, host);
+            shards[i].nodes.insert(host, node.clone());
         }
         Table {
             shards: shards.into_iter().map(Mutex::new).collect(),
@@ -112,8 +112,7 @@ impl Table {
             for (total, n) in counters.dropped.iter_mut().zip(shard.counters.dropped) {
                 *total += n;
             }
-            out.nodes
-                .extend(shard.nodes.iter().map(|(k, n)| (k.clone(), n.clone())));
+            out.nodes.extend_disjoint(&shard.nodes);
         }
         out.counters = counters;
         out

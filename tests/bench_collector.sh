@@ -60,6 +60,11 @@ rx_queue() {
   awk -v p="$(printf '%04X' "$1")" 'function hex(h,  i, v) { v = 0; for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789ABCDEF", toupper(substr(h, i, 1))) - 1; return v }
     NR > 1 { split($2, a, ":"); if (a[2] == p) { split($5, q, ":"); s += hex(q[2]) } } END { print s + 0 }' /proc/net/udp
 }
+# The same per socket, in /proc/net/udp's order, comma-separated: how the kernel spread them.
+rx_queues() {
+  awk -v p="$(printf '%04X' "$1")" 'function hex(h,  i, v) { v = 0; for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789ABCDEF", toupper(substr(h, i, 1))) - 1; return v }
+    NR > 1 { split($2, a, ":"); if (a[2] == p) { split($5, q, ":"); s = s (n++ ? ", " : "") hex(q[2]) } } END { print s }' /proc/net/udp
+}
 # Waits (at most 120 s) until nothing is queued on port $2 and process $1's CPU time stands.
 settle() {
   local last=-1 now i
@@ -87,8 +92,39 @@ send() {
   cat "$dir"/send.* | awk '{ n += $2; if ($4 + 0 > s) s = $4 } END { printf "sent %d in %.3f s\n", n, s }'
   rm -f "$dir"/send.*
 }
-# CPU seconds all processes used so far (/proc/stat: user, nice, system, irq, softirq, steal).
-busy_s() { awk -v hz="$hz" '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+# Continues the stopped process $1 and waits until nothing is queued on port $2, from one
+# python process that reads /proc/net/udp every 5 ms (a shell loop of awk and sleep took a
+# third of a core, one of the two the ingest threads drain on). Prints the wall times of the
+# SIGCONT and of the empty queue, then the CPU seconds all processes used in between
+# (/proc/stat: user, nice, system, irq, softirq, steal) and the softirq part of them.
+drain() {
+  python3 - "$1" "$2" "$hz" <<'EOF'
+import os, signal, sys, time
+pid, port, hz = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+want = ":%04X" % port
+def queued():
+    n = 0
+    with open("/proc/net/udp") as f:
+        next(f)
+        for line in f:
+            w = line.split()
+            if w[1].endswith(want):
+                n += int(w[4].split(":")[1], 16)
+    return n
+def cpu():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz, v[6] / hz
+b0, s0 = cpu()
+t0 = time.time()
+os.kill(pid, signal.SIGCONT)
+while queued():
+    time.sleep(0.005)
+t1 = time.time()
+b1, s1 = cpu()
+print("%.6f %.6f %.2f %.2f" % (t0, t1, b1 - b0, s1 - s0))
+EOF
+}
 metric() { awk -v m="$2" '$1 == m { print $2 }' "$1"; }
 
 # ---- the anchor: VictoriaMetrics, InfluxDB line protocol over UDP -----------------------------
@@ -151,14 +187,10 @@ for threads in 1 2; do
   send 0 "$HOSTS" "$BLAST" --to "127.0.0.1:$port" >/dev/null
   e1=$(rcvbuf_errors)
   queued=$(rx_queue "$port")
+  per_socket=$(rx_queues "$port")
   cpu0=$(cpu_s "$pid")
   thread_cpu "$pid" >"$dir/t0"
-  b0=$(busy_s)
-  t0=$(date +%s.%N)
-  kill -CONT "$pid"
-  while [ "$(rx_queue "$port")" != 0 ]; do sleep 0.01; done
-  t1=$(date +%s.%N)
-  b1=$(busy_s)
+  read -r t0 t1 busy softirq < <(drain "$pid" "$port")
   cpud=$(cpu_s "$pid")
   settle "$pid" "$port"
   cpu1=$(cpu_s "$pid")
@@ -170,13 +202,13 @@ for threads in 1 2; do
   nodes1=$(( $(metric "$dir/metrics" 'nodepulse_fleet_nodes{state="up"}') + $(metric "$dir/metrics" 'nodepulse_fleet_nodes{state="offline"}') ))
   per_cpu=$(awk -v n="$n1" -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.0f", n / (b - a) }')
   wall[$threads]=$(awk -v n="$n1" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
-  echo "accepted $n1 of $BLAST sent (read back from /metrics; kernel RcvbufErrors +$((e1 - e0)) while queuing, $queued bytes queued)"
+  echo "accepted $n1 of $BLAST sent (read back from /metrics; kernel RcvbufErrors +$((e1 - e0)) while queuing, $queued bytes queued: $per_socket per socket)"
   awk -v c="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print b-a}')" -v r="$per_cpu" 'BEGIN {
     printf "collector CPU %.2f s: %d records per CPU second (target with 1 thread >= 250000)", c, r }'
   echo ", $(ratio "$per_cpu") (the anchor was paced)"
   join "$dir/t0" "$dir/t1" | awk '{ printf "  %s: %.2f s CPU\n", $1, $3 - $2 }'
-  awk -v a="$t0" -v b="$t1" -v r="${wall[$threads]}" -v o="$(awk -v b0="$b0" -v b1="$b1" -v c0="$cpu0" -v c1="$cpud" 'BEGIN { print (b1 - b0) - (c1 - c0) }')" 'BEGIN {
-    printf "drained in %.2f s (meanwhile the other processes used %.2f CPU s of the 2 cores'\'' %.2f): %d records per wall second", b - a, o, 2 * (b - a), r }'
+  awk -v a="$t0" -v b="$t1" -v r="${wall[$threads]}" -v o="$(awk -v b="$busy" -v c0="$cpu0" -v c1="$cpud" 'BEGIN { print b - (c1 - c0) }')" -v si="$softirq" 'BEGIN {
+    printf "drained in %.2f s (meanwhile the other processes and the kernel used %.2f CPU s of the 2 cores'\'' %.2f, softirq %.2f of them): %d records per wall second", b - a, o, 2 * (b - a), si, r }'
   if [ "$threads" -gt 1 ]; then
     awk -v a="${wall[$threads]}" -v b="${wall[1]}" 'BEGIN { printf ", %.2fx --threads 1 (target >= 1.8x where 2 cores are free)", a / b }'
   fi

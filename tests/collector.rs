@@ -895,13 +895,16 @@ fn two_ingest_threads_accept_every_sender_and_keep_per_host_order_gaps_and_repla
         ],
     );
     assert!(
-        c.log().contains("2 sockets with SO_REUSEPORT"),
+        c.log().contains(
+            "2 sockets with SO_REUSEPORT, one per ingest thread, records spread by host name"
+        ),
         "{}",
         c.log()
     );
     assert_eq!(udp_sockets_on(port), 2, "two sockets share the port");
-    // Many senders: the kernel spreads them over both sockets; each host's records come from
-    // a different sender every time, so one host's records reach both threads.
+    // Many senders, each host's records from a different sender every time: the kernel gives
+    // each record to the socket of its host's name (not of its sender), so the order per host
+    // holds whichever senders carry it.
     let senders: Vec<UdpSocket> = (0..SOCKETS)
         .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
         .collect();

@@ -164,6 +164,136 @@ pub fn udp_bind(
     Ok((sock, usize::try_from(got).unwrap_or(0)))
 }
 
+use crate::table::SHARDS;
+
+/// Offset of a host name in an `np1` record: after `np1 host=`.
+const HOST_AT: u32 = 9;
+/// Bytes of a host name the program reads (one more than the longest kept name, for its space).
+const HOST_READ: u32 = crate::ingest::MAX_HOST as u32 + 1;
+const FNV_BASIS: u32 = 0x811c_9dc5;
+const FNV_PRIME: u32 = 0x0100_0193;
+const MIX: u32 = 0x045d_9f3b;
+
+/// The hash of a host name (its `np1` key, percent-encoded) that both the kernel, through
+/// [`spread_by_host`]'s program, and the table ([`crate::table`]) use: FNV-1a over its first
+/// [`HOST_READ`] bytes, mixed so that the low bits depend on every byte. The table's shard of
+/// a host is `host_hash % SHARDS`, and its socket `shard % sockets`: each ingest thread takes
+/// the hosts of its own shards, so two threads never want the same shard (nor its cache lines).
+pub fn host_hash(host: &[u8]) -> u32 {
+    let mut h = FNV_BASIS;
+    for &b in host.iter().take(HOST_READ as usize) {
+        h = (h ^ u32::from(b)).wrapping_mul(FNV_PRIME);
+    }
+    h ^= h >> 16;
+    h = h.wrapping_mul(MIX);
+    h ^ (h >> 16)
+}
+
+/// The socket of `count` that [`spread_by_host`]'s program picks for an `np1` record of `host`.
+#[cfg(test)]
+pub fn socket_of(host: &[u8], count: u32) -> u32 {
+    (host_hash(host) % SHARDS as u32) % count
+}
+
+/// A classic BPF program for `SO_ATTACH_REUSEPORT_CBPF`: the kernel runs it on each datagram
+/// for the port (from the UDP payload on) and gives the datagram to the socket it returns. For
+/// an `np1` record (`np1 host=NAME ...`) that is the socket of its name's shard ([`host_hash`]
+/// modulo [`SHARDS`], modulo `count`); anything else returns
+/// an index past the group, and the kernel picks by source address and port as without it.
+fn host_program(count: u32) -> Vec<libc::sock_filter> {
+    use libc::{
+        BPF_A, BPF_ABS, BPF_ALU, BPF_AND, BPF_B, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD,
+        BPF_LDX, BPF_MISC, BPF_MOD, BPF_MUL, BPF_RET, BPF_RSH, BPF_TAX, BPF_TXA, BPF_W, BPF_X,
+        BPF_XOR,
+    };
+    fn op(code: u32, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+        libc::sock_filter {
+            code: code as u16,
+            jt,
+            jf,
+            k,
+        }
+    }
+    // Prologue: `np1 `, `host`, `=`, else the kernel's choice.
+    let mut p = vec![
+        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, 0),
+        op(
+            BPF_JMP | BPF_JEQ | BPF_K,
+            1,
+            0,
+            u32::from_be_bytes(*b"np1 "),
+        ),
+        op(BPF_RET | BPF_K, 0, 0, u32::MAX),
+        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, 4),
+        op(
+            BPF_JMP | BPF_JEQ | BPF_K,
+            1,
+            0,
+            u32::from_be_bytes(*b"host"),
+        ),
+        op(BPF_RET | BPF_K, 0, 0, u32::MAX),
+        op(BPF_LD | BPF_B | BPF_ABS, 0, 0, 8),
+        op(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, u32::from(b'=')),
+        op(BPF_RET | BPF_K, 0, 0, u32::MAX),
+        op(BPF_LDX | BPF_W | BPF_IMM, 0, 0, FNV_BASIS),
+    ];
+    // X = FNV-1a over the name, one byte at a time until its space (a load past the end of a
+    // short datagram ends the program with 0: socket 0). The loop is unrolled: 6 instructions
+    // a byte, and the `ja` to the end because a conditional jump reaches only 255 ahead.
+    let body = 6;
+    for i in 0..HOST_READ {
+        let left = (HOST_READ - 1 - i) * body;
+        p.push(op(BPF_LD | BPF_B | BPF_ABS, 0, 0, HOST_AT + i));
+        p.push(op(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, u32::from(b' ')));
+        p.push(op(BPF_JMP | BPF_JA, 0, 0, left + 3));
+        p.push(op(BPF_ALU | BPF_XOR | BPF_X, 0, 0, 0));
+        p.push(op(BPF_ALU | BPF_MUL | BPF_K, 0, 0, FNV_PRIME));
+        p.push(op(BPF_MISC | BPF_TAX, 0, 0, 0));
+    }
+    // Mix (so that the low bits depend on every byte), then the shard, then its socket.
+    p.extend([
+        op(BPF_MISC | BPF_TXA, 0, 0, 0),
+        op(BPF_ALU | BPF_RSH | BPF_K, 0, 0, 16),
+        op(BPF_ALU | BPF_XOR | BPF_X, 0, 0, 0),
+        op(BPF_ALU | BPF_MUL | BPF_K, 0, 0, MIX),
+        op(BPF_MISC | BPF_TAX, 0, 0, 0),
+        op(BPF_ALU | BPF_RSH | BPF_K, 0, 0, 16),
+        op(BPF_ALU | BPF_XOR | BPF_X, 0, 0, 0),
+        op(BPF_ALU | BPF_AND | BPF_K, 0, 0, SHARDS as u32 - 1),
+        op(BPF_ALU | BPF_MOD | BPF_K, 0, 0, count),
+        op(BPF_RET | BPF_A, 0, 0, 0),
+    ]);
+    p
+}
+
+/// Makes the kernel spread the datagrams for `sock`'s `SO_REUSEPORT` group (its `count`
+/// sockets, bound in order) by the record's host name instead of by the sender's address and
+/// port: one host's records always reach the same socket, and the hosts are spread evenly
+/// however few senders carry them (a relay, a few load generators).
+pub fn spread_by_host(sock: &UdpSocket, count: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let count = u32::try_from(count)
+        .ok()
+        .filter(|&c| c > 0)
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut prog = host_program(count);
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(prog.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+        filter: prog.as_mut_ptr(),
+    };
+    // SAFETY: `fprog` points to `prog`, alive for the call; the kernel copies the program.
+    check(unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_REUSEPORT_CBPF,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    })
+    .map(|_| ())
+}
+
 /// Receive buffers for one `recvmmsg` call.
 pub struct Batch {
     size: usize,
@@ -263,4 +393,72 @@ pub fn cpu_seconds() -> f64 {
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What each of `socks` has queued, datagrams as text.
+    fn drain(socks: &[UdpSocket]) -> Vec<Vec<String>> {
+        socks
+            .iter()
+            .map(|s| {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 2048];
+                while let Ok(n) = s.recv(&mut buf) {
+                    got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                }
+                got
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_sender_is_spread_by_host_name() {
+        const SOCKS: usize = 3;
+        let (first, _) = udp_bind("127.0.0.1:0".parse().unwrap(), 1 << 20, true).unwrap();
+        let addr = first.local_addr().unwrap();
+        let mut socks = vec![first];
+        for _ in 1..SOCKS {
+            socks.push(udp_bind(addr, 1 << 20, true).unwrap().0);
+        }
+        spread_by_host(&socks[1], SOCKS).unwrap();
+        // One sender (one address and port): the kernel alone would give all to one socket.
+        let from = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let long = "h".repeat(255);
+        let mut hosts: Vec<String> = (0..300).map(|i| format!("edge-{i}")).collect();
+        hosts.extend(["a".to_string(), "%FF%20x".to_string(), long]);
+        for round in 0..2 {
+            for h in &hosts {
+                let record = format!("np1 host={h} t={round} st=ok\n");
+                from.send_to(record.as_bytes(), addr).unwrap();
+            }
+        }
+        // Not np1, or cut short before the name's end: the kernel's choice, or socket 0.
+        for other in [
+            "{\"v\":\"np1\",\"host\":\"j\"}",
+            "np1 host=short",
+            "np2 host=x t=1",
+            "np",
+        ] {
+            from.send_to(other.as_bytes(), addr).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let got = drain(&socks);
+        assert_eq!(got.iter().map(Vec::len).sum::<usize>(), 2 * hosts.len() + 4);
+        for (i, records) in got.iter().enumerate() {
+            let mine = records
+                .iter()
+                .filter_map(|r| r.strip_prefix("np1 host=")?.split_once(' '))
+                .map(|(h, _)| h)
+                .collect::<Vec<_>>();
+            // Every host's two records on the socket its name picks, and each socket a share.
+            for h in &mine {
+                assert_eq!(socket_of(h.as_bytes(), SOCKS as u32) as usize, i, "{h}");
+            }
+            assert!(mine.len() > hosts.len() / 2, "socket {i}: {}", mine.len());
+        }
+        assert!(got[0].iter().any(|r| r == "np1 host=short"));
+    }
 }

@@ -250,19 +250,12 @@ pub fn run(o: Serve) -> ExitCode {
     for addr in &o.listen {
         let mut group = Vec::new();
         let mut bind_to = *addr;
+        let mut got = 0;
         for _ in 0..threads {
             match net::udp_bind(bind_to, o.rcvbuf, threads > 1) {
-                Ok((s, got)) => {
+                Ok((s, size)) => {
                     if group.is_empty() {
-                        if threads > 1 {
-                            eprintln!(
-                                "nodepulse-collector: listening on udp {addr} ({threads} sockets with SO_REUSEPORT, one per ingest thread; receive buffer {got} bytes each)"
-                            );
-                        } else {
-                            eprintln!(
-                                "nodepulse-collector: listening on udp {addr} (receive buffer {got} bytes)"
-                            );
-                        }
+                        got = size;
                         // Port 0: the others join the port the first one got.
                         if let Ok(a) = s.local_addr() {
                             bind_to.set_port(a.port());
@@ -272,6 +265,21 @@ pub fn run(o: Serve) -> ExitCode {
                 }
                 Err(e) => return fail(&format!("--listen {addr}: {e}")),
             }
+        }
+        if threads > 1 {
+            // Records by host name, not by sender: even shares whatever the senders.
+            let spread = match net::spread_by_host(&group[0], threads) {
+                Ok(()) => "records spread by host name",
+                Err(e) => {
+                    eprintln!("nodepulse-collector: --listen {addr}: SO_ATTACH_REUSEPORT_CBPF: {e} (the kernel spreads the senders by address and port)");
+                    "records spread by sender"
+                }
+            };
+            eprintln!(
+                "nodepulse-collector: listening on udp {addr} ({threads} sockets with SO_REUSEPORT, one per ingest thread, {spread}; receive buffer {got} bytes each)"
+            );
+        } else {
+            eprintln!("nodepulse-collector: listening on udp {addr} (receive buffer {got} bytes)");
         }
         socks.push(group);
     }

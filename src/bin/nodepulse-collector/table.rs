@@ -1,27 +1,35 @@
 //! The live fleet table that the ingest threads update: [`SHARDS`] shards chosen by a hash of the
 //! host name, each a [`Fleet`] under its own lock. A record locks only its host's shard, for the
 //! replay check and the update together, so a host's records are applied one at a time and in
-//! the order they are taken, whichever thread (socket) received them. The readers (HTTP,
+//! the order they are taken, whichever thread (socket) received them. A host's shard is
+//! [`net::host_hash`] of its name, the hash the kernel spreads the records over the ingest
+//! threads' sockets by: with `--threads N`, thread `i` takes the hosts of the shards `s` with
+//! `s % N == i` (of `np1` records; others may come to any thread), so the threads seldom share
+//! a lock or a cache line of the table. The readers (HTTP,
 //! Alertmanager, the state file) never lock it: the control thread copies it shard by shard
 //! into one [`Fleet`] ([`Table::snapshot`]) and publishes that.
 
 use crate::fleet::{Counters, Fleet, Node, Obs, Policy, DROPS};
-use hashbrown::DefaultHashBuilder;
-use std::hash::BuildHasher;
+use crate::net;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-/// Shards of the table (a power of two): enough that two or a few ingest threads seldom want
-/// the same one at once.
+/// Shards of the table (a power of two): enough that a few ingest threads have several each,
+/// and that the snapshot holds one lock for a small part of the table at a time.
 pub const SHARDS: usize = 64;
 
+#[repr(align(128))]
+struct Count(AtomicUsize);
+
+/// One shard, alone on its cache lines (two threads locking neighbours do not share one).
+#[repr(align(128))]
+struct Shard(Mutex<Fleet>);
+
 pub struct Table {
-    shards: Box<[Mutex<Fleet>]>,
-    /// Picks the shard; seeded apart from the shards' own maps, so the hosts of one shard are
-    /// still spread over its map's buckets.
-    pick: DefaultHashBuilder,
-    /// Nodes in all shards, against `--max-nodes`.
-    nodes: AtomicUsize,
+    shards: Box<[Shard]>,
+    /// Nodes in all shards, against `--max-nodes` (on a cache line of its own: the threads
+    /// write it for each new host, and read `shards` beside it for every record).
+    nodes: Count,
     policy: Policy,
 }
 
@@ -31,38 +39,40 @@ impl Table {
         let policy = fleet.policy.clone();
         let mut shards: Vec<Fleet> = (0..SHARDS).map(|_| Fleet::new(policy.clone())).collect();
         shards[0].counters = fleet.counters;
-        let pick = DefaultHashBuilder::default();
         let count = fleet.nodes.len();
         for (host, node) in fleet.nodes.iter() {
-            let i = Self::index(&pick, host);
+            let i = Self::index(host);
             shards[i].nodes.insert(host, node.clone());
         }
         Table {
-            shards: shards.into_iter().map(Mutex::new).collect(),
-            pick,
-            nodes: AtomicUsize::new(count),
+            shards: shards.into_iter().map(|f| Shard(Mutex::new(f))).collect(),
+            nodes: Count(AtomicUsize::new(count)),
             policy,
         }
     }
 
-    fn index(pick: &DefaultHashBuilder, host: &str) -> usize {
-        (pick.hash_one(host) as usize) & (SHARDS - 1)
+    /// The shard of `host`. The shards' own maps are seeded at random (foldhash), so the hosts
+    /// of one shard are still spread over its map's buckets.
+    fn index(host: &str) -> usize {
+        net::host_hash(host.as_bytes()) as usize & (SHARDS - 1)
     }
 
     fn lock(&self, i: usize) -> MutexGuard<'_, Fleet> {
         self.shards[i]
+            .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The shard of `host`, locked.
     pub fn shard(&self, host: &str) -> MutexGuard<'_, Fleet> {
-        self.lock(Self::index(&self.pick, host))
+        self.lock(Self::index(host))
     }
 
     /// Room for one more node under `--max-nodes` (taken if there is).
     pub fn room(&self) -> bool {
         self.nodes
+            .0
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 (n < self.policy.max_nodes).then_some(n + 1)
             })
@@ -103,7 +113,7 @@ impl Table {
     /// Sweeps each shard and copies it into one [`Fleet`] (counters summed).
     pub fn snapshot(&self, now_ms: u64) -> Fleet {
         let mut out = Fleet::new(self.policy.clone());
-        out.nodes.reserve(self.nodes.load(Ordering::Relaxed));
+        out.nodes.reserve(self.nodes.0.load(Ordering::Relaxed));
         let mut counters = Counters::default();
         for i in 0..SHARDS {
             let mut shard = self.lock(i);

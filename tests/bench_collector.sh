@@ -47,11 +47,11 @@ free_tcp() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
 cpu_s() { awk -v hz="$hz" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
-# CPU seconds of each ingest thread, "name seconds" per line.
+# CPU seconds of each ingest thread, "name user system" per line.
 thread_cpu() {
   for t in /proc/"$1"/task/*; do
     name=$(cat "$t/comm" 2>/dev/null) || continue
-    case $name in ingest-*) awk -v n="$name" -v hz="$hz" '{ sub(/^.*\) /, ""); print n, ($12 + $13) / hz }' "$t/stat" ;; esac
+    case $name in ingest-*) awk -v n="$name" -v hz="$hz" '{ sub(/^.*\) /, ""); print n, $12 / hz, $13 / hz }' "$t/stat" ;; esac
   done | sort
 }
 rcvbuf_errors() { awk '/^Udp:/ {n++; if (n == 1) for (i = 1; i <= NF; i++) col[$i] = i; else print $col["RcvbufErrors"]}' /proc/net/snmp; }
@@ -177,6 +177,8 @@ for threads in 1 2; do
   pid=$!
   pids+=("$pid")
   for _ in $(seq 100); do grep -q listening "$log" 2>/dev/null && break; sleep 0.05; done
+  # The ingest threads start after that line: all of them before the figures begin.
+  for _ in $(seq 100); do [ "$(thread_cpu "$pid" | wc -l)" = "$threads" ] && break; sleep 0.05; done
   echo "== collector --threads $threads: $(grep listening "$log" | sed 's/^nodepulse-collector: //')"
   rss0=$(rss_kb "$pid")
   read_metrics() { curl -sf --max-time 60 "http://127.0.0.1:$ctl/metrics" >"$dir/metrics"; }
@@ -206,7 +208,7 @@ for threads in 1 2; do
   awk -v c="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print b-a}')" -v r="$per_cpu" 'BEGIN {
     printf "collector CPU %.2f s: %d records per CPU second (target with 1 thread >= 250000)", c, r }'
   echo ", $(ratio "$per_cpu") (the anchor was paced)"
-  join "$dir/t0" "$dir/t1" | awk '{ printf "  %s: %.2f s CPU\n", $1, $3 - $2 }'
+  join "$dir/t0" "$dir/t1" | awk '{ printf "  %s: %.2f s CPU (user %.2f, system %.2f)\n", $1, $4 + $5 - $2 - $3, $4 - $2, $5 - $3 }'
   awk -v a="$t0" -v b="$t1" -v r="${wall[$threads]}" -v o="$(awk -v b="$busy" -v c0="$cpu0" -v c1="$cpud" 'BEGIN { print b - (c1 - c0) }')" -v si="$softirq" 'BEGIN {
     printf "drained in %.2f s (meanwhile the other processes and the kernel used %.2f CPU s of the 2 cores'\'' %.2f, softirq %.2f of them): %d records per wall second", b - a, o, 2 * (b - a), si, r }'
   if [ "$threads" -gt 1 ]; then

@@ -89,8 +89,8 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_nodes: u64,
     /// Ingest threads: each receives on its own socket per --listen address (SO_REUSEPORT, the
-    /// kernel spreads the senders over them) into the one shared fleet table. 1 uses one core;
-    /// up to the cores free for the collector scales with them
+    /// kernel spreads the records over them by host name) into the one shared fleet table. 1
+    /// uses one core; up to the cores free for the collector scales with them
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: u16,
     /// Socket receive buffer, bytes (for each socket: --threads of them per --listen address)

@@ -192,13 +192,18 @@ pub fn host_hash(host: &[u8]) -> u32 {
 /// The socket of `count` that [`spread_by_host`]'s program picks for an `np1` record of `host`.
 #[cfg(test)]
 pub fn socket_of(host: &[u8], count: u32) -> u32 {
-    (host_hash(host) % SHARDS as u32) % count
+    if count <= SHARDS as u32 {
+        (host_hash(host) % SHARDS as u32) % count
+    } else {
+        host_hash(host) % count
+    }
 }
 
 /// A classic BPF program for `SO_ATTACH_REUSEPORT_CBPF`: the kernel runs it on each datagram
 /// for the port (from the UDP payload on) and gives the datagram to the socket it returns. For
 /// an `np1` record (`np1 host=NAME ...`) that is the socket of its name's shard ([`host_hash`]
-/// modulo [`SHARDS`], modulo `count`); anything else returns
+/// modulo [`SHARDS`], modulo `count`; with more sockets than shards, the hash modulo `count`);
+/// anything else returns
 /// an index past the group, and the kernel picks by source address and port as without it.
 fn host_program(count: u32) -> Vec<libc::sock_filter> {
     use libc::{
@@ -259,10 +264,13 @@ fn host_program(count: u32) -> Vec<libc::sock_filter> {
         op(BPF_MISC | BPF_TAX, 0, 0, 0),
         op(BPF_ALU | BPF_RSH | BPF_K, 0, 0, 16),
         op(BPF_ALU | BPF_XOR | BPF_X, 0, 0, 0),
-        op(BPF_ALU | BPF_AND | BPF_K, 0, 0, SHARDS as u32 - 1),
-        op(BPF_ALU | BPF_MOD | BPF_K, 0, 0, count),
-        op(BPF_RET | BPF_A, 0, 0, 0),
     ]);
+    // More sockets than shards: by the hash alone (every socket gets its share).
+    if count <= SHARDS as u32 {
+        p.push(op(BPF_ALU | BPF_AND | BPF_K, 0, 0, SHARDS as u32 - 1));
+    }
+    p.push(op(BPF_ALU | BPF_MOD | BPF_K, 0, 0, count));
+    p.push(op(BPF_RET | BPF_A, 0, 0, 0));
     p
 }
 
@@ -416,18 +424,23 @@ mod tests {
 
     #[test]
     fn one_sender_is_spread_by_host_name() {
-        const SOCKS: usize = 3;
+        spread_over(3);
+        spread_over(SHARDS + 2);
+    }
+
+    fn spread_over(socks: usize) {
         let (first, _) = udp_bind("127.0.0.1:0".parse().unwrap(), 1 << 20, true).unwrap();
         let addr = first.local_addr().unwrap();
+        let count = socks;
         let mut socks = vec![first];
-        for _ in 1..SOCKS {
+        for _ in 1..count {
             socks.push(udp_bind(addr, 1 << 20, true).unwrap().0);
         }
-        spread_by_host(&socks[1], SOCKS).unwrap();
+        spread_by_host(&socks[1], count).unwrap();
         // One sender (one address and port): the kernel alone would give all to one socket.
         let from = UdpSocket::bind("127.0.0.1:0").unwrap();
         let long = "h".repeat(255);
-        let mut hosts: Vec<String> = (0..300).map(|i| format!("edge-{i}")).collect();
+        let mut hosts: Vec<String> = (0..100 * count).map(|i| format!("edge-{i}")).collect();
         hosts.extend(["a".to_string(), "%FF%20x".to_string(), long]);
         for round in 0..2 {
             for h in &hosts {
@@ -455,9 +468,10 @@ mod tests {
                 .collect::<Vec<_>>();
             // Every host's two records on the socket its name picks, and each socket a share.
             for h in &mine {
-                assert_eq!(socket_of(h.as_bytes(), SOCKS as u32) as usize, i, "{h}");
+                assert_eq!(socket_of(h.as_bytes(), count as u32) as usize, i, "{h}");
             }
-            assert!(mine.len() > hosts.len() / 2, "socket {i}: {}", mine.len());
+            // Twice 100 hosts each on average.
+            assert!(mine.len() > 100, "socket {i} of {count}: {}", mine.len());
         }
         assert!(got[0].iter().any(|r| r == "np1 host=short"));
     }

@@ -1,7 +1,7 @@
 //! The running collector: `--threads` ingest threads receive datagrams into the sharded fleet
 //! table ([`Table`]), each from its own socket per `--listen` address (with more than one
 //! thread the sockets share the address through `SO_REUSEPORT`, and the kernel spreads the
-//! senders over them); the control thread (the main one) runs the timers and copies the table
+//! records over them by host name, [`net::spread_by_host`]); the control thread (the main one) runs the timers and copies the table
 //! for everything else, which reads only copies.
 //!
 //! - An ingest thread never waits for a reader, only, for one record, for its host's shard.

@@ -10,7 +10,9 @@
 #   1. capacity: the collector is stopped (SIGSTOP) while SENDERS senders (each its own socket
 #      and share of the hosts) put BLAST records from HOSTS hosts into its socket buffers, then
 #      continued: records accepted per CPU second of the process and per wall second of the
-#      drain (no sender runs then: both cores are free for it), and each ingest thread's CPU;
+#      drain (no sender runs then: both cores are free for it), how the kernel queued them over
+#      the sockets, each ingest thread's CPU (user and system), and the CPU the other processes
+#      and the kernel used on the 2 cores meanwhile (softirq apart);
 #   2. memory: VmRSS empty and with the nodes tracked (before any reader asked for a copy of
 #      the table, and after /metrics made one), bytes per node;
 #   3. loss at RATE records/s for SECS s from the same hosts (as the anchor): sent vs accepted,

@@ -11,8 +11,8 @@
 #      and share of the hosts) put BLAST records from HOSTS hosts into its socket buffers, then
 #      continued: records accepted per CPU second of the process and per wall second of the
 #      drain (no sender runs then: both cores are free for it), how the kernel queued them over
-#      the sockets, each ingest thread's CPU (user and system), and the CPU the other processes
-#      and the kernel used on the 2 cores meanwhile (softirq apart);
+#      the sockets, each ingest thread's CPU (user and system), and the CPU the 2 cores spent
+#      meanwhile: the collector's, the other processes' and the kernel's, and the softirq part;
 #   2. memory: VmRSS empty and with the nodes tracked (before any reader asked for a copy of
 #      the table, and after /metrics made one), bytes per node;
 #   3. loss at RATE records/s for SECS s from the same hosts (as the anchor): sent vs accepted,
@@ -98,7 +98,8 @@ send() {
 # python process that reads /proc/net/udp every 5 ms (a shell loop of awk and sleep took a
 # third of a core, one of the two the ingest threads drain on). Prints the wall times of the
 # SIGCONT and of the empty queue, then the CPU seconds all processes used in between
-# (/proc/stat: user, nice, system, irq, softirq, steal) and the softirq part of them.
+# (/proc/stat: user, nice, system, irq, softirq, steal), the softirq part of them, and process
+# $1's part (all read at the same moments).
 drain() {
   python3 - "$1" "$2" "$hz" <<'EOF'
 import os, signal, sys, time
@@ -116,15 +117,17 @@ def queued():
 def cpu():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz, v[6] / hz
-b0, s0 = cpu()
+    with open("/proc/%d/stat" % pid) as f:
+        w = f.read().rsplit(")", 1)[1].split()
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz, v[6] / hz, (int(w[11]) + int(w[12])) / hz
+b0, s0, c0 = cpu()
 t0 = time.time()
 os.kill(pid, signal.SIGCONT)
 while queued():
     time.sleep(0.005)
 t1 = time.time()
-b1, s1 = cpu()
-print("%.6f %.6f %.2f %.2f" % (t0, t1, b1 - b0, s1 - s0))
+b1, s1, c1 = cpu()
+print("%.6f %.6f %.2f %.2f %.2f" % (t0, t1, b1 - b0, s1 - s0, c1 - c0))
 EOF
 }
 metric() { awk -v m="$2" '$1 == m { print $2 }' "$1"; }
@@ -194,8 +197,7 @@ for threads in 1 2; do
   per_socket=$(rx_queues "$port")
   cpu0=$(cpu_s "$pid")
   thread_cpu "$pid" >"$dir/t0"
-  read -r t0 t1 busy softirq < <(drain "$pid" "$port")
-  cpud=$(cpu_s "$pid")
+  read -r t0 t1 busy softirq cpud < <(drain "$pid" "$port")
   settle "$pid" "$port"
   cpu1=$(cpu_s "$pid")
   thread_cpu "$pid" >"$dir/t1"
@@ -211,8 +213,8 @@ for threads in 1 2; do
     printf "collector CPU %.2f s: %d records per CPU second (target with 1 thread >= 250000)", c, r }'
   echo ", $(ratio "$per_cpu") (the anchor was paced)"
   join "$dir/t0" "$dir/t1" | awk '{ printf "  %s: %.2f s CPU (user %.2f, system %.2f)\n", $1, $4 + $5 - $2 - $3, $4 - $2, $5 - $3 }'
-  awk -v a="$t0" -v b="$t1" -v r="${wall[$threads]}" -v o="$(awk -v b="$busy" -v c0="$cpu0" -v c1="$cpud" 'BEGIN { print b - (c1 - c0) }')" -v si="$softirq" 'BEGIN {
-    printf "drained in %.2f s (meanwhile the other processes and the kernel used %.2f CPU s of the 2 cores'\'' %.2f, softirq %.2f of them): %d records per wall second", b - a, o, 2 * (b - a), si, r }'
+  awk -v a="$t0" -v b="$t1" -v r="${wall[$threads]}" -v all="$busy" -v c="$cpud" -v si="$softirq" 'BEGIN {
+    printf "drained in %.2f s: the 2 cores were busy %.2f CPU s of %.2f (the collector %.2f, the other processes and the kernel %.2f; softirq %.2f of it all): %d records per wall second", b - a, all, 2 * (b - a), c, all - c, si, r }'
   if [ "$threads" -gt 1 ]; then
     awk -v a="${wall[$threads]}" -v b="${wall[1]}" 'BEGIN { printf ", %.2fx --threads 1 (target >= 1.8x where 2 cores are free)", a / b }'
   fi

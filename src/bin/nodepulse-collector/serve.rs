@@ -1,8 +1,8 @@
 //! The running collector: `--threads` ingest threads receive datagrams into the sharded fleet
 //! table ([`Table`]), each from its own socket per `--listen` address (with more than one
 //! thread the sockets share the address through `SO_REUSEPORT`, and the kernel spreads the
-//! records over them by host name, [`net::spread_by_host`]); the control thread (the main one) runs the timers and copies the table
-//! for everything else, which reads only copies.
+//! records over them by host name, [`net::spread_by_host`]); the control thread (the main
+//! one) runs the timers and copies the table for everything else, which reads only copies.
 //!
 //! - An ingest thread never waits for a reader, only, for one record, for its host's shard.
 //!   The HTTP and Alertmanager threads ask for a fresh [`Snapshot`] through [`Shared::fresh`]

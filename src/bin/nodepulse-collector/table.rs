@@ -3,11 +3,11 @@
 //! replay check and the update together, so a host's records are applied one at a time and in
 //! the order they are taken, whichever thread (socket) received them. A host's shard is
 //! [`net::host_hash`] of its name, the hash the kernel spreads the records over the ingest
-//! threads' sockets by: with `--threads N`, thread `i` takes the hosts of the shards `s` with
-//! `s % N == i` (of `np1` records; others may come to any thread), so the threads seldom share
-//! a lock or a cache line of the table. The readers (HTTP,
-//! Alertmanager, the state file) never lock it: the control thread copies it shard by shard
-//! into one [`Fleet`] ([`Table::snapshot`]) and publishes that.
+//! threads' sockets by: with `--threads N` (up to [`SHARDS`]), thread `i` takes the hosts of
+//! the shards `s` with `s % N == i` (of `np1` records; others may come to any thread), so the
+//! threads seldom share a lock or a cache line of the table. The readers (HTTP, Alertmanager,
+//! the state file) never lock it: the control thread copies it shard by shard into one
+//! [`Fleet`] ([`Table::snapshot`]) and publishes that.
 
 use crate::fleet::{Counters, Fleet, Node, Obs, Policy, DROPS};
 use crate::net;

@@ -13,6 +13,8 @@
 mod fleet;
 #[path = "../../src/bin/nodepulse-collector/ingest.rs"]
 mod ingest;
+#[path = "../../src/bin/nodepulse-collector/nodes.rs"]
+mod nodes;
 
 use libfuzzer_sys::fuzz_target;
 use nodepulse::sink::mac;

@@ -51,7 +51,7 @@ pub const MAXERROR_LIMIT_US: i64 = 16_000_000;
 #[inline(never)] // out of line: measured smaller on i686 and x86_64
 pub fn offset_us(tx: &Timex) -> i64 {
     if tx.status & STA_NANO != 0 {
-        tx.offset / 1000
+        crate::num::div_toward_zero(tx.offset, 1000)
     } else {
         tx.offset
     }
@@ -59,7 +59,7 @@ pub fn offset_us(tx: &Timex) -> i64 {
 
 /// The frequency offset in parts per billion (`freq` is ppm scaled by 2^16).
 pub fn freq_ppb(tx: &Timex) -> i64 {
-    tx.freq.saturating_mul(1000) / 65536
+    crate::num::div_toward_zero(tx.freq.saturating_mul(1000), 65536)
 }
 
 /// systemd's rule (`timedatectl`): synchronized iff maxerror < 16 s.

@@ -559,8 +559,10 @@ pub fn build<'a, R>(
             }
             match &c.sntp {
                 Some(Ok(reply)) => {
-                    v[clock::NTP_OFFSET_US] = V::Int(reply.offset_ns / 1000);
-                    v[clock::NTP_DELAY_US] = V::Int(reply.delay_ns / 1000);
+                    v[clock::NTP_OFFSET_US] =
+                        V::Int(crate::num::div_toward_zero(reply.offset_ns, 1000));
+                    v[clock::NTP_DELAY_US] =
+                        V::Int(crate::num::div_toward_zero(reply.delay_ns, 1000));
                     v[clock::NTP_STRATUM] = V::Int(i64::from(reply.stratum));
                 }
                 Some(Err(failure)) => v[clock::NTP_ERROR] = V::Text(failure.as_str().as_bytes()),

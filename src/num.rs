@@ -95,6 +95,29 @@ pub fn percent(part: u64, whole: u64, up: bool) -> u64 {
     pct.min(100)
 }
 
+/// `n / d`, rounded toward zero as `/` rounds. A 32-bit CPU has no 64-bit division
+/// instruction: there it is [`div_unsigned`], so that the binary links one 64-bit division
+/// routine (`__udivdi3`, which the unsigned values need anyway) and not the signed one too.
+pub fn div_toward_zero(n: i64, d: u32) -> i64 {
+    if cfg!(target_pointer_width = "32") {
+        div_unsigned(n, d)
+    } else {
+        n / i64::from(d)
+    }
+}
+
+/// [`div_toward_zero`] as a division of the magnitude, the sign put back after.
+#[inline(never)] // out of line: measured smaller on i686
+fn div_unsigned(n: i64, d: u32) -> i64 {
+    // `wrapping_neg`: `i64::MIN / 1` is `i64::MIN`, whose magnitude is no `i64`.
+    let q = (n.unsigned_abs() / u64::from(d)) as i64;
+    if n < 0 {
+        q.wrapping_neg()
+    } else {
+        q
+    }
+}
+
 /// Writes `n` in decimal at the end of `buf` and returns the digits; the bytes before them are
 /// left as they were (`Out::fixed` relies on that to pad with zeros).
 pub fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
@@ -379,6 +402,30 @@ mod tests {
         assert_eq!(parse_i64(b"9223372036854775808"), None);
         assert_eq!(parse_i64(b"-"), None);
         assert_eq!(parse_i64(b"+5"), Some(5));
+    }
+
+    /// The 32-bit CPU's division gives what `/` gives, at the ends of the range too.
+    #[test]
+    fn division_toward_zero() {
+        for n in [
+            0,
+            1,
+            -1,
+            999,
+            -999,
+            1000,
+            -1001,
+            1999,
+            -1999,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            for d in [1, 2, 1000, 65536, u32::MAX] {
+                assert_eq!(div_unsigned(n, d), n / i64::from(d), "{n} / {d}");
+                assert_eq!(div_toward_zero(n, d), n / i64::from(d), "{n} / {d}");
+            }
+        }
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn field(out: &mut Out, spec: &Spec, v: V, node: bool) {
     }
     match v {
         V::Int(n) if spec.np1 & HEX != 0 => out.hex(n as u32),
-        V::Int(n) if spec.np1 & MILLI != 0 => out.i64(n / 1000),
+        V::Int(n) if spec.np1 & MILLI != 0 => out.i64(crate::num::div_toward_zero(n, 1000)),
         V::Int(n) if spec.np1 & MEBI != 0 => out.i64(n >> 20),
         V::Int(n) => out.i64(n),
         V::Dec(n, d) => out.fixed(n, u32::from(d)),

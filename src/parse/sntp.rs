@@ -120,7 +120,10 @@ pub fn parse_reply(
         ns(timestamp_to_unix_ns(transmit)),
         ns(t4_ns),
     );
-    let offset = (t2.saturating_sub(t1)).saturating_add(t3.saturating_sub(t4)) / 2;
+    let offset = crate::num::div_toward_zero(
+        (t2.saturating_sub(t1)).saturating_add(t3.saturating_sub(t4)),
+        2,
+    );
     let delay = (t4.saturating_sub(t1)).saturating_sub(t3.saturating_sub(t2));
     Ok(Reply {
         leap,

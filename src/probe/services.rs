@@ -204,12 +204,13 @@ impl CgroupTree {
             tree.base()
                 .is_some_and(|base| root.lstat(&[base, b"system.slice"]).is_ok())
         };
-        let trees = [
+        // Walked by reference: a loop over the array by value copies it first.
+        const TREES: [CgroupTree; 3] = [
             CgroupTree::Unified(V2),
             CgroupTree::Unified(HYBRID),
             CgroupTree::Legacy,
         ];
-        for tree in trees {
+        for &tree in &TREES {
             if has_units(tree) {
                 return tree;
             }

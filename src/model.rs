@@ -510,8 +510,8 @@ pub fn build<'a, R>(
     let node = add(out, &NODE, node_verdict, NONE);
     if let (Some(v), Some(s)) = (node, &r.system) {
         v[node::UPTIME_S] = opt(s.uptime_s);
-        if let Some(load) = s.load {
-            for (slot, l) in v[node::LOAD1..=node::LOAD15].iter_mut().zip(load) {
+        if let Some(load) = &s.load {
+            for (slot, &l) in v[node::LOAD1..=node::LOAD15].iter_mut().zip(load) {
                 *slot = V::Dec(i64::try_from(l).unwrap_or(i64::MAX), 2);
             }
         }

@@ -166,8 +166,8 @@ pub fn encode(m: &Model, out: &mut Out) {
             t.mem_avail_crit_pct,
         );
     }
-    if let Some(load) = r.system.as_ref().and_then(|s| s.load) {
-        for (name, l) in ["load1", "load5", "load15"].iter().zip(load) {
+    if let Some(load) = r.system.as_ref().and_then(|s| s.load.as_ref()) {
+        for (name, &l) in ["load1", "load5", "load15"].iter().zip(load) {
             let out = perf.item(name, b"");
             out.fixed(i64::try_from(l).unwrap_or(0), 2);
             out.str(";;;0");

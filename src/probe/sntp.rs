@@ -35,7 +35,7 @@ pub fn measure(server: &[u8], hosts: Option<&[u8]>, wait_ms: u64) -> Result<Repl
     let addr = addr::resolve(target, hosts).map_err(|_| Failure::Unresolved)?;
     let os = |e: rustix::io::Errno| Failure::Os(e.raw_os_error());
     let fd = crate::sys::udp_socket(&addr).map_err(os)?;
-    net::connect(&fd, &addr).map_err(os)?;
+    net::connect(&fd, &crate::sys::kernel_addr(&addr)).map_err(os)?;
     let t1 = crate::sys::wall_ns();
     let request = sntp::request(t1);
     net::send(&fd, &request, SendFlags::empty()).map_err(os)?;

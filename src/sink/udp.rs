@@ -6,7 +6,7 @@
 
 use core::net::SocketAddr;
 
-use rustix::net::{self, SendFlags};
+use rustix::net::{self, SendFlags, SocketAddrAny};
 
 use super::{SinkError, Step};
 
@@ -25,6 +25,7 @@ pub fn send(addr: &SocketAddr, bytes: &[u8], lines: bool) -> Result<(), SinkErro
         return Err(SinkError::plain(Step::LineTooLong));
     }
     let fd = crate::sys::udp_socket(addr).map_err(|e| SinkError::new(Step::Socket, e))?;
+    let to = crate::sys::kernel_addr(addr);
     let mut rest = bytes;
     loop {
         // All that is left when it fits (always, without `lines`), else the longest run of
@@ -39,7 +40,7 @@ pub fn send(addr: &SocketAddr, bytes: &[u8], lines: bool) -> Result<(), SinkErro
                 .map_or(window.len(), |nl| nl + 1)
         };
         let (chunk, tail) = rest.split_at(cut);
-        sendto(&fd, addr, chunk)?;
+        sendto(&fd, &to, chunk)?;
         rest = tail;
         if rest.is_empty() {
             return Ok(());
@@ -47,7 +48,7 @@ pub fn send(addr: &SocketAddr, bytes: &[u8], lines: bool) -> Result<(), SinkErro
     }
 }
 
-fn sendto(fd: &rustix::fd::OwnedFd, addr: &SocketAddr, bytes: &[u8]) -> Result<(), SinkError> {
+fn sendto(fd: &rustix::fd::OwnedFd, addr: &SocketAddrAny, bytes: &[u8]) -> Result<(), SinkError> {
     match net::sendto(fd, bytes, SendFlags::empty(), addr) {
         Ok(n) if n == bytes.len() => Ok(()),
         Ok(_) => Err(SinkError::plain(Step::ShortSend)),

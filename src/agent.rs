@@ -37,7 +37,6 @@ impl Buffers {
 }
 
 /// Runs the agent with `args` (`args[0]` is the program name) and returns the exit code.
-#[inline(never)] // out of line: measured smaller on i686 and x86_64
 pub fn main(args: &[&[u8]], bufs: &mut Buffers) -> u8 {
     let Buffers {
         config: config_buf,

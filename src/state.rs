@@ -212,7 +212,8 @@ pub fn advance(
     services: impl IntoIterator<Item = ServiceNow>,
 ) -> (History, Saved) {
     let rebooted = match (prev, boot) {
-        (Ok(p), Some(b)) => p.boot != [0; 32] && p.boot != *b,
+        // A boot id was saved (not all zero), and it is not this one.
+        (Ok(p), Some(b)) => p.boot.iter().any(|&d| d != 0) && p.boot != *b,
         _ => false,
     };
     // After a reboot, pids and start times are of another boot: compare nothing but time.

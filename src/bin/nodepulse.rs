@@ -47,7 +47,7 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *mut *mut 
 
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
-    let _ = rustix::io::write(
+    let _ = nodepulse::sink::write_all(
         nodepulse::sys::stderr(),
         b"nodepulse: internal error (panic)\n",
     );

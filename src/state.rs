@@ -76,13 +76,22 @@ crate::words! {
     }
 }
 
-/// Little-endian integer of `N` bytes at `at` (0 past the end: [`parse`] checks the length).
-fn le<const N: usize>(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    if let (Some(dst), Some(src)) = (word.get_mut(..N), bytes.get(at..at + N)) {
-        dst.copy_from_slice(src);
-    }
-    u64::from_le_bytes(word)
+/// The `N` bytes at `at` (zeros past the end: [`parse`] checks the length).
+fn bytes_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    bytes
+        .get(at..at + N)
+        .and_then(|b| b.try_into().ok())
+        .unwrap_or([0; N])
+}
+
+/// The little-endian 4-byte field at `at`, as the `u32` it is (no 64-bit work on a 32-bit CPU).
+fn le32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes_at(bytes, at))
+}
+
+/// The little-endian 8-byte field at `at`.
+fn le64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes_at(bytes, at))
 }
 
 /// Parses a state file written for the host whose hostname hashes to `host`.
@@ -92,34 +101,31 @@ pub fn parse(bytes: &[u8], host: u32) -> Result<Saved, Problem> {
         .get(..SUM_AT)
         .filter(|_| bytes.len() == LEN)
         .ok_or(Problem::Corrupt)?;
-    if !body.starts_with(&MAGIC) || le::<4>(bytes, SUM_AT) != u64::from(fnv1a(&[body])) {
+    if !body.starts_with(&MAGIC) || le32(bytes, SUM_AT) != fnv1a(&[body]) {
         return Err(Problem::Corrupt);
     }
-    if le::<4>(bytes, 4) != u64::from(host) {
+    if le32(bytes, 4) != host {
         return Err(Problem::Foreign);
     }
     let mut saved = Saved {
         host,
-        seq: le::<8>(bytes, 8),
-        t_ms: le::<8>(bytes, 16),
-        boot: [0; 32],
-        clock_bad_since_ms: le::<8>(bytes, 56),
+        seq: le64(bytes, 8),
+        t_ms: le64(bytes, 16),
+        boot: bytes_at(bytes, 24),
+        clock_bad_since_ms: le64(bytes, 56),
         services: Vec::new(),
     };
-    saved
-        .boot
-        .copy_from_slice(bytes.get(24..56).unwrap_or(&[0; 32]));
-    let count = le::<4>(bytes, 64);
-    if count > MAX_SERVICES as u64 {
+    let count = le32(bytes, 64);
+    if count > MAX_SERVICES as u32 {
         return Err(Problem::Corrupt);
     }
     for i in 0..count as usize {
         let at = SERVICES_AT + i * SERVICE_LEN;
         let _ = saved.services.push(SavedService {
-            key: le::<4>(bytes, at) as u32,
-            pid: le::<4>(bytes, at + 4) as u32,
-            start_cs: le::<8>(bytes, at + 8),
-            down_since_ms: le::<8>(bytes, at + 16),
+            key: le32(bytes, at),
+            pid: le32(bytes, at + 4),
+            start_cs: le64(bytes, at + 8),
+            down_since_ms: le64(bytes, at + 16),
         });
     }
     Ok(saved)

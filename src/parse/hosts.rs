@@ -97,10 +97,14 @@ pub fn find(bytes: &[u8], name: &[u8]) -> Option<IpAddr> {
         let line = crate::num::pieces(line, b'#').next().unwrap_or(&[]);
         let mut parts = fields(line);
         let addr: IpAddr = parse_ip(parts.next()?)?;
-        parts
-            .any(|alias| alias.eq_ignore_ascii_case(name))
-            .then_some(addr)
+        parts.any(|alias| same_name(alias, name)).then_some(addr)
     })
+}
+
+/// `a.eq_ignore_ascii_case(b)`, a byte at a time: core's compares 16 bytes per step, which on
+/// x86_64 is three loops for names of a few bytes.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
 #[cfg(test)]

@@ -736,7 +736,7 @@ fn set<'a>(
 
 /// A path the agent may open: not empty, at most [`PATH_MAX`] bytes, no NUL.
 fn path(value: &[u8]) -> Result<(), Rejected<'_>> {
-    if value.is_empty() || value.len() > PATH_MAX || value.contains(&0) {
+    if value.is_empty() || value.len() > PATH_MAX || crate::num::has(value, 0) {
         return reject(value, Problem::NotAPath);
     }
     Ok(())

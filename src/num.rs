@@ -4,6 +4,12 @@
 //! Every function is total: no indexing can panic and every arithmetic step is checked, so a
 //! hostile file yields `None`, never a panic or a wrapped value.
 
+/// Whether `s` holds the byte `b`, a byte at a time: `<[u8]>::contains` is core's
+/// word-at-a-time memchr, long code for the few bytes of a name or path checked here.
+pub fn has(s: &[u8], b: u8) -> bool {
+    s.iter().any(|&c| c == b)
+}
+
 /// Strips ASCII whitespace (space, tab, newline, CR) from both ends.
 pub fn trim(mut s: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = s {
@@ -402,6 +408,13 @@ mod tests {
         assert_eq!(parse_i64(b"9223372036854775808"), None);
         assert_eq!(parse_i64(b"-"), None);
         assert_eq!(parse_i64(b"+5"), Some(5));
+    }
+
+    #[test]
+    fn has_a_byte() {
+        assert!(has(b"a\0b", 0));
+        assert!(!has(b"ab", 0));
+        assert!(!has(b"", b'a'));
     }
 
     /// The 32-bit CPU's division gives what `/` gives, at the ends of the range too.

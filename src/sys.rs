@@ -404,7 +404,7 @@ pub fn run_program(argv: &[&[u8]], deadline_ms: u64) -> Result<i32, ProgramError
         return Err(ProgramError::Argument);
     }
     for ((arg, buf), ptr) in argv.iter().zip(bufs.iter_mut()).zip(ptrs.iter_mut()) {
-        if arg.len() >= ARG_CAP || arg.contains(&0) {
+        if arg.len() >= ARG_CAP || crate::num::has(arg, 0) {
             return Err(ProgramError::Argument);
         }
         buf.get_mut(..arg.len())

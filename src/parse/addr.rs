@@ -9,7 +9,7 @@
 use core::net::{IpAddr, SocketAddr};
 
 use super::hosts;
-use crate::num::parse_u32;
+use crate::num::{has, parse_u32};
 
 /// Longest `--ntp-server` value plus `:123`.
 pub const SERVER_CAP: usize = 264;
@@ -41,7 +41,7 @@ pub fn resolve(target: &[u8], hosts: Option<&[u8]>) -> Result<SocketAddr, AddrEr
             Some(ip @ IpAddr::V6(_)) => ip,
             _ => return Err(AddrError::Syntax),
         },
-        _ if host.is_empty() || host.contains(&b':') || host.contains(&b'[') => {
+        _ if host.is_empty() || has(host, b':') || has(host, b'[') => {
             return Err(AddrError::Syntax)
         }
         _ => match hosts::parse_ip(host) {

@@ -74,7 +74,7 @@ fn groups(text: &[u8], out: &mut [u8; 16], v4_last: bool) -> Option<usize> {
     let mut parts = crate::num::pieces(text, b':').peekable();
     while let Some(part) = parts.next() {
         let last = parts.peek().is_none();
-        if last && v4_last && part.contains(&b'.') {
+        if last && v4_last && crate::num::has(part, b'.') {
             out.get_mut(n..n + 4)?.copy_from_slice(&parse_v4(part)?);
             return Some(n + 4);
         }

@@ -368,19 +368,20 @@ fn clock(c: &Clock, rule: Option<SyncRule>, t: &Thresholds) -> Verdict {
     if rule == SyncRule::No {
         return Verdict::new(Status::Crit, Reason::Unsynced);
     }
+    // In whole ms, as the thresholds are: `us / 1000 >= ms` exactly when `us >= ms * 1000`.
     let offset = upper(
-        clock::offset_us(tx).unsigned_abs(),
-        t.offset_warn_ms * 1000,
-        t.offset_crit_ms * 1000,
+        clock::offset_us(tx).unsigned_abs() / 1000,
+        t.offset_warn_ms,
+        t.offset_crit_ms,
         Reason::Offset,
     );
     if offset.status != Status::Ok || rule == SyncRule::Busybox {
         return offset;
     }
     upper(
-        u64::try_from(tx.maxerror).unwrap_or(0),
-        t.maxerror_warn_ms * 1000,
-        t.maxerror_crit_ms * 1000,
+        u64::try_from(tx.maxerror).unwrap_or(0) / 1000,
+        t.maxerror_warn_ms,
+        t.maxerror_crit_ms,
         Reason::Maxerror,
     )
 }

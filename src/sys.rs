@@ -6,7 +6,7 @@
 //!   only when `modes != 0` (`kernel/time/timekeeping.c`, `do_adjtimex()` →
 //!   `ntp_validate_timex()`), so any user may call it.
 //! - `clock_gettime`—[`wall_ms`], [`wall_ns`] and [`monotonic_ms`] read the real-time and
-//!   monotonic clocks from the vDSO, without a system call.
+//!   monotonic clocks with the system call itself (64-bit seconds on every CPU).
 //! - Standard fds—[`stdout`] and [`stderr`] borrow fds 1 and 2 for the sinks and messages.
 //! - `poll`—[`poll_readable`] waits, bounded, for one fd to become readable (the SNTP reply,
 //!   the deadline child's pidfd); with no fd, it is the 10 ms nap of a kernel without pidfds.
@@ -23,7 +23,7 @@
 //!
 //! # References
 //! - adjtimex(2); Linux `kernel/time/ntp.c`, `__do_adjtimex()`
-//! - clock_gettime(2), vdso(7)
+//! - clock_gettime(2); Linux `include/uapi/asm-generic/unistd.h` (`__NR_clock_gettime64`)
 //! - clone(2) (`CLONE_PIDFD`), pidfd_open(2), poll(2), waitpid(2), close_range(2), mmap(2)
 //! - execve(2), setsid(2), \_exit(2)
 
@@ -109,38 +109,55 @@ pub fn monotonic_ms() -> u64 {
     clock_ns(false) / 1_000_000
 }
 
-/// Both clocks from the vDSO, without a system call. musl's lookup on x86_64, ARM; on i686,
-/// rustix's, which it already links to reach `__kernel_vsyscall` (musl's would be a second
-/// copy, 600 bytes); it first asks the kernel for the auxiliary vector (`prctl(PR_GET_AUXV)`).
+/// `struct __kernel_timespec`: 64-bit seconds and nanoseconds on every CPU.
+#[repr(C)]
+struct KernelTimespec {
+    secs: i64,
+    nanos: i64,
+}
+
+/// `clock_gettime64`, the same system call number on every 32-bit CPU (Linux 5.1).
+#[cfg(target_pointer_width = "32")]
+const SYS_CLOCK_GETTIME64: core::ffi::c_long = 403;
+
+/// The clock in nanoseconds, by the system call itself. A run reads the clocks a handful of
+/// times, so the vDSO (which spares the system call) is not worth its lookup code: musl's on
+/// 64-bit CPUs, rustix's `clock_gettime` wrapper on i686. On a 32-bit CPU `clock_gettime64`
+/// (64-bit seconds, past 2038), and where the kernel is older than 5.1 the 32-bit call.
 fn clock_ns(realtime: bool) -> u64 {
-    #[cfg(target_arch = "x86")]
-    let (secs, nanos) = {
-        use rustix::time::{clock_gettime, ClockId};
-        let ts = clock_gettime(if realtime {
-            ClockId::Realtime
-        } else {
-            ClockId::Monotonic
-        });
-        (ts.tv_sec, ts.tv_nsec)
+    let id = if realtime {
+        libc::CLOCK_REALTIME
+    } else {
+        libc::CLOCK_MONOTONIC
     };
-    #[cfg(not(target_arch = "x86"))]
-    let (secs, nanos) = {
-        // SAFETY: all-zero is a valid `timespec`.
-        let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
-        let id = if realtime {
-            libc::CLOCK_REALTIME
+    let mut ts = KernelTimespec { secs: 0, nanos: 0 };
+    #[cfg(target_pointer_width = "64")]
+    // SAFETY: `ts` is a valid, exclusively borrowed `__kernel_timespec`, which the 64-bit
+    // `clock_gettime` fills.
+    let failed = unsafe { libc::syscall(libc::SYS_clock_gettime, id, &mut ts) } != 0;
+    #[cfg(target_pointer_width = "32")]
+    let failed = {
+        // SAFETY: as above, for `clock_gettime64`.
+        let time64 = unsafe { libc::syscall(SYS_CLOCK_GETTIME64, id, &mut ts) };
+        if time64 != 0 {
+            // SAFETY: the 32-bit call fills a `timespec` of two C longs, as musl declares it.
+            let mut old: [core::ffi::c_long; 2] = [0; 2];
+            let failed = unsafe { libc::syscall(libc::SYS_clock_gettime, id, &mut old) } != 0;
+            ts = KernelTimespec {
+                secs: i64::from(old[0]),
+                nanos: i64::from(old[1]),
+            };
+            failed
         } else {
-            libc::CLOCK_MONOTONIC
-        };
-        // SAFETY: `ts` is a valid, exclusively borrowed `timespec`.
-        if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
-            return 0;
+            false
         }
-        (ts.tv_sec, ts.tv_nsec)
     };
-    let secs = u64::try_from(secs).unwrap_or(0);
+    if failed {
+        return 0;
+    }
+    let secs = u64::try_from(ts.secs).unwrap_or(0);
     secs.saturating_mul(1_000_000_000)
-        .saturating_add(u64::try_from(nanos).unwrap_or(0))
+        .saturating_add(u64::try_from(ts.nanos).unwrap_or(0))
 }
 
 /// Waits at most `ms` for `fd` to become readable; `false` on timeout, EINTR or error (the

@@ -636,3 +636,60 @@ fn a_hung_statvfs_is_abandoned_at_the_deadline() {
         assert_eq!(r.code, 0);
     }
 }
+
+/// The clocks are read with the system call itself: on a 32-bit CPU `clock_gettime64`, and on
+/// a kernel older than 5.1, which lacks it (strace makes it fail with ENOSYS), the 32-bit call:
+/// the record's `t` is still this machine's wall clock.
+#[test]
+fn the_clock_without_clock_gettime64() {
+    let i686 = common::repo().join("target/i686-unknown-linux-musl/release/nodepulse");
+    assert!(
+        i686.exists(),
+        "{} missing: run `bash cross/build.sh`",
+        i686.display()
+    );
+    for inject in [None, Some("clock_gettime64:error=ENOSYS")] {
+        let dir = common::TempDir::new("clock64");
+        let trace = dir.join("trace");
+        let mut cmd = std::process::Command::new("strace");
+        cmd.args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=clock_gettime,clock_gettime64",
+            "-o",
+        ])
+        .arg(&trace);
+        if let Some(inject) = inject {
+            cmd.args(["-e", &format!("inject={inject}")]);
+        }
+        cmd.arg(&i686).args(["--only", "system", "--state", "none"]);
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let r = common::run_command(cmd, 30);
+        let after = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert_eq!(r.code, 0, "{inject:?}: {r:?}");
+        let t: u64 = common::token(&r.stdout, "t")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        assert!(
+            (before..=after).contains(&t),
+            "{inject:?}: t={t} not in {before}..={after}: {}",
+            r.stdout
+        );
+        let text = std::fs::read_to_string(&trace).unwrap();
+        let old = text
+            .lines()
+            .filter(|l| l.contains(" clock_gettime("))
+            .count();
+        match inject {
+            None => assert_eq!(old, 0, "clock_gettime64 alone on this kernel:\n{text}"),
+            Some(_) => assert!(old >= 2, "the 32-bit call after ENOSYS:\n{text}"),
+        }
+    }
+}

@@ -19,6 +19,8 @@ macro_rules! unit_cg {
     };
 }
 const INVOCATION: &str = "run/user/1000/systemd/units/invocation:openclaw-node.service";
+/// chrony's unit is active: systemd names the time daemon.
+const CHRONY_LINK: &str = "run/systemd/units/invocation:chrony.service";
 
 /// What to do to one path below the root.
 enum Change {
@@ -122,7 +124,11 @@ fn agent(args: &[&str]) -> Command {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "missing /proc", changes: &[("proc", Change::Remove)], expect: &[("host", Some("-")), ("up", None), ("load", None), ("boot", None), ("ntp", Some("unknown:proc,d:unknown,age_s:none")), ("svc.node:openclaw-node", Some("ok,via:inv,pid:812")), ("mem", Some("unknown:meminfo"))], code: 3 },
+    // systemd names the time daemon (chrony's invocation link): /proc is not needed for it.
+    Case { name: "missing /proc", changes: &[("proc", Change::Remove)], expect: &[("host", Some("-")), ("up", None), ("load", None), ("boot", None), ("ntp", Some("ok,d:chronyd,age_s:none")), ("svc.node:openclaw-node", Some("ok,via:inv,pid:812")), ("mem", Some("unknown:meminfo"))], code: 3 },
+    Case { name: "missing /proc, timesyncd's unit", changes: &[("proc", Change::Remove), (CHRONY_LINK, Change::Remove), ("run/systemd/units/invocation:systemd-timesyncd.service", Change::Symlink("f00d"))], expect: &[("ntp", Some("warn:never-synced,d:timesyncd,age_s:none"))], code: 1 },
+    Case { name: "timesyncd's and chrony's units: chrony, as the /proc pass prefers it", changes: &[("run/systemd/units/invocation:systemd-timesyncd.service", Change::Symlink("f00d"))], expect: &[("ntp", Some("ok,d:chronyd,age_s:none"))], code: 0 },
+    Case { name: "missing /proc, no time daemon's unit", changes: &[("proc", Change::Remove), (CHRONY_LINK, Change::Remove)], expect: &[("ntp", Some("unknown:proc,d:unknown,age_s:none"))], code: 3 },
     Case { name: "empty meminfo", changes: &[("proc/meminfo", Change::Write(b""))], expect: &[("mem", Some("unknown:meminfo")), ("up", Some("86400"))], code: 3 },
     Case { name: "truncated meminfo", changes: &[("proc/meminfo", Change::Write(b"MemTotal:       1000000 kB\nMemAv"))], expect: &[("mem", Some("unknown:meminfo"))], code: 3 },
     Case { name: "garbage uptime and loadavg", changes: &[("proc/uptime", Change::Write(b"\x00\xff\xfe garbage")), ("proc/loadavg", Change::Write(b"a b c d e"))], expect: &[("up", None), ("load", None), ("st", Some("ok"))], code: 0 },
@@ -145,6 +151,8 @@ const CASES: &[Case] = &[
         ("proc/sys/kernel/hostname", Change::Write(b"edge-\xff\xfe\n")),
         ("proc/sys/kernel/osrelease", Change::Write(b"6.1\xc3\x28\n")),
         ("proc/600/stat", Change::Write(b"600 (chr\xffnyd) S 1 600 600 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1500 0 0\n")),
+        ("proc/600/comm", Change::Write(b"chr\xffnyd\n")),
+        (CHRONY_LINK, Change::Remove),
     ], expect: &[("host", Some("edge-%FF%FE")), ("kern", Some("6.1%C3%28")), ("ntp", Some("warn:no-daemon,d:none,age_s:none"))], code: 1 },
     Case { name: "boot_id truncated, hostname empty", changes: &[("proc/sys/kernel/random/boot_id", Change::Write(b"0b6f3a1c-2d4e")), ("proc/sys/kernel/hostname", Change::Write(b"\n"))], expect: &[("host", Some("-")), ("boot", None)], code: 0 },
     Case { name: "no systemd, the service a process of its user", changes: &[("run/systemd/system", Change::Remove), ("proc/812", Change::Chown(1000))], expect: &[("linger.node", Some("ok,uid:1000,lg:n/a,st:n/a")), ("ntp", Some("ok,d:chronyd,age_s:n/a")), ("svc.node:openclaw-node", Some("ok,via:proc,pid:812,start_cs:98765"))], code: 0 },

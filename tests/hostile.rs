@@ -504,3 +504,64 @@ fn the_statvfs_child_is_reaped() {
     });
     assert!(reaped, "the child is not reaped:\n{text}");
 }
+
+/// The `/proc` pass, as strace sees it: on a BusyBox root every process's `comm` is read
+/// (open, read, close relative to the `/proc` descriptor) and `stat` only for the processes
+/// whose name is wanted (ntpd, openclaw-node), not for init or sshd; on a systemd root, where
+/// the units answer, no process's entry is opened by the pass at all.
+#[test]
+fn the_proc_pass_reads_comm_and_stat_only_for_a_match() {
+    let pass = |root: &str, extra: &[&str]| {
+        let dir = TempDir::new("pass");
+        let trace = dir.join("trace");
+        let mut cmd = Command::new("strace");
+        cmd.args(["-qq", "-e", "trace=openat", "-o"])
+            .arg(&trace)
+            .arg(bin());
+        cmd.args([
+            "--root",
+            &fixture(root),
+            "--skip",
+            "clock,disk",
+            "--state",
+            "none",
+        ]);
+        cmd.args(extra);
+        let r = run_command(cmd, 30);
+        assert!(r.code < 3, "{root}: {r:?}");
+        let text = std::fs::read_to_string(&trace).unwrap();
+        // `openat(N, "PID/FILE", ...)` relative to the /proc descriptor: (pid, file).
+        let mut opened: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| {
+                l.split_once("openat(")?
+                    .1
+                    .split_once(", \"")?
+                    .1
+                    .split_once('"')
+            })
+            .filter_map(|(path, _)| path.split_once('/'))
+            .filter(|(pid, _)| pid.bytes().all(|b| b.is_ascii_digit()) && !pid.is_empty())
+            .map(|(pid, file)| (pid.to_string(), file.to_string()))
+            .collect();
+        opened.sort();
+        opened
+    };
+    let opened = pass("busybox", &["--service", "openclaw-node"]);
+    let files = |file: &str| -> Vec<&str> {
+        opened
+            .iter()
+            .filter(|(_, f)| f == file)
+            .map(|(p, _)| p.as_str())
+            .collect()
+    };
+    assert_eq!(
+        files("comm"),
+        ["1", "300", "400", "401", "402", "500"],
+        "{opened:?}"
+    );
+    assert_eq!(files("stat"), ["300", "400", "401", "402"], "{opened:?}");
+    assert_eq!(opened.len(), 10, "nothing else below a process: {opened:?}");
+    let opened = pass("systemd-ok", &["--user-service", "node:openclaw-node"]);
+    assert_eq!(opened, [], "systemd answered: no process looked at");
+}

@@ -19,6 +19,8 @@ macro_rules! unit_cg {
     };
 }
 const INVOCATION: &str = "run/user/1000/systemd/units/invocation:openclaw-node.service";
+/// chrony's unit is active: systemd names the time daemon.
+const CHRONY_LINK: &str = "run/systemd/units/invocation:chrony.service";
 
 /// What to do to one path below the root.
 enum Change {
@@ -122,7 +124,11 @@ fn agent(args: &[&str]) -> Command {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "missing /proc", changes: &[("proc", Change::Remove)], expect: &[("host", Some("-")), ("up", None), ("load", None), ("boot", None), ("ntp", Some("unknown:proc,d:unknown,age_s:none")), ("svc.node:openclaw-node", Some("ok,via:inv,pid:812")), ("mem", Some("unknown:meminfo"))], code: 3 },
+    // systemd names the time daemon (chrony's invocation link): /proc is not needed for it.
+    Case { name: "missing /proc", changes: &[("proc", Change::Remove)], expect: &[("host", Some("-")), ("up", None), ("load", None), ("boot", None), ("ntp", Some("ok,d:chronyd,age_s:none")), ("svc.node:openclaw-node", Some("ok,via:inv,pid:812")), ("mem", Some("unknown:meminfo"))], code: 3 },
+    Case { name: "missing /proc, timesyncd's unit", changes: &[("proc", Change::Remove), (CHRONY_LINK, Change::Remove), ("run/systemd/units/invocation:systemd-timesyncd.service", Change::Symlink("f00d"))], expect: &[("ntp", Some("warn:never-synced,d:timesyncd,age_s:none"))], code: 1 },
+    Case { name: "timesyncd's and chrony's units: chrony, as the /proc pass prefers it", changes: &[("run/systemd/units/invocation:systemd-timesyncd.service", Change::Symlink("f00d"))], expect: &[("ntp", Some("ok,d:chronyd,age_s:none"))], code: 0 },
+    Case { name: "missing /proc, no time daemon's unit", changes: &[("proc", Change::Remove), (CHRONY_LINK, Change::Remove)], expect: &[("ntp", Some("unknown:proc,d:unknown,age_s:none"))], code: 3 },
     Case { name: "empty meminfo", changes: &[("proc/meminfo", Change::Write(b""))], expect: &[("mem", Some("unknown:meminfo")), ("up", Some("86400"))], code: 3 },
     Case { name: "truncated meminfo", changes: &[("proc/meminfo", Change::Write(b"MemTotal:       1000000 kB\nMemAv"))], expect: &[("mem", Some("unknown:meminfo"))], code: 3 },
     Case { name: "garbage uptime and loadavg", changes: &[("proc/uptime", Change::Write(b"\x00\xff\xfe garbage")), ("proc/loadavg", Change::Write(b"a b c d e"))], expect: &[("up", None), ("load", None), ("st", Some("ok"))], code: 0 },
@@ -145,6 +151,8 @@ const CASES: &[Case] = &[
         ("proc/sys/kernel/hostname", Change::Write(b"edge-\xff\xfe\n")),
         ("proc/sys/kernel/osrelease", Change::Write(b"6.1\xc3\x28\n")),
         ("proc/600/stat", Change::Write(b"600 (chr\xffnyd) S 1 600 600 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1500 0 0\n")),
+        ("proc/600/comm", Change::Write(b"chr\xffnyd\n")),
+        (CHRONY_LINK, Change::Remove),
     ], expect: &[("host", Some("edge-%FF%FE")), ("kern", Some("6.1%C3%28")), ("ntp", Some("warn:no-daemon,d:none,age_s:none"))], code: 1 },
     Case { name: "boot_id truncated, hostname empty", changes: &[("proc/sys/kernel/random/boot_id", Change::Write(b"0b6f3a1c-2d4e")), ("proc/sys/kernel/hostname", Change::Write(b"\n"))], expect: &[("host", Some("-")), ("boot", None)], code: 0 },
     Case { name: "no systemd, the service a process of its user", changes: &[("run/systemd/system", Change::Remove), ("proc/812", Change::Chown(1000))], expect: &[("linger.node", Some("ok,uid:1000,lg:n/a,st:n/a")), ("ntp", Some("ok,d:chronyd,age_s:n/a")), ("svc.node:openclaw-node", Some("ok,via:proc,pid:812,start_cs:98765"))], code: 0 },
@@ -495,4 +503,65 @@ fn the_statvfs_child_is_reaped() {
         l.contains(&format!("wait4({}, ", children[0])) && result(l) == children.first().copied()
     });
     assert!(reaped, "the child is not reaped:\n{text}");
+}
+
+/// The `/proc` pass, as strace sees it: on a BusyBox root every process's `comm` is read
+/// (open, read, close relative to the `/proc` descriptor) and `stat` only for the processes
+/// whose name is wanted (ntpd, openclaw-node), not for init or sshd; on a systemd root, where
+/// the units answer, no process's entry is opened by the pass at all.
+#[test]
+fn the_proc_pass_reads_comm_and_stat_only_for_a_match() {
+    let pass = |root: &str, extra: &[&str]| {
+        let dir = TempDir::new("pass");
+        let trace = dir.join("trace");
+        let mut cmd = Command::new("strace");
+        cmd.args(["-qq", "-e", "trace=openat", "-o"])
+            .arg(&trace)
+            .arg(bin());
+        cmd.args([
+            "--root",
+            &fixture(root),
+            "--skip",
+            "clock,disk",
+            "--state",
+            "none",
+        ]);
+        cmd.args(extra);
+        let r = run_command(cmd, 30);
+        assert!(r.code < 3, "{root}: {r:?}");
+        let text = std::fs::read_to_string(&trace).unwrap();
+        // `openat(N, "PID/FILE", ...)` relative to the /proc descriptor: (pid, file).
+        let mut opened: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| {
+                l.split_once("openat(")?
+                    .1
+                    .split_once(", \"")?
+                    .1
+                    .split_once('"')
+            })
+            .filter_map(|(path, _)| path.split_once('/'))
+            .filter(|(pid, _)| pid.bytes().all(|b| b.is_ascii_digit()) && !pid.is_empty())
+            .map(|(pid, file)| (pid.to_string(), file.to_string()))
+            .collect();
+        opened.sort();
+        opened
+    };
+    let opened = pass("busybox", &["--service", "openclaw-node"]);
+    let files = |file: &str| -> Vec<&str> {
+        opened
+            .iter()
+            .filter(|(_, f)| f == file)
+            .map(|(p, _)| p.as_str())
+            .collect()
+    };
+    assert_eq!(
+        files("comm"),
+        ["1", "300", "400", "401", "402", "500"],
+        "{opened:?}"
+    );
+    assert_eq!(files("stat"), ["300", "400", "401", "402"], "{opened:?}");
+    assert_eq!(opened.len(), 10, "nothing else below a process: {opened:?}");
+    let opened = pass("systemd-ok", &["--user-service", "node:openclaw-node"]);
+    assert_eq!(opened, [], "systemd answered: no process looked at");
 }

@@ -1,4 +1,4 @@
-//! Small `/proc` files: `/proc/PID/stat`, `/proc/uptime`, `/proc/loadavg`, `boot_id` and
+//! Small `/proc` files: `/proc/PID/comm`, `/proc/PID/stat`, `/proc/uptime`, `/proc/loadavg`, `boot_id` and
 //! one-line text such as `/proc/sys/kernel/hostname`.
 //!
 //! `/proc/PID/stat` puts `comm` in parentheses, and `comm` may itself contain spaces and `)`,
@@ -15,6 +15,16 @@ use crate::num::{fields, parse_hundredths, parse_u64, trim};
 
 /// Longest `comm` the kernel keeps (`TASK_COMM_LEN` - 1).
 pub const COMM_MAX: usize = 15;
+
+/// Room for `/proc/PID/comm`: the name and its newline, and one byte more, so that a file
+/// longer than a name can be is seen as one (it matches no name).
+pub const COMM_FILE_CAP: usize = COMM_MAX + 2;
+
+/// The name in `/proc/PID/comm`: the file less the newline the kernel ends it with (a name may
+/// hold any byte but NUL, a newline too: only the last one goes).
+pub fn parse_comm(bytes: &[u8]) -> &[u8] {
+    bytes.strip_suffix(b"\n").unwrap_or(bytes)
+}
 
 /// The fields of `/proc/PID/stat` the agent uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +102,14 @@ pub fn parse_word(bytes: &[u8], max: usize) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comm_is_the_file_less_its_last_newline() {
+        assert_eq!(parse_comm(b"chronyd\n"), b"chronyd");
+        assert_eq!(parse_comm(b"two\nlines\n"), b"two\nlines");
+        assert_eq!(parse_comm(b"no-newline"), b"no-newline");
+        assert_eq!(parse_comm(b""), b"");
+    }
 
     const STAT: &[u8] = b"1234 (openclaw-node) S 1 1234 1234 0 -1 4194560 1500 0 0 0 12 5 0 0 20 0 3 0 987654 123456789 2000 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 17 1 0 0 0 0 0\n";
 

@@ -1,13 +1,15 @@
-//! One pass over `/proc/[0-9]*/stat`, shared by every check that looks for a process: the time
-//! daemons and the services that systemd cannot vouch for.
+//! One pass over `/proc/[0-9]*`, shared by every check that looks for a process: the time
+//! daemons systemd could not name and the services it cannot vouch for.
 //!
-//! Each process costs one `openat` + `read` + `close` of its `stat` file; `comm` and the start
-//! time both come from it. Only a process whose `comm` matches a wanted name costs more (an
-//! `lstat` of `/proc/PID` for its owner). Zombies do not count. When several processes match,
-//! the oldest is kept: it is the service's main process, its start time changes on a restart.
+//! Each process costs one `openat` + `read` + `close` of its `comm` file, the smallest file
+//! that answers "is it one we want?" (the kernel formats `stat`'s 52 fields for every read of
+//! it). Only a process whose `comm` matches, or whose pid is wanted, costs more: its `stat` for
+//! the state (zombies do not count) and the start time, and an `lstat` of `/proc/PID` for its
+//! owner when one is wanted. When several processes match, the oldest is kept: it is the
+//! service's main process, its start time changes on a restart.
 //!
 //! # References
-//! - proc(5): `/proc/pid/stat`; [`crate::parse::procfs::parse_stat`]
+//! - proc(5): `/proc/pid/comm`, `/proc/pid/stat`; [`crate::parse::procfs::parse_stat`]
 
 use core::mem::MaybeUninit;
 
@@ -74,8 +76,20 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
         let Some(pid) = parse_u32(name) else { continue };
-        // `PID/stat`, opened relative to the `/proc` descriptor: a shorter path walk for the
-        // kernel than the full path below the root.
+        // `PID/comm`, opened relative to the `/proc` descriptor (a shorter path walk for the
+        // kernel than the full path below the root); not read for a wanted pid.
+        let mut comm_buf = [0u8; procfs::COMM_FILE_CAP];
+        let by_pid = wants.iter().any(|w| w.pid == Some(pid));
+        let comm = match by_pid {
+            true => &[][..],
+            false => match read_at(dir.as_fd(), &[name, b"/comm"], &mut comm_buf) {
+                Ok(bytes) => procfs::parse_comm(bytes),
+                Err(_) => continue,
+            },
+        };
+        if !by_pid && !wants.iter().any(|w| w.by_name() && w.comm == comm) {
+            continue;
+        }
         let mut buf = [0u8; 512];
         let Ok(bytes) = read_at(dir.as_fd(), &[name, b"/stat"], &mut buf) else {
             continue;
@@ -90,7 +104,7 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
         for want in wants.iter_mut() {
             let matches = match want.pid {
                 Some(wanted) => wanted == pid,
-                None => stat.comm == want.comm,
+                None => comm == want.comm,
             };
             if !matches {
                 continue;

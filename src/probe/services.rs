@@ -43,7 +43,8 @@ pub struct Resolved<'a> {
 }
 
 /// Settles every service: systemd's files first (invocation link, cgroup); whatever they
-/// cannot settle, and the time daemon when `want_daemon`, from one pass over `/proc`. `users`
+/// cannot settle, and the time daemon when `want_daemon` and no unit names it, from one pass
+/// over `/proc`. `users`
 /// gives the uid of each user service's owner.
 pub fn resolve<'a>(
     root: &Root,
@@ -86,9 +87,15 @@ pub fn resolve<'a>(
         let _ = scan_for.push(needs_scan);
     }
 
-    // One pass over /proc for the time daemons and the services left open.
+    // The time daemon from its unit when systemd runs one; else one pass over /proc for the
+    // time daemons and the services left open.
+    let unit_daemon = if want_daemon && systemd {
+        timesync::daemon_of_units(root)
+    } else {
+        None
+    };
     let mut wants: Vec<Want, { timesync::DAEMONS.len() + MAX_SERVICES }> = Vec::new();
-    if want_daemon {
+    if want_daemon && unit_daemon.is_none() {
         for want in timesync::wants() {
             let _ = wants.push(want);
         }
@@ -108,7 +115,9 @@ pub fn resolve<'a>(
     let scanned = wants.iter().any(Want::by_name) && procs::scan(root, &mut wants).is_ok();
 
     let daemon = want_daemon.then(|| {
-        if scanned {
+        if let Some(daemon) = unit_daemon {
+            daemon
+        } else if scanned {
             timesync::daemon(root, wants.get(..first_service_want).unwrap_or(&[]))
         } else {
             Daemon::Unknown

@@ -1,5 +1,11 @@
-//! The `timesync` check: which time daemon runs (from the shared `/proc` pass) and when
-//! systemd-timesyncd last accepted a sample (`/run/systemd/timesync/synchronized`).
+//! The `timesync` check: which time daemon runs and when systemd-timesyncd last accepted a
+//! sample (`/run/systemd/timesync/synchronized`).
+//!
+//! On a systemd node the daemon comes from its unit's `invocation:UNIT` link in
+//! `/run/systemd/units/` (present while the unit is activating, active or deactivating; see
+//! [`super::services`]): no process is looked at. Only when no known unit has one (no systemd,
+//! a systemd older than 236, a daemon started some other way) does the shared `/proc` pass
+//! look for the daemons' `comm`.
 //!
 //! timesyncd touches that empty file after each accepted sample, so its mtime is the last
 //! sync; the directory goes away when timesyncd stops. BusyBox `ntpd` and ntp.org `ntpd` both
@@ -20,6 +26,29 @@ pub const DAEMONS: [(&[u8], Daemon); 3] = [
     (b"ntpd", Daemon::Ntpd),
     (b"systemd-timesyn", Daemon::Timesyncd),
 ];
+
+/// The units of the known time daemons, in the order of [`DAEMONS`]: Debian's and Fedora's
+/// chrony, ntp.org's ntpd, NTPsec, OpenNTPD, systemd's own.
+const UNITS: [(&[u8], Daemon); 6] = [
+    (b"chrony.service", Daemon::Chronyd),
+    (b"chronyd.service", Daemon::Chronyd),
+    (b"ntp.service", Daemon::Ntpd),
+    (b"ntpsec.service", Daemon::Ntpd),
+    (b"openntpd.service", Daemon::Ntpd),
+    (b"systemd-timesyncd.service", Daemon::Timesyncd),
+];
+
+/// On a systemd node: the daemon whose unit has an invocation link, `None` when no known unit
+/// has one (the `/proc` pass then looks).
+pub fn daemon_of_units(root: &Root) -> Option<Daemon> {
+    UNITS
+        .iter()
+        .find(|(unit, _)| {
+            root.lstat(&[b"run/systemd/units/invocation:", unit])
+                .is_ok()
+        })
+        .map(|&(_, daemon)| daemon)
+}
 
 /// The wants this probe adds to the shared process scan, in `DAEMONS` order.
 pub fn wants() -> impl Iterator<Item = Want<'static>> {

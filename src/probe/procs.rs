@@ -76,18 +76,18 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
         let Some(pid) = parse_u32(name) else { continue };
-        // `PID/comm`, opened relative to the `/proc` descriptor (a shorter path walk for the
-        // kernel than the full path below the root); not read for a wanted pid.
+        // `PID/comm`, opened relative to the `/proc` descriptor: a shorter path walk for the
+        // kernel than the full path below the root.
         let mut comm_buf = [0u8; procfs::COMM_FILE_CAP];
-        let by_pid = wants.iter().any(|w| w.pid == Some(pid));
-        let comm = match by_pid {
-            true => &[][..],
-            false => match read_at(dir.as_fd(), &[name, b"/comm"], &mut comm_buf) {
-                Ok(bytes) => procfs::parse_comm(bytes),
-                Err(_) => continue,
-            },
+        let Ok(comm) = read_at(dir.as_fd(), &[name, b"/comm"], &mut comm_buf) else {
+            continue;
         };
-        if !by_pid && !wants.iter().any(|w| w.by_name() && w.comm == comm) {
+        let comm = procfs::parse_comm(comm);
+        let wanted = |want: &Want| match want.pid {
+            Some(wanted) => wanted == pid,
+            None => comm == want.comm,
+        };
+        if !wants.iter().any(wanted) {
             continue;
         }
         let mut buf = [0u8; 512];
@@ -102,11 +102,7 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
         }
         let mut owner: Option<Option<u32>> = None;
         for want in wants.iter_mut() {
-            let matches = match want.pid {
-                Some(wanted) => wanted == pid,
-                None => comm == want.comm,
-            };
-            if !matches {
+            if !wanted(want) {
                 continue;
             }
             if let Some(uid) = want.uid {

@@ -27,15 +27,15 @@ pub const DAEMONS: [(&[u8], Daemon); 3] = [
     (b"systemd-timesyn", Daemon::Timesyncd),
 ];
 
-/// The units of the known time daemons, in the order of [`DAEMONS`]: Debian's and Fedora's
+/// The services (`NAME.service`) of the known time daemons, in the order of [`DAEMONS`]: Debian's and Fedora's
 /// chrony, ntp.org's ntpd, NTPsec, OpenNTPD, systemd's own.
 const UNITS: [(&[u8], Daemon); 6] = [
-    (b"chrony.service", Daemon::Chronyd),
-    (b"chronyd.service", Daemon::Chronyd),
-    (b"ntp.service", Daemon::Ntpd),
-    (b"ntpsec.service", Daemon::Ntpd),
-    (b"openntpd.service", Daemon::Ntpd),
-    (b"systemd-timesyncd.service", Daemon::Timesyncd),
+    (b"chrony", Daemon::Chronyd),
+    (b"chronyd", Daemon::Chronyd),
+    (b"ntp", Daemon::Ntpd),
+    (b"ntpsec", Daemon::Ntpd),
+    (b"openntpd", Daemon::Ntpd),
+    (b"systemd-timesyncd", Daemon::Timesyncd),
 ];
 
 /// On a systemd node: the daemon whose unit has an invocation link, `None` when no known unit

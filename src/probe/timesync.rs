@@ -44,7 +44,7 @@ pub fn daemon_of_units(root: &Root) -> Option<Daemon> {
     UNITS
         .iter()
         .find(|(unit, _)| {
-            root.lstat(&[b"run/systemd/units/invocation:", unit])
+            root.lstat(&[b"run/systemd/units/invocation:", unit, b".service"])
                 .is_ok()
         })
         .map(|&(_, daemon)| daemon)

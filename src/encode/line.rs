@@ -188,7 +188,9 @@ impl<'a> Check<'a> {
     }
 }
 
-fn status_of(word: &[u8]) -> Option<Status> {
+/// The status a record's word names (`ok`, `warn`, `crit`, `unknown`), as np1 writes it: the
+/// collector reads JSON's `status` with the same rule.
+pub fn status_of(word: &[u8]) -> Option<Status> {
     match word {
         b"ok" => Some(Status::Ok),
         b"warn" => Some(Status::Warn),

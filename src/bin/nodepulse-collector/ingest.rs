@@ -22,7 +22,7 @@ fn code(s: Status) -> u8 {
 }
 
 fn code_of(word: &str) -> Option<u8> {
-    status_word(word.as_bytes()).map(code)
+    np1::status_of(word.as_bytes()).map(code)
 }
 
 fn hex16(hex: &[u8]) -> Option<[u8; 16]> {
@@ -167,16 +167,6 @@ fn check_field<'a>(fields: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     })
 }
 
-fn status_word(word: &[u8]) -> Option<Status> {
-    match word {
-        b"ok" => Some(Status::Ok),
-        b"warn" => Some(Status::Warn),
-        b"crit" => Some(Status::Crit),
-        b"unknown" => Some(Status::Unknown),
-        _ => None,
-    }
-}
-
 /// An np1 record: validated by the library's parser ([`np1::parse`]), then read in one pass over
 /// its tokens. The parser's accessors ([`np1::Np1::get`], [`np1::Np1::checks`]) each scan the
 /// record from its start, which made reading one record several passes over its ~400 bytes
@@ -251,7 +241,7 @@ fn from_np1(bytes: &[u8]) -> Result<Obs<'_>, Drop> {
             Some(colon) => (&head[..colon], &head[colon + 1..]),
             None => (head, &b""[..]),
         };
-        let Some(status) = status_word(word) else {
+        let Some(status) = np1::status_of(word) else {
             continue;
         };
         let kind = match memchr::memchr(b'.', key) {

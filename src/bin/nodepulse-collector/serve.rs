@@ -309,20 +309,12 @@ pub fn run(o: Serve) -> ExitCode {
     if let Err(e) = net::install_signals() {
         return fail(&format!("signal handlers: {e}"));
     }
-    let (wake_tx, wake_rx) = match UnixDatagram::pair().and_then(|(a, b)| {
-        a.set_nonblocking(true)?;
-        b.set_nonblocking(true)?;
-        Ok((a, b))
-    }) {
+    let (wake_tx, wake_rx) = match nonblocking_pair() {
         Ok(p) => p,
         Err(e) => return fail(&format!("socketpair: {e}")),
     };
 
-    let (stop_tx, stop_rx) = match UnixDatagram::pair().and_then(|(a, b)| {
-        a.set_nonblocking(true)?;
-        b.set_nonblocking(true)?;
-        Ok((a, b))
-    }) {
+    let (stop_tx, stop_rx) = match nonblocking_pair() {
         Ok(p) => p,
         Err(e) => return fail(&format!("socketpair: {e}")),
     };
@@ -520,4 +512,12 @@ impl Ingest {
             }
         }
     }
+}
+
+/// A connected pair of non-blocking Unix datagram sockets: a wake-up line between threads.
+fn nonblocking_pair() -> std::io::Result<(UnixDatagram, UnixDatagram)> {
+    let (a, b) = UnixDatagram::pair()?;
+    a.set_nonblocking(true)?;
+    b.set_nonblocking(true)?;
+    Ok((a, b))
 }

@@ -272,10 +272,15 @@ impl<T: Copy, const N: usize> Slots<T, N> {
 /// before), so that a reader waiting for the end of the agent's output (NRPE, a shell pipe) is
 /// not held open by a child stuck in the kernel.
 ///
+/// The child shares this process's memory (`CLONE_VM`, through the C library's `__clone`, on a stack in
+/// the same mapping): no page tables to copy and no copy-on-write faults afterwards, which made
+/// a forked child most of a run's CPU time. It reads the steps' context where this process
+/// keeps it, which stays in place until the child has ended or been sent SIGKILL (a process
+/// with SIGKILL pending never runs its own code again). Where `CLONE_VM` is refused (qemu-user
+/// takes it only for a thread), the child is a plain fork, with its own copy of everything.
+///
 /// Cost in the normal case: `mmap`, `clone`, `poll` and two `waitpid` (the second reaps the
-/// child) here, `close_range` and `exit_group` there. (A `CLONE_VM` child would spare the
-/// `mmap`, but it needs its own stack and musl's `clone`, ~900 bytes of code, and qemu-user
-/// refuses it.)
+/// child) here, `close_range` and `exit` there.
 pub fn each_with_deadline<C, T: Copy, const N: usize>(
     ctx: &C,
     count: usize,
@@ -286,7 +291,9 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     if count == 0 {
         return then(Ended::Finished, &Slots::new());
     }
-    let size = core::mem::size_of::<Slots<T, N>>();
+    // The slots, then the child's stack (its top 16-byte aligned, as every ABI wants).
+    let slots_size = core::mem::size_of::<Slots<T, N>>().next_multiple_of(16);
+    let size = slots_size + CHILD_STACK;
     // SAFETY: a fresh anonymous shared mapping, not aliased by anything else.
     let page = unsafe {
         use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
@@ -309,7 +316,15 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     // All later writes (the child's, or this process's below) go through the slots'
     // `UnsafeCell`s or the atomic, which a shared reference permits.
     let shared = unsafe { &*slots };
-    let child = fork();
+    let job = Job {
+        ctx,
+        count,
+        step,
+        slots: shared,
+    };
+    // SAFETY: the stack is the mapping's last CHILD_STACK bytes, which nothing else uses.
+    let stack_top = unsafe { slots.cast::<u8>().add(size) };
+    let child = clone_vm(&job, stack_top).or_else(fork);
     if let Some((0, _)) = child {
         close_stdio();
         // SAFETY: the child is a separate process after `fork`, the only writer of the shared
@@ -327,6 +342,76 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
         Some(_) => then(Ended::Finished, shared),
         None => then(Ended::TimedOut, shared),
     }
+}
+
+/// The deadline child's stack: its steps' own needs (a `statvfs` and a path) with room to spare.
+const CHILD_STACK: usize = 32 * 1024;
+
+/// What the `CLONE_VM` child of [`each_with_deadline`] runs.
+struct Job<'a, C, T, const N: usize> {
+    ctx: &'a C,
+    count: usize,
+    step: fn(&C, usize) -> T,
+    slots: &'a Slots<T, N>,
+}
+
+/// The `CLONE_VM` child: closes its standard fds, runs the job's steps into its slots, and
+/// returns, upon which `__clone` ends it (`exit`).
+extern "C" fn run_job<C, T: Copy, const N: usize>(job: *mut core::ffi::c_void) -> core::ffi::c_int {
+    // SAFETY: `job` is the `Job` that `clone_vm` was given, which the parent keeps in place
+    // until this child has ended or been sent SIGKILL (`wait_child`).
+    let job = unsafe { &*job.cast::<Job<C, T, N>>() };
+    close_stdio();
+    // SAFETY: this child is the slots' only writer and runs once; the parent reads them only
+    // through `get` (the protocol of `Slots`).
+    unsafe { job.slots.run(job.ctx, job.count, job.step) };
+    0
+}
+
+/// Starts `job` in a child that shares this process's memory, on the stack below `stack_top`:
+/// in the parent `Some((pid, pidfd))` as [`fork`] gives them; `None` when `CLONE_VM` is
+/// refused (the caller forks instead). The child never returns here: it runs [`run_job`].
+fn clone_vm<C, T: Copy, const N: usize>(
+    job: &Job<C, T, N>,
+    stack_top: *mut u8,
+) -> Option<(i32, Option<rustix::fd::BorrowedFd<'static>>)> {
+    extern "C" {
+        /// The C library's own start of a child on a new stack: the routine its `clone`
+        /// and `pthread_create` call (musl's `src/thread/*/clone.s`, glibc's `__clone`).
+        /// It calls `func(arg)` in the child and ends the child with `func`'s return value.
+        /// (musl's `clone` itself would add its fork machinery, locks and at-fork handlers
+        /// for the flags without `CLONE_VM`, about 850 bytes of code used by nothing here.)
+        /// Returns the child's pid, or a negative value when it failed.
+        fn __clone(
+            func: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int,
+            stack: *mut core::ffi::c_void,
+            flags: core::ffi::c_int,
+            arg: *mut core::ffi::c_void,
+            parent_tid: *mut core::ffi::c_int,
+            tls: *mut core::ffi::c_void,
+            child_tid: *mut core::ffi::c_int,
+        ) -> core::ffi::c_int;
+    }
+    let mut pidfd: core::ffi::c_int = -1;
+    let flags = libc::CLONE_VM | libc::SIGCHLD | libc::CLONE_PIDFD;
+    // SAFETY: `run_job` runs on the given stack, which nothing else uses, and reads `job`
+    // only while the parent keeps it (see `run_job`). CLONE_PIDFD stores the pidfd where the
+    // parent-tid pointer points; no flag reads tls or the child-tid pointer.
+    let pid = unsafe {
+        __clone(
+            run_job::<C, T, N>,
+            stack_top.cast(),
+            flags,
+            (job as *const Job<C, T, N>).cast_mut().cast(),
+            &mut pidfd,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+        )
+    };
+    // SAFETY: as in `fork`: a pidfd this process owns and never closes, or none.
+    let pidfd =
+        (pid > 0 && pidfd >= 0).then(|| unsafe { rustix::fd::BorrowedFd::borrow_raw(pidfd) });
+    (pid > 0).then_some((pid, pidfd))
 }
 
 /// `fork(2)` through `clone` (musl's `fork` would also run its at-fork machinery): `Some((0,

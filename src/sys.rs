@@ -13,8 +13,9 @@
 //! - `socket`—[`udp_socket`] opens the close-on-exec UDP socket of the `--udp` sink and the
 //!   SNTP client; [`kernel_addr`] encodes the address their `sendto` and `connect` take.
 //! - `mmap`, `clone`, pidfd `poll`, `waitpid`, `kill`—[`each_with_deadline`] runs steps that
-//!   may sleep in the kernel for ever (`statvfs` on a dead NFS server) in a forked child that
-//!   publishes each result in a shared page ([`Slots`]), and abandons it at the deadline.
+//!   may sleep in the kernel for ever (`statvfs` on a dead NFS server) in a child that shares
+//!   the agent's memory (`CLONE_VM`; a fork where that is refused) and publishes each result in
+//!   [`Slots`], and abandons it at the deadline.
 //! - `clone`, `setsid`, `execve`—[`run_program`] runs a repair program (no shell, minimal
 //!   environment) and kills its process group at the deadline; [`exit_now`] is `_exit`.
 //!
@@ -24,7 +25,7 @@
 //! # References
 //! - adjtimex(2); Linux `kernel/time/ntp.c`, `__do_adjtimex()`
 //! - clock_gettime(2); Linux `include/uapi/asm-generic/unistd.h` (`__NR_clock_gettime64`)
-//! - clone(2) (`CLONE_PIDFD`), pidfd_open(2), poll(2), waitpid(2), close_range(2), mmap(2)
+//! - clone(2) (`CLONE_VM`, `CLONE_PIDFD`), pidfd_open(2), poll(2), waitpid(2), close_range(2), mmap(2)
 //! - execve(2), setsid(2), \_exit(2)
 
 /// `struct timex` as the `adjtimex` system call takes it (`include/uapi/linux/timex.h`): every

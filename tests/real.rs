@@ -637,6 +637,82 @@ fn a_hung_statvfs_is_abandoned_at_the_deadline() {
     }
 }
 
+/// The deadline child shares the agent's memory (`clone` with `CLONE_VM`); where that is
+/// refused (qemu-user, here strace's fault injection), it is a plain fork. Either way a mount
+/// that never answers is abandoned at the deadline and the one that answers is in the record.
+#[test]
+fn the_deadline_child_shares_memory_or_is_a_fork() {
+    let hang = HangingMount::new();
+    let root = hang.root.path().to_str().unwrap().to_string();
+    let i686 = common::repo().join("target/i686-unknown-linux-musl/release/nodepulse");
+    assert!(
+        i686.exists(),
+        "{} missing: run `bash cross/build.sh`",
+        i686.display()
+    );
+    for agent in [common::bin(), i686] {
+        for inject in [None, Some("clone:error=EINVAL:when=1")] {
+            let dir = common::TempDir::new("clonevm");
+            let trace = dir.join("trace");
+            let mut cmd = Command::new("strace");
+            // Not -f: the child stuck in the mount would hold strace (and the test) to the end.
+            cmd.args(["-qq", "-e", "trace=clone,clone3", "-o"])
+                .arg(&trace);
+            if let Some(inject) = inject {
+                cmd.args(["-e", &format!("inject={inject}")]);
+            }
+            cmd.arg(&agent).args([
+                "--root",
+                &root,
+                "--only",
+                "disk",
+                "--mount",
+                "/",
+                "--mount",
+                "/mnt",
+                "--timeout",
+                "1",
+                "--state",
+                "none",
+            ]);
+            let r = common::run_command(cmd, 20);
+            let what = format!("{} {inject:?}", agent.display());
+            assert_eq!(r.code, 3, "{what}: {r:?}");
+            assert_eq!(
+                token(&r.stdout, "disk./mnt"),
+                Some("unknown:timeout,errno:110"),
+                "{what}: {}",
+                r.stdout
+            );
+            assert!(
+                token(&r.stdout, "disk./").unwrap().starts_with("ok,"),
+                "{what}: {}",
+                r.stdout
+            );
+            let text = std::fs::read_to_string(&trace).unwrap();
+            let clones: Vec<&str> = text.lines().filter(|l| l.contains("clone")).collect();
+            match inject {
+                None => {
+                    assert_eq!(clones.len(), 1, "{what}: one child:\n{text}");
+                    assert!(clones[0].contains("CLONE_VM"), "{what}:\n{text}");
+                }
+                Some(_) => {
+                    assert_eq!(
+                        clones.len(),
+                        2,
+                        "{what}: CLONE_VM refused, then a fork:\n{text}"
+                    );
+                    assert!(
+                        clones[0].contains("CLONE_VM") && clones[0].contains("INJECTED"),
+                        "{what}:\n{text}"
+                    );
+                    assert!(!clones[1].contains("CLONE_VM"), "{what}:\n{text}");
+                }
+            }
+        }
+    }
+}
+
 /// The clocks are read with the system call itself: on a 32-bit CPU `clock_gettime64`, and on
 /// a kernel older than 5.1, which lacks it (strace makes it fail with ENOSYS), the 32-bit call:
 /// the record's `t` is still this machine's wall clock.

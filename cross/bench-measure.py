@@ -175,7 +175,16 @@ def trace(path, proc_dir):
         out["pass_calls"] = len(window)
         out["pass_names"] = ",".join(f"{k}:{v}" for k, v in sorted(names.items(), key=lambda kv: (-kv[1], kv[0])))
         out["pass_per_process"] = f"{len(window) / len(scanned):.2f}" if scanned else "n/a"
+        # The listing (the /proc open and its getdents64, one per some 40 entries) is the
+        # directory's cost, not a process's: the rest of the window, per process scanned.
+        listing = 1 + getdents
+        out["listing_calls"] = listing
+        out["per_process_calls"] = (
+            f"{(len(window) - listing) / len(scanned):.2f}" if scanned else "n/a"
+        )
     else:
+        out["listing_calls"] = 0
+        out["per_process_calls"] = "n/a"
         out["pass_calls"] = 0
         out["pass_names"] = "none"
         out["pass_per_process"] = "n/a"

@@ -329,11 +329,8 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     let stack_top = unsafe { slots.cast::<u8>().add(size) };
     let child = clone_vm(&job, stack_top).or_else(fork);
     if let Some((0, _)) = child {
-        close_stdio();
-        // SAFETY: the child is a separate process after `fork`, the only writer of the shared
-        // page, and runs once; the parent only reads it through `get`, which reads a slot only
-        // after the Release store of `done` that publishes it (Acquire on its side).
-        unsafe { shared.run(ctx, count, step) };
+        // The forked child: a separate process, with the shared page.
+        job.run_in_child();
         exit_now(0);
     }
     let Some((pid, pidfd)) = child else {
@@ -358,16 +355,23 @@ struct Job<'a, C, T, const N: usize> {
     slots: &'a Slots<T, N>,
 }
 
-/// The `CLONE_VM` child: closes its standard fds, runs the job's steps into its slots, and
-/// returns, upon which `__clone` ends it (`exit`).
+impl<C, T: Copy, const N: usize> Job<'_, C, T, N> {
+    /// In the deadline child (either kind): closes its standard fds and runs the steps into
+    /// the slots.
+    fn run_in_child(&self) {
+        close_stdio();
+        // SAFETY: the child is the slots' only writer and runs once; the parent only reads
+        // them through `get`, which reads a slot only after the Release store of `done` that
+        // publishes it (Acquire on its side).
+        unsafe { self.slots.run(self.ctx, self.count, self.step) };
+    }
+}
+
+/// The `CLONE_VM` child: runs the job, then returns, upon which `__clone` ends it (`exit`).
 extern "C" fn run_job<C, T: Copy, const N: usize>(job: *mut core::ffi::c_void) -> core::ffi::c_int {
     // SAFETY: `job` is the `Job` that `clone_vm` was given, which the parent keeps in place
     // until this child has ended or been sent SIGKILL (`wait_child`).
-    let job = unsafe { &*job.cast::<Job<C, T, N>>() };
-    close_stdio();
-    // SAFETY: this child is the slots' only writer and runs once; the parent reads them only
-    // through `get` (the protocol of `Slots`).
-    unsafe { job.slots.run(job.ctx, job.count, job.step) };
+    unsafe { &*job.cast::<Job<C, T, N>>() }.run_in_child();
     0
 }
 
@@ -411,10 +415,17 @@ fn clone_vm<C, T: Copy, const N: usize>(
             core::ptr::null_mut(),
         )
     };
-    // SAFETY: as in `fork`: a pidfd this process owns and never closes, or none.
-    let pidfd =
-        (pid > 0 && pidfd >= 0).then(|| unsafe { rustix::fd::BorrowedFd::borrow_raw(pidfd) });
-    (pid > 0).then_some((pid, pidfd))
+    (pid > 0).then(|| (pid, child_pidfd(pid, pidfd)))
+}
+
+/// The pidfd `CLONE_PIDFD` stored for the child `pid` (> 0: this is the parent), if any: -1
+/// (a kernel older than 5.2 ignores the flag) or a failed clone gives `None`.
+fn child_pidfd(
+    pid: impl Into<i64>,
+    pidfd: core::ffi::c_int,
+) -> Option<rustix::fd::BorrowedFd<'static>> {
+    // SAFETY: the kernel stored a new file descriptor this process owns and never closes.
+    (pid.into() > 0 && pidfd >= 0).then(|| unsafe { rustix::fd::BorrowedFd::borrow_raw(pidfd) })
 }
 
 /// `fork(2)` through `clone` (musl's `fork` would also run its at-fork machinery): `Some((0,
@@ -442,11 +453,7 @@ fn fork() -> Option<(i32, Option<rustix::fd::BorrowedFd<'static>>)> {
         pidfd = -1;
         pid = clone(libc::SIGCHLD, &mut pidfd);
     }
-    // SAFETY: the kernel stored a new file descriptor this process owns and never closes; -1
-    // (a kernel older than 5.2 ignores the flag) gives `None`.
-    let pidfd =
-        (pid > 0 && pidfd >= 0).then(|| unsafe { rustix::fd::BorrowedFd::borrow_raw(pidfd) });
-    (pid >= 0).then_some((pid as i32, pidfd))
+    (pid >= 0).then(|| (pid as i32, child_pidfd(pid, pidfd)))
 }
 
 /// Waits for the child `pid` until `deadline_ms` (monotonic): `Some(exit code)` when it ended,

@@ -527,6 +527,18 @@ impl Drop for HangingMount {
     }
 }
 
+/// The i686 agent that `bash cross/build.sh` built (this kernel runs it natively); its
+/// absence fails the test.
+fn i686_agent() -> std::path::PathBuf {
+    let i686 = common::repo().join("target/i686-unknown-linux-musl/release/nodepulse");
+    assert!(
+        i686.exists(),
+        "{} missing: run `bash cross/build.sh`",
+        i686.display()
+    );
+    i686
+}
+
 /// Runs `agent` with `args`, bounded.
 fn run_agent(agent: &std::path::Path, args: &[&str]) -> common::Run {
     let mut cmd = Command::new(agent);
@@ -540,12 +552,7 @@ fn a_hung_statvfs_is_abandoned_at_the_deadline() {
     let root = hang.root.path().to_str().unwrap().to_string();
     // The x86_64 agent, and the i686 one (cross/build.sh), which this kernel runs natively:
     // the fork is a raw `clone` whose argument order differs between the two ABIs.
-    let i686 = common::repo().join("target/i686-unknown-linux-musl/release/nodepulse");
-    assert!(
-        i686.exists(),
-        "{} missing: run `bash cross/build.sh`",
-        i686.display()
-    );
+    let i686 = i686_agent();
     for agent in [common::bin(), i686] {
         let started = std::time::Instant::now();
         // `/` answers, `/mnt` never does; the child stuck in it must not hold our stdout open
@@ -644,12 +651,7 @@ fn a_hung_statvfs_is_abandoned_at_the_deadline() {
 fn the_deadline_child_shares_memory_or_is_a_fork() {
     let hang = HangingMount::new();
     let root = hang.root.path().to_str().unwrap().to_string();
-    let i686 = common::repo().join("target/i686-unknown-linux-musl/release/nodepulse");
-    assert!(
-        i686.exists(),
-        "{} missing: run `bash cross/build.sh`",
-        i686.display()
-    );
+    let i686 = i686_agent();
     for agent in [common::bin(), i686] {
         for inject in [None, Some("clone:error=EINVAL:when=1")] {
             let dir = common::TempDir::new("clonevm");
@@ -718,12 +720,7 @@ fn the_deadline_child_shares_memory_or_is_a_fork() {
 /// the record's `t` is still this machine's wall clock.
 #[test]
 fn the_clock_without_clock_gettime64() {
-    let i686 = common::repo().join("target/i686-unknown-linux-musl/release/nodepulse");
-    assert!(
-        i686.exists(),
-        "{} missing: run `bash cross/build.sh`",
-        i686.display()
-    );
+    let i686 = i686_agent();
     for inject in [None, Some("clock_gettime64:error=ENOSYS")] {
         let dir = common::TempDir::new("clock64");
         let trace = dir.join("trace");

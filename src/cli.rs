@@ -403,20 +403,14 @@ impl CliError<'_> {
         }
         // The holes: `{v}` the offending value, `{s}` the problem's name, `{n}` and `{m}` its
         // numbers, `{w}` the vocabulary's words ([`Problem::words`]).
-        let mut rest = self.problem.text().as_bytes();
-        while let Some(open) = rest.iter().position(|&c| c == b'{') {
-            out.bytes(rest.get(..open).unwrap_or(&[]));
-            let (n, m) = self.numbers();
-            match rest.get(open + 1) {
-                Some(b'v') => out.bytes(self.value),
-                Some(b's') => out.str(self.problem.name()),
-                Some(b'n') => out.u64(n),
-                Some(b'm') => out.u64(m),
-                _ => self.problem.words(out),
-            }
-            rest = rest.get(open + 3..).unwrap_or(&[]);
-        }
-        out.bytes(rest);
+        let (n, m) = self.numbers();
+        out.fill(self.problem.text(), &mut |out, hole| match hole {
+            b'v' => out.bytes(self.value),
+            b's' => out.str(self.problem.name()),
+            b'n' => out.u64(n),
+            b'm' => out.u64(m),
+            _ => self.problem.words(out),
+        });
     }
 }
 
@@ -847,7 +841,7 @@ pub const HELP: &str = "\
 nodepulse - one-shot health record of a Linux edge node (every flag: README.md)
   --root DIR  --config FILE  --user NAME  --service NAME  --user-service USER:NAME
   --mount PATH  --skip/--only clock,timesync,linger,service,disk,memory,system
-  --format line|json|influx|prom|nagios  --out|--append|--udp [FORMAT:]TARGET
+  --format line|json|influx|prom|nagios|text  --out|--append|--udp [FORMAT:]TARGET
   --max-bytes N  --key-file FILE  --timeout SECS  --state PATH|none
   --ntp-server ADDR[:PORT]  --ntp-offset-{warn,crit}-ms MS
   --fix linger,timesync  --fix-dry-run   (opt-in repair; needs root)
@@ -1047,7 +1041,7 @@ mod tests {
                 &["--only", "clock, memroy"],
                 "--only: unknown check 'memroy' (checks: clock, timesync, linger, service, disk, memory, system)",
             ),
-            (&["--format", "xml"], "--format: unknown format 'xml' (formats: line, json, influx, prom, nagios)"),
+            (&["--format", "xml"], "--format: unknown format 'xml' (formats: line, json, influx, prom, nagios, text)"),
             (&["--fix", "x"], "--fix: unknown fix 'x' (fixes: linger, timesync)"),
             (&["--fix", "linger,"], "--fix: unknown fix '' (fixes: linger, timesync)"),
             (&["--frobnicate"], "unknown flag '--frobnicate'"),

@@ -37,6 +37,16 @@ impl Status {
         self as u8 // declared in exit-code order
     }
 
+    /// The monitoring-plugins state word (`CRITICAL`), which the Nagios and text formats show.
+    pub fn plugin_word(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warn => "WARNING",
+            Status::Crit => "CRITICAL",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+
     fn rank(self) -> u8 {
         match self {
             Status::Ok => 0,

@@ -1551,3 +1551,86 @@ fn nagios_ok_summary_names_the_host() {
     let line = agent_format(&SCENARIOS[0], "line");
     assert_eq!(token(&line.stdout, "host"), Some("edge-ok"));
 }
+
+/// `--format text`: one line per check, worst first, with the record's exit code. For every
+/// scenario, the lines' state words are the checks' statuses that the InfluxDB lines carry (one
+/// per check, in severity order), a line that is not OK says what is wrong, why it matters and
+/// the fix (`what: why - fix`), and the exit code is the np1 record's.
+#[test]
+fn text_has_a_line_per_check_worst_first_and_the_record_exit_code() {
+    // Severity order of the lines, and each state's exit code.
+    let state = |word: &str| match word {
+        "CRITICAL" => (0, 2),
+        "WARNING" => (1, 1),
+        "UNKNOWN" => (2, 3),
+        "OK" => (3, 0),
+        other => panic!("unknown state word {other:?}"),
+    };
+    for s in SCENARIOS {
+        let text = agent_format(s, "text");
+        let line = agent_format(s, "line");
+        assert_eq!(text.code, line.code, "{}: text exit vs line exit", s.name);
+        assert_eq!(
+            status_code(token(&line.stdout, "st").unwrap()),
+            text.code,
+            "{}: text exit vs line st=",
+            s.name
+        );
+        let mut ranks = Vec::new();
+        for l in text.stdout.lines() {
+            let (word, rest) = l
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("{}: {l:?}", s.name));
+            let (rank, _) = state(word);
+            ranks.push(rank);
+            if word != "OK" {
+                let (what, rest) = rest
+                    .split_once(": ")
+                    .unwrap_or_else(|| panic!("{}: {l:?}", s.name));
+                let (why, fix) = rest
+                    .split_once(" - ")
+                    .unwrap_or_else(|| panic!("{}: {l:?}", s.name));
+                assert!(
+                    !what.is_empty() && !why.is_empty() && !fix.is_empty(),
+                    "{}: {l:?}",
+                    s.name
+                );
+            }
+        }
+        assert!(
+            ranks.windows(2).all(|w| w[0] <= w[1]),
+            "{}: not worst first: {:?}",
+            s.name,
+            text.stdout
+        );
+        // The worst line's state is the exit code's (UNKNOWN only when nothing is worse).
+        let worst = text
+            .stdout
+            .lines()
+            .next()
+            .map_or(0, |l| state(l.split(' ').next().unwrap()).1);
+        assert_eq!(worst, text.code, "{}: {:?}", s.name, text.stdout);
+        // The same checks as the InfluxDB lines (all but the node's), status for status.
+        let influx = agent_format(s, "influx");
+        let mut statuses: Vec<i32> = parse_influx(&influx.stdout)
+            .iter()
+            .filter(|p| {
+                p.tags.get("check").is_some_and(|c| c != "node") && p.numbers.contains_key("status")
+            })
+            .map(|p| p.numbers["status"] as i32)
+            .collect();
+        let order = |code: &i32| match code {
+            2 => 0,
+            1 => 1,
+            3 => 2,
+            _ => 3,
+        };
+        statuses.sort_by_key(order);
+        let from_text: Vec<i32> = text
+            .stdout
+            .lines()
+            .map(|l| state(l.split(' ').next().unwrap()).1)
+            .collect();
+        assert_eq!(from_text, statuses, "{}: {:?}", s.name, text.stdout);
+    }
+}

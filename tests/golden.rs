@@ -14,12 +14,13 @@ use nodepulse::record::*;
 /// The run's wall clock in every golden record.
 const WALL_MS: u64 = 1_764_000_000_123;
 
-const FORMATS: [(&str, nodepulse::encode::Format); 5] = [
+const FORMATS: [(&str, nodepulse::encode::Format); 6] = [
     ("line", nodepulse::encode::Format::Line),
     ("json", nodepulse::encode::Format::Json),
     ("influx", nodepulse::encode::Format::Influx),
     ("prom", nodepulse::encode::Format::Prom),
     ("nagios", nodepulse::encode::Format::Nagios),
+    ("text", nodepulse::encode::Format::Text),
 ];
 
 fn repo() -> PathBuf {

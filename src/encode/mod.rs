@@ -1,6 +1,7 @@
 //! Encoders: pure functions from the [`Model`] of a judged record to bytes in a caller's
 //! buffer; they decide no status (the verdicts come with the model). One file per format. A full buffer is an error ([`Full`]), never a truncated record.
 
+pub mod console;
 pub mod influx;
 pub mod json;
 pub mod line;
@@ -22,6 +23,8 @@ crate::words! {
         Prom = "prom",
         /// Monitoring-plugins output.
         Nagios = "nagios",
+        /// For the person at the console: a line per check in plain words ([`console`]).
+        Text = "text",
     }
 }
 
@@ -34,6 +37,7 @@ impl Format {
             Format::Influx => influx::encode(m, out),
             Format::Prom => prom::encode(m, out),
             Format::Nagios => nagios::encode(m, out),
+            Format::Text => console::encode(m, out),
         }
     }
 }
@@ -103,6 +107,20 @@ impl<'b> Out<'b> {
 
     pub fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes())
+    }
+
+    /// Writes `template`, each hole in it (`{x}`, one letter) written by `hole(self, x)`: the
+    /// messages that put values among words.
+    pub fn fill(&mut self, template: &str, hole: &mut dyn FnMut(&mut Out<'b>, u8)) {
+        let mut rest = template.as_bytes();
+        while let Some(open) = rest.iter().position(|&c| c == b'{') {
+            self.bytes(rest.get(..open).unwrap_or(&[]));
+            if let Some(&letter) = rest.get(open + 1) {
+                hole(self, letter);
+            }
+            rest = rest.get(open + 3..).unwrap_or(&[]);
+        }
+        self.bytes(rest);
     }
 
     pub fn u64(&mut self, n: u64) {

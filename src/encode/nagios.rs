@@ -22,16 +22,6 @@ fn label_escape(b: u8, _: Option<u8>) -> Option<&'static [u8]> {
     }
 }
 
-/// The plugin's state word.
-fn state_word(s: Status) -> &'static str {
-    match s {
-        Status::Ok => "OK",
-        Status::Warn => "WARNING",
-        Status::Crit => "CRITICAL",
-        Status::Unknown => "UNKNOWN",
-    }
-}
-
 /// The perfdata part of the line: `|` right after the text before the first item (so a record
 /// without perfdata has no dangling pipe), then `'LABEL'=value[UOM];warn;crit;min;max` items
 /// separated by spaces.
@@ -94,7 +84,7 @@ impl<'b> Perfdata<'_, 'b> {
 pub fn encode(m: &Model, out: &mut Out) {
     let (r, t) = (m.record, m.thresholds);
     out.str("NODEPULSE ");
-    out.str(state_word(m.status));
+    out.str(m.status.plugin_word());
     out.str(" - ");
     // `check[ name] status[ (why)]` for each check that is not OK, comma-separated.
     let mut sep = "";

@@ -637,7 +637,7 @@ pub fn build<'a, R>(
     if let Some(m) = &r.memory {
         let v = add(out, &MEMORY, judged.memory.unwrap_or(UNJUDGED), NONE);
         if let (Some(v), Some(st)) = (v, &m.stat) {
-            let bytes = |kb: u64| int(kb.saturating_mul(1024));
+            let bytes = |kb: u64| int(crate::num::saturating_mul(kb, 1024));
             v[memory::TOTAL_BYTES] = bytes(st.total_kb);
             v[memory::AVAIL_BYTES] = bytes(st.avail_kb);
             v[memory::SWAP_TOTAL_BYTES] = bytes(st.swap_total_kb);

@@ -158,7 +158,7 @@ fn clock_ns(realtime: bool) -> u64 {
         return 0;
     }
     let secs = u64::try_from(ts.secs).unwrap_or(0);
-    secs.saturating_mul(1_000_000_000)
+    crate::num::saturating_mul(secs, 1_000_000_000)
         .saturating_add(u64::try_from(ts.nanos).unwrap_or(0))
 }
 

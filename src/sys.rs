@@ -291,8 +291,25 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     deadline_ms: u64,
     then: impl FnOnce(Ended, &Slots<T, N>) -> u8,
 ) -> u8 {
+    // The slots the steps use when they run in this process. `then` is called once, here,
+    // not on each way the steps can end: one copy of the caller's continuation.
+    let here = Slots::new();
+    let (ended, slots) = run_with_deadline(ctx, count, step, deadline_ms, &here);
+    then(ended, slots)
+}
+
+/// [`each_with_deadline`] up to `then`: how the steps ended and where their results are (the
+/// shared mapping, or `here` when they ran in this process).
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
+fn run_with_deadline<'s, C, T: Copy, const N: usize>(
+    ctx: &C,
+    count: usize,
+    step: fn(&C, usize) -> T,
+    deadline_ms: u64,
+    here: &'s Slots<T, N>,
+) -> (Ended, &'s Slots<T, N>) {
     if count == 0 {
-        return then(Ended::Finished, &Slots::new());
+        return (Ended::Finished, here);
     }
     // The slots, then the child's stack (its top 16-byte aligned, as every ABI wants).
     let slots_size = core::mem::size_of::<Slots<T, N>>().next_multiple_of(16);
@@ -306,10 +323,9 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     let slots = match page {
         Ok(p) if !p.is_null() => p.cast::<Slots<T, N>>(),
         _ => {
-            let here = Slots::new();
-            // SAFETY: `here` is local and this is its only `run`; `then` reads it afterwards.
+            // SAFETY: `here` is only used here, and this is its only `run`; `then` reads it afterwards.
             unsafe { here.run(ctx, count, step) };
-            return then(Ended::Finished, &here);
+            return (Ended::Finished, here);
         }
     };
     // SAFETY: the mapping is page-aligned (enough for any `Slots`), `size` bytes long and
@@ -336,11 +352,11 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     let Some((pid, pidfd)) = child else {
         // SAFETY: no child exists; this process is the only writer and runs once.
         unsafe { shared.run(ctx, count, step) };
-        return then(Ended::Finished, shared);
+        return (Ended::Finished, shared);
     };
     match wait_child(pid, pidfd, deadline_ms) {
-        Some(_) => then(Ended::Finished, shared),
-        None => then(Ended::TimedOut, shared),
+        Some(_) => (Ended::Finished, shared),
+        None => (Ended::TimedOut, shared),
     }
 }
 

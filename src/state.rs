@@ -250,7 +250,7 @@ pub fn advance(
         host,
         seq: history.seq,
         t_ms: now_ms,
-        boot: boot.copied().unwrap_or([0; 32]),
+        boot: *boot.unwrap_or(&[0; 32]),
         clock_bad_since_ms: clock_bad_since_ms.unwrap_or(0),
         services: Vec::new(),
     };

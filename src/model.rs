@@ -413,6 +413,7 @@ pub struct Section<'a> {
 
 impl<'a> Section<'a> {
     /// The labels in use.
+    #[inline(never)] // out of line: measured smaller on i686 and x86_64 (five encoders call it)
     pub fn labels(&self) -> impl DoubleEndedIterator<Item = &(&'static str, &'a [u8])> {
         self.labels.iter().filter(|(name, _)| !name.is_empty())
     }

@@ -209,6 +209,7 @@ impl KernelStat64 {
 
 /// Standard output. If the process was started with fd 1 closed, writes fail (`EBADF`) or go
 /// to whatever the kernel put there; the agent opens files read-only, so nothing is damaged.
+#[inline(never)] // out of line: measured smaller on i686 (x86_64 the same)
 pub fn stdout() -> rustix::fd::BorrowedFd<'static> {
     // SAFETY: fd 1 is only borrowed for writes; an invalid fd yields an error, not UB in
     // the kernel interface rustix wraps.

@@ -112,6 +112,23 @@ pub fn div_toward_zero(n: i64, d: u32) -> i64 {
     }
 }
 
+/// `a * b`, or `u64::MAX` when the product does not fit. A 32-bit CPU has no 64-bit multiply
+/// instruction: there every caller shares one out-of-line copy ([`saturating_mul_of_halves`])
+/// instead of each inlining the multiply and its overflow check.
+pub fn saturating_mul(a: u64, b: u64) -> u64 {
+    if cfg!(target_pointer_width = "32") {
+        saturating_mul_of_halves(a, b)
+    } else {
+        a.saturating_mul(b)
+    }
+}
+
+/// [`saturating_mul`] for a 32-bit CPU.
+#[inline(never)] // out of line: measured smaller on i686
+fn saturating_mul_of_halves(a: u64, b: u64) -> u64 {
+    a.saturating_mul(b)
+}
+
 /// [`div_toward_zero`] as a division of the magnitude, the sign put back after.
 #[inline(never)] // out of line: measured smaller on i686
 fn div_unsigned(n: i64, d: u32) -> i64 {

@@ -95,7 +95,9 @@ fn le64(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// Parses a state file written for the host whose hostname hashes to `host`.
-#[inline(never)] // out of line: measured smaller on i686 and x86_64
+// Out of line on 64-bit CPUs, inlined into `remember` on 32-bit ones: each measured smaller
+// (on x86_64 and i686).
+#[cfg_attr(target_pointer_width = "64", inline(never))]
 pub fn parse(bytes: &[u8], host: u32) -> Result<Saved, Problem> {
     let body = bytes
         .get(..SUM_AT)
@@ -250,7 +252,7 @@ pub fn advance(
         host,
         seq: history.seq,
         t_ms: now_ms,
-        boot: boot.copied().unwrap_or([0; 32]),
+        boot: *boot.unwrap_or(&[0; 32]),
         clock_bad_since_ms: clock_bad_since_ms.unwrap_or(0),
         services: Vec::new(),
     };
@@ -294,7 +296,9 @@ pub fn advance(
 /// learned and saves the new state. A missing, corrupt or foreign file is reported in the
 /// history (`prev=`) and replaced; a failed save too (`save_errno=`). Neither stops the run.
 /// The first run on a node creates the file's directory (one level, 0755).
-#[inline(never)]
+// Out of line on 64-bit CPUs, inlined into the run on 32-bit ones: each measured smaller (on
+// x86_64 and i686).
+#[cfg_attr(target_pointer_width = "64", inline(never))]
 pub fn remember(path: &[u8], rec: &crate::record::Record, clock_ok: Option<bool>) -> History {
     use crate::record::Active;
     let host = fnv1a(&[rec.host.as_deref().unwrap_or(b"")]);

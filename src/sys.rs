@@ -7,6 +7,9 @@
 //!   `ntp_validate_timex()`), so any user may call it.
 //! - `clock_gettime`—[`wall_ms`], [`wall_ns`] and [`monotonic_ms`] read the real-time and
 //!   monotonic clocks with the system call itself (64-bit seconds on every CPU).
+//! - `fstatat64`, `fstat64`—[`lstat`] and [`fstat`] read a file's status on i686 and armv7
+//!   with the system calls themselves (rustix's 32-bit `stat` is `statx` and a fallback to
+//!   these, each converted); elsewhere they are rustix's.
 //! - Standard fds—[`stdout`] and [`stderr`] borrow fds 1 and 2 for the sinks and messages.
 //! - `poll`—[`poll_readable`] waits, bounded, for one fd to become readable (the SNTP reply,
 //!   the deadline child's pidfd); with no fd, it is the 10 ms nap of a kernel without pidfds.
@@ -81,8 +84,132 @@ pub fn read_timex() -> Result<Timex, i32> {
     })
 }
 
+/// What the agent reads of a file's status: its type and permissions, owner, size, inode and
+/// modification time (seconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub mode: u32,
+    pub uid: u32,
+    pub size: u64,
+    pub ino: u64,
+    pub mtime_s: i64,
+}
+
+/// `lstat` of `path` (not following a final symlink; a relative path from the working directory).
+pub fn lstat(path: &core::ffi::CStr) -> Result<FileStat, rustix::io::Errno> {
+    #[cfg(not(any(target_arch = "x86", target_arch = "arm")))]
+    {
+        use rustix::fs::{statat, AtFlags, CWD};
+        statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW).map(|st| FileStat::of(&st))
+    }
+    #[cfg(any(target_arch = "x86", target_arch = "arm"))]
+    {
+        let mut st = KernelStat64::default();
+        // SAFETY: `path` is NUL-terminated and `st` a valid, exclusively borrowed `struct stat64`
+        // of the kernel's layout, which `fstatat64` fills.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_fstatat64,
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                &mut st as *mut KernelStat64,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        st.result(ret)
+    }
+}
+
+/// `fstat` of `fd`.
+pub fn fstat(fd: rustix::fd::BorrowedFd) -> Result<FileStat, rustix::io::Errno> {
+    #[cfg(not(any(target_arch = "x86", target_arch = "arm")))]
+    {
+        rustix::fs::fstat(fd).map(|st| FileStat::of(&st))
+    }
+    #[cfg(any(target_arch = "x86", target_arch = "arm"))]
+    {
+        use rustix::fd::AsRawFd;
+        let mut st = KernelStat64::default();
+        // SAFETY: `st` is a valid, exclusively borrowed `struct stat64` of the kernel's layout,
+        // which `fstat64` fills.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_fstat64,
+                fd.as_raw_fd(),
+                &mut st as *mut KernelStat64,
+            )
+        };
+        st.result(ret)
+    }
+}
+
+#[cfg(not(any(target_arch = "x86", target_arch = "arm")))]
+impl FileStat {
+    fn of(st: &rustix::fs::Stat) -> FileStat {
+        FileStat {
+            mode: st.st_mode,
+            uid: st.st_uid,
+            size: st.st_size as u64,
+            ino: st.st_ino,
+            mtime_s: st.st_mtime,
+        }
+    }
+}
+
+/// `struct stat64` as `fstatat64` and `fstat64` fill it on i686 and armv7
+/// (`arch/x86/include/uapi/asm/stat.h`, `arch/arm/include/uapi/asm/stat.h`; `repr(C)` lays it
+/// out as their C compiler does). The calls are made directly, as rustix's 32-bit `stat` falls
+/// back to them on kernels without `statx`: rustix asks `statx` first and converts either
+/// answer to its own `Stat` (800 bytes of code on i686). The times are the kernel's unsigned
+/// 32-bit seconds, right until 2106.
+#[cfg(any(target_arch = "x86", target_arch = "arm"))]
+#[repr(C)]
+#[derive(Default)]
+struct KernelStat64 {
+    dev: u64,
+    pad0: [u8; 4],
+    ino32: core::ffi::c_ulong,
+    mode: core::ffi::c_uint,
+    nlink: core::ffi::c_uint,
+    uid: core::ffi::c_ulong,
+    gid: core::ffi::c_ulong,
+    rdev: u64,
+    pad3: [u8; 4],
+    size: i64,
+    blksize: core::ffi::c_ulong,
+    blocks: u64,
+    atime: core::ffi::c_ulong,
+    atime_nsec: core::ffi::c_ulong,
+    mtime: core::ffi::c_ulong,
+    mtime_nsec: core::ffi::c_ulong,
+    ctime: core::ffi::c_ulong,
+    ctime_nsec: core::ffi::c_ulong,
+    ino: u64,
+}
+
+#[cfg(any(target_arch = "x86", target_arch = "arm"))]
+impl KernelStat64 {
+    /// The status the call returning `ret` filled in, or its errno.
+    fn result(&self, ret: core::ffi::c_long) -> Result<FileStat, rustix::io::Errno> {
+        if ret < 0 {
+            // SAFETY: `__errno_location` returns this thread's errno slot, valid to read.
+            return Err(rustix::io::Errno::from_raw_os_error(unsafe {
+                *libc::__errno_location()
+            }));
+        }
+        Ok(FileStat {
+            mode: self.mode,
+            uid: self.uid,
+            size: self.size as u64,
+            ino: self.ino,
+            mtime_s: i64::from(self.mtime),
+        })
+    }
+}
+
 /// Standard output. If the process was started with fd 1 closed, writes fail (`EBADF`) or go
 /// to whatever the kernel put there; the agent opens files read-only, so nothing is damaged.
+#[inline(never)] // out of line: measured smaller on i686 (x86_64 the same)
 pub fn stdout() -> rustix::fd::BorrowedFd<'static> {
     // SAFETY: fd 1 is only borrowed for writes; an invalid fd yields an error, not UB in
     // the kernel interface rustix wraps.
@@ -158,7 +285,7 @@ fn clock_ns(realtime: bool) -> u64 {
         return 0;
     }
     let secs = u64::try_from(ts.secs).unwrap_or(0);
-    secs.saturating_mul(1_000_000_000)
+    crate::num::saturating_mul(secs, 1_000_000_000)
         .saturating_add(u64::try_from(ts.nanos).unwrap_or(0))
 }
 
@@ -291,8 +418,25 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     deadline_ms: u64,
     then: impl FnOnce(Ended, &Slots<T, N>) -> u8,
 ) -> u8 {
+    // The slots the steps use when they run in this process. `then` is called once, here,
+    // not on each way the steps can end: one copy of the caller's continuation.
+    let here = Slots::new();
+    let (ended, slots) = run_with_deadline(ctx, count, step, deadline_ms, &here);
+    then(ended, slots)
+}
+
+/// [`each_with_deadline`] up to `then`: how the steps ended and where their results are (the
+/// shared mapping, or `here` when they ran in this process).
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
+fn run_with_deadline<'s, C, T: Copy, const N: usize>(
+    ctx: &C,
+    count: usize,
+    step: fn(&C, usize) -> T,
+    deadline_ms: u64,
+    here: &'s Slots<T, N>,
+) -> (Ended, &'s Slots<T, N>) {
     if count == 0 {
-        return then(Ended::Finished, &Slots::new());
+        return (Ended::Finished, here);
     }
     // The slots, then the child's stack (its top 16-byte aligned, as every ABI wants).
     let slots_size = core::mem::size_of::<Slots<T, N>>().next_multiple_of(16);
@@ -306,10 +450,9 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     let slots = match page {
         Ok(p) if !p.is_null() => p.cast::<Slots<T, N>>(),
         _ => {
-            let here = Slots::new();
-            // SAFETY: `here` is local and this is its only `run`; `then` reads it afterwards.
+            // SAFETY: `here` is only used here, and this is its only `run`; `then` reads it afterwards.
             unsafe { here.run(ctx, count, step) };
-            return then(Ended::Finished, &here);
+            return (Ended::Finished, here);
         }
     };
     // SAFETY: the mapping is page-aligned (enough for any `Slots`), `size` bytes long and
@@ -336,11 +479,11 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
     let Some((pid, pidfd)) = child else {
         // SAFETY: no child exists; this process is the only writer and runs once.
         unsafe { shared.run(ctx, count, step) };
-        return then(Ended::Finished, shared);
+        return (Ended::Finished, shared);
     };
     match wait_child(pid, pidfd, deadline_ms) {
-        Some(_) => then(Ended::Finished, shared),
-        None => then(Ended::TimedOut, shared),
+        Some(_) => (Ended::Finished, shared),
+        None => (Ended::TimedOut, shared),
     }
 }
 

@@ -43,6 +43,7 @@ pub fn value(out: &mut Out, v: V) {
 }
 
 /// One check's object: labels, status, why, fields.
+#[inline(never)] // out of line: measured smaller on i686 and x86_64
 fn object(out: &mut Out, c: &Section) {
     out.str("{");
     let mut first = true;

@@ -28,8 +28,8 @@ pub fn from_statvfs(
 ) -> DiskStat {
     let used = blocks.saturating_sub(bfree);
     DiskStat {
-        size_b: blocks.saturating_mul(frsize),
-        avail_b: bavail.saturating_mul(frsize),
+        size_b: crate::num::saturating_mul(blocks, frsize),
+        avail_b: crate::num::saturating_mul(bavail, frsize),
         used_pct: percent_ceil(used, used.saturating_add(bavail)),
         inodes_used_pct: (files > 0).then(|| percent_ceil(files.saturating_sub(ffree), files)),
         read_only,

@@ -8,7 +8,7 @@
 
 use core::ffi::CStr;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
+use rustix::fs::{self, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
 use crate::path::join;
@@ -118,10 +118,9 @@ impl<'a> Root<'a> {
     }
 
     /// `lstat` of a path below the root (does not follow a final symlink).
-    pub fn lstat(&self, parts: &[&[u8]]) -> Result<fs::Stat, Errno> {
+    pub fn lstat(&self, parts: &[&[u8]]) -> Result<crate::sys::FileStat, Errno> {
         let mut path = [0u8; PATH_CAP];
-        let path = self.path(parts, &mut path)?;
-        fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW)
+        crate::sys::lstat(self.path(parts, &mut path)?)
     }
 
     /// Reads a symlink's target into `buf`.

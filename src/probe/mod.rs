@@ -113,8 +113,6 @@ pub fn disks<'a>(
 /// - systemd `src/libsystemd/sd-daemon/sd-daemon.c`, `sd_booted()`
 pub fn systemd_booted(root: &Root) -> bool {
     root.lstat(&[b"run/systemd/system"])
-        .map(|st| {
-            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
-        })
+        .map(|st| rustix::fs::FileType::from_raw_mode(st.mode) == rustix::fs::FileType::Directory)
         .unwrap_or(false)
 }

@@ -107,7 +107,7 @@ pub fn scan(root: &Root, wants: &mut [Want]) -> Result<(), Errno> {
             }
             if let Some(uid) = want.uid {
                 let got = *owner
-                    .get_or_insert_with(|| root.lstat(&[b"proc/", name]).ok().map(|st| st.st_uid));
+                    .get_or_insert_with(|| root.lstat(&[b"proc/", name]).ok().map(|st| st.uid));
                 if got != Some(uid) {
                     continue;
                 }

@@ -21,7 +21,7 @@ pub const WAIT_MS: u64 = 1000;
 /// [`measure`], with `/etc/hosts` read only when `server` is a name that needs it.
 pub fn measure_named(server: &[u8], wait_ms: u64) -> Result<Reply, Failure> {
     let measured = measure(server, None, wait_ms);
-    if measured != Err(Failure::Unresolved) {
+    if !matches!(measured, Err(Failure::Unresolved)) {
         return measured;
     }
     let mut hosts = [0u8; super::fs::HOSTS_CAP];

@@ -22,19 +22,22 @@ pub fn hostname(root: &Root) -> Option<Word> {
 #[inline(never)] // out of line: inlining every probe and encoder into main costs ~650 bytes
 pub fn probe(root: &Root) -> System {
     let mut buf = [0u8; 256];
-    System {
+    // Filled where it is returned from, field by field, not assembled from copies at the end.
+    let mut system = System {
         kernel: word(root, b"proc/sys/kernel/osrelease"),
-        uptime_s: root
-            .read(&[b"proc/uptime"], &mut buf)
-            .ok()
-            .and_then(procfs::parse_uptime),
-        load: root
-            .read(&[b"proc/loadavg"], &mut buf)
-            .ok()
-            .and_then(procfs::parse_loadavg),
-        boot_id: root
-            .read(&[b"proc/sys/kernel/random/boot_id"], &mut buf)
-            .ok()
-            .and_then(procfs::parse_boot_id),
-    }
+        ..System::default()
+    };
+    system.uptime_s = root
+        .read(&[b"proc/uptime"], &mut buf)
+        .ok()
+        .and_then(procfs::parse_uptime);
+    system.load = root
+        .read(&[b"proc/loadavg"], &mut buf)
+        .ok()
+        .and_then(procfs::parse_loadavg);
+    system.boot_id = root
+        .read(&[b"proc/sys/kernel/random/boot_id"], &mut buf)
+        .ok()
+        .and_then(procfs::parse_boot_id);
+    system
 }

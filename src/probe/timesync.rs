@@ -92,7 +92,7 @@ pub fn sync_file(root: &Root, systemd: bool) -> SyncFile {
     }
     match root.lstat(&[b"run/systemd/timesync/synchronized"]) {
         Ok(st) => SyncFile::Present {
-            mtime_s: st.st_mtime,
+            mtime_s: st.mtime_s,
         },
         Err(rustix::io::Errno::NOENT) => SyncFile::Missing,
         Err(_) => SyncFile::Unknown,

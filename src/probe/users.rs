@@ -111,12 +111,16 @@ pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
             user.login = Login::NotApplicable;
             continue;
         }
-        user.linger =
-            match cescape(user.name).map(|name| root.lstat(&[b"var/lib/systemd/linger/", &name])) {
-                Some(Ok(_)) => Linger::On,
-                Some(Err(Errno::NOENT)) => Linger::Off,
-                _ => Linger::Unknown,
-            };
+        // The escaped name is borrowed where it lies, not moved (a 260-byte copy) into the map.
+        let escaped = cescape(user.name);
+        let linger_file = escaped
+            .as_deref()
+            .map(|name| root.lstat(&[b"var/lib/systemd/linger/", name]));
+        user.linger = match linger_file {
+            Some(Ok(_)) => Linger::On,
+            Some(Err(Errno::NOENT)) => Linger::Off,
+            _ => Linger::Unknown,
+        };
         user.login = match user.uid {
             None => Login::Unknown,
             Some(uid) => {

@@ -105,13 +105,13 @@ pub fn append(path: &[u8], bytes: &[u8], max_bytes: u64) -> Result<(), SinkError
         | OFlags::CLOEXEC
         | OFlags::NONBLOCK;
     let mut fd = fs::openat(CWD, target, flags, MODE).map_err(|e| SinkError::new(Step::Open, e))?;
-    let st = fs::fstat(&fd).map_err(|e| SinkError::new(Step::Stat, e))?;
-    let size = st.st_size as u64;
+    let st = crate::sys::fstat(rustix::fd::AsFd::as_fd(&fd))
+        .map_err(|e| SinkError::new(Step::Stat, e))?;
+    let size = st.size;
     let rotate = size > 0
         && size.saturating_add(bytes.len() as u64) > max_bytes
         && fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
-        && fs::statat(CWD, target, fs::AtFlags::SYMLINK_NOFOLLOW)
-            .is_ok_and(|now| now.st_ino == st.st_ino);
+        && crate::sys::lstat(target).is_ok_and(|now| now.ino == st.ino);
     if rotate {
         let mut old_buf = [0u8; PATH_CAP];
         let old = cpath(&[path, b".1"], &mut old_buf).map_err(|e| SinkError::new(Step::Path, e))?;

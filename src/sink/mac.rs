@@ -15,7 +15,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// HMAC-SHA256 of `line` under `key`, or `None` if the key is refused. HMAC takes a key of any
-/// length (a longer one than the hash's block is hashed first), so it never is.
+/// length (a longer one than the hash's block is hashed first), so it never is. (The agent's
+/// [`tag`] keeps its MAC where it made it: returned in an `Option`, the state is copied.)
 fn hmac(key: &[u8], line: &[u8]) -> Option<Hmac<Sha256>> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
     mac.update(line);
@@ -27,7 +28,8 @@ fn hmac(key: &[u8], line: &[u8]) -> Option<Hmac<Sha256>> {
 pub fn tag(key: &[u8], line: &[u8]) -> [u8; 64] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = [b'0'; 64];
-    if let Some(mac) = hmac(key, line) {
+    if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) {
+        mac.update(line);
         for (pair, byte) in out.chunks_exact_mut(2).zip(mac.finalize().into_bytes()) {
             pair[0] = DIGITS[usize::from(byte >> 4)];
             pair[1] = DIGITS[usize::from(byte & 15)];

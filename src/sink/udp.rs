@@ -16,7 +16,9 @@ pub const MAX_PAYLOAD: usize = 1232;
 /// Sends `bytes` as one datagram; or, `lines` (line protocol), as datagrams of whole lines,
 /// each at most [`MAX_PAYLOAD`]. Nothing is sent if the record (`lines`: one line alone) is
 /// too long.
-#[inline(never)] // out of line: inlined into the agent's record writing it costs ~100 bytes
+// Out of line on 64-bit CPUs, inlined on 32-bit ones: each measured smaller (on x86_64 and
+// i686).
+#[cfg_attr(target_pointer_width = "64", inline(never))]
 pub fn send(addr: &SocketAddr, bytes: &[u8], lines: bool) -> Result<(), SinkError> {
     if !lines && bytes.len() > MAX_PAYLOAD {
         return Err(SinkError::plain(Step::RecordTooLong));

@@ -14,7 +14,6 @@
 
 use super::text::{write_text, PERCENT};
 use super::Out;
-use crate::fix::Step;
 use crate::model::{clock, disk, memory, timesync, Model, Section, V};
 use crate::verdict::{Reason, Status};
 
@@ -26,51 +25,51 @@ fn console_escape(b: u8, _: Option<u8>) -> Option<&'static [u8]> {
     }
 }
 
-/// What a reason tells the person at the console: what is wrong, why it matters, and the
-/// command that fixes it. The holes: `{n}` the instance's name (the user, service or mount),
-/// `{v}` its [`figure`], `{u}` ` --user -M USER@` for a user's service (`systemctl` then talks
-/// to that user's manager), `{t}` the command `--fix timesync` runs first
-/// ([`Step::RestartTimesyncd`]).
-fn advice(why: Reason) -> &'static str {
-    match why {
-        Reason::Unsynced => {
-            "clock unsynchronized (maxerror {v} s): tokens fail \"not yet valid\" - {t}"
+/// The command `--fix timesync` runs first ([`crate::fix::Step::RestartTimesyncd`]), the fix
+/// of a clock that is off.
+const RESTART_TIMESYNCD: &str = "systemctl restart systemd-timesyncd";
+
+/// `advice! { REASON => "text", ... }`: [`advice`] reads one packed string (`\x1f` between
+/// the texts, no table of pointers beside it) at the reason's index; `ADVISED` is the reasons in
+/// the order written, which a test holds equal to [`Reason::ALL`].
+macro_rules! advice {
+    ($($why:ident => $text:literal,)+) => {
+        const ADVICE: &str = concat!($($text, "\x1f"),+);
+        #[cfg(test)]
+        const ADVISED: &[Reason] = &[$(Reason::$why),+];
+
+        /// What a reason tells the person at the console: what is wrong, why it matters, and
+        /// the command that fixes it. The holes: `{n}` the instance's name (the user, service
+        /// or mount), `{v}` its [`figure`], `{u}` ` --user -M USER@` for a user's service
+        /// (`systemctl` then talks to that user's manager), `{t}` [`RESTART_TIMESYNCD`].
+        fn advice(why: Reason) -> &'static str {
+            crate::num::part(ADVICE, 0x1f, why as usize)
         }
-        Reason::Offset => "clock off by {v} ms: tokens fail, cron jobs slip - {t}",
-        Reason::Maxerror => "clock may be off by {v} s: tokens fail \"not yet valid\" - {t}",
-        Reason::NtpOffset => "clock {v} ms off the NTP server: the gateway drops heartbeats - {t}",
-        Reason::Adjtimex => "adjtimex failed: the clock's state is unknown - allow adjtimex",
-        Reason::NoDaemon => {
-            "no time daemon runs: the clock drifts - systemctl enable --now systemd-timesyncd"
-        }
-        Reason::NeverSynced => {
-            "timesyncd never synced: the clock drifts - timedatectl timesync-status"
-        }
-        Reason::SyncAge => {
-            "last time sync {v} s ago: the clock drifts - timedatectl timesync-status"
-        }
-        Reason::Proc => "/proc unreadable: the time daemon is unknown - mount -t proc proc /proc",
-        Reason::LingerOff => {
-            "linger is off for {n}: its user services die at logout - loginctl enable-linger {n}"
-        }
-        Reason::NoSuchUser => "no user {n}: its services cannot run - getent passwd {n}",
-        Reason::Linger => {
-            "linger of {n} unreadable: its services may die at logout - loginctl show-user {n}"
-        }
-        Reason::Logind => {
-            "logind's state of {n} unreadable: its services may be gone - loginctl show-user {n}"
-        }
-        Reason::Down => "service {n} is down: the node looks offline - systemctl{u} restart {n}",
-        Reason::Unreadable => "service {n} unreadable: it may be down - systemctl{u} status {n}",
-        Reason::Space => "disk {n} is {v}% full: writes fail - du -xh {n} | sort -h",
-        Reason::Inodes => "disk {n} has {v}% of its inodes used: new files fail - df -i {n}",
-        Reason::Statvfs => "disk {n} unreadable: its space is unknown - df {n}",
-        Reason::Timeout => {
-            "disk {n} did not answer: writes to it hang - check its device or server"
-        }
-        Reason::Available => "{v} MiB of memory available: the OOM killer stops services - top",
-        Reason::Meminfo => "/proc/meminfo unreadable: memory is unknown - mount -t proc proc /proc",
-    }
+    };
+}
+
+advice! {
+    Unsynced => "clock unsynchronized (maxerror {v} s): tokens fail \"not yet valid\" - {t}",
+    Offset => "clock off by {v} ms: tokens fail - {t}",
+    Maxerror => "clock may be off by {v} s: tokens fail - {t}",
+    NtpOffset => "clock {v} ms off the NTP server: heartbeats are dropped - {t}",
+    Adjtimex => "adjtimex failed: clock state unknown - allow adjtimex",
+    NoDaemon => "no time daemon: the clock drifts - systemctl enable --now systemd-timesyncd",
+    NeverSynced => "timesyncd never synced: the clock drifts - timedatectl timesync-status",
+    SyncAge => "last time sync {v} s ago: the clock drifts - timedatectl timesync-status",
+    Proc => "/proc unreadable: time daemon unknown - mount -t proc proc /proc",
+    LingerOff => "linger is off for {n}: its user services die at logout - loginctl enable-linger {n}",
+    NoSuchUser => "no user {n}: its services cannot run - getent passwd {n}",
+    Linger => "linger of {n} unknown: its services may die at logout - loginctl show-user {n}",
+    Logind => "login state of {n} unknown: its services may be gone - loginctl show-user {n}",
+    Down => "service {n} is down: the node looks offline - systemctl{u} restart {n}",
+    Unreadable => "service {n} unknown: it may be down - systemctl{u} status {n}",
+    Space => "disk {n} is {v}% full: writes fail - du -xh {n} | sort -h",
+    Inodes => "disk {n} uses {v}% of its inodes: new files fail - df -i {n}",
+    Statvfs => "disk {n} unreadable: space unknown - df {n}",
+    Timeout => "disk {n} hangs: writes to it block - check its device or server",
+    Available => "{v} MiB of memory left: the OOM killer stops services - top",
+    Meminfo => "/proc/meminfo unreadable: memory unknown - mount -t proc proc /proc",
 }
 
 /// Where a reason's figure (`{v}`) comes from: the field of its section, and how many of the
@@ -103,8 +102,7 @@ fn line(out: &mut Out, c: &Section) {
     out.str(c.verdict.status.plugin_word());
     out.str(" ");
     // The instance's name, and for a service its user (the second label).
-    let name = c.labels.first().map_or(&b""[..], |(_, name)| name);
-    let user = c.labels.get(1).map_or(&b""[..], |(_, user)| user);
+    let [(_, name), (_, user)] = c.labels;
     match c.verdict.why {
         Some(why) => out.fill(advice(why), &mut |out, hole| match hole {
             b'n' => write_text(out, name, console_escape),
@@ -112,14 +110,7 @@ fn line(out: &mut Out, c: &Section) {
                 Some(n) => out.i64(n),
                 None => out.str("?"),
             },
-            b't' => {
-                let mut sep = "";
-                for word in Step::RestartTimesyncd.command() {
-                    out.str(sep);
-                    out.bytes(word);
-                    sep = " ";
-                }
-            }
+            b't' => out.str(RESTART_TIMESYNCD),
             _ if !user.is_empty() => {
                 out.str(" --user -M ");
                 write_text(out, user, console_escape);
@@ -154,6 +145,7 @@ pub fn encode(m: &Model, out: &mut Out) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fix::Step;
 
     /// Every reason's advice says what is wrong before `: `, why it matters, and the fix after
     /// ` - `; it uses only the holes [`line`] fills, and `{v}` exactly when the reason has a
@@ -176,6 +168,19 @@ mod tests {
             }
             assert_eq!(text.contains("{v}"), figure_source(why).is_some(), "{text}");
         }
+    }
+
+    /// The clock's fix is the command `--fix timesync` runs.
+    #[test]
+    fn the_clock_fix_is_the_repair_step() {
+        let words: Vec<&[u8]> = RESTART_TIMESYNCD.split(' ').map(str::as_bytes).collect();
+        assert_eq!(words, Step::RestartTimesyncd.command());
+    }
+
+    /// The advice is written in the order of the reasons, so each reads its own.
+    #[test]
+    fn advice_follows_the_reasons() {
+        assert_eq!(ADVISED, Reason::ALL);
     }
 
     /// A control byte from the node (a terminal escape sequence) reaches the console as `%XX`.

@@ -104,19 +104,19 @@ pub fn lstat(path: &core::ffi::CStr) -> Result<FileStat, rustix::io::Errno> {
     }
     #[cfg(any(target_arch = "x86", target_arch = "arm"))]
     {
-        let mut st = KernelStat64::default();
-        // SAFETY: `path` is NUL-terminated and `st` a valid, exclusively borrowed `struct stat64`
-        // of the kernel's layout, which `fstatat64` fills.
+        let mut st = core::mem::MaybeUninit::<KernelStat64>::uninit();
+        // SAFETY: `path` is NUL-terminated and `st` an exclusively borrowed `struct stat64` of
+        // the kernel's layout, which `fstatat64` fills.
         let ret = unsafe {
             libc::syscall(
                 libc::SYS_fstatat64,
                 libc::AT_FDCWD,
                 path.as_ptr(),
-                &mut st as *mut KernelStat64,
+                st.as_mut_ptr(),
                 libc::AT_SYMLINK_NOFOLLOW,
             )
         };
-        st.result(ret)
+        stat64_result(ret, &st)
     }
 }
 
@@ -129,17 +129,11 @@ pub fn fstat(fd: rustix::fd::BorrowedFd) -> Result<FileStat, rustix::io::Errno> 
     #[cfg(any(target_arch = "x86", target_arch = "arm"))]
     {
         use rustix::fd::AsRawFd;
-        let mut st = KernelStat64::default();
-        // SAFETY: `st` is a valid, exclusively borrowed `struct stat64` of the kernel's layout,
-        // which `fstat64` fills.
-        let ret = unsafe {
-            libc::syscall(
-                libc::SYS_fstat64,
-                fd.as_raw_fd(),
-                &mut st as *mut KernelStat64,
-            )
-        };
-        st.result(ret)
+        let mut st = core::mem::MaybeUninit::<KernelStat64>::uninit();
+        // SAFETY: `st` is an exclusively borrowed `struct stat64` of the kernel's layout, which
+        // `fstat64` fills.
+        let ret = unsafe { libc::syscall(libc::SYS_fstat64, fd.as_raw_fd(), st.as_mut_ptr()) };
+        stat64_result(ret, &st)
     }
 }
 
@@ -156,55 +150,35 @@ impl FileStat {
     }
 }
 
-/// `struct stat64` as `fstatat64` and `fstat64` fill it on i686 and armv7
-/// (`arch/x86/include/uapi/asm/stat.h`, `arch/arm/include/uapi/asm/stat.h`; `repr(C)` lays it
-/// out as their C compiler does). The calls are made directly, as rustix's 32-bit `stat` falls
-/// back to them on kernels without `statx`: rustix asks `statx` first and converts either
-/// answer to its own `Stat` (800 bytes of code on i686). The times are the kernel's unsigned
-/// 32-bit seconds, right until 2106.
+/// The kernel's `struct stat64`, as `fstatat64` and `fstat64` fill it on i686 and armv7
+/// (linux-raw-sys's bindings of `arch/*/include/uapi/asm/stat.h`). The calls are made directly,
+/// as rustix's 32-bit `stat` falls back to them on kernels without `statx`: rustix asks `statx`
+/// first and converts either answer to its own `Stat` (800 bytes of code on i686). The times
+/// are the kernel's unsigned 32-bit seconds, right until 2106.
 #[cfg(any(target_arch = "x86", target_arch = "arm"))]
-#[repr(C)]
-#[derive(Default)]
-struct KernelStat64 {
-    dev: u64,
-    pad0: [u8; 4],
-    ino32: core::ffi::c_ulong,
-    mode: core::ffi::c_uint,
-    nlink: core::ffi::c_uint,
-    uid: core::ffi::c_ulong,
-    gid: core::ffi::c_ulong,
-    rdev: u64,
-    pad3: [u8; 4],
-    size: i64,
-    blksize: core::ffi::c_ulong,
-    blocks: u64,
-    atime: core::ffi::c_ulong,
-    atime_nsec: core::ffi::c_ulong,
-    mtime: core::ffi::c_ulong,
-    mtime_nsec: core::ffi::c_ulong,
-    ctime: core::ffi::c_ulong,
-    ctime_nsec: core::ffi::c_ulong,
-    ino: u64,
-}
+type KernelStat64 = linux_raw_sys::general::stat64;
 
+/// The status a `fstatat64` or `fstat64` call returning `ret` filled into `st`, or its errno.
 #[cfg(any(target_arch = "x86", target_arch = "arm"))]
-impl KernelStat64 {
-    /// The status the call returning `ret` filled in, or its errno.
-    fn result(&self, ret: core::ffi::c_long) -> Result<FileStat, rustix::io::Errno> {
-        if ret < 0 {
-            // SAFETY: `__errno_location` returns this thread's errno slot, valid to read.
-            return Err(rustix::io::Errno::from_raw_os_error(unsafe {
-                *libc::__errno_location()
-            }));
-        }
-        Ok(FileStat {
-            mode: self.mode,
-            uid: self.uid,
-            size: self.size as u64,
-            ino: self.ino,
-            mtime_s: i64::from(self.mtime),
-        })
+fn stat64_result(
+    ret: core::ffi::c_long,
+    st: &core::mem::MaybeUninit<KernelStat64>,
+) -> Result<FileStat, rustix::io::Errno> {
+    if ret < 0 {
+        // SAFETY: `__errno_location` returns this thread's errno slot, valid to read.
+        return Err(rustix::io::Errno::from_raw_os_error(unsafe {
+            *libc::__errno_location()
+        }));
     }
+    // SAFETY: the call succeeded, so the kernel filled the whole struct.
+    let st = unsafe { st.assume_init_ref() };
+    Ok(FileStat {
+        mode: st.st_mode,
+        uid: st.st_uid as u32,
+        size: st.st_size as u64,
+        ino: st.st_ino,
+        mtime_s: i64::from(st.st_mtime),
+    })
 }
 
 /// Standard output. If the process was started with fd 1 closed, writes fail (`EBADF`) or go

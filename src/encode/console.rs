@@ -63,7 +63,7 @@ advice! {
     Linger => "linger of {n} unknown: its services may die at logout - loginctl show-user {n}",
     Logind => "login state of {n} unknown: its services may be gone - loginctl show-user {n}",
     Down => "service {n} is down: the node looks offline - systemctl{u} restart {n}",
-    Unreadable => "service {n} unknown: it may be down - systemctl{u} status {n}",
+    Unreadable => "service {n} state unknown: it may be down - systemctl{u} status {n}",
     Space => "disk {n} is {v}% full: writes fail - du -xh {n} | sort -h",
     Inodes => "disk {n} uses {v}% of its inodes: new files fail - df -i {n}",
     Statvfs => "disk {n} unreadable: space unknown - df {n}",

@@ -67,7 +67,8 @@ impl Status {
 }
 
 crate::words! {
-    /// Why a check is not OK: the word in every format (`why:down`, `"why":"down"`).
+    /// Why a check is not OK: the word in every format (`why:down`, `"why":"down"`) but
+    /// `text`, which says it in plain words.
     pub enum Reason {
         /// No rule finds the clock synchronized.
         Unsynced = "unsynced",

@@ -23,7 +23,7 @@ pub struct Buffers {
     pub config: [u8; CONFIG_CAP],
     /// Each sink's encoded record.
     pub out: [u8; sink::OUT_CAP],
-    /// `/etc/hosts`, for a `--udp` target given by name.
+    /// `/etc/hosts`, for an `--ntp-server` or `--udp` target given by name.
     pub hosts: [u8; HOSTS_CAP],
 }
 
@@ -115,7 +115,8 @@ pub fn plan<'a>(cfg: &'a Config<'a>) -> Plan<'a> {
 }
 
 /// Collects the record, judges it, repairs and remembers, and delivers it (each sink's record
-/// encoded in `out`; `hosts` holds `/etc/hosts` when a sink needs it); the exit code.
+/// encoded in `out`; `hosts_buf` holds `/etc/hosts` when the NTP server or a sink needs it);
+/// the exit code.
 #[inline(never)] // out of line: measured smaller on i686 and x86_64
 pub fn run(cfg: &Config, out: &mut [u8; sink::OUT_CAP], hosts_buf: &mut [u8; HOSTS_CAP]) -> u8 {
     let mut key_buf = [0u8; KEY_CAP];
@@ -135,7 +136,7 @@ pub fn run(cfg: &Config, out: &mut [u8; sink::OUT_CAP], hosts_buf: &mut [u8; HOS
     let started = sys::monotonic_ms();
     let plan = plan(cfg);
     let mut rec = Record::default();
-    probe::collect(&plan, &mut rec);
+    probe::collect(&plan, &mut rec, hosts_buf);
     // The deadline (--timeout). `statvfs` on a dead NFS server sleeps uninterruptibly, so the
     // agent never makes that call itself: a child makes them, and at the deadline it is
     // abandoned; mounts it had not answered say `timeout`, exit 3, and the record is still

@@ -30,7 +30,11 @@ fn repo() -> PathBuf {
 /// The record of `args` run against the fixture root `root`, clock fixed.
 fn collect<'a>(cfg: &'a nodepulse::cli::Config<'a>) -> Record<'a> {
     let mut rec = Record::default();
-    nodepulse::probe::collect(&nodepulse::agent::plan(cfg), &mut rec);
+    nodepulse::probe::collect(
+        &nodepulse::agent::plan(cfg),
+        &mut rec,
+        &mut [0; nodepulse::probe::fs::HOSTS_CAP],
+    );
     rec.wall_ms = WALL_MS;
     if let Some(ts) = rec.timesync.as_mut() {
         if let SyncFile::Present { .. } = ts.sync_file {

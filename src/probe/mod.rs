@@ -37,8 +37,9 @@ pub struct Plan<'a> {
 }
 
 /// Runs every planned probe but the disks' ([`disk_step`], run under the deadline) and fills
-/// the record (in place: a returned `Record` is copied).
-pub fn collect<'a>(plan: &Plan<'a>, rec: &mut Record<'a>) {
+/// the record (in place: a returned `Record` is copied). `hosts_buf` holds `/etc/hosts` when
+/// the NTP server is a name found there.
+pub fn collect<'a>(plan: &Plan<'a>, rec: &mut Record<'a>, hosts_buf: &mut [u8; fs::HOSTS_CAP]) {
     let root = Root::new(plan.root);
     let runs = |check| plan.checks.contains(check);
     rec.wall_ms = crate::sys::wall_ms();
@@ -49,7 +50,7 @@ pub fn collect<'a>(plan: &Plan<'a>, rec: &mut Record<'a>) {
     if runs(Check::Clock) {
         let mut c = clock::probe();
         if let Some(server) = plan.ntp_server {
-            c.sntp = Some(sntp::measure_named(server, plan.ntp_wait_ms));
+            c.sntp = Some(sntp::measure_named(server, plan.ntp_wait_ms, hosts_buf));
         }
         rec.clock = Some(c);
     }

@@ -18,14 +18,18 @@ use crate::record::SntpFailure as Failure;
 /// The longest wait for the answer (less when the run's deadline is nearer).
 pub const WAIT_MS: u64 = 1000;
 
-/// [`measure`], with `/etc/hosts` read only when `server` is a name that needs it.
-pub fn measure_named(server: &[u8], wait_ms: u64) -> Result<Reply, Failure> {
+/// [`measure`], with `/etc/hosts` read (into `hosts_buf`) only when `server` is a name that
+/// needs it.
+pub fn measure_named(
+    server: &[u8],
+    wait_ms: u64,
+    hosts_buf: &mut [u8; super::fs::HOSTS_CAP],
+) -> Result<Reply, Failure> {
     let measured = measure(server, None, wait_ms);
     if !matches!(measured, Err(Failure::Unresolved)) {
         return measured;
     }
-    let mut hosts = [0u8; super::fs::HOSTS_CAP];
-    measure(server, Some(super::fs::read_hosts(&mut hosts)), wait_ms)
+    measure(server, Some(super::fs::read_hosts(hosts_buf)), wait_ms)
 }
 
 /// Sends one request to `server` and waits at most `wait_ms` for a valid answer.

@@ -12,6 +12,9 @@ use crate::{fix, model, state, sys, verdict};
 
 /// Largest config file read.
 pub const CONFIG_CAP: usize = 16384;
+/// Longest command-line error message written (it ends before the first part that does not
+/// fit).
+const ERROR_CAP: usize = 1000;
 /// Longest key read from `--key-file` (longer keys are hashed by HMAC anyway).
 const KEY_CAP: usize = 256;
 
@@ -72,10 +75,10 @@ pub fn main(args: &[&[u8]], bufs: &mut Buffers) -> u8 {
         }
         Ok(Action::Run) => return run(&cfg, out, hosts),
         Err(e) => {
-            let mut buf = [0u8; 1000];
-            let mut out = crate::encode::Out::new(&mut buf);
-            e.write(&mut out);
-            say(&[out.as_bytes()]);
+            // The message is written in the start of the records' buffer (no run follows).
+            let mut message = crate::encode::Out::new(&mut out[..ERROR_CAP]);
+            e.write(&mut message);
+            say(&[message.as_bytes()]);
             return 3;
         }
     };

@@ -28,6 +28,8 @@ pub struct Buffers {
     pub out: [u8; sink::OUT_CAP],
     /// `/etc/hosts`, for an `--ntp-server` or `--udp` target given by name.
     pub hosts: [u8; HOSTS_CAP],
+    /// The `--key-file` bytes.
+    pub key: [u8; KEY_CAP],
 }
 
 impl Buffers {
@@ -36,6 +38,7 @@ impl Buffers {
         config: [0; CONFIG_CAP],
         out: [0; sink::OUT_CAP],
         hosts: [0; HOSTS_CAP],
+        key: [0; KEY_CAP],
     };
 }
 
@@ -45,6 +48,7 @@ pub fn main(args: &[&[u8]], bufs: &mut Buffers) -> u8 {
         config: config_buf,
         out,
         hosts,
+        key,
     } = bufs;
     let config_file = match cli::config_path(args) {
         None => None,
@@ -73,7 +77,7 @@ pub fn main(args: &[&[u8]], bufs: &mut Buffers) -> u8 {
                 ")\n"
             )
         }
-        Ok(Action::Run) => return run(&cfg, out, hosts),
+        Ok(Action::Run) => return run(&cfg, out, hosts, key),
         Err(e) => {
             // The message is written in the start of the records' buffer (no run follows).
             let mut message = crate::encode::Out::new(&mut out[..ERROR_CAP]);
@@ -118,12 +122,16 @@ pub fn plan<'a>(cfg: &'a Config<'a>) -> Plan<'a> {
 }
 
 /// Collects the record, judges it, repairs and remembers, and delivers it (each sink's record
-/// encoded in `out`; `hosts_buf` holds `/etc/hosts` when the NTP server or a sink needs it);
-/// the exit code.
+/// encoded in `out`; `hosts_buf` holds `/etc/hosts` when the NTP server or a sink needs it,
+/// `key_buf` the `--key-file`); the exit code.
 #[inline(never)] // out of line: measured smaller on i686 and x86_64
-pub fn run(cfg: &Config, out: &mut [u8; sink::OUT_CAP], hosts_buf: &mut [u8; HOSTS_CAP]) -> u8 {
-    let mut key_buf = [0u8; KEY_CAP];
-    let key = match cfg.key_file.map(|path| read_key(path, &mut key_buf)) {
+pub fn run(
+    cfg: &Config,
+    out: &mut [u8; sink::OUT_CAP],
+    hosts_buf: &mut [u8; HOSTS_CAP],
+    key_buf: &mut [u8; KEY_CAP],
+) -> u8 {
+    let key = match cfg.key_file.map(|path| read_key(path, key_buf)) {
         None => None,
         Some(Ok(key)) => Some(key),
         Some(Err(what)) => {

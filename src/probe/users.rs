@@ -94,6 +94,7 @@ pub fn of<'a>(
 
 /// Fills uid, linger and login state for every user. One pass over `/etc/passwd` for all.
 pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
+    // `/etc/passwd` is read in `buf`, then each user's logind file.
     let mut buf = [0u8; 4096];
     let mut missing = users.len();
     let _ = root.for_each_line(&[b"etc/passwd"], &mut buf, |line| {
@@ -125,13 +126,12 @@ pub fn probe(root: &Root, systemd: bool, users: &mut [User]) {
             None => Login::Unknown,
             Some(uid) => {
                 let mut digits = [0u8; 20];
-                let mut file = [0u8; 4096];
                 match root.read(
                     &[
                         b"run/systemd/users/",
                         crate::num::decimal(u64::from(uid), &mut digits),
                     ],
-                    &mut file,
+                    &mut buf,
                 ) {
                     // logind does not save the file again when the last closing session
                     // goes: with linger on, `loginctl` (`user_get_state()`) says lingering.

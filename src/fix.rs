@@ -193,6 +193,7 @@ pub fn run<'a>(
     let mut plan = plan(wanted, users, clock_ok, daemon, systemd);
     let is_root = rustix::process::geteuid().is_root();
     let mut told = false;
+    let mut path_buf = [0u8; crate::path::PATH_CAP];
     for f in plan.iter().filter(|f| f.outcome == Outcome::NoSystemd) {
         match f.user {
             Some(user) => say(&[b"cannot fix linger of ", user, b": no logind"]),
@@ -207,7 +208,6 @@ pub fn run<'a>(
         } else {
             object
         };
-        let mut path_buf = [0u8; crate::path::PATH_CAP];
         let Some(path) = find_program(&root, program, &mut path_buf) else {
             f.outcome = Outcome::NoProgram;
             continue;

@@ -15,6 +15,8 @@ pub const CONFIG_CAP: usize = 16384;
 /// Longest command-line error message written (it ends before the first part that does not
 /// fit).
 const ERROR_CAP: usize = 1000;
+// The message is written in the start of the records' buffer.
+const _: () = assert!(ERROR_CAP <= sink::OUT_CAP);
 /// Longest key read from `--key-file` (longer keys are hashed by HMAC anyway).
 const KEY_CAP: usize = 256;
 

@@ -750,6 +750,7 @@ mod tests {
             via: Via::Process,
             pid: None,
             start_cs: None,
+            link_ino: None,
         };
         let disk = Disk {
             path: b"/",

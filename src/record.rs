@@ -232,8 +232,13 @@ pub struct Service<'a> {
     pub active: Active,
     pub via: Via,
     pub pid: Option<u32>,
-    /// Process start, centiseconds since boot (changes when the service restarts).
+    /// Process start, centiseconds since boot (changes when the service restarts), for a
+    /// service its unit's invocation link does not settle (no `/proc/PID` is read for one it
+    /// does).
     pub start_cs: Option<u64>,
+    /// The inode of the unit's `invocation:` link. systemd writes the link anew (a new inode)
+    /// each time it starts the unit, so another one is a restart. Not written in the record.
+    pub link_ino: Option<u64>,
 }
 
 /// The errno a disk's `statvfs` is given when the run's deadline passed first (`ETIMEDOUT`).

@@ -44,9 +44,9 @@ pub fn fnv1a(parts: &[&[u8]]) -> u32 {
 pub struct SavedService {
     /// [`fnv1a`] of `USER:NAME` (`:NAME` for a system unit).
     pub key: u32,
-    /// Main pid and its start (centiseconds after boot); 0 when not known.
+    /// Main pid and [`ServiceNow::start`]; 0 when not known.
     pub pid: u32,
-    pub start_cs: u64,
+    pub start: u64,
     /// When the service was first seen down (ms since the epoch); 0 when it is up.
     pub down_since_ms: u64,
 }
@@ -126,7 +126,7 @@ pub fn parse(bytes: &[u8], host: u32) -> Result<Saved, Problem> {
         let _ = saved.services.push(SavedService {
             key: le32(bytes, at),
             pid: le32(bytes, at + 4),
-            start_cs: le64(bytes, at + 8),
+            start: le64(bytes, at + 8),
             down_since_ms: le64(bytes, at + 16),
         });
     }
@@ -152,7 +152,7 @@ pub fn encode(saved: &Saved, buf: &mut [u8; LEN]) {
         let at = SERVICES_AT + i * SERVICE_LEN;
         put(buf, at, &s.key.to_le_bytes());
         put(buf, at + 4, &s.pid.to_le_bytes());
-        put(buf, at + 8, &s.start_cs.to_le_bytes());
+        put(buf, at + 8, &s.start.to_le_bytes());
         put(buf, at + 16, &s.down_since_ms.to_le_bytes());
     }
     let sum = fnv1a(&[buf.get(..SUM_AT).unwrap_or(&[])]);
@@ -166,7 +166,9 @@ pub struct ServiceNow {
     /// `Some(true)` running, `Some(false)` not, `None` unknown.
     pub up: Option<bool>,
     pub pid: Option<u32>,
-    pub start_cs: Option<u64>,
+    /// What tells this start of the service from another: the inode of its unit's invocation
+    /// link when systemd has one, else its process's start time.
+    pub start: Option<u64>,
 }
 
 /// What this run learned from the previous one.
@@ -260,14 +262,14 @@ pub fn advance(
         let before = prev
             .ok()
             .and_then(|p| p.services.iter().find(|o| o.key == s.key));
-        let (pid, start_cs) = (s.pid.unwrap_or(0), s.start_cs.unwrap_or(0));
+        let (pid, start) = (s.pid.unwrap_or(0), s.start.unwrap_or(0));
         match s.up {
             Some(true) => {
                 h.restarted = match before {
                     // Up now and at the previous run, in this boot, as another process; or
                     // down at the previous run (it came back).
                     Some(b) if same_boot.is_some() => {
-                        b.down_since_ms != 0 || ((b.pid, b.start_cs) != (pid, start_cs) && pid != 0)
+                        b.down_since_ms != 0 || ((b.pid, b.start) != (pid, start) && pid != 0)
                     }
                     _ => false,
                 };
@@ -284,7 +286,7 @@ pub fn advance(
         let saved = SavedService {
             key: s.key,
             pid,
-            start_cs,
+            start,
             down_since_ms: h.down_since_ms.unwrap_or(0),
         };
         let _ = next.services.push(saved);
@@ -316,7 +318,7 @@ pub fn remember(path: &[u8], rec: &crate::record::Record, clock_ok: Option<bool>
             Active::Unknown => None,
         },
         pid: s.pid,
-        start_cs: s.start_cs,
+        start: s.link_ino.or(s.start_cs),
     });
     let boot = rec.system.as_ref().and_then(|s| s.boot_id.as_ref());
     let (mut history, next) = advance(
@@ -356,7 +358,7 @@ mod tests {
             key: fnv1a(&[b"node", b":", b"openclaw-node"]),
             up,
             pid: Some(pid).filter(|&p| p != 0),
-            start_cs: Some(start),
+            start: Some(start),
         }
     }
 
@@ -398,7 +400,7 @@ mod tests {
             *s = SavedService {
                 key: u32::MAX,
                 pid: u32::MAX,
-                start_cs: u64::MAX,
+                start: u64::MAX,
                 down_since_ms: u64::MAX,
             };
         }
@@ -409,7 +411,7 @@ mod tests {
             *s = SavedService {
                 key: i,
                 pid: 100 * i,
-                start_cs: u64::from(i) << 40,
+                start: u64::from(i) << 40,
                 down_since_ms: u64::from(i),
             };
         }

@@ -1147,6 +1147,7 @@ mod tests {
             via: crate::record::Via::None,
             pid: None,
             start_cs: None,
+            link_ino: None,
         };
         assert_eq!(service(&s(Active::Yes)), Verdict::OK);
         assert_eq!(

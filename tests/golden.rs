@@ -319,6 +319,7 @@ fn full(clock: Clock, daemon: Daemon, disks: &[Disk<'static>]) -> Record<'static
                 via,
                 pid,
                 start_cs,
+                link_ino: None,
             })
             .unwrap();
     }

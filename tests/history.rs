@@ -180,6 +180,51 @@ fn a_service_restart_between_runs() {
     assert_eq!(node.dry_run(), "", "a restart needs no repair");
 }
 
+/// systemd restarted the unit between two runs and its main process kept its pid (a new process
+/// that got the same number, or a pid namespace): the invocation link, written anew at each
+/// start, still tells the restart, and no `/proc/PID` of the unit is read for it.
+#[test]
+fn a_unit_restart_is_told_by_its_invocation_link() {
+    const LINK: &str = "run/user/1000/systemd/units/invocation:openclaw-node.service";
+    let node = Node::new("systemd-ok");
+    let r = node.run(&[]).stdout;
+    assert_eq!(
+        (
+            svc_field(&r, "pid"),
+            svc_field(&r, "start_cs"),
+            svc_field(&r, "rs")
+        ),
+        (Some("812"), None, None),
+        "{r}"
+    );
+    let r = node.run(&[]).stdout;
+    assert_eq!(
+        svc_field(&r, "rs"),
+        None,
+        "the same start at the next run: {r}"
+    );
+    // The restart: systemd writes the link anew with the new invocation ID, as a new link
+    // renamed over the old one (`symlink_atomic()`).
+    let (link, new) = (
+        Path::new(&node.root()).join(LINK),
+        Path::new(&node.root()).join(format!("{LINK}.new")),
+    );
+    std::os::unix::fs::symlink("0123456789abcdef0123456789abcdef", &new).unwrap();
+    std::fs::rename(&new, &link).unwrap();
+    let r = node.run(&[]).stdout;
+    assert_eq!(
+        (svc_field(&r, "pid"), svc_field(&r, "rs")),
+        (Some("812"), Some("1")),
+        "{r}"
+    );
+    let r = node.run(&[]).stdout;
+    assert_eq!(
+        svc_field(&r, "rs"),
+        None,
+        "the same start at the next run: {r}"
+    );
+}
+
 #[test]
 fn a_user_service_killed_at_logout_with_linger_off() {
     let node = Node::new("systemd-ok");

@@ -339,6 +339,7 @@ mod tests {
                 via: Via::Invocation,
                 pid: None,
                 start_cs: None,
+                link_ino: None,
             })
             .unwrap();
         let mut disks = heapless::Vec::new();

@@ -19,6 +19,11 @@
 //! Without systemd: a process whose `comm` is the unit name without `.service` (cut to 15 bytes).
 //! The pid comes from `cgroup.procs` when there is one, else from the process scan.
 //!
+//! Restarts: a unit's invocation link is written anew (`symlink_atomic()`, a new inode) each
+//! time systemd starts the unit, so its inode tells one start from the next and no `/proc/PID`
+//! is opened for the unit. Only a service without a link (settled by its cgroup or its
+//! process) has its main process's start time read from `/proc/PID/stat`.
+//!
 //! # References
 //! - systemd `src/core/unit.c`, `unit_export_invocation_id()`, `unit_unlink_state_files()`
 //!   (systemd calls these links "not API": they are read as a best-effort first source)
@@ -69,6 +74,7 @@ pub fn resolve<'a>(
             via: Via::None,
             pid: None,
             start_cs: None,
+            link_ino: None,
         };
         let uid = arg.user.and_then(uid_of);
         let needs_scan = match unit_suffix(arg.name) {
@@ -79,6 +85,7 @@ pub fn resolve<'a>(
                 svc.active = st.active;
                 svc.via = st.via;
                 svc.pid = st.pid;
+                svc.link_ino = st.link_ino;
                 st.needs_scan
             }
             _ => true,
@@ -101,13 +108,14 @@ pub fn resolve<'a>(
         }
     }
     // Per service: its name when systemd could not settle it, else its known pid (for the
-    // start time, free when the scan runs anyway), else a placeholder.
+    // start time, free when the scan runs anyway) unless its invocation link tells its
+    // restarts, else a placeholder.
     let first_service_want = wants.len();
     for (svc, &needed) in svcs.iter().zip(&scan_for) {
         let want = match (needed, svc.pid) {
             (true, _) => Want::new(comm_of(svc.name), svc.user.and_then(uid_of)),
-            (false, Some(pid)) => Want::by_pid(pid),
-            (false, None) => Want::by_pid(0),
+            (false, Some(pid)) if svc.link_ino.is_none() => Want::by_pid(pid),
+            (false, _) => Want::by_pid(0),
         };
         let _ = wants.push(want);
     }
@@ -138,7 +146,7 @@ pub fn resolve<'a>(
                 svc.active = Active::No;
                 svc.via = Via::Process;
             }
-        } else if let Some(pid) = svc.pid {
+        } else if let (Some(pid), None) = (svc.pid, svc.link_ino) {
             svc.start_cs = match found {
                 Some(f) => Some(f.start_cs),
                 None if scanned => None, // gone since its cgroup was read
@@ -243,6 +251,8 @@ pub struct UnitState {
     pub active: Active,
     pub via: Via,
     pub pid: Option<u32>,
+    /// [`Service::link_ino`](crate::record::Service).
+    pub link_ino: Option<u64>,
     /// Nothing in `/run` or the cgroup tree could be read: ask the process scan.
     pub needs_scan: bool,
 }
@@ -343,22 +353,27 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: [&[u8]; 2], uid: Option<u
     });
     let pid = cgroup.and_then(|(_, pid)| pid);
     match (link, cgroup) {
-        (Ok(_), _) => UnitState {
+        (Ok(st), _) => UnitState {
             active: Active::Yes,
             via: Via::Invocation,
             pid,
+            // systemd writes the link anew (`symlink_atomic()`) at each start of the unit, and
+            // the tmpfs of `/run` gives no two files of one boot the same inode number.
+            link_ino: Some(st.ino),
             needs_scan: pid.is_none(),
         },
         (_, Some((Some(true), _))) => UnitState {
             active: Active::Yes,
             via: Via::Cgroup,
             pid,
+            link_ino: None,
             needs_scan: pid.is_none(),
         },
         (_, Some((Some(false), _))) => UnitState {
             active: Active::No,
             via: Via::Cgroup,
             pid: None,
+            link_ino: None,
             needs_scan: false,
         },
         // No link and no cgroup directory: not running (a tree we can see lists every running unit).
@@ -366,6 +381,7 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: [&[u8]; 2], uid: Option<u
             active: Active::No,
             via: Via::Invocation,
             pid: None,
+            link_ino: None,
             needs_scan: false,
         },
         // No link we could read, or a cgroup that cannot be read: the process scan may tell.
@@ -373,6 +389,7 @@ pub fn unit_state(root: &Root, tree: CgroupTree, unit: [&[u8]; 2], uid: Option<u
             active: Active::Unknown,
             via: Via::None,
             pid: None,
+            link_ino: None,
             needs_scan: true,
         },
     }

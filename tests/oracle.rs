@@ -45,5 +45,5 @@ fn agrees_with_a_booted_systemd() {
         .nth(2)
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    assert!(n >= 61, "only {n} comparisons:\n{stdout}");
+    assert!(n >= 64, "only {n} comparisons:\n{stdout}");
 }

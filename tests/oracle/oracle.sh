@@ -409,6 +409,32 @@ check_user "logout, linger on (survives)" claw
 # --- system units
 in_ct systemctl start np-run
 check_system "system unit running" np-run.service
+
+# A restart as the state file sees it (`rs:1`), against systemd's own word for a new start of
+# the unit: a new InvocationID. One run to remember, one with the same start, one after
+# `systemctl restart`.
+restart_run() { # scenario: sets RS (the svc token's rs, or none) and INV
+    SCENARIO=$1
+    CODE=0
+    REC=$(in_ct nodepulse --state /run/np-restart.state --service np-run.service --only service) || CODE=$?
+    echo "$SCENARIO: $REC (exit $CODE)" >>"$RUN_DIR/records.txt"
+    RS=$(token "$REC" svc.np-run.service | tr ',' '\n' | sed -n 's/^rs://p')
+    RS=${RS:-none}
+    INV=$(in_ct systemctl show -p InvocationID --value np-run.service)
+    NEW=$([ "$INV" = "${inv0:-$INV}" ] && echo same || echo new)
+    INO=$(in_ct stat -c %i /run/systemd/units/invocation:np-run.service)
+    INO_NEW=$([ "$INO" = "${ino0:-$INO}" ] && echo same || echo new)
+}
+inv0= ino0=
+restart_run "system unit, first run"
+inv0=$INV ino0=$INO
+restart_run "system unit, same start"
+row "$SCENARIO" restart "rs:$RS" "InvocationID $NEW" "$(agree "$RS:$NEW" none:same)"
+in_ct systemctl restart np-run
+restart_run "system unit restarted"
+row "$SCENARIO" restart "rs:$RS" "InvocationID $NEW" "$(agree "$RS:$NEW" 1:new)"
+# What the agent reads for it: systemd wrote the invocation link anew, as another inode.
+row "$SCENARIO" link "inode $INO_NEW" "InvocationID $NEW" "$(agree "$INO_NEW" "$NEW")"
 in_ct systemctl start np-stopped
 in_ct systemctl stop np-stopped
 check_system "system unit stopped" np-stopped.service

@@ -4,8 +4,8 @@
 //! calls [`main`].
 
 use crate::cli::{self, Action, Config};
+use crate::probe;
 use crate::probe::fs::{read_whole, FileError, HOSTS_CAP};
-use crate::probe::{self, Plan};
 use crate::record::{Check, Record};
 use crate::sink::{self, say, Delivery};
 use crate::{fix, model, state, sys, verdict};
@@ -109,20 +109,6 @@ fn read_key<'b>(path: &[u8], buf: &'b mut [u8; KEY_CAP]) -> Result<&'b [u8], &'s
     Ok(key)
 }
 
-/// What the probes are to look at, from the configuration.
-pub fn plan<'a>(cfg: &'a Config<'a>) -> Plan<'a> {
-    Plan {
-        root: cfg.root,
-        checks: cfg.checks,
-        users: &cfg.users,
-        services: &cfg.services,
-        mounts: &cfg.mounts,
-        ntp_server: cfg.ntp_server,
-        // SNTP's share of the run's deadline.
-        ntp_wait_ms: crate::probe::sntp::WAIT_MS.min(cfg.timeout_s * 500),
-    }
-}
-
 /// Collects the record, judges it, repairs and remembers, and delivers it (each sink's record
 /// encoded in `out`; `hosts_buf` holds `/etc/hosts` when the NTP server or a sink needs it,
 /// `key_buf` the `--key-file`); the exit code.
@@ -147,7 +133,7 @@ pub fn run(
         }
     };
     let started = sys::monotonic_ms();
-    let plan = plan(cfg);
+    let plan = cfg.plan();
     let mut rec = Record::default();
     probe::collect(&plan, &mut rec, hosts_buf);
     // The deadline (--timeout). `statvfs` on a dead NFS server sleeps uninterruptibly, so the

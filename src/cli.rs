@@ -20,6 +20,7 @@ use heapless::Vec;
 use crate::encode::{Format, Out};
 use crate::fix::{Repair, Repairs};
 use crate::num::{parse_u64, trim, Set, Word};
+use crate::probe::Plan;
 use crate::record::{Check, Checks, MAX_MOUNTS, MAX_SERVICES, MAX_USERS};
 use crate::verdict::{Limit, Thresholds, Worse};
 
@@ -102,6 +103,22 @@ impl Default for Config<'_> {
             ntp_server: None,
             fixes: Repairs::EMPTY,
             fix_dry_run: false,
+        }
+    }
+}
+
+impl<'a> Config<'a> {
+    /// What the probes are to look at.
+    pub fn plan(&'a self) -> Plan<'a> {
+        Plan {
+            root: self.root,
+            checks: self.checks,
+            users: &self.users,
+            services: &self.services,
+            mounts: &self.mounts,
+            ntp_server: self.ntp_server,
+            // SNTP's share of the run's deadline.
+            ntp_wait_ms: crate::probe::sntp::WAIT_MS.min(self.timeout_s * 500),
         }
     }
 }

@@ -31,7 +31,7 @@ fn repo() -> PathBuf {
 fn collect<'a>(cfg: &'a nodepulse::cli::Config<'a>) -> Record<'a> {
     let mut rec = Record::default();
     nodepulse::probe::collect(
-        &nodepulse::agent::plan(cfg),
+        &cfg.plan(),
         &mut rec,
         &mut [0; nodepulse::probe::fs::HOSTS_CAP],
     );

@@ -187,6 +187,14 @@ fn a_service_restart_between_runs() {
 fn a_unit_restart_is_told_by_its_invocation_link() {
     const LINK: &str = "run/user/1000/systemd/units/invocation:openclaw-node.service";
     let node = Node::new("systemd-ok");
+    let same_start_at_the_next_run = || {
+        let r = node.run(&[]).stdout;
+        assert_eq!(
+            svc_field(&r, "rs"),
+            None,
+            "the same start at the next run: {r}"
+        );
+    };
     let r = node.run(&[]).stdout;
     assert_eq!(
         (
@@ -197,12 +205,7 @@ fn a_unit_restart_is_told_by_its_invocation_link() {
         (Some("812"), None, None),
         "{r}"
     );
-    let r = node.run(&[]).stdout;
-    assert_eq!(
-        svc_field(&r, "rs"),
-        None,
-        "the same start at the next run: {r}"
-    );
+    same_start_at_the_next_run();
     // The restart: systemd writes the link anew with the new invocation ID, as a new link
     // renamed over the old one (`symlink_atomic()`).
     let (link, new) = (
@@ -217,12 +220,7 @@ fn a_unit_restart_is_told_by_its_invocation_link() {
         (Some("812"), Some("1")),
         "{r}"
     );
-    let r = node.run(&[]).stdout;
-    assert_eq!(
-        svc_field(&r, "rs"),
-        None,
-        "the same start at the next run: {r}"
-    );
+    same_start_at_the_next_run();
 }
 
 #[test]

@@ -111,7 +111,7 @@ fn line(out: &mut Out, c: &Section) {
                 None => out.str("?"),
             },
             b't' => out.str(RESTART_TIMESYNCD),
-            _ if !user.is_empty() => {
+            b'u' if !user.is_empty() => {
                 out.str(" --user -M ");
                 write_text(out, user, console_escape);
                 out.str("@");

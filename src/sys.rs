@@ -424,7 +424,8 @@ fn run_with_deadline<'s, C, T: Copy, const N: usize>(
     let slots = match page {
         Ok(p) if !p.is_null() => p.cast::<Slots<T, N>>(),
         _ => {
-            // SAFETY: `here` is only used here, and this is its only `run`; `then` reads it afterwards.
+            // SAFETY: `here` is only used here, and this is its only `run`; `then` reads it
+            // afterwards.
             unsafe { here.run(ctx, count, step) };
             return (Ended::Finished, here);
         }

@@ -61,6 +61,7 @@ struct KernelTimex {
 }
 
 use crate::kernel::Timex;
+use rustix::mm::MapFlags;
 
 /// Reads the clock state; on failure returns the errno.
 pub fn read_timex() -> Result<Timex, i32> {
@@ -363,28 +364,29 @@ impl<T: Copy, const N: usize> Slots<T, N> {
     }
 }
 
-/// Runs `step(ctx, 0..count)` in a child process (a plain `fork` through `clone`) that
-/// publishes each result in a page shared with this process (`mmap(MAP_SHARED)`), and waits
-/// for it until `deadline_ms` (monotonic; `poll` on the child's pidfd, `CLONE_PIDFD`, Linux
-/// 5.2; without one, `waitpid` every 10 ms). Then returns `then(how it ended, results)`.
-/// After a timeout the child is sent SIGKILL and abandoned; it may still publish later, so
-/// `then` reads only what is published. When `mmap` or `clone` fails (memory, process limit),
-/// the steps run here without a deadline.
+/// Runs `step(ctx, 0..count)` in a child process that publishes each result in slots this
+/// process reads, and waits for it until `deadline_ms` (monotonic; `poll` on the child's
+/// pidfd, `CLONE_PIDFD`, Linux 5.2; without one, `waitpid` every 10 ms). Then returns
+/// `then(how it ended, results)`. After a timeout the child is sent SIGKILL and abandoned; it
+/// may still publish later, so `then` reads only what is published. When `mmap` or `clone`
+/// fails (memory, process limit), the steps run here without a deadline.
 ///
 /// The child closes its copies of fds 0-2 first (`close_range`, Linux 5.9; one by one
 /// before), so that a reader waiting for the end of the agent's output (NRPE, a shell pipe) is
 /// not held open by a child stuck in the kernel.
 ///
-/// The child shares this process's memory (`CLONE_VM`, through the C library's `__clone`, on
-/// a stack in the same mapping): no page tables to copy and no copy-on-write faults afterwards
-/// (a forked child cost some 80 µs of a 190 µs run on the systemd fixture; this one about 40).
-/// It reads the steps' context where this process keeps it, which stays in place until the
-/// child has ended or been sent SIGKILL (a process with SIGKILL pending never runs its own
-/// code again). Where `CLONE_VM` is refused (qemu-user takes it only for a thread), the child
-/// is a plain fork, with its own copy of everything.
+/// The child shares this process's memory (`CLONE_VM`, through the C library's `__clone`),
+/// with its slots and its stack in one private mapping: no page tables to copy and no
+/// copy-on-write faults afterwards (a forked child cost some 80 µs of a 190 µs run on the
+/// systemd fixture; this one about 40), and no shmem file made and destroyed on each run, as
+/// a shared mapping would be (some 20 µs more). It reads the steps' context where this
+/// process keeps it, which stays in place until the child has ended or been sent SIGKILL (a
+/// process with SIGKILL pending never runs its own code again). Where `CLONE_VM` is refused
+/// (qemu-user takes it only for a thread), the child is a plain fork, with its own copy of
+/// everything, and its slots in a second, shared mapping.
 ///
-/// Cost in the normal case: `mmap`, `clone`, `poll` and two `waitpid` (the second reaps the
-/// child) here, `close_range` and `exit` there.
+/// Cost in the normal case: `mmap`, `clone`, `poll` and one `waitpid` (which reaps the child)
+/// here, `close_range` and `exit` there.
 pub fn each_with_deadline<C, T: Copy, const N: usize>(
     ctx: &C,
     count: usize,
@@ -412,53 +414,72 @@ fn run_with_deadline<'s, C, T: Copy, const N: usize>(
     if count == 0 {
         return (Ended::Finished, here);
     }
-    // The slots, then the child's stack (its top 16-byte aligned, as every ABI wants).
+    // The child that shares this memory writes the slots where this process reads them: a
+    // private mapping, the slots then the child's stack (its top 16-byte aligned, as every
+    // ABI wants). A shared mapping would cost a shmem file made and destroyed on every run.
     let slots_size = core::mem::size_of::<Slots<T, N>>().next_multiple_of(16);
     let size = slots_size + CHILD_STACK;
-    // SAFETY: a fresh anonymous shared mapping, not aliased by anything else.
-    let page = unsafe {
-        use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
-        let prot = ProtFlags::READ | ProtFlags::WRITE;
-        mmap_anonymous(core::ptr::null_mut(), size, prot, MapFlags::SHARED)
-    };
-    let slots = match page {
-        Ok(p) if !p.is_null() => p.cast::<Slots<T, N>>(),
-        _ => {
-            // SAFETY: `here` is only used here, and this is its only `run`; `then` reads it
-            // afterwards.
-            unsafe { here.run(ctx, count, step) };
-            return (Ended::Finished, here);
+    let child = fresh_slots(size, MapFlags::PRIVATE).and_then(|(slots, end)| {
+        let job = Job {
+            ctx,
+            count,
+            step,
+            slots,
+        };
+        // The stack is the mapping's last CHILD_STACK bytes, which nothing else uses.
+        Some((clone_vm(&job, end)?, slots))
+    });
+    // Where `CLONE_VM` is refused, a fork writes them in a mapping shared with it.
+    let child = child.or_else(|| {
+        let (slots, _) = fresh_slots(slots_size, MapFlags::SHARED)?;
+        match fork()? {
+            (0, _) => {
+                Job {
+                    ctx,
+                    count,
+                    step,
+                    slots,
+                }
+                .run_in_child();
+                exit_now(0)
+            }
+            forked => Some((forked, slots)),
         }
-    };
-    // SAFETY: the mapping is page-aligned (enough for any `Slots`), `size` bytes long and
-    // writable, and nothing refers to it yet.
-    unsafe { slots.write(Slots::new()) };
-    // SAFETY: the mapping is never unmapped, so the reference lives as long as the process.
-    // All later writes (the child's, or this process's below) go through the slots'
-    // `UnsafeCell`s or the atomic, which a shared reference permits.
-    let shared = unsafe { &*slots };
-    let job = Job {
-        ctx,
-        count,
-        step,
-        slots: shared,
-    };
-    // SAFETY: the stack is the mapping's last CHILD_STACK bytes, which nothing else uses.
-    let stack_top = unsafe { slots.cast::<u8>().add(size) };
-    let child = clone_vm(&job, stack_top).or_else(fork);
-    if let Some((0, _)) = child {
-        // The forked child: a separate process, with the shared page.
-        job.run_in_child();
-        exit_now(0);
-    }
-    let Some((pid, pidfd)) = child else {
-        // SAFETY: no child exists; this process is the only writer and runs once.
-        unsafe { shared.run(ctx, count, step) };
-        return (Ended::Finished, shared);
+    });
+    let Some(((pid, pidfd), slots)) = child else {
+        // No child: the steps run here, without a deadline. SAFETY: `here` is only used here,
+        // and this is its only `run`; `then` reads it afterwards.
+        unsafe { here.run(ctx, count, step) };
+        return (Ended::Finished, here);
     };
     match wait_child(pid, pidfd, deadline_ms) {
-        Some(_) => (Ended::Finished, shared),
-        None => (Ended::TimedOut, shared),
+        Some(_) => (Ended::Finished, slots),
+        None => (Ended::TimedOut, slots),
+    }
+}
+
+/// A fresh anonymous mapping of `size` bytes (`flags`: private or shared) holding empty slots
+/// at its start, and the mapping's end; never unmapped: a child abandoned at the deadline may
+/// still write there. `None` when `mmap` fails.
+fn fresh_slots<'s, T: Copy, const N: usize>(
+    size: usize,
+    flags: MapFlags,
+) -> Option<(&'s Slots<T, N>, *mut u8)> {
+    // SAFETY: a fresh anonymous mapping, not aliased by anything else.
+    let page = unsafe {
+        let prot = rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE;
+        rustix::mm::mmap_anonymous(core::ptr::null_mut(), size, prot, flags)
+    };
+    let base = page.ok().filter(|p| !p.is_null())?.cast::<u8>();
+    let slots = base.cast::<Slots<T, N>>();
+    // SAFETY: the mapping is page-aligned (enough for any `Slots`), at least a `Slots` long
+    // (every caller's `size` is) and writable, and nothing refers to it yet. It is never
+    // unmapped, so the reference lives as long as the process; all later writes (a child's,
+    // or this process's) go through the slots' `UnsafeCell`s or the atomic, which a shared
+    // reference permits.
+    unsafe {
+        slots.write(Slots::new());
+        Some((&*slots, base.add(size)))
     }
 }
 
@@ -581,15 +602,19 @@ fn fork() -> Option<(i32, Option<rustix::fd::BorrowedFd<'static>>)> {
 fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64) -> Option<i32> {
     use rustix::process::{waitpid, Pid, WaitOptions};
     let pid = Pid::from_raw(pid)?;
+    // With a pidfd, the first question is `poll`: a child just started has not ended yet.
+    let mut ask = pidfd.is_none();
     loop {
-        let left = deadline_ms.saturating_sub(monotonic_ms());
-        if let Ok(Some((_, status))) = waitpid(Some(pid), WaitOptions::NOHANG) {
-            return Some(
-                status
-                    .exit_status()
-                    .map_or(128 + status.terminating_signal().unwrap_or(0), |c| c),
-            );
+        if ask {
+            if let Ok(Some((_, status))) = waitpid(Some(pid), WaitOptions::NOHANG) {
+                return Some(
+                    status
+                        .exit_status()
+                        .map_or(128 + status.terminating_signal().unwrap_or(0), |c| c),
+                );
+            }
         }
+        let left = deadline_ms.saturating_sub(monotonic_ms());
         if left == 0 {
             // The child, and the process group a `run_program` child leads (a script's own
             // children hold our output open otherwise).
@@ -597,14 +622,13 @@ fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64)
             let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
             return None;
         }
-        match pidfd {
-            Some(fd) => {
-                poll_readable(fd, left);
-            }
+        ask = match pidfd {
+            Some(fd) => poll_readable(fd, left),
             None => {
                 poll_ms(&mut [], left.min(10));
+                true
             }
-        }
+        };
     }
 }
 

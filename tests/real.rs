@@ -658,7 +658,7 @@ fn the_deadline_child_shares_memory_or_is_a_fork() {
             let trace = dir.join("trace");
             let mut cmd = Command::new("strace");
             // Not -f: the child stuck in the mount would hold strace (and the test) to the end.
-            cmd.args(["-qq", "-e", "trace=clone,clone3", "-o"])
+            cmd.args(["-qq", "-e", "trace=clone,clone3,mmap,mmap2", "-o"])
                 .arg(&trace);
             if let Some(inject) = inject {
                 cmd.args(["-e", &format!("inject={inject}")]);
@@ -693,10 +693,24 @@ fn the_deadline_child_shares_memory_or_is_a_fork() {
             );
             let text = std::fs::read_to_string(&trace).unwrap();
             let clones: Vec<&str> = text.lines().filter(|l| l.contains("clone")).collect();
+            // The slots' mappings: private for the child that shares this memory (a shared
+            // one is a shmem file made and destroyed on every run), shared only for a fork.
+            let maps: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("mmap"))
+                .map(|l| {
+                    if l.contains("MAP_SHARED") {
+                        "shared"
+                    } else {
+                        "private"
+                    }
+                })
+                .collect();
             match inject {
                 None => {
                     assert_eq!(clones.len(), 1, "{what}: one child:\n{text}");
                     assert!(clones[0].contains("CLONE_VM"), "{what}:\n{text}");
+                    assert_eq!(maps, ["private"], "{what}:\n{text}");
                 }
                 Some(_) => {
                     assert_eq!(
@@ -709,6 +723,7 @@ fn the_deadline_child_shares_memory_or_is_a_fork() {
                         "{what}:\n{text}"
                     );
                     assert!(!clones[1].contains("CLONE_VM"), "{what}:\n{text}");
+                    assert_eq!(maps, ["private", "shared"], "{what}:\n{text}");
                 }
             }
         }

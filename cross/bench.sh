@@ -18,7 +18,9 @@
 #   4. mean wall time / mean wall time of `busybox true`, both in one hyperfine invocation
 #      (<= 1.5); hyperfine runs all of one command, then all of the other, it does not interleave
 #   5. CPU per run (wait4 rusage, commands interleaved): the agent on the systemd fixture /
-#      one node_exporter scrape on loopback (<= 0.25); the /proc pass's CPU per process on
+#      one node_exporter scrape on loopback (<= 0.25), beside two shares of it measured in the
+#      same run: exec and exit alone (exit0) and the disk check's deadline child (the agent
+#      with and without --skip disk); the /proc pass's CPU per process on
 #      this machine / a floor's that opens, reads and closes every /proc/N/comm (<= 1.2)
 #   6. record size, stdout bytes including the newline (<= 512); every format's size for the
 #      standard config and for the largest config the capacities allow
@@ -198,6 +200,8 @@ read -r real_agent_us real_agent_sd real_bb_us real_bb_sd real_ratio < <(wall re
 # included), the commands interleaved run by run in one cross/bench-measure.py cpu call:
 #   agent, standard config (systemd fixture), against one node_exporter scrape below
 #   busybox true, an anchor
+#   exit0, the exec floor: a static program whose whole text is one exit syscall
+#   the agent, standard config with --skip disk: the same run without its deadline child
 #   agent on this machine, with the /proc pass, and the same run with --skip timesync,service
 #     (this machine has no systemd: those two checks are what asks for the pass)
 #   the floor (cross/bench-floor.c, cc -O2 -static): open /proc, then openat(fd, "N/comm"),
@@ -215,13 +219,16 @@ strace_run noscan /proc "$bin" "${noscan_args[@]}"
 load_kv noscan "$tmp/noscan.kv"
 cpu_runs=500
 cpu_warmup=20
-log "CPU: 6 commands interleaved, $cpu_warmup warm-up + $cpu_runs runs each"
+log "CPU: 8 commands interleaved, $cpu_warmup warm-up + $cpu_runs runs each"
 "${measure[@]}" cpu "$cpu_runs" "$cpu_warmup" -- "$bin" "${std_args[@]}" -- "$bb" true \
+  -- "$tmp/exit0" -- "$bin" "${std_args[@]}" --skip disk \
   -- "$bin" "${real_args[@]}" -- "$bin" "${noscan_args[@]}" -- "$tmp/floor" -- "$tmp/floor" none \
   >"$tmp/cpu" </dev/null || die "CPU runs"
 {
   read -r cpu_std cpu_std_sd _
   read -r cpu_bb cpu_bb_sd _
+  read -r cpu_exit0 cpu_exit0_sd _
+  read -r cpu_nodisk cpu_nodisk_sd _
   read -r cpu_real cpu_real_sd _
   read -r cpu_noscan cpu_noscan_sd _
   read -r cpu_floor cpu_floor_sd _
@@ -269,6 +276,9 @@ ne_pid=""
 awk -v s="${scrape[per_scrape_us]:-0}" 'BEGIN { exit !(s > 0) }' \
   || die "node_exporter's scrapes cost no tick of CPU: too few to measure"
 scrape_ratio=$(calc 2 "$cpu_std / ${scrape[per_scrape_us]}")
+exit0_ratio=$(calc 2 "$cpu_exit0 / ${scrape[per_scrape_us]}")
+child_us=$(calc 1 "$cpu_std - $cpu_nodisk")
+child_ratio=$(calc 2 "$child_us / ${scrape[per_scrape_us]}")
 
 # ---------------------------------------------------------------- 6. record size
 run_ok "$bin" "${std_args[@]}"
@@ -340,13 +350,15 @@ echo "  busybox: $bb"
 echo "  standard config: agent $std_agent_us ± $std_agent_sd µs, busybox true $std_bb_us ± $std_bb_sd µs, ratio $std_ratio (target <= 1.5)"
 echo "  this machine:    agent $real_agent_us ± $real_agent_sd µs, busybox true $real_bb_us ± $real_bb_sd µs, ratio $real_ratio (target <= 1.5)"
 echo
-echo "5. CPU per run (user + system, wait4 rusage; 6 commands interleaved, $cpu_runs runs each after $cpu_warmup warm-up; mean ± stddev)"
+echo "5. CPU per run (user + system, wait4 rusage; 8 commands interleaved, $cpu_runs runs each after $cpu_warmup warm-up; mean ± stddev)"
 echo "  agent, standard config (systemd fixture): $cpu_std ± $cpu_std_sd µs"
+echo "    of which the disk check's deadline child: $child_us µs (the same run with --skip disk: $cpu_nodisk ± $cpu_nodisk_sd µs)"
 echo "  busybox true: $cpu_bb ± $cpu_bb_sd µs"
+echo "  exit0 (static, one exit syscall: exec and exit alone): $cpu_exit0 ± $cpu_exit0_sd µs"
 echo "  node_exporter $(prometheus-node-exporter --version 2>&1 | head -1 | awk '{print $3}'), collectors ${ne_collectors[*]}, no go_/process_ metrics, on 127.0.0.1:"
 echo "    $ne_scrapes scrapes after $ne_warmup warm-up (one curl, one kept-alive connection, no compression, ${scrape[bytes_min]}-${scrape[bytes_max]} bytes each) in ${scrape[wall_s]} s: ${scrape[ticks]} ticks of utime + stime at ${scrape[hz]} Hz"
 echo "    -> ${scrape[per_scrape_us]} µs per scrape (resolution $(calc 1 "1e6 / ${scrape[hz]} / $ne_scrapes") µs); idle afterwards: $ne_idle ticks in $ne_idle_s s"
-echo "  agent (standard config) / one scrape: $scrape_ratio (target <= 0.25)"
+echo "  agent (standard config) / one scrape: $scrape_ratio (target <= 0.25); exit0 / one scrape: $exit0_ratio; the deadline child / one scrape: $child_ratio"
 echo "  the /proc pass, this machine (${cpu_procs_min}-${cpu_procs_max} entries in /proc before a round, mean $cpu_procs_mean; + the scanning process = $cpu_scanned scanned):"
 echo "    agent with the pass $cpu_real ± $cpu_real_sd µs, with --skip timesync,service $cpu_noscan ± $cpu_noscan_sd µs (no pass: ${noscan[pid_opens]} opens below /proc/N; ${real[calls]} - ${noscan[calls]} = $((real[calls] - noscan[calls])) syscalls fewer, the pass being ${real[pass_calls]})"
 echo "    floor $cpu_floor ± $cpu_floor_sd µs, floor none $cpu_floor0 ± $cpu_floor0_sd µs (floor's pass: ${floor[pass_per_process]} syscalls per process, ${floor[per_process_calls]} without the listing, $(sed 's/:/ /g; s/,/, /g' <<<"${floor[pass_names]}") for ${floor[scanned]} processes)"
@@ -373,6 +385,8 @@ row peak_rss_vs_busybox_true "$(ratio "$real_hwm_max" "$bb_hwm")" "-" "(this mac
 row wall_ratio_fixture "$std_ratio" "<= 1.5" "$(mark "$std_ratio" 1.5)"
 row wall_ratio_machine "$real_ratio" "<= 1.5" "$(mark "$real_ratio" 1.5)"
 row cpu_vs_scrape "$scrape_ratio" "<= 0.25" "$(mark "$scrape_ratio" 0.25)"
+row cpu_exec_floor_vs_scrape "$exit0_ratio" "-" "(exit0: exec and exit alone, / one scrape)"
+row cpu_deadline_child_vs_scrape "$child_ratio" "-" "(agent - agent --skip disk, / one scrape)"
 row cpu_per_proc_vs_floor "$pp_ratio" "<= 1.2" "$(mark "$pp_ratio" 1.2)"
 row record_bytes "$record_bytes" "<= 512" "$(mark "$record_bytes" 512)"
 for f in line json influx prom nagios; do

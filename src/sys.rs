@@ -419,16 +419,21 @@ fn run_with_deadline<'s, C, T: Copy, const N: usize>(
     // ABI wants). A shared mapping would cost a shmem file made and destroyed on every run.
     let slots_size = core::mem::size_of::<Slots<T, N>>().next_multiple_of(16);
     let size = slots_size + CHILD_STACK;
-    let child = fresh_slots(size, MapFlags::PRIVATE).and_then(|(slots, end)| {
+    let vm = fresh_slots(size, MapFlags::PRIVATE).map(|(slots, end)| {
         let job = Job {
             ctx,
             count,
             step,
             slots,
         };
-        // The stack is the mapping's last CHILD_STACK bytes, which nothing else uses.
-        Some((clone_vm(&job, end)?, slots))
+        (job, slots, end)
     });
+    // The child reads `job` where it is, in this frame, which outlives it (`wait_child` below
+    // returns once it has ended or been sent SIGKILL). Its stack is the mapping's last
+    // CHILD_STACK bytes, which nothing else uses.
+    let child = vm
+        .as_ref()
+        .and_then(|(job, slots, end)| Some((clone_vm(job, *end)?, *slots)));
     // Where `CLONE_VM` is refused, a fork writes them in a mapping shared with it.
     let child = child.or_else(|| {
         let (slots, _) = fresh_slots(slots_size, MapFlags::SHARED)?;

@@ -627,13 +627,15 @@ fn wait_child(pid: i32, pidfd: Option<rustix::fd::BorrowedFd>, deadline_ms: u64)
             let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
             return None;
         }
-        ask = match pidfd {
-            Some(fd) => poll_readable(fd, left),
+        match pidfd {
+            Some(fd) => {
+                poll_readable(fd, left);
+            }
             None => {
                 poll_ms(&mut [], left.min(10));
-                true
             }
-        };
+        }
+        ask = true;
     }
 }
 

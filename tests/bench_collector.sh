@@ -240,6 +240,10 @@ for threads in 1 2; do
   fi
   echo
   echo "  the kernel meanwhile, per CPU: function-call interrupts $calls, NET_RX softirqs $netrx"
+  # The cores were not free if the busy time beyond the collector and all softirqs (which may
+  # run in the collector's threads or beside them) is more than the drain's own monitor takes.
+  awk -v all="$busy" -v c="$cpud" -v si="$softirq" 'BEGIN {
+    if (all - c - si > 0.2) printf "  (not on free cores: other processes used about %.2f CPU s meanwhile)\n", all - c - si }'
 
   echo "-- memory: $nodes1 nodes tracked (read back from /metrics)"
   awk -v a="$rss0" -v b="$rss1" -v c="$rss2" -v h="$nodes1" 'BEGIN {

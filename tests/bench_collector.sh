@@ -13,6 +13,12 @@
 #      drain (no sender runs then: both cores are free for it), how the kernel queued them over
 #      the sockets, each ingest thread's CPU (user and system), and the CPU the 2 cores spent
 #      meanwhile: the collector's, the other processes' and the kernel's, and the softirq part;
+#      and each CPU's function-call interrupts and NET_RX softirqs meanwhile. (Linux 6.18 frees
+#      a received datagram's buffer on the CPU that allocated it, on loopback the sender's: a
+#      receiver on another CPU queues it there and kicks that CPU with a function-call
+#      interrupt, whose NET_RX softirq frees the queue. With one ingest thread the other core
+#      does that; with two, both cores run ingest threads and the freeing runs in them, counted
+#      as their system time.)
 #   2. memory: VmRSS empty and with the nodes tracked (before any reader asked for a copy of
 #      the table, and after /metrics made one), bytes per node;
 #   3. loss at RATE records/s for SECS s from the same hosts (as the anchor): sent vs accepted,
@@ -99,7 +105,8 @@ send() {
 # third of a core, one of the two the ingest threads drain on). Prints the wall times of the
 # SIGCONT and of the empty queue, then the CPU seconds all processes used in between
 # (/proc/stat: user, nice, system, irq, softirq, steal), the softirq part of them, and process
-# $1's part (all read at the same moments).
+# $1's part, then the function-call interrupts (/proc/interrupts, CAL) and the NET_RX softirqs
+# (/proc/softirqs) of each CPU in between, comma-separated (all read at the same moments).
 drain() {
   python3 - "$1" "$2" "$hz" <<'EOF'
 import os, signal, sys, time
@@ -120,6 +127,17 @@ def cpu():
     with open("/proc/%d/stat" % pid) as f:
         w = f.read().rsplit(")", 1)[1].split()
     return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz, v[6] / hz, (int(w[11]) + int(w[12])) / hz
+ncpu = os.cpu_count()
+def per_cpu(path, name):
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if w and w[0] == name:
+                return [int(x) for x in w[1:ncpu + 1]]
+    return [0] * ncpu
+def kicks():
+    return per_cpu("/proc/interrupts", "CAL:"), per_cpu("/proc/softirqs", "NET_RX:")
+k0, r0 = kicks()
 b0, s0, c0 = cpu()
 t0 = time.time()
 os.kill(pid, signal.SIGCONT)
@@ -127,7 +145,9 @@ while queued():
     time.sleep(0.005)
 t1 = time.time()
 b1, s1, c1 = cpu()
-print("%.6f %.6f %.2f %.2f %.2f" % (t0, t1, b1 - b0, s1 - s0, c1 - c0))
+k1, r1 = kicks()
+diff = lambda a, b: ",".join(str(y - x) for x, y in zip(a, b))
+print("%.6f %.6f %.2f %.2f %.2f %s %s" % (t0, t1, b1 - b0, s1 - s0, c1 - c0, diff(k0, k1), diff(r0, r1)))
 EOF
 }
 metric() { awk -v m="$2" '$1 == m { print $2 }' "$1"; }
@@ -197,7 +217,7 @@ for threads in 1 2; do
   per_socket=$(rx_queues "$port")
   cpu0=$(cpu_s "$pid")
   thread_cpu "$pid" >"$dir/t0"
-  read -r t0 t1 busy softirq cpud < <(drain "$pid" "$port")
+  read -r t0 t1 busy softirq cpud calls netrx < <(drain "$pid" "$port")
   settle "$pid" "$port"
   cpu1=$(cpu_s "$pid")
   thread_cpu "$pid" >"$dir/t1"
@@ -219,6 +239,11 @@ for threads in 1 2; do
     awk -v a="${wall[$threads]}" -v b="${wall[1]}" 'BEGIN { printf ", %.2fx --threads 1 (target >= 1.8x where 2 cores are free)", a / b }'
   fi
   echo
+  echo "  the kernel meanwhile, per CPU: function-call interrupts $calls, NET_RX softirqs $netrx"
+  # The cores were not free if the busy time beyond the collector and all softirqs (which may
+  # run in the collector's threads or beside them) is more than the drain's own monitor takes.
+  awk -v all="$busy" -v c="$cpud" -v si="$softirq" 'BEGIN {
+    if (all - c - si > 0.2) printf "  (not on free cores: other processes used about %.2f CPU s meanwhile)\n", all - c - si }'
 
   echo "-- memory: $nodes1 nodes tracked (read back from /metrics)"
   awk -v a="$rss0" -v b="$rss1" -v c="$rss2" -v h="$nodes1" 'BEGIN {

@@ -13,7 +13,8 @@
 #      drain (no sender runs then: both cores are free for it), how the kernel queued them over
 #      the sockets, each ingest thread's CPU (user and system), and the CPU the 2 cores spent
 #      meanwhile: the collector's, the other processes' and the kernel's, and the softirq part;
-#      and each CPU's function-call interrupts and NET_RX softirqs meanwhile. (Linux 6.18 frees
+#      and each CPU's function-call interrupts and NET_RX softirqs meanwhile; with 2 threads,
+#      how many cores each drain kept busy (busy CPU s / wall s). (Linux 6.18 frees
 #      a received datagram's buffer on the CPU that allocated it, on loopback the sender's: a
 #      receiver on another CPU queues it there and kicks that CPU with a function-call
 #      interrupt, whose NET_RX softirq frees the queue. With one ingest thread the other core
@@ -191,7 +192,7 @@ fi
 ratio() { if [ -n "$anchor" ]; then awk -v a="$1" -v b="$anchor" 'BEGIN { printf "%.2fx the anchor", a / b }'; else echo "no anchor"; fi; }
 
 # ---- the collector, 1 then 2 ingest threads ----------------------------------------------------
-declare -A wall
+declare -A wall cores
 for threads in 1 2; do
   port=$(free_port)
   ctl=$(free_tcp)
@@ -235,10 +236,17 @@ for threads in 1 2; do
   join "$dir/t0" "$dir/t1" | awk '{ printf "  %s: %.2f s CPU (user %.2f, system %.2f)\n", $1, $4 + $5 - $2 - $3, $4 - $2, $5 - $3 }'
   awk -v a="$t0" -v b="$t1" -v r="${wall[$threads]}" -v all="$busy" -v c="$cpud" -v si="$softirq" 'BEGIN {
     printf "drained in %.2f s: the 2 cores were busy %.2f CPU s of %.2f (the collector %.2f, the other processes and the kernel %.2f; softirq %.2f of it all): %d records per wall second", b - a, all, 2 * (b - a), c, all - c, si, r }'
+  # How many cores the drain kept busy (the collector's threads and all the kernel did beside
+  # them, its freeing of the buffers included).
+  cores[$threads]=$(awk -v all="$busy" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", all / (b - a) }')
   if [ "$threads" -gt 1 ]; then
     awk -v a="${wall[$threads]}" -v b="${wall[1]}" 'BEGIN { printf ", %.2fx --threads 1 (target >= 1.8x where 2 cores are free)", a / b }'
   fi
   echo
+  if [ "$threads" -gt 1 ]; then
+    awk -v one="${cores[1]}" -v two="${cores[$threads]}" 'BEGIN {
+      printf "  cores kept busy: %.2f by the --threads 1 drain (its thread and the kernel beside it), %.2f by this one\n", one, two }'
+  fi
   echo "  the kernel meanwhile, per CPU: function-call interrupts $calls, NET_RX softirqs $netrx"
   # The cores were not free if the busy time beyond the collector and all softirqs (which may
   # run in the collector's threads or beside them) is more than the drain's own monitor takes.

@@ -6,6 +6,7 @@
 
 /// Whether `s` holds the byte `b`, a byte at a time: `<[u8]>::contains` is core's
 /// word-at-a-time memchr, long code for the few bytes of a name or path checked here.
+#[allow(clippy::manual_contains)] // the loop is the point, as said above
 pub fn has(s: &[u8], b: u8) -> bool {
     s.iter().any(|&c| c == b)
 }

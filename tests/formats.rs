@@ -1339,9 +1339,13 @@ fn perfdata_items(mut rest: &str) -> Result<Vec<(String, String)>, String> {
     Ok(items)
 }
 
+/// A plugin line read back: the exit code its state word means, the perfdata items (label,
+/// value), and whether the line has a `|`.
+type PluginLine = (i32, Vec<(String, String)>, bool);
+
 /// `NODEPULSE STATE - summary | perfdata`: the state word and the exit code, `Err` if the
 /// line does not have the plugin shape. The perfdata after `|` may be empty here.
-fn nagios_parse(out: &str) -> Result<(i32, Vec<(String, String)>, bool), String> {
+fn nagios_parse(out: &str) -> Result<PluginLine, String> {
     let line = out.strip_suffix('\n').ok_or("no trailing newline")?;
     if line.contains('\n') {
         return Err("more than one line".into());

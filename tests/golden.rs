@@ -557,7 +557,7 @@ fn every_known_field_reaches_every_structured_format() {
                 );
             }
             for c in &model.sections {
-                for (spec, v) in c.fields().filter(|(_, v)| !v.is_null()) {
+                for (spec, _) in c.fields().filter(|(_, v)| !v.is_null()) {
                     let (name, metric) = (spec.name(), spec.prom());
                     if !name.is_empty() {
                         assert!(

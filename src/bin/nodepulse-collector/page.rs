@@ -157,9 +157,9 @@ pub fn render(v: &FleetRead, now_ms: u64) -> String {
     }
     s.push_str("</tbody></table>\n");
     if v.nodes.len() > MAX_ROWS {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<p class=\"more\">and {} more nodes without worse problems: see <a href=\"/api/v1/nodes\">/api/v1/nodes</a>.</p>\n",
+            "<p class=\"more\">and {} more nodes without worse problems: see <a href=\"/api/v1/nodes\">/api/v1/nodes</a>.</p>",
             v.nodes.len() - MAX_ROWS
         );
     }

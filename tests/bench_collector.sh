@@ -6,7 +6,7 @@
 #      (loadgen --format influx: 7 lines per record, one datagram per record) at RATE records/s
 #      for SECS s, twice (the second pass, whose series exist, is the anchor); records it
 #      received (its own counter) per CPU second of its process;
-#   then for --threads 1 and --threads 2:
+#   then for --threads 1, --threads 2 (--spread host, the default) and --threads 2 --spread cpu:
 #   1. capacity: the collector is stopped (SIGSTOP) while SENDERS senders (each its own socket
 #      and share of the hosts) put BLAST records from HOSTS hosts into its socket buffers, then
 #      continued: records accepted per CPU second of the process and per wall second of the
@@ -191,21 +191,24 @@ else
 fi
 ratio() { if [ -n "$anchor" ]; then awk -v a="$1" -v b="$anchor" 'BEGIN { printf "%.2fx the anchor", a / b }'; else echo "no anchor"; fi; }
 
-# ---- the collector, 1 then 2 ingest threads ----------------------------------------------------
+# ---- the collector: 1 ingest thread, then 2 by host name (the default), then 2 by CPU ---------
 declare -A wall cores
-for threads in 1 2; do
+for run in 1-host 2-host 2-cpu; do
+  threads=${run%-*}
+  spread=${run#*-}
   port=$(free_port)
   ctl=$(free_tcp)
-  log="$dir/log.$threads"
-  "$C" --listen "127.0.0.1:$port" --http "127.0.0.1:$ctl" --state "$dir/state.$threads" \
+  log="$dir/log.$run"
+  "$C" --listen "127.0.0.1:$port" --http "127.0.0.1:$ctl" --state "$dir/state.$run" \
     --persist-interval 3600 --max-nodes 1000000 --interval 60 --threads "$threads" \
-    --rcvbuf $((1 << 30)) 2>"$log" &
+    --spread "$spread" --rcvbuf $((1 << 30)) 2>"$log" &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 100); do grep -q listening "$log" 2>/dev/null && break; sleep 0.05; done
   # The ingest threads start after that line: all of them before the figures begin.
   for _ in $(seq 100); do [ "$(thread_cpu "$pid" | wc -l)" = "$threads" ] && break; sleep 0.05; done
-  echo "== collector --threads $threads: $(grep listening "$log" | sed 's/^nodepulse-collector: //')"
+  echo "== collector --threads $threads --spread $spread: $(grep listening "$log" | sed 's/^nodepulse-collector: //')"
+  grep -- '--spread cpu:' "$log" | sed 's/^nodepulse-collector: /  /' || true
   rss0=$(rss_kb "$pid")
   read_metrics() { curl -sf --max-time 60 "http://127.0.0.1:$ctl/metrics" >"$dir/metrics"; }
 
@@ -228,23 +231,23 @@ for threads in 1 2; do
   n1=$(metric "$dir/metrics" nodepulse_fleet_records_accepted_total)
   nodes1=$(( $(metric "$dir/metrics" 'nodepulse_fleet_nodes{state="up"}') + $(metric "$dir/metrics" 'nodepulse_fleet_nodes{state="offline"}') ))
   per_cpu=$(awk -v n="$n1" -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.0f", n / (b - a) }')
-  wall[$threads]=$(awk -v n="$n1" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+  wall[$run]=$(awk -v n="$n1" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
   echo "accepted $n1 of $BLAST sent (read back from /metrics; kernel RcvbufErrors +$((e1 - e0)) while queuing, $queued bytes queued: $per_socket per socket)"
   awk -v c="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print b-a}')" -v r="$per_cpu" 'BEGIN {
     printf "collector CPU %.2f s: %d records per CPU second (target with 1 thread >= 250000)", c, r }'
   echo ", $(ratio "$per_cpu") (the anchor was paced)"
   join "$dir/t0" "$dir/t1" | awk '{ printf "  %s: %.2f s CPU (user %.2f, system %.2f)\n", $1, $4 + $5 - $2 - $3, $4 - $2, $5 - $3 }'
-  awk -v a="$t0" -v b="$t1" -v r="${wall[$threads]}" -v all="$busy" -v c="$cpud" -v si="$softirq" 'BEGIN {
+  awk -v a="$t0" -v b="$t1" -v r="${wall[$run]}" -v all="$busy" -v c="$cpud" -v si="$softirq" 'BEGIN {
     printf "drained in %.2f s: the 2 cores were busy %.2f CPU s of %.2f (the collector %.2f, the other processes and the kernel %.2f; softirq %.2f of it all): %d records per wall second", b - a, all, 2 * (b - a), c, all - c, si, r }'
   # How many cores the drain kept busy (the collector's threads and all the kernel did beside
   # them, its freeing of the buffers included).
-  cores[$threads]=$(awk -v all="$busy" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", all / (b - a) }')
+  cores[$run]=$(awk -v all="$busy" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", all / (b - a) }')
   if [ "$threads" -gt 1 ]; then
-    awk -v a="${wall[$threads]}" -v b="${wall[1]}" 'BEGIN { printf ", %.2fx --threads 1 (target >= 1.8x where 2 cores are free)", a / b }'
+    awk -v a="${wall[$run]}" -v b="${wall[1-host]}" 'BEGIN { printf ", %.2fx --threads 1 (target >= 1.8x where 2 cores are free)", a / b }'
   fi
   echo
   if [ "$threads" -gt 1 ]; then
-    awk -v one="${cores[1]}" -v two="${cores[$threads]}" 'BEGIN {
+    awk -v one="${cores[1-host]}" -v two="${cores[$run]}" 'BEGIN {
       printf "  cores kept busy: %.2f by the --threads 1 drain (its thread and the kernel beside it), %.2f by this one\n", one, two }'
   fi
   echo "  the kernel meanwhile, per CPU: function-call interrupts $calls, NET_RX softirqs $netrx"
@@ -278,5 +281,5 @@ for threads in 1 2; do
 
   kill -TERM "$pid"; wait "$pid"
   tail -1 "$log"
-  echo "state file: $(stat -c %s "$dir/state.$threads") bytes, $(grep -c '^node ' "$dir/state.$threads" || true) node lines"
+  echo "state file: $(stat -c %s "$dir/state.$run") bytes, $(grep -c '^node ' "$dir/state.$run" || true) node lines"
 done

@@ -38,6 +38,10 @@ struct Collector {
 }
 
 impl Collector {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn start(dir: &TempDir, port: u16, extra: &[&str]) -> Collector {
         let state = dir.join("state");
         let log = dir.join(&format!("collector-{}.log", now_ms()));
@@ -873,6 +877,44 @@ fn udp_sockets_on(port: u16) -> usize {
 
 #[test]
 fn two_ingest_threads_accept_every_sender_and_keep_per_host_order_gaps_and_replays() {
+    two_ingest_threads("host", "records spread by host name");
+    two_ingest_threads("cpu", "records spread by the CPU that received them");
+}
+
+/// A `Cpus_allowed_list` (`0-3,6`) as CPU numbers.
+fn cpu_list(list: &str) -> Vec<usize> {
+    let mut cpus = Vec::new();
+    for part in list.trim().split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        cpus.extend(a.parse::<usize>().unwrap()..=b.parse::<usize>().unwrap());
+    }
+    cpus
+}
+
+/// The CPUs the task of a `/proc/.../status` file may run on.
+fn cpus_allowed(status: &std::path::Path) -> Vec<usize> {
+    let text = std::fs::read_to_string(status).unwrap();
+    cpu_list(
+        text.lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap(),
+    )
+}
+
+/// The CPUs each `ingest-N` thread of process `pid` may run on, by thread name.
+fn ingest_cpus(pid: u32) -> BTreeMap<String, Vec<usize>> {
+    let mut found = BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let path = task.unwrap().path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if name.trim().starts_with("ingest-") {
+            found.insert(name.trim().to_string(), cpus_allowed(&path.join("status")));
+        }
+    }
+    found
+}
+
+fn two_ingest_threads(spread: &str, says: &str) {
     const HOSTS: u64 = 40;
     const SEQS: u64 = 10;
     const SOCKETS: u64 = 32;
@@ -891,17 +933,43 @@ fn two_ingest_threads_accept_every_sender_and_keep_per_host_order_gaps_and_repla
             &key,
             "--threads",
             "2",
+            "--spread",
+            spread,
             "--no-learn",
         ],
     );
     assert!(
-        c.log().contains(
-            "2 sockets with SO_REUSEPORT, one per ingest thread, records spread by host name"
-        ),
+        c.log().contains(&format!(
+            "2 sockets with SO_REUSEPORT, one per ingest thread, {says}"
+        )),
         "{}",
         c.log()
     );
     assert_eq!(udp_sockets_on(port), 2, "two sockets share the port");
+    // With --spread cpu, thread i runs on the CPUs c with c % 2 = i, where the kernel hands it
+    // the datagrams (when it gets any of this process's CPUs); by host name, on all of them.
+    let mut threads = ingest_cpus(c.pid());
+    for _ in 0..100 {
+        if threads.len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        threads = ingest_cpus(c.pid());
+    }
+    let mine = cpus_allowed(std::path::Path::new("/proc/self/status"));
+    for i in 0..2 {
+        let share: Vec<usize> = mine.iter().copied().filter(|cpu| cpu % 2 == i).collect();
+        let want = if spread == "cpu" && !share.is_empty() {
+            share
+        } else {
+            mine.clone()
+        };
+        assert_eq!(
+            threads.get(&format!("ingest-{i}")),
+            Some(&want),
+            "{spread}: {threads:?}"
+        );
+    }
     // Many senders, each host's records from a different sender every time: the kernel gives
     // each record to the socket of its host's name (not of its sender), so the order per host
     // holds whichever senders carry it.

@@ -89,10 +89,16 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_nodes: u64,
     /// Ingest threads: each receives on its own socket per --listen address (SO_REUSEPORT, the
-    /// kernel spreads the records over them by host name) into the one shared fleet table. 1
+    /// kernel spreads the records over them: --spread) into the one shared fleet table. 1
     /// uses one core; up to the cores free for the collector scales with them
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: u16,
+    /// With --threads N: how the kernel gives the records to the threads: `host`, by host name
+    /// (even shares whatever the senders: a relay, a NIC with one queue); `cpu`, by the CPU that
+    /// received the datagram, thread i pinned to the CPUs c with c % N = i (no buffer freed
+    /// across CPUs; for senders that the NIC spreads over the CPUs, RSS or RPS)
+    #[arg(long, value_enum, value_name = "BY", default_value_t = Spread::Host)]
+    spread: Spread,
     /// Socket receive buffer, bytes (for each socket: --threads of them per --listen address)
     #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
     rcvbuf: usize,
@@ -120,6 +126,15 @@ struct StatusArgs {
     timeout: u64,
 }
 
+/// How the kernel gives the records to the ingest threads' sockets (`--spread`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Spread {
+    /// By the record's host name: one host's records always reach the same thread.
+    Host,
+    /// By the CPU that received the datagram, each thread pinned to the CPUs it is given.
+    Cpu,
+}
+
 /// What the collector runs with.
 pub struct Serve {
     pub listen: Vec<SocketAddr>,
@@ -132,6 +147,8 @@ pub struct Serve {
     pub rcvbuf: usize,
     /// Ingest threads (`--threads`), at least 1.
     pub threads: usize,
+    /// How records are spread over them (`--spread`).
+    pub spread: Spread,
     pub policy: Policy,
     /// Shared key (`--key-file`): records need a valid `mac=` and must not be replays.
     pub key: Option<Vec<u8>>,
@@ -225,6 +242,7 @@ pub fn parse() -> Result<Command, ExitCode> {
         alertmanager: a.alertmanager,
         rcvbuf: a.rcvbuf,
         threads: usize::from(a.threads),
+        spread: a.spread,
         policy: Policy {
             interval_ms: a.interval,
             offline_factor: a.offline_factor,

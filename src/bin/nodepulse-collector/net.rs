@@ -1,5 +1,6 @@
 //! The system calls std does not offer: UDP sockets with `IPV6_V6ONLY` and a large receive
-//! buffer, `recvmmsg` batches, `poll`, and SIGTERM/SIGINT into a flag.
+//! buffer, the `SO_REUSEPORT` group's BPF spread (by host name or by CPU), CPU affinity,
+//! `recvmmsg` batches, `poll`, and SIGTERM/SIGINT into a flag.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -199,6 +200,16 @@ pub fn socket_of(host: &[u8], count: u32) -> u32 {
     }
 }
 
+/// One classic BPF instruction.
+fn op(code: u32, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
+}
+
 /// A classic BPF program for `SO_ATTACH_REUSEPORT_CBPF`: the kernel runs it on each datagram
 /// for the port (from the UDP payload on) and gives the datagram to the socket it returns. For
 /// an `np1` record (`np1 host=NAME ...`) that is the socket of its name's shard ([`host_hash`]
@@ -211,14 +222,6 @@ fn host_program(count: u32) -> Vec<libc::sock_filter> {
         BPF_LDX, BPF_MISC, BPF_MOD, BPF_MUL, BPF_RET, BPF_RSH, BPF_TAX, BPF_TXA, BPF_W, BPF_X,
         BPF_XOR,
     };
-    fn op(code: u32, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
-        libc::sock_filter {
-            code: code as u16,
-            jt,
-            jf,
-            k,
-        }
-    }
     // Prologue: `np1 `, `host`, `=`, else the kernel's choice.
     let mut p = vec![
         op(BPF_LD | BPF_W | BPF_ABS, 0, 0, 0),
@@ -279,17 +282,44 @@ fn host_program(count: u32) -> Vec<libc::sock_filter> {
 /// port: one host's records always reach the same socket, and the hosts are spread evenly
 /// however few senders carry them (a relay, a few load generators).
 pub fn spread_by_host(sock: &UdpSocket, count: usize) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let count = u32::try_from(count)
+    attach_reuseport_program(sock, host_program(group_size(count)?))
+}
+
+/// Makes the kernel give each datagram for `sock`'s `SO_REUSEPORT` group (its `count`
+/// sockets, bound in order) to socket `cpu % count`, `cpu` being the CPU that received it:
+/// the CPU its buffer was allocated on, where it is freed without a cross-CPU call when the
+/// socket's thread runs there too ([`pin_to_share`]).
+pub fn spread_by_cpu(sock: &UdpSocket, count: usize) -> io::Result<()> {
+    use libc::{BPF_A, BPF_ABS, BPF_ALU, BPF_K, BPF_LD, BPF_MOD, BPF_RET, BPF_W};
+    let cpu = (libc::SKF_AD_OFF + libc::SKF_AD_CPU) as u32;
+    let program = vec![
+        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, cpu),
+        op(BPF_ALU | BPF_MOD | BPF_K, 0, 0, group_size(count)?),
+        op(BPF_RET | BPF_A, 0, 0, 0),
+    ];
+    attach_reuseport_program(sock, program)
+}
+
+/// `count` sockets as the programs take it: 1 to `u32::MAX`.
+fn group_size(count: usize) -> io::Result<u32> {
+    u32::try_from(count)
         .ok()
         .filter(|&c| c > 0)
-        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let mut prog = host_program(count);
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+/// Attaches `program` to `sock`'s `SO_REUSEPORT` group (`SO_ATTACH_REUSEPORT_CBPF`).
+fn attach_reuseport_program(
+    sock: &UdpSocket,
+    mut program: Vec<libc::sock_filter>,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
     let fprog = libc::sock_fprog {
-        len: u16::try_from(prog.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
-        filter: prog.as_mut_ptr(),
+        len: u16::try_from(program.len())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+        filter: program.as_mut_ptr(),
     };
-    // SAFETY: `fprog` points to `prog`, alive for the call; the kernel copies the program.
+    // SAFETY: `fprog` points to `program`, alive for the call; the kernel copies the program.
     check(unsafe {
         libc::setsockopt(
             sock.as_raw_fd(),
@@ -300,6 +330,42 @@ pub fn spread_by_host(sock: &UdpSocket, count: usize) -> io::Result<()> {
         )
     })
     .map(|_| ())
+}
+
+/// The CPUs this process may run on (`sched_getaffinity`), in order.
+pub fn allowed_cpus() -> io::Result<Vec<usize>> {
+    // SAFETY: a zeroed `cpu_set_t` is the empty set; the kernel fills it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is valid for writes of its size.
+    check(unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) })?;
+    let bits = 8 * std::mem::size_of_val(&set);
+    // SAFETY: CPU_ISSET reads the set within its size (`cpu < bits`).
+    Ok((0..bits)
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect())
+}
+
+/// The CPUs of `allowed` whose datagrams [`spread_by_cpu`] gives to socket `index` of `count`:
+/// those with `cpu % count == index`.
+pub fn share_of(allowed: &[usize], index: usize, count: usize) -> Vec<usize> {
+    (allowed.iter().copied())
+        .filter(|cpu| count > 0 && cpu % count == index)
+        .collect()
+}
+
+/// Pins the calling thread to `cpus` (`sched_setaffinity`); nothing to do when it is empty.
+pub fn pin_to_share(cpus: &[usize]) -> io::Result<()> {
+    if cpus.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: a zeroed `cpu_set_t` is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        // SAFETY: CPU_SET writes within the set (it ignores a CPU past its size).
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: `set` is a valid `cpu_set_t` of its size.
+    check(unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) }).map(|_| ())
 }
 
 /// Receive buffers for one `recvmmsg` call.
@@ -420,6 +486,51 @@ mod tests {
                 got
             })
             .collect()
+    }
+
+    #[test]
+    fn each_datagram_goes_to_the_socket_of_the_cpu_that_received_it() {
+        const COUNT: usize = 2;
+        let (first, _) = udp_bind("127.0.0.1:0".parse().unwrap(), 1 << 20, true).unwrap();
+        let addr = first.local_addr().unwrap();
+        let socks = [first, udp_bind(addr, 1 << 20, true).unwrap().0];
+        spread_by_cpu(&socks[0], COUNT).unwrap();
+        // On loopback the sending CPU receives too: a sender pinned to CPU c hands its
+        // datagrams to socket c % 2, whatever its address and port.
+        let cpus = allowed_cpus().unwrap();
+        assert!(!cpus.is_empty());
+        for &cpu in &cpus {
+            std::thread::spawn(move || {
+                pin_to_share(&[cpu]).unwrap();
+                let from = UdpSocket::bind("127.0.0.1:0").unwrap();
+                for i in 0..50 {
+                    from.send_to(format!("np1 host=h{i} cpu={cpu}").as_bytes(), addr)
+                        .unwrap();
+                }
+            })
+            .join()
+            .unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let got = drain(&socks);
+        assert_eq!(got.iter().map(Vec::len).sum::<usize>(), 50 * cpus.len());
+        for (i, records) in got.iter().enumerate() {
+            for r in records {
+                let cpu: usize = r.rsplit_once("cpu=").unwrap().1.parse().unwrap();
+                assert_eq!(cpu % COUNT, i, "{r} on socket {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_thread_gets_the_cpus_whose_datagrams_it_takes() {
+        assert_eq!(share_of(&[0, 1, 2, 3], 0, 2), [0, 2]);
+        assert_eq!(share_of(&[0, 1, 2, 3], 1, 2), [1, 3]);
+        // A cpuset that starts past 0: CPU numbers, not positions.
+        assert_eq!(share_of(&[2, 3], 0, 2), [2]);
+        assert_eq!(share_of(&[5], 0, 2), Vec::<usize>::new());
+        assert_eq!(share_of(&[0, 1], 2, 3), Vec::<usize>::new());
+        assert_eq!(share_of(&[0, 1], 0, 0), Vec::<usize>::new());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The running collector: `--threads` ingest threads receive datagrams into the sharded fleet
 //! table ([`Table`]), each from its own socket per `--listen` address (with more than one
 //! thread the sockets share the address through `SO_REUSEPORT`, and the kernel spreads the
-//! records over them by host name, [`net::spread_by_host`]); the control thread (the main
-//! one) runs the timers and copies the table for everything else, which reads only copies.
+//! records over them by host name, [`net::spread_by_host`], or with `--spread cpu` by the CPU
+//! that received them, [`net::spread_by_cpu`], each thread pinned to its CPUs); the control
+//! thread (the main one) runs the timers and copies the table for everything else, which
+//! reads only copies.
 //!
 //! - An ingest thread never waits for a reader, only, for one record, for its host's shard.
 //!   The HTTP and Alertmanager threads ask for a fresh [`Snapshot`] through [`Shared::fresh`]
@@ -14,7 +16,7 @@
 //! - Memory on the receive path is fixed: per thread one `recvmmsg` batch of 64 datagrams and
 //!   a forwarder buffer; per socket the kernel's receive buffer (`--rcvbuf`).
 
-use crate::cli::Serve;
+use crate::cli::{Serve, Spread};
 use crate::fleet::{Drop, Fleet, DROPS};
 use crate::stats::Stats;
 use crate::table::Table;
@@ -267,9 +269,16 @@ pub fn run(o: Serve) -> ExitCode {
             }
         }
         if threads > 1 {
-            // Records by host name, not by sender: even shares whatever the senders.
-            let spread = match net::spread_by_host(&group[0], threads) {
-                Ok(()) => "records spread by host name",
+            // Records by host name or by the receiving CPU, not by sender.
+            let spread = match o.spread {
+                Spread::Host => {
+                    net::spread_by_host(&group[0], threads).map(|()| "records spread by host name")
+                }
+                Spread::Cpu => net::spread_by_cpu(&group[0], threads)
+                    .map(|()| "records spread by the CPU that received them"),
+            };
+            let spread = match spread {
+                Ok(how) => how,
                 Err(e) => {
                     eprintln!("nodepulse-collector: --listen {addr}: SO_ATTACH_REUSEPORT_CBPF: {e} (the kernel spreads the senders by address and port)");
                     "records spread by sender"
@@ -353,11 +362,28 @@ pub fn run(o: Serve) -> ExitCode {
         alert::spawn(o.alertmanager.clone(), shared.clone());
     }
     let key: Option<Arc<[u8]>> = o.key.as_deref().map(Arc::from);
+    // With --spread cpu, each thread runs on the CPUs whose datagrams its sockets get.
+    let allowed = match (o.spread, threads > 1) {
+        (Spread::Cpu, true) => match net::allowed_cpus() {
+            Ok(cpus) => cpus,
+            Err(e) => return fail(&format!("--spread cpu: sched_getaffinity: {e}")),
+        },
+        _ => Vec::new(),
+    };
     let mut ingesters = Vec::new();
     for (index, forward) in forwarders.into_iter().enumerate().rev() {
         let mine: Vec<UdpSocket> = socks.iter_mut().filter_map(Vec::pop).collect();
+        let cpus = net::share_of(&allowed, index, threads);
+        if o.spread == Spread::Cpu && threads > 1 {
+            if cpus.is_empty() {
+                eprintln!("nodepulse-collector: --spread cpu: ingest-{index} gets no CPU this process may run on (allowed: {allowed:?}): it is not pinned");
+            } else {
+                eprintln!("nodepulse-collector: --spread cpu: ingest-{index} on CPUs {cpus:?}");
+            }
+        }
         let worker = Ingest {
             index,
+            cpus,
             socks: mine,
             stop: stop_rx.as_raw_fd(),
             forward,
@@ -436,6 +462,8 @@ pub fn run(o: Serve) -> ExitCode {
 /// One ingest thread: its sockets (one per `--listen` address), its batch, its forwarder.
 struct Ingest {
     index: usize,
+    /// The CPUs to run on (`--spread cpu`); empty: wherever the scheduler puts it.
+    cpus: Vec<usize>,
     socks: Vec<UdpSocket>,
     /// Readable once the collector stops.
     stop: i32,
@@ -445,6 +473,12 @@ struct Ingest {
 
 impl Ingest {
     fn run(mut self, table: &Table, shared: &Shared) {
+        if let Err(e) = net::pin_to_share(&self.cpus) {
+            eprintln!(
+                "nodepulse-collector: ingest-{}: sched_setaffinity {:?}: {e} (runs unpinned)",
+                self.index, self.cpus
+            );
+        }
         let mut fds: Vec<i32> = self.socks.iter().map(|s| s.as_raw_fd()).collect();
         fds.push(self.stop);
         let mut batch = net::Batch::new(64, ingest::MAX_DATAGRAM + 1);

@@ -5,7 +5,9 @@
 //! [`net::host_hash`] of its name, the hash the kernel spreads the records over the ingest
 //! threads' sockets by: with `--threads N` (up to [`SHARDS`]), thread `i` takes the hosts of
 //! the shards `s` with `s % N == i` (of `np1` records; others may come to any thread), so the
-//! threads seldom share a lock or a cache line of the table. The readers (HTTP, Alertmanager,
+//! threads seldom share a lock or a cache line of the table. With `--spread cpu` the kernel
+//! spreads them by receiving CPU instead, and any thread may take any host: the locks keep
+//! the result the same, the threads then share shards. The readers (HTTP, Alertmanager,
 //! the state file) never lock it: the control thread copies it shard by shard into one
 //! [`Fleet`] ([`Table::snapshot`]) and publishes that.
 

@@ -402,7 +402,7 @@ pub fn each_with_deadline<C, T: Copy, const N: usize>(
 }
 
 /// [`each_with_deadline`] up to `then`: how the steps ended and where their results are (the
-/// shared mapping, or `here` when they ran in this process).
+/// child's mapping, or `here` when they ran in this process).
 #[inline(never)] // out of line: measured smaller on i686 and x86_64
 fn run_with_deadline<'s, C, T: Copy, const N: usize>(
     ctx: &C,
@@ -419,15 +419,13 @@ fn run_with_deadline<'s, C, T: Copy, const N: usize>(
     // ABI wants). A shared mapping would cost a shmem file made and destroyed on every run.
     let slots_size = core::mem::size_of::<Slots<T, N>>().next_multiple_of(16);
     let size = slots_size + CHILD_STACK;
-    let vm = fresh_slots(size, MapFlags::PRIVATE).map(|(slots, end)| {
-        let job = Job {
-            ctx,
-            count,
-            step,
-            slots,
-        };
-        (job, slots, end)
-    });
+    let job = |slots| Job {
+        ctx,
+        count,
+        step,
+        slots,
+    };
+    let vm = fresh_slots(size, MapFlags::PRIVATE).map(|(slots, end)| (job(slots), slots, end));
     // The child reads `job` where it is, in this frame, which outlives it (`wait_child` below
     // returns once it has ended or been sent SIGKILL). Its stack is the mapping's last
     // CHILD_STACK bytes, which nothing else uses.
@@ -439,13 +437,7 @@ fn run_with_deadline<'s, C, T: Copy, const N: usize>(
         let (slots, _) = fresh_slots(slots_size, MapFlags::SHARED)?;
         match fork()? {
             (0, _) => {
-                Job {
-                    ctx,
-                    count,
-                    step,
-                    slots,
-                }
-                .run_in_child();
+                job(slots).run_in_child();
                 exit_now(0)
             }
             forked => Some((forked, slots)),

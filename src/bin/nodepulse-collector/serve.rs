@@ -363,18 +363,20 @@ pub fn run(o: Serve) -> ExitCode {
     }
     let key: Option<Arc<[u8]>> = o.key.as_deref().map(Arc::from);
     // With --spread cpu, each thread runs on the CPUs whose datagrams its sockets get.
-    let allowed = match (o.spread, threads > 1) {
-        (Spread::Cpu, true) => match net::allowed_cpus() {
+    let pinned = o.spread == Spread::Cpu && threads > 1;
+    let allowed = if pinned {
+        match net::allowed_cpus() {
             Ok(cpus) => cpus,
             Err(e) => return fail(&format!("--spread cpu: sched_getaffinity: {e}")),
-        },
-        _ => Vec::new(),
+        }
+    } else {
+        Vec::new()
     };
     let mut ingesters = Vec::new();
     for (index, forward) in forwarders.into_iter().enumerate().rev() {
         let mine: Vec<UdpSocket> = socks.iter_mut().filter_map(Vec::pop).collect();
         let cpus = net::share_of(&allowed, index, threads);
-        if o.spread == Spread::Cpu && threads > 1 {
+        if pinned {
             if cpus.is_empty() {
                 eprintln!("nodepulse-collector: --spread cpu: ingest-{index} gets no CPU this process may run on (allowed: {allowed:?}): it is not pinned");
             } else {

@@ -121,9 +121,7 @@ impl<'a> Config<'a> {
             ntp_wait_ms: crate::probe::sntp::WAIT_MS.min(self.timeout_s * 500),
         }
     }
-}
 
-impl Config<'_> {
     /// Whether `check` runs (`--skip`, `--only`).
     pub fn runs(&self, check: Check) -> bool {
         self.checks.contains(check)

@@ -16,6 +16,7 @@
 //! [`TRUST`] of them (until then `--interval`), clamped to 1 s – 1 day.
 
 use crate::nodes::Nodes;
+use nodepulse::verdict::Status;
 use std::borrow::Cow;
 
 /// One problem a node can have; the index into [`Node::since`].
@@ -147,21 +148,12 @@ pub fn status_str(code: u8) -> &'static str {
     }
 }
 
-/// Worse of two status codes (crit > warn > unknown > ok), as the agent ranks them.
+/// Worse of two status codes, ranked by the agent's own [`Status::worst`] (crit > warn >
+/// unknown > ok); a code past 3 counts as unknown.
 pub fn worse(a: u8, b: u8) -> u8 {
-    fn rank(s: u8) -> u8 {
-        match s {
-            0 => 0,
-            3 => 1,
-            1 => 2,
-            _ => 3,
-        }
-    }
-    if rank(b) > rank(a) {
-        b
-    } else {
-        a
-    }
+    let status =
+        |code: u8| (Status::ALL.get(usize::from(code)).copied()).unwrap_or(Status::Unknown);
+    status(a).worst(status(b)).code()
 }
 
 /// Numbers a record carries that the influx forwarder re-sends.
@@ -892,6 +884,204 @@ mod tests {
         assert_eq!(n.since(Problem::Service), Some(secs(T0)));
         assert_eq!(n.since(Problem::Linger), None);
         assert_eq!(n.problems, Problem::Service.bit());
+    }
+
+    #[test]
+    fn worse_ranks_crit_over_warn_over_unknown_over_ok() {
+        // want[a][b] for the codes 0 ok, 1 warn, 2 crit, 3 unknown.
+        let want = [
+            [0, 1, 2, 3], // ok
+            [1, 1, 2, 1], // warn
+            [2, 2, 2, 2], // crit
+            [3, 1, 2, 3], // unknown
+        ];
+        for (a, row) in (0u8..).zip(want) {
+            for (b, worst) in (0u8..).zip(row) {
+                assert_eq!(worse(a, b), worst, "worse({a}, {b})");
+            }
+        }
+        // A code past 3 counts as unknown.
+        assert_eq!((worse(9, 0), worse(9, 1)), (3, 1));
+    }
+
+    /// The problems a record reports, as the agent's checks raise them.
+    const RECORD_PROBLEMS: [Problem; 7] = [
+        Problem::Unsynced,
+        Problem::Clock,
+        Problem::Timesync,
+        Problem::Linger,
+        Problem::Service,
+        Problem::Disk,
+        Problem::Memory,
+    ];
+
+    #[test]
+    fn each_record_problem_lasts_while_the_records_report_it() {
+        let bits = RECORD_PROBLEMS.iter().fold(0, |b, p| b | p.bit());
+        assert_eq!(Problem::FROM_RECORD, bits);
+        for p in RECORD_PROBLEMS {
+            let mut f = Fleet::new(policy());
+            let mut o = obs("a", T0);
+            o.problems = p.bit();
+            f.ingest(&o, T0);
+            assert_eq!(f.nodes["a"].since(p), Some(secs(T0)), "{p:?}");
+            assert_eq!(f.nodes["a"].problems, p.bit(), "{p:?}");
+            o.t_ms += 1000;
+            o.problems = 0;
+            f.ingest(&o, T0 + 1000);
+            assert_eq!(f.nodes["a"].problems, 0, "{p:?} not cleared");
+        }
+        // What the collector observes itself, a record cannot claim.
+        for p in Problem::ALL
+            .into_iter()
+            .filter(|p| !RECORD_PROBLEMS.contains(p))
+        {
+            let mut f = Fleet::new(policy());
+            let mut o = obs("a", T0);
+            o.problems = p.bit();
+            f.ingest(&o, T0);
+            assert!(!f.nodes["a"].has(p), "{p:?} taken from a record");
+        }
+    }
+
+    #[test]
+    fn a_replay_is_a_record_not_newer_than_the_last_one() {
+        let mut f = Fleet::new(policy());
+        assert!(!f.is_replay(&obs("a", T0)), "an unknown host");
+        let mut o = obs("a", T0);
+        o.seq = Some(10);
+        f.ingest(&o, T0);
+        let replay = |seq: Option<u64>, t_ms: u64| {
+            let mut o = obs("a", t_ms);
+            o.seq = seq;
+            f.is_replay(&o)
+        };
+        // The same record again, or an older one.
+        assert!(replay(Some(10), T0));
+        assert!(replay(Some(10), T0 - 1));
+        assert!(replay(Some(9), T0 - 1000));
+        assert!(replay(None, T0));
+        // Newer: a later time with the same seq, a higher seq whatever the node's clock says
+        // (stepped back), a lower seq at a later time (the agent's counter started again).
+        assert!(!replay(Some(10), T0 + 1));
+        assert!(!replay(Some(11), T0 - 60_000));
+        assert!(!replay(Some(11), T0 + 1000));
+        assert!(!replay(Some(3), T0 + 1000));
+        assert!(!replay(None, T0 + 1));
+        // A node that sent no seq is judged by time alone.
+        f.ingest(&obs("b", T0), T0);
+        let mut o = obs("b", T0);
+        o.seq = Some(5);
+        assert!(f.is_replay(&o));
+        o.t_ms += 1;
+        assert!(!f.is_replay(&o));
+    }
+
+    #[test]
+    fn census_counts_nodes_up_and_offline() {
+        let mut f = Fleet::new(Policy {
+            max_nodes: 10,
+            ..policy()
+        });
+        f.ingest(&obs("old", T0 - 10_000), T0 - 10_000);
+        f.ingest(&obs("a", T0), T0);
+        f.ingest(&obs("b", T0), T0);
+        f.sweep(T0);
+        assert_eq!(f.census(), (2, 1));
+    }
+
+    #[test]
+    fn dropped_total_counts_every_reason() {
+        let mut c = Counters::default();
+        assert_eq!(c.dropped_total(), 0);
+        c.drop(Drop::Json);
+        c.drop(Drop::Json);
+        c.drop(Drop::BadMac);
+        assert_eq!(c.dropped_total(), 3);
+    }
+
+    #[test]
+    fn skew_is_a_problem_only_past_the_threshold() {
+        let mut f = Fleet::new(policy());
+        f.ingest(&obs("a", T0 - 300_000), T0);
+        assert!(!f.nodes["a"].has(Problem::Skewed), "exactly the threshold");
+        f.ingest(&obs("a", T0 + 1000 - 300_001), T0 + 1000);
+        assert!(f.nodes["a"].has(Problem::Skewed));
+    }
+
+    // With the flag's 60 s, gaps from 30 s on count at once (shorter ones are a burst).
+
+    #[test]
+    fn the_interval_is_trusted_after_three_gaps_and_not_learned_when_off() {
+        let mut f = Fleet::new(policy_60s());
+        let mut t = T0;
+        send(&mut f, &mut t, 3, 40_000);
+        assert_eq!(f.nodes["a"].interval_ms, 0, "two gaps are not enough");
+        send(&mut f, &mut t, 1, 40_000);
+        assert_eq!(f.nodes["a"].interval_ms, 40_000);
+        let mut f = Fleet::new(Policy {
+            learn: false,
+            ..policy_60s()
+        });
+        let mut t = T0;
+        send(&mut f, &mut t, 10, 40_000);
+        assert_eq!(f.nodes["a"].interval_ms, 0);
+        assert_eq!(f.nodes["a"].gaps, [0; GAPS]);
+    }
+
+    #[test]
+    fn an_outage_and_a_clock_step_teach_no_gap() {
+        let mut f = Fleet::new(policy_60s());
+        let mut t = T0;
+        send(&mut f, &mut t, 4, 40_000);
+        assert_eq!(f.nodes["a"].interval_ms, 40_000);
+        // Offline, then back 5 minutes later: that gap is the outage, not the interval.
+        f.sweep(t + 121_000);
+        assert!(f.nodes["a"].has(Problem::Offline));
+        send(&mut f, &mut t, 1, 300_000);
+        assert!(!f.nodes["a"].has(Problem::Offline));
+        assert!(!f.nodes["a"].gaps.contains(&300_000));
+        // The node's clock jumps 60 s ahead while the record came 40 s after the last one.
+        t += 40_000;
+        f.ingest(&obs("a", t + 60_000), t);
+        assert!(!f.nodes["a"].gaps.contains(&100_000));
+        // Receive times that wander by 1.5 s around the node's 40 s are still its interval.
+        let mut f = Fleet::new(policy_60s());
+        f.ingest(&obs("a", T0), T0);
+        for (i, late) in [1500, 0, 1500].into_iter().enumerate() {
+            let node_t = T0 + (i as u64 + 1) * 40_000;
+            f.ingest(&obs("a", node_t), node_t + late);
+        }
+        assert_eq!(f.nodes["a"].interval_ms, 40_000);
+    }
+
+    #[test]
+    fn records_lost_between_two_count_as_steps_of_the_interval() {
+        let mut f = Fleet::new(policy_60s());
+        let mut t = T0;
+        let at = |f: &mut Fleet, seq: u64, t: u64| {
+            let mut o = obs("a", t);
+            o.seq = Some(seq);
+            f.ingest(&o, t);
+        };
+        for seq in 1..=5 {
+            t += 40_000;
+            at(&mut f, seq, t);
+        }
+        assert_eq!(f.nodes["a"].interval_ms, 40_000);
+        // Every other record lost: 80 s between those that arrive, 2 seq steps each.
+        for seq in (7..=15).step_by(2) {
+            t += 80_000;
+            at(&mut f, seq, t);
+        }
+        assert_eq!(f.nodes["a"].interval_ms, 40_000);
+        assert_eq!(f.nodes["a"].lost, 5);
+        // The same seq again, then a counter that started over: one step each.
+        t += 40_000;
+        at(&mut f, 15, t);
+        t += 40_000;
+        at(&mut f, 1, t);
+        assert_eq!(f.nodes["a"].gaps, [40_000; GAPS]);
     }
 
     #[test]

@@ -148,7 +148,7 @@ fn hex16_checked(hex: &[u8]) -> [u8; 16] {
     fn nibble(b: u8) -> u8 {
         match b {
             b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
+            // A letter a-f or A-F, lowercased.
             _ => (b | 0x20).wrapping_sub(b'a').wrapping_add(10),
         }
     }
@@ -656,6 +656,92 @@ mod tests {
         assert_eq!(host("odd%"), "odd%25");
         let np1 = parse(b"np1 host=edge-%FF t=1 st=ok").unwrap();
         assert_eq!(np1.host, host("edge-%FF"));
+    }
+
+    #[test]
+    fn the_largest_datagram_is_read_and_one_byte_more_is_oversize() {
+        // An np1 line of exactly np1::MAX_LEN bytes, and its newline: MAX_DATAGRAM bytes.
+        let head = "np1 host=a t=1 st=ok x=";
+        let line = format!("{head}{}", "y".repeat(np1::MAX_LEN - head.len()));
+        let datagram = format!("{line}\n");
+        assert_eq!(datagram.len(), MAX_DATAGRAM);
+        assert_eq!(parse(datagram.as_bytes()).map(|o| o.t_ms), Ok(1));
+        assert_eq!(
+            parse(format!("{datagram} ").as_bytes()).unwrap_err(),
+            Drop::Oversize
+        );
+        // JSON has no parser limit of its own: the datagram's size is the limit.
+        let json = r#"{"v":"np1","host":"a","t_ms":1,"status":"ok"}"#;
+        let fits = format!("{json}{}", " ".repeat(MAX_DATAGRAM - json.len()));
+        assert_eq!(parse(fits.as_bytes()).map(|o| o.t_ms), Ok(1));
+        assert_eq!(
+            parse(format!("{fits} ").as_bytes()).unwrap_err(),
+            Drop::Oversize
+        );
+    }
+
+    #[test]
+    fn a_host_name_of_max_host_bytes_is_kept_and_one_more_is_refused() {
+        let with = |len: usize| {
+            let host = "h".repeat(len);
+            let np1 = parse(format!("np1 host={host} t=1 st=ok").as_bytes()).map(|o| o.host.len());
+            let json = format!(r#"{{"v":"np1","host":"{host}","t_ms":1,"status":"ok"}}"#);
+            (np1, parse(json.as_bytes()).map(|o| o.host.len()))
+        };
+        assert_eq!(with(MAX_HOST), (Ok(MAX_HOST), Ok(MAX_HOST)));
+        let refused = Err(Drop::HostTooLong);
+        assert_eq!(with(MAX_HOST + 1), (refused, refused));
+        for host in ["", "-"] {
+            let j = format!(r#"{{"v":"np1","host":"{host}","t_ms":1,"status":"ok"}}"#);
+            assert_eq!(
+                parse(j.as_bytes()).unwrap_err(),
+                Drop::MissingHost,
+                "{host:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_check_raises_its_own_problem_and_keeps_its_worst_status() {
+        let obs = |checks: &str| {
+            let record = format!("np1 host=a t=1 st=crit {checks}");
+            let o = parse(record.as_bytes()).unwrap();
+            (o.problems, o.metrics)
+        };
+        // A critical clock is unsynced only when it says so; any other bad clock is `clock`.
+        for (check, problem) in [
+            ("clock=crit:unsynced", Problem::Unsynced),
+            ("clock=crit:offset", Problem::Clock),
+            ("clock=warn:unsynced", Problem::Clock),
+            ("clock=warn:maxerror", Problem::Clock),
+            ("ntp=warn:no-daemon", Problem::Timesync),
+            ("linger.u=crit:linger-off", Problem::Linger),
+            ("svc.x=crit:down", Problem::Service),
+            ("disk./=warn:space", Problem::Disk),
+            ("mem=crit:available", Problem::Memory),
+        ] {
+            assert_eq!(obs(check).0, problem.bit(), "{check}");
+        }
+        let (problems, m) = obs("clock=ok ntp=ok linger.u=ok svc.x=unknown disk./=ok mem=ok");
+        assert_eq!(problems, 0, "ok and unknown raise nothing");
+        assert_eq!(
+            (m.clock, m.timesync, m.linger, m.service, m.disk, m.memory),
+            (Some(0), Some(0), Some(0), Some(3), Some(0), Some(0))
+        );
+        // Several checks of a kind: the worst of them, crit > warn > unknown > ok.
+        for (disks, worst) in [
+            ("disk./=warn disk./data=crit disk./x=unknown", 2),
+            ("disk./=unknown disk./data=warn", 1),
+            ("disk./=ok disk./data=unknown", 3),
+            ("disk./=ok disk./data=ok", 0),
+        ] {
+            assert_eq!(obs(disks).1.disk, Some(worst), "{disks}");
+        }
+        let (problems, m) = obs("svc.a=crit:down svc.b=warn:unreadable svc.c=ok");
+        assert_eq!(
+            (problems, m.services_down, m.service),
+            (Problem::Service.bit(), 2, Some(2))
+        );
     }
 
     #[test]

@@ -1186,3 +1186,105 @@ fn hosts_that_differ_in_invalid_utf8_stay_two_nodes_in_every_format() {
         "each node got both its records: {s:#?}"
     );
 }
+
+/// Starts the collector in `cwd` with `--state STATE` (as given: relative or not) and a 1 s
+/// persist interval; its stderr goes to the returned log file.
+fn spawn_with_state(cwd: &std::path::Path, state: &str, log: &std::path::Path) -> Child {
+    let out = std::fs::File::create(log).unwrap();
+    Command::new(COLLECTOR)
+        .current_dir(cwd)
+        .args(["--listen", &format!("127.0.0.1:{}", free_udp_port())])
+        .args(["--state", state, "--persist-interval", "1"])
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .expect("start the collector")
+}
+
+/// Waits up to 10 s for `done`; on timeout fails with the log.
+fn wait_for(what: &str, log: &std::path::Path, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(Instant::now() < deadline, "{what} within 10 s:\n{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn is_state_file(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| t.starts_with("nodepulse-collector-state"))
+}
+
+#[test]
+fn a_state_path_relative_to_the_working_directory_or_in_a_directory_yet_to_come() {
+    // Relative to the working directory: an earlier run's leftovers beside it are removed (a
+    // symlink among them is removed, not followed; a directory of that name is left), and the
+    // state is written there.
+    let dir = TempDir::new("relstate");
+    let target = dir.join("kept");
+    std::fs::write(&target, "not a leftover").unwrap();
+    std::fs::write(dir.join("fleet.state.tmp.1.0.0123456789abcdef"), "half").unwrap();
+    std::os::unix::fs::symlink(&target, dir.join("fleet.state.tmp.link")).unwrap();
+    std::fs::create_dir(dir.join("fleet.state.tmp.dir")).unwrap();
+    let log = dir.join("relative.log");
+    let mut c = spawn_with_state(dir.path(), "fleet.state", &log);
+    wait_for("the state file beside it", &log, || {
+        is_state_file(&dir.join("fleet.state"))
+    });
+    let _ = c.kill();
+    let _ = c.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("removed 2 temporary files an earlier run left beside fleet.state"),
+        "{text}"
+    );
+    assert_eq!(
+        dir.names(),
+        ["fleet.state", "fleet.state.tmp.dir", "kept", "relative.log"]
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a leftover");
+
+    // A directory that does not exist yet: the collector runs, says each write failed, and
+    // writes the state once the directory is there.
+    let later = dir.join("later");
+    let state = later.join("fleet.state");
+    let log = dir.join("later.log");
+    let mut c = spawn_with_state(dir.path(), state.to_str().unwrap(), &log);
+    wait_for("a failed write reported", &log, || {
+        std::fs::read_to_string(&log).is_ok_and(|t| {
+            t.contains(&format!(
+                "writing {}: No such file or directory",
+                state.display()
+            ))
+        })
+    });
+    assert!(c.try_wait().unwrap().is_none(), "the collector stopped");
+    std::fs::create_dir(&later).unwrap();
+    wait_for("the state file once its directory exists", &log, || {
+        is_state_file(&state)
+    });
+    let _ = c.kill();
+    let _ = c.wait();
+
+    // A parent that is a file can never hold the state: refused at start, in one line.
+    let log = dir.join("file.log");
+    let mut c = spawn_with_state(dir.path(), "kept/fleet.state", &log);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running with a file as the state's directory"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!status.success(), "{text}");
+    assert!(
+        text.contains("kept/fleet.state: removing old temporary files: Not a directory"),
+        "{text}"
+    );
+}

@@ -381,6 +381,79 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_keeps_every_rule_and_what_each_node_learned() {
+        // Every rule away from its default, so that a rule read back as the default shows.
+        let policy = Policy {
+            interval_ms: 30_000,
+            offline_factor: 5,
+            skew_threshold_ms: 1234,
+            flap_threshold: 9,
+            recent_ms: 777_000,
+            max_nodes: 42,
+            learn: false,
+        };
+        assert_ne!(policy, Policy::default());
+        let mut f = Fleet::new(Policy {
+            learn: true,
+            ..policy.clone()
+        });
+        let t0 = 1_800_000_000_000;
+        // Gaps of 40 s, then a short one: a learned interval, a gap ring and a burst.
+        for (i, t) in [0, 40_000, 80_000, 120_000, 160_000, 165_000]
+            .into_iter()
+            .enumerate()
+        {
+            let o = Obs {
+                host: Cow::Borrowed("a"),
+                t_ms: t0 + t,
+                status: 0,
+                boot: None,
+                seq: Some(i as u64),
+                problems: 0,
+                metrics: Metrics::default(),
+            };
+            f.ingest(&o, t0 + t);
+        }
+        f.policy = policy.clone();
+        let n = &f.nodes["a"];
+        assert_eq!(n.interval_ms, 40_000);
+        assert_ne!(n.burst_ms, 0);
+        let text = serialize(&f, t0 + 200_000);
+        let l = parse(std::str::from_utf8(&text).unwrap()).unwrap();
+        assert_eq!(l.policy, policy);
+        assert_eq!(l.nodes.len(), 1);
+        assert_eq!(&l.nodes[0].1, n);
+    }
+
+    #[test]
+    fn a_ring_position_past_its_ring_makes_the_line_bad() {
+        let mut f = Fleet::new(Policy::default());
+        let o = Obs {
+            host: Cow::Borrowed("a"),
+            t_ms: 1,
+            status: 0,
+            boot: None,
+            seq: None,
+            problems: 0,
+            metrics: Metrics::default(),
+        };
+        f.ingest(&o, 1);
+        let text = String::from_utf8(serialize(&f, 1)).unwrap();
+        assert_eq!(parse(&text).unwrap().bad_lines, 0);
+        let node = text.lines().find(|l| l.starts_with("node ")).unwrap();
+        for (key, last) in [("flaps", FLAP_RING), ("gaps", GAPS), ("strip", STRIP)] {
+            // The ring's next slot: the last one is read, one past it is not.
+            let word = node.split(' ').find(|w| w.starts_with(key)).unwrap();
+            let (ring, _) = word.rsplit_once('/').unwrap();
+            for (next, bad) in [(last - 1, 0), (last, 1)] {
+                let line = node.replace(word, &format!("{ring}/{next}"));
+                let l = parse(&format!("{MAGIC}\n{line}\n")).unwrap();
+                assert_eq!((l.nodes.len(), l.bad_lines), (1 - bad, bad), "{key}/{next}");
+            }
+        }
+    }
+
+    #[test]
     fn temporary_names_are_fresh_and_never_follow_a_symlink() {
         let dir = std::env::temp_dir().join(format!("npc-tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

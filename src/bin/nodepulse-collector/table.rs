@@ -188,4 +188,33 @@ mod tests {
         assert_eq!(f.nodes.len(), 500);
         assert_eq!(f.counters.dropped[Drop::NodeLimit as usize], 51);
     }
+    #[test]
+    fn hosts_spread_over_the_shards() {
+        let used: std::collections::HashSet<usize> = (0..1000)
+            .map(|i| Table::index(&format!("edge-{i}")))
+            .collect();
+        assert!(
+            used.len() > SHARDS * 3 / 4,
+            "{} of {SHARDS} shards",
+            used.len()
+        );
+    }
+
+    #[test]
+    fn every_threads_drops_are_counted_once() {
+        let table = Table::new(Fleet::new(Policy::default()));
+        let mut dropped = [0u64; DROPS];
+        for (i, n) in dropped.iter_mut().enumerate() {
+            *n = i as u64 + 1;
+        }
+        let mut other = dropped;
+        table.add_drops(1, &mut dropped);
+        table.add_drops(SHARDS + 2, &mut other);
+        assert_eq!((dropped, other), ([0; DROPS], [0; DROPS]));
+        table.add_drops(3, &mut dropped);
+        let f = table.snapshot(1);
+        for (i, n) in f.counters.dropped.iter().enumerate() {
+            assert_eq!(*n, 2 * (i as u64 + 1));
+        }
+    }
 }

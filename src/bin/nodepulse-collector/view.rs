@@ -250,6 +250,49 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_526_382), "2026-11-24T13:19:42Z");
+        // Around a leap day, past 2038, and the century rules (2100 is not a leap year).
+        assert_eq!(rfc3339(1_583_020_799), "2020-02-29T23:59:59Z");
+        assert_eq!(rfc3339(1_583_020_800), "2020-03-01T00:00:00Z");
+        assert_eq!(rfc3339(2_147_483_648), "2038-01-19T03:14:08Z");
+        assert_eq!(rfc3339(4_107_456_000), "2100-02-28T00:00:00Z");
+        assert_eq!(rfc3339(4_107_542_400), "2100-03-01T00:00:00Z");
+        assert_eq!(rfc3339(13_569_465_599), "2399-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn each_strip_byte_has_its_letter() {
+        use crate::fleet::strip_byte;
+        let letters: String = [0, 1, 2, 3, 7]
+            .into_iter()
+            .flat_map(|st| [strip_byte(st, false), strip_byte(st, true)])
+            .map(history_letter)
+            .collect();
+        assert_eq!(letters, "oOwWcCuUuU");
+    }
+
+    #[test]
+    fn text_counts_the_nodes_with_problems_and_shows_lost_records() {
+        let mut f = Fleet::new(Policy::default());
+        let t = 1_800_000_000_000;
+        for rec in [
+            "np1 host=a t=1800000000000 st=ok seq=1",
+            "np1 host=b t=1800000000000 st=ok",
+            "np1 host=c t=1800000000000 st=ok seq=1",
+            "np1 host=c t=1800000060000 st=ok seq=5",
+        ] {
+            f.ingest(&crate::ingest::parse(rec.as_bytes()).unwrap(), t);
+        }
+        let text = text(&read(&f, t, t));
+        assert!(
+            text.starts_with("3 nodes: 3 up, 0 offline, 1 with problems;"),
+            "{text}"
+        );
+        let lost: Vec<&str> = text.lines().filter(|l| l.contains("lost=")).collect();
+        assert_eq!(lost.len(), 1, "{text}");
+        assert!(
+            lost[0].starts_with("c up ") && lost[0].ends_with(" lost=3"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -5,6 +5,10 @@
 #   core         src/verdict.rs, the model (src/model.rs, or src/encode/model.rs before it
 #                moved), src/parse/**, src/state.rs; tests: `--lib --test golden`
 #   verdict-lib  src/verdict*, tests: `--lib` (the verdict's own unit tests, alone)
+#   collector    the collector's fleet, record reader, table, state file and views
+#                (src/bin/nodepulse-collector/{fleet,ingest,state,table,nodes,view,report}.rs);
+#                tests: `--bin nodepulse-collector --test collector` (about 20 minutes), with
+#                NODEPULSE_BIN set to the prebuilt agent, which tests/collector.rs runs
 #
 # Why only those tests: the other integration tests in tests/*.rs run the prebuilt static
 # binary (NODEPULSE_BIN, default target/x86_64-unknown-linux-musl/release/nodepulse), which
@@ -20,7 +24,7 @@
 #   FILE_GLOBs replace the core run's files (e.g. `bash tests/mutants.sh src/verdict.rs`).
 # Environment: MUTANTS_OUT (default target/mutants; each run writes RUN/mutants.out there,
 # outside the source tree), MUTANTS_JOBS (default 2), MUTANTS_TIMEOUT (seconds per test run,
-# default 60; the tests take about 2 s), MUTANTS_RUNS (default "core verdict-lib").
+# default 60; the tests take about 2 s), MUTANTS_RUNS (default "core verdict-lib"; "collector" to add the collector's run).
 # Needs: cargo install cargo-mutants --locked
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +43,13 @@ if (($#)); then
 else
   core=(src/verdict.rs "$model" 'src/parse/**' src/state.rs)
 fi
+
+# The collector's judgement of the fleet and what feeds it: the records read, the table, the
+# state file and the views (not its sockets, HTTP server and Alertmanager client, which the
+# peer tests in tests/collector_http.rs cover).
+c=src/bin/nodepulse-collector
+collector=("$c/fleet.rs" "$c/ingest.rs" "$c/state.rs" "$c/table.rs" "$c/nodes.rs" "$c/view.rs" "$c/report.rs")
+agent=$(realpath -m "${NODEPULSE_BIN:-target/x86_64-unknown-linux-musl/release/nodepulse}")
 
 # run NAME FILE_GLOBS... -- CARGO_TEST_ARGS...: one cargo-mutants run and its figures.
 run() {
@@ -89,6 +100,11 @@ for r in $runs; do
   case $r in
     core) run core "${core[@]}" -- --lib --test golden ;;
     verdict-lib) run verdict-lib 'src/verdict*' -- --lib ;;
-    *) echo "unknown run $r (core, verdict-lib)" >&2; exit 1 ;;
+    collector)
+      # The collector's tests/collector.rs sends records with the static agent, which
+      # cargo-mutants does not rebuild (and none of these mutants touch): an absolute path.
+      [ -x "$agent" ] || { echo "collector run: no agent at $agent (cargo build --release --target x86_64-unknown-linux-musl --bin nodepulse --no-default-features)" >&2; exit 1; }
+      NODEPULSE_BIN=$agent run collector "${collector[@]}" -- --bin nodepulse-collector --test collector ;;
+    *) echo "unknown run $r (core, verdict-lib, collector)" >&2; exit 1 ;;
   esac
 done

@@ -138,22 +138,21 @@ impl Problem {
         | (1 << Problem::Memory as u8);
 }
 
-/// Check status as a number, the agent's prom/influx encoding: 0 ok, 1 warn, 2 crit, 3 unknown.
+/// A check status code, the agent's prom/influx encoding (0 ok, 1 warn, 2 crit, 3 unknown), as
+/// the library's [`Status`]; a code past 3 counts as unknown.
+fn status_of(code: u8) -> Status {
+    (Status::ALL.get(usize::from(code)).copied()).unwrap_or(Status::Unknown)
+}
+
+/// The word of a status code (`ok`, `warn`, `crit`, `unknown`).
 pub fn status_str(code: u8) -> &'static str {
-    match code {
-        0 => "ok",
-        1 => "warn",
-        2 => "crit",
-        _ => "unknown",
-    }
+    status_of(code).as_str()
 }
 
 /// Worse of two status codes, ranked by the agent's own [`Status::worst`] (crit > warn >
-/// unknown > ok); a code past 3 counts as unknown.
+/// unknown > ok).
 pub fn worse(a: u8, b: u8) -> u8 {
-    let status =
-        |code: u8| (Status::ALL.get(usize::from(code)).copied()).unwrap_or(Status::Unknown);
-    status(a).worst(status(b)).code()
+    status_of(a).worst(status_of(b)).code()
 }
 
 /// Numbers a record carries that the influx forwarder re-sends.

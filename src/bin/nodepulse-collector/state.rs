@@ -380,6 +380,19 @@ mod tests {
         assert_eq!((l.nodes.len(), l.bad_lines), (1, 2));
     }
 
+    /// An OK record from `host` at `t_ms`, no boot id, no problem.
+    fn ok_record(host: &'static str, t_ms: u64, seq: Option<u64>) -> Obs<'static> {
+        Obs {
+            host: Cow::Borrowed(host),
+            t_ms,
+            status: 0,
+            boot: None,
+            seq,
+            problems: 0,
+            metrics: Metrics::default(),
+        }
+    }
+
     #[test]
     fn a_restart_keeps_every_rule_and_what_each_node_learned() {
         // Every rule away from its default, so that a rule read back as the default shows.
@@ -403,16 +416,7 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            let o = Obs {
-                host: Cow::Borrowed("a"),
-                t_ms: t0 + t,
-                status: 0,
-                boot: None,
-                seq: Some(i as u64),
-                problems: 0,
-                metrics: Metrics::default(),
-            };
-            f.ingest(&o, t0 + t);
+            f.ingest(&ok_record("a", t0 + t, Some(i as u64)), t0 + t);
         }
         f.policy = policy.clone();
         let n = &f.nodes["a"];
@@ -428,16 +432,7 @@ mod tests {
     #[test]
     fn a_ring_position_past_its_ring_makes_the_line_bad() {
         let mut f = Fleet::new(Policy::default());
-        let o = Obs {
-            host: Cow::Borrowed("a"),
-            t_ms: 1,
-            status: 0,
-            boot: None,
-            seq: None,
-            problems: 0,
-            metrics: Metrics::default(),
-        };
-        f.ingest(&o, 1);
+        f.ingest(&ok_record("a", 1, None), 1);
         let text = String::from_utf8(serialize(&f, 1)).unwrap();
         assert_eq!(parse(&text).unwrap().bad_lines, 0);
         let node = text.lines().find(|l| l.starts_with("node ")).unwrap();
